@@ -1,0 +1,43 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { DATABASE, type Database, DatabaseModule, embeddedDatabaseDirectory } from '@zt/database';
+import { HEALTH_CHECKS, HealthController, InternalAuthModule, ServiceHttpModule } from '@zt/service-utils';
+import { BillingModule } from './billing/billing.module';
+import type { BillingConfig } from './config/billing.config';
+import { BILLING_MIGRATIONS } from './database/billing.migrations';
+
+/** The billing server: every route internal (guarded) except `GET /health`. */
+@Module({})
+export class AppModule {
+  /**
+   * @param config the validated configuration
+   * @param embeddedDirectory where PGlite keeps its files when there is no `DATABASE_URL`;
+   *   tests pass `null` for an in-memory database.
+   */
+  static forRoot(
+    config: BillingConfig,
+    embeddedDirectory: string | null = embeddedDatabaseDirectory(config.service.dataDir),
+  ): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        InternalAuthModule.forRoot(config.internalAuth),
+        ServiceHttpModule.forRoot({ maxJsonBodyBytes: config.service.maxJsonBodyBytes }),
+        DatabaseModule.forRoot({
+          url: config.databaseUrl,
+          embeddedDirectory: embeddedDirectory ?? undefined,
+          schema: 'billing',
+          migrations: BILLING_MIGRATIONS,
+        }),
+        BillingModule.forRoot({ idempotencyKeyTtlHours: config.idempotencyKeyTtlHours }),
+      ],
+      controllers: [HealthController],
+      providers: [
+        {
+          provide: HEALTH_CHECKS,
+          inject: [DATABASE],
+          useFactory: (db: Database) => [{ name: 'database', check: () => db.query('SELECT 1').then(() => undefined) }],
+        },
+      ],
+    };
+  }
+}

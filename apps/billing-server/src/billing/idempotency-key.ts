@@ -1,0 +1,33 @@
+import { HttpStatus } from '@nestjs/common';
+import { HttpError, readSingleHeader } from '@zt/service-utils';
+import type { IncomingMessage } from 'node:http';
+
+/** The key of an idempotent request and the calling service whose namespace it lives in. */
+export interface IdempotencyKey {
+  readonly caller: string;
+  readonly key: string;
+}
+
+const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+const CALLER_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/**
+ * Reads `Idempotency-Key` (1-255 visible ASCII characters, at most once) and the
+ * `X-Caller-Service` namespace it belongs to (`unspecified` when absent).
+ * @returns undefined when the request carries no key.
+ * @throws HttpError 400 for a malformed or repeated header.
+ */
+export function readIdempotencyKey(request: IncomingMessage): IdempotencyKey | undefined {
+  const key = readSingleHeader(request, 'Idempotency-Key');
+  if (key.kind === 'absent') return undefined;
+  if (key.kind === 'repeated') throw new HttpError(HttpStatus.BAD_REQUEST, 'Idempotency-Key must appear once');
+  if (!KEY_PATTERN.test(key.value)) {
+    throw new HttpError(HttpStatus.BAD_REQUEST, 'Idempotency-Key must be 1-255 visible ASCII characters');
+  }
+  const caller = readSingleHeader(request, 'X-Caller-Service');
+  if (caller.kind === 'repeated') throw new HttpError(HttpStatus.BAD_REQUEST, 'X-Caller-Service must appear once');
+  if (caller.kind === 'single' && !CALLER_PATTERN.test(caller.value)) {
+    throw new HttpError(HttpStatus.BAD_REQUEST, 'X-Caller-Service must be a lower-case service name');
+  }
+  return { caller: caller.kind === 'single' ? caller.value : 'unspecified', key: key.value };
+}

@@ -1,0 +1,86 @@
+import { Body, Controller, Get, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { HttpError, ZodBodyPipe } from '@zt/service-utils';
+import type { Request, Response } from 'express';
+import { toCredits } from '../money/credits';
+import type { BillingResult } from './billing-result';
+import { BillingRepository } from './billing.repository';
+import { BillingService } from './billing.service';
+import {
+  balanceChangeSchema,
+  type BalanceChangeRequest,
+  ledgerQuerySchema,
+  type LedgerQuery,
+} from './dto/billing.schemas';
+import { readIdempotencyKey } from './idempotency-key';
+import { UserIdPipe } from './user-id.pipe';
+
+const DEFAULT_LEDGER_PAGE = 50;
+
+/** Balance changes and the ledger that records them. Internal routes (global guard). */
+@Controller()
+export class TransactionsController {
+  constructor(
+    private readonly billing: BillingService,
+    private readonly repository: BillingRepository,
+  ) {}
+
+  @Post('deduct')
+  deduct(
+    @Body(new ZodBodyPipe(balanceChangeSchema)) body: BalanceChangeRequest,
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<Record<string, unknown>> {
+    return this.change('deduct', body, request, response);
+  }
+
+  @Post('top_up')
+  topUp(
+    @Body(new ZodBodyPipe(balanceChangeSchema)) body: BalanceChangeRequest,
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<Record<string, unknown>> {
+    return this.change('top_up', body, request, response);
+  }
+
+  @Get('ledger/:user_id')
+  async ledger(
+    @Param('user_id', UserIdPipe) userId: string,
+    @Query(new ZodBodyPipe(ledgerQuerySchema)) query: LedgerQuery,
+  ): Promise<Record<string, unknown>> {
+    if (!(await this.repository.findAccount(userId))) {
+      throw new HttpError(HttpStatus.NOT_FOUND, 'account not found');
+    }
+    const limit = query.limit ?? DEFAULT_LEDGER_PAGE;
+    // One row more than asked tells whether an older page exists.
+    const rows = await this.repository.listLedger(userId, limit + 1, query.before);
+    const page = rows.slice(0, limit);
+    return {
+      user_id: userId,
+      entries: page.map((row) => ({
+        transaction_id: row.transactionId,
+        kind: row.kind,
+        amount: toCredits(row.amount),
+        balance_after: toCredits(row.balanceAfter),
+        reason: row.reason,
+        created_at: row.createdAt.toISOString(),
+      })),
+      next_before: rows.length > limit ? page[page.length - 1].seq.toString() : null,
+    };
+  }
+
+  private async change(
+    kind: 'deduct' | 'top_up',
+    body: BalanceChangeRequest,
+    request: Request,
+    response: Response,
+  ): Promise<Record<string, unknown>> {
+    const idempotency = readIdempotencyKey(request);
+    const result: BillingResult = await this.billing.changeBalance(
+      { kind, userId: body.user_id, micros: body.amount, reason: body.reason },
+      idempotency,
+    );
+    response.status(result.status);
+    if (result.replayed) response.setHeader('Idempotent-Replayed', 'true');
+    return result.body;
+  }
+}

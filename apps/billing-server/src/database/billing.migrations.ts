@@ -1,0 +1,53 @@
+import type { Migration } from '@zt/database';
+
+/**
+ * The billing schema, identical on PostgreSQL and PGlite. The constraints are the last line
+ * of defence for the money rules the code already enforces: a balance is never negative nor
+ * above 1e9 credits, a ledger row is never changed or removed.
+ */
+export const BILLING_MIGRATIONS: readonly Migration[] = [
+  {
+    id: '001_accounts_ledger_idempotency',
+    sql: `
+      CREATE TABLE accounts (
+        user_id    text PRIMARY KEY CHECK (user_id ~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'),
+        tier       text NOT NULL CHECK (tier IN ('free', 'pro', 'team')),
+        balance    bigint NOT NULL CHECK (balance >= 0 AND balance <= 1000000000000000),
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+
+      CREATE TABLE ledger_entries (
+        seq            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        transaction_id uuid NOT NULL UNIQUE,
+        user_id        text NOT NULL REFERENCES accounts (user_id),
+        kind           text NOT NULL CHECK (kind IN ('opening', 'deduct', 'top_up')),
+        amount         bigint NOT NULL CHECK ((kind = 'deduct') = (amount < 0)),
+        balance_after  bigint NOT NULL CHECK (balance_after >= 0),
+        reason         text CHECK (char_length(reason) <= 256),
+        created_at     timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX ledger_entries_by_user ON ledger_entries (user_id, seq DESC);
+
+      CREATE FUNCTION ledger_entries_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION 'ledger_entries is append-only';
+      END $$;
+      CREATE TRIGGER ledger_entries_no_change BEFORE UPDATE OR DELETE ON ledger_entries
+        FOR EACH ROW EXECUTE FUNCTION ledger_entries_append_only();
+      CREATE TRIGGER ledger_entries_no_truncate BEFORE TRUNCATE ON ledger_entries
+        FOR EACH STATEMENT EXECUTE FUNCTION ledger_entries_append_only();
+
+      CREATE TABLE idempotency_keys (
+        caller        text NOT NULL,
+        key           text NOT NULL,
+        endpoint      text NOT NULL,
+        request_hash  text NOT NULL,
+        status_code   integer NOT NULL,
+        response_body jsonb NOT NULL,
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (caller, key)
+      );
+      CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
+    `,
+  },
+];

@@ -1,0 +1,6 @@
+export * from './lib/database';
+export * from './lib/database.module';
+export * from './lib/migrations';
+export * from './lib/open-database';
+export * from './lib/pg-database';
+export * from './lib/pglite-database';

@@ -1,0 +1,83 @@
+import { Pool, type PoolClient, types } from 'pg';
+import type { Database, SqlExecutor, SqlParameter, SqlResult } from './database';
+
+const INT8_OID = 20;
+
+/** A {@link Database} on a PostgreSQL server through a `pg` connection pool. */
+export class PgDatabase implements Database {
+  readonly kind = 'pg';
+
+  private constructor(private readonly pool: Pool) {}
+
+  /**
+   * Connects to `url`, with every connection's `search_path` set to `schema` (created if
+   * missing), so that several services can share one database without sharing tables.
+   */
+  static async connect(url: string, schema: string): Promise<PgDatabase> {
+    const pool = new Pool({
+      connectionString: url,
+      max: 10,
+      connectionTimeoutMillis: 5_000,
+      options: `-c search_path=${quoteIdentifier(schema)}`,
+      types: {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+          oid === INT8_OID
+            ? (value: string) => BigInt(value)
+            : types.getTypeParser(oid, format)) as typeof types.getTypeParser,
+      },
+    });
+    // An idle client that loses its server must not crash the process; the next query reconnects.
+    pool.on('error', () => undefined);
+    const database = new PgDatabase(pool);
+    await database.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
+    return database;
+  }
+
+  query<Row>(sql: string, params: readonly SqlParameter[] = []): Promise<SqlResult<Row>> {
+    return runQuery<Row>(this.pool, sql, params);
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.pool.query(sql);
+  }
+
+  async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await work({
+        query: (sql, params = []) => runQuery(client, sql, params),
+        exec: async (sql) => void (await client.query(sql)),
+      });
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollbackError: Error) => {
+        broken = rollbackError;
+      });
+      throw error;
+    } finally {
+      // A client whose rollback failed is in an unknown state: destroy it rather than reuse it.
+      client.release(broken);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.pool.end();
+  }
+}
+
+async function runQuery<Row>(
+  target: Pool | PoolClient,
+  sql: string,
+  params: readonly SqlParameter[],
+): Promise<SqlResult<Row>> {
+  const result = await target.query(sql, params as unknown[]);
+  return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
+}
+
+/** Quotes a SQL identifier (schema names come from code, but quoting costs nothing). */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

@@ -1,0 +1,57 @@
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { mkdirSync } from 'node:fs';
+import type { Database, SqlExecutor, SqlParameter, SqlResult } from './database';
+import { quoteIdentifier } from './pg-database';
+
+const INT8_OID = 20;
+
+/** A {@link Database} embedded in the process (PostgreSQL compiled to WebAssembly). */
+export class PgliteDatabase implements Database {
+  readonly kind = 'pglite';
+
+  private constructor(private readonly db: PGlite) {}
+
+  /**
+   * Opens (creating if needed) the database stored in `directory`, or an in-memory one when
+   * `directory` is undefined, and sets its `search_path` to `schema`.
+   */
+  static async open(directory: string | undefined, schema: string): Promise<PgliteDatabase> {
+    if (directory) mkdirSync(directory, { recursive: true });
+    // PGlite returns small BIGINTs as numbers by default; pin them to bigint as pg does here.
+    const db = await PGlite.create(directory, { parsers: { [INT8_OID]: (value: string) => BigInt(value) } });
+    await db.exec(
+      `CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}; SET search_path TO ${quoteIdentifier(schema)};`,
+    );
+    return new PgliteDatabase(db);
+  }
+
+  query<Row>(sql: string, params: readonly SqlParameter[] = []): Promise<SqlResult<Row>> {
+    return runQuery<Row>(this.db, sql, params);
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.db.exec(sql);
+  }
+
+  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.db.transaction((tx) =>
+      work({
+        query: (sql, params = []) => runQuery(tx, sql, params),
+        exec: async (sql) => void (await tx.exec(sql)),
+      }),
+    );
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}
+
+async function runQuery<Row>(
+  target: PGlite | Transaction,
+  sql: string,
+  params: readonly SqlParameter[],
+): Promise<SqlResult<Row>> {
+  const result = await target.query<Row>(sql, params as unknown[]);
+  return { rows: result.rows, rowCount: result.affectedRows ?? 0 };
+}

@@ -1,0 +1,29 @@
+// Configuration
+export * from './lib/config/config.error';
+export * from './lib/config/environment';
+export * from './lib/config/internal-auth.config';
+export * from './lib/config/service.config';
+// Internal trust: the guard, its module, decorators and the header factory
+export * from './lib/auth/acting-user.decorator';
+export * from './lib/auth/internal-auth-denied.reason';
+export * from './lib/auth/internal-auth.constants';
+export * from './lib/auth/internal-auth.module';
+export * from './lib/auth/internal-headers';
+export * from './lib/auth/internal-token.guard';
+export * from './lib/auth/public.decorator';
+export * from './lib/auth/token-matcher';
+// Request handling shared by every service
+export * from './lib/http/http-error';
+export * from './lib/http/http-error.filter';
+export * from './lib/http/json-body.interceptor';
+export * from './lib/http/raw-body.decorator';
+export * from './lib/http/run-service';
+export * from './lib/http/service-http.module';
+export * from './lib/http/single-header';
+export * from './lib/http/strict-json';
+export * from './lib/http/zod-body.pipe';
+// Route inventory (for tests that every route is guarded or explicitly public)
+export * from './lib/routes/route-inventory';
+// Health
+export * from './lib/health/health-check';
+export * from './lib/health/health.controller';

@@ -1,0 +1,95 @@
+import { Controller, ForbiddenException, Get, Logger } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
+import { InternalTokenGuard } from './internal-token.guard';
+import { Public } from './public.decorator';
+
+const TOKEN = 'q3V9sLk2Xw8RzT1mN6pB4yH7cJ0dF5gA';
+const NEXT = 'Z9y8X7w6V5u4T3s2R1q0PoNmLkJiHgFe';
+
+@Controller()
+class ProbeController {
+  @Get('private')
+  secret(): string {
+    return 'secret';
+  }
+
+  @Public()
+  @Get('health')
+  health(): string {
+    return 'ok';
+  }
+}
+
+function contextFor(handler: keyof ProbeController, rawHeaders: string[], url = '/private'): ExecutionContextHost {
+  const request = {
+    rawHeaders,
+    method: 'GET',
+    path: url.split('?')[0],
+    url,
+    socket: { remoteAddress: '127.0.0.9' },
+  };
+  const context = new ExecutionContextHost([request, {}], ProbeController, ProbeController.prototype[handler]);
+  context.setType('http');
+  return context;
+}
+
+describe(InternalTokenGuard.name, () => {
+  const sut = new InternalTokenGuard(new Reflector(), { sendToken: TOKEN, acceptedTokens: [TOKEN, NEXT] });
+  let warn: jest.SpyInstance;
+
+  beforeEach(() => {
+    warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+  afterEach(() => warn.mockRestore());
+
+  it('lets a public route through without a credential', () => {
+    expect(sut.canActivate(contextFor('health', []))).toBe(true);
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['the send token', ['X-INTERNAL-TOKEN', TOKEN]],
+    ['an accepted token', ['X-INTERNAL-TOKEN', NEXT]],
+    ['a lower-case header name', ['x-internal-token', TOKEN]],
+    ['a mixed-case header name', ['X-Internal-Token', TOKEN]],
+  ])('lets %s through', (_label, headers) => {
+    expect(sut.canActivate(contextFor('secret', headers))).toBe(true);
+  });
+
+  it.each([
+    ['missing', [], 'missing'],
+    ['empty', ['X-INTERNAL-TOKEN', ''], 'empty'],
+    ['wrong', ['X-INTERNAL-TOKEN', NEXT.replace('Z', 'Y')], 'mismatch'],
+    ['shorter', ['X-INTERNAL-TOKEN', TOKEN.slice(0, 10)], 'mismatch'],
+    ['longer', ['X-INTERNAL-TOKEN', TOKEN + TOKEN], 'mismatch'],
+    ['repeated', ['X-INTERNAL-TOKEN', TOKEN, 'x-internal-token', TOKEN], 'repeated'],
+    ['repeated with one wrong copy', ['X-INTERNAL-TOKEN', 'wrong', 'X-INTERNAL-TOKEN', TOKEN], 'repeated'],
+    ['comma-joined', ['X-INTERNAL-TOKEN', `${TOKEN},${TOKEN}`], 'comma_joined'],
+    ['comma-joined with a space', ['X-INTERNAL-TOKEN', `${TOKEN}, ${NEXT}`], 'comma_joined'],
+    ['sent as a bearer token', ['Authorization', `Bearer ${TOKEN}`], 'missing'],
+    ['sent under another header', ['X-Internal-Token-Value', TOKEN], 'missing'],
+  ])('refuses a %s credential with 403 {"error":"Forbidden"} and one log line', (_label, headers, reason) => {
+    const attempt = () => sut.canActivate(contextFor('secret', headers));
+    expect(attempt).toThrow(ForbiddenException);
+    try {
+      attempt();
+    } catch (error) {
+      expect((error as ForbiddenException).getResponse()).toEqual({ error: 'Forbidden' });
+    }
+    expect(warn).toHaveBeenCalledWith({
+      event: 'internal_auth_denied',
+      reason,
+      remote_address: '127.0.0.9',
+      method: 'GET',
+      path: '/private',
+    });
+    expect(JSON.stringify(warn.mock.calls)).not.toContain(TOKEN.slice(0, 8));
+  });
+
+  it('refuses a token sent in the query string and never logs the query', () => {
+    expect(() => sut.canActivate(contextFor('secret', [], `/private?token=${TOKEN}`))).toThrow(ForbiddenException);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(JSON.stringify(warn.mock.calls)).not.toContain(TOKEN);
+  });
+});

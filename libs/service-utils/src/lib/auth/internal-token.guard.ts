@@ -1,0 +1,77 @@
+import {
+  type CanActivate,
+  type ExecutionContext,
+  ForbiddenException,
+  Inject,
+  Injectable,
+  Logger,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import type { InternalAuthConfig } from '../config/internal-auth.config';
+import { readSingleHeader } from '../http/single-header';
+import { INTERNAL_AUTH_CONFIG, INTERNAL_TOKEN_HEADER } from './internal-auth.constants';
+import type { InternalAuthDeniedReason } from './internal-auth-denied.reason';
+import { IS_PUBLIC_KEY } from './public.decorator';
+import { TokenMatcher } from './token-matcher';
+
+/** The body of every refusal, whatever was wrong: the reason goes to the log only. */
+export const FORBIDDEN_BODY = { error: 'Forbidden' } as const;
+
+/**
+ * Default-deny guard for internal routes. A request passes only when the route is
+ * `@Public()` or it carries exactly one `X-INTERNAL-TOKEN` header whose value equals an
+ * accepted token. Anything else is `403 {"error":"Forbidden"}` plus one structured
+ * `internal_auth_denied` log line (reason, remote address, method, path; never the token).
+ *
+ * Registered globally by `InternalAuthModule`, so a new route is protected without anyone
+ * remembering to protect it.
+ */
+@Injectable()
+export class InternalTokenGuard implements CanActivate {
+  private readonly logger = new Logger(InternalTokenGuard.name);
+  private readonly matcher: TokenMatcher;
+
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(INTERNAL_AUTH_CONFIG) config: InternalAuthConfig,
+  ) {
+    this.matcher = new TokenMatcher(config.acceptedTokens);
+  }
+
+  canActivate(context: ExecutionContext): boolean {
+    const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (isPublic) return true;
+
+    const request = context.switchToHttp().getRequest<Request>();
+    const reason = this.findDenialReason(request);
+    if (reason === undefined) return true;
+
+    this.logger.warn({
+      event: 'internal_auth_denied',
+      reason,
+      remote_address: request.socket.remoteAddress,
+      method: request.method,
+      // The path only: a query string may carry a misplaced credential.
+      path: request.path,
+    });
+    throw new ForbiddenException(FORBIDDEN_BODY);
+  }
+
+  private findDenialReason(request: Request): InternalAuthDeniedReason | undefined {
+    const header = readSingleHeader(request, INTERNAL_TOKEN_HEADER);
+    switch (header.kind) {
+      case 'absent':
+        return 'missing';
+      case 'repeated':
+        return 'repeated';
+      case 'single':
+        if (header.value === '') return 'empty';
+        if (header.value.includes(',')) return 'comma_joined';
+        return this.matcher.matches(header.value) ? undefined : 'mismatch';
+    }
+  }
+}

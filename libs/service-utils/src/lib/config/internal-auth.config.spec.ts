@@ -1,0 +1,56 @@
+import { ConfigError } from './config.error';
+import { loadInternalAuthConfig } from './internal-auth.config';
+
+const STRONG = 'q3V9sLk2Xw8RzT1mN6pB4yH7cJ0dF5gA';
+const OTHER = 'Z9y8X7w6V5u4T3s2R1q0PoNmLkJiHgFe';
+
+function refusal(env: Record<string, string | undefined>): string {
+  try {
+    loadInternalAuthConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe(loadInternalAuthConfig.name, () => {
+  it('sends the token and accepts it', () => {
+    expect(loadInternalAuthConfig({ INTERNAL_SERVICE_TOKEN: STRONG })).toEqual({
+      sendToken: STRONG,
+      acceptedTokens: [STRONG],
+    });
+  });
+
+  it('accepts the extra tokens of INTERNAL_SERVICE_TOKEN_ACCEPT but never sends them', () => {
+    const sut = loadInternalAuthConfig({
+      INTERNAL_SERVICE_TOKEN: STRONG,
+      INTERNAL_SERVICE_TOKEN_ACCEPT: ` ${OTHER} , ${STRONG}`,
+    });
+    expect(sut.sendToken).toBe(STRONG);
+    expect(sut.acceptedTokens).toEqual([STRONG, OTHER]);
+  });
+
+  it.each([
+    ['missing', {}, 'INTERNAL_SERVICE_TOKEN is not set'],
+    ['empty', { INTERNAL_SERVICE_TOKEN: '' }, 'INTERNAL_SERVICE_TOKEN is empty'],
+    ['short', { INTERNAL_SERVICE_TOKEN: STRONG.slice(0, 31) }, 'INTERNAL_SERVICE_TOKEN is shorter than 32 characters'],
+    ['low variety', { INTERNAL_SERVICE_TOKEN: 'ab'.repeat(20) }, 'INTERNAL_SERVICE_TOKEN has fewer than 12 distinct characters'],
+    [
+      'the .env.example placeholder',
+      { INTERNAL_SERVICE_TOKEN: 'YOUR_GENERATED_TOKEN_HERE_BASE64_32_BYTES' },
+      'INTERNAL_SERVICE_TOKEN is a placeholder',
+    ],
+    ['another placeholder', { INTERNAL_SERVICE_TOKEN: 'please-changeme-0123456789abcdefghij' }, 'is a placeholder'],
+    ['white space inside', { INTERNAL_SERVICE_TOKEN: `${STRONG} x` }, 'contains white space'],
+    [
+      'a weak accepted token',
+      { INTERNAL_SERVICE_TOKEN: STRONG, INTERNAL_SERVICE_TOKEN_ACCEPT: `${OTHER},short` },
+      'INTERNAL_SERVICE_TOKEN_ACCEPT entry 2 is shorter than 32 characters',
+    ],
+  ])('refuses a %s token, naming the variable and never the value', (_label, env, message) => {
+    const text = refusal(env);
+    expect(text).toContain(message);
+    for (const value of Object.values(env)) if (value) expect(text).not.toContain(value);
+  });
+});

@@ -1,0 +1,44 @@
+import { join, resolve } from 'node:path';
+import { type Environment, readChoice, readInteger, readString } from './environment';
+
+/** Settings every service of the platform shares, validated at boot. */
+export interface ServiceConfig {
+  /** The service's name, also its folder under `DATA_DIR`. */
+  readonly name: string;
+  /** Interface to bind (`HOST`, default `127.0.0.1`; containers set `0.0.0.0`). */
+  readonly host: string;
+  /** Port to listen on; `0` asks the system for a free one (tests use this). */
+  readonly port: number;
+  /** This service's own folder for local state: `DATA_DIR/<name>/`. */
+  readonly dataDir: string;
+  /** Largest accepted JSON body (`MAX_JSON_BODY_BYTES`, default 64 KiB); 413 beyond. */
+  readonly maxJsonBodyBytes: number;
+  /** `json` (one JSON object a line, the default) or `text` (for reading in a terminal). */
+  readonly logFormat: 'json' | 'text';
+}
+
+/** How a service names itself and its port variable. */
+export interface ServiceIdentity {
+  readonly name: string;
+  readonly portVariable: string;
+  readonly defaultPort: number;
+}
+
+/**
+ * Reads the settings every service shares: `HOST`, the service's port variable, `DATA_DIR`,
+ * `MAX_JSON_BODY_BYTES` and `LOG_FORMAT`.
+ * @throws ConfigError naming the variable at fault.
+ */
+export function loadServiceConfig(env: Environment, identity: ServiceIdentity): ServiceConfig {
+  return {
+    name: identity.name,
+    host: readString(env, 'HOST', '127.0.0.1'),
+    port: readInteger(env, identity.portVariable, identity.defaultPort, { min: 0, max: 65535 }),
+    dataDir: join(resolve(readString(env, 'DATA_DIR', './data')), identity.name),
+    maxJsonBodyBytes: readInteger(env, 'MAX_JSON_BODY_BYTES', 64 * 1024, {
+      min: 1024,
+      max: 16 * 1024 * 1024,
+    }),
+    logFormat: readChoice(env, 'LOG_FORMAT', ['json', 'text'], 'json'),
+  };
+}

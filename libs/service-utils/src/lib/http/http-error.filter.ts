@@ -1,0 +1,56 @@
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+} from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { randomUUID } from 'node:crypto';
+
+/**
+ * Gives every error of a service the platform's one shape, `{"error": "<message>", ...}`.
+ * An unexpected error becomes `500 {"error":"internal error","request_id"}`: no stack trace
+ * and no message reach the caller; the log line carries the same request id.
+ */
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger(HttpErrorFilter.name);
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const response = http.getResponse<Response>();
+    const request = http.getRequest<Request>();
+    if (response.headersSent) {
+      response.destroy();
+      return;
+    }
+    if (exception instanceof HttpException) {
+      response.status(exception.getStatus()).json(toErrorBody(exception));
+      return;
+    }
+    const requestId = randomUUID();
+    this.logger.error({
+      event: 'unhandled_error',
+      request_id: requestId,
+      method: request.method,
+      path: request.path,
+      error: exception instanceof Error ? `${exception.name}: ${exception.message}` : 'non-error thrown',
+      stack: exception instanceof Error ? exception.stack : undefined,
+    });
+    response
+      .status(HttpStatus.INTERNAL_SERVER_ERROR)
+      .json({ error: 'internal error', request_id: requestId });
+  }
+}
+
+function toErrorBody(exception: HttpException): Record<string, unknown> {
+  const body = exception.getResponse();
+  if (typeof body === 'object' && body !== null && 'error' in body && !('statusCode' in body)) {
+    return body as Record<string, unknown>;
+  }
+  // Nest's own exceptions (unknown route, wrong method, ...) carry `message`.
+  const message = typeof body === 'string' ? body : (body as { message?: unknown }).message;
+  return { error: typeof message === 'string' ? message : exception.message };
+}

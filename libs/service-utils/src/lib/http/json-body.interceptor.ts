@@ -1,0 +1,100 @@
+import {
+  type CallHandler,
+  type ExecutionContext,
+  HttpStatus,
+  Inject,
+  Injectable,
+  type NestInterceptor,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import { from, type Observable, switchMap } from 'rxjs';
+import { HttpError } from './http-error';
+import { RAW_BODY_KEY } from './raw-body.decorator';
+import { parseStrictJson, StrictJsonError } from './strict-json';
+
+/** Injection token of the JSON body limit in bytes. */
+export const MAX_JSON_BODY_BYTES = Symbol('MAX_JSON_BODY_BYTES');
+
+const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
+
+/**
+ * Reads and strictly parses JSON request bodies into `request.body`.
+ *
+ * It is an interceptor, not Express middleware, on purpose: interceptors run after guards,
+ * so no byte of an unauthenticated request's body is read or parsed. It answers 413 past the
+ * size limit (before reading when `Content-Length` says so), 415 for a body that is not
+ * `application/json`, and 400 for malformed JSON, invalid UTF-8, repeated keys, `__proto__`
+ * keys, or a top level that is not an object.
+ */
+@Injectable()
+export class JsonBodyInterceptor implements NestInterceptor {
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(MAX_JSON_BODY_BYTES) private readonly maxBytes: number,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const request = context.switchToHttp().getRequest<Request>();
+    const raw = this.reflector.getAllAndOverride<boolean | undefined>(RAW_BODY_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (raw || !METHODS_WITH_BODY.has(request.method) || !hasBody(request)) return next.handle();
+    return from(this.readJson(request)).pipe(
+      switchMap((body) => {
+        request.body = body;
+        return next.handle();
+      }),
+    );
+  }
+
+  private async readJson(request: Request): Promise<Record<string, unknown>> {
+    const contentType = (request.headers['content-type'] ?? '').toLowerCase();
+    if (!/^application\/json\s*(;\s*charset=utf-8\s*)?$/.test(contentType)) {
+      throw new HttpError(HttpStatus.UNSUPPORTED_MEDIA_TYPE, 'Content-Type must be application/json');
+    }
+    const declared = Number(request.headers['content-length']);
+    if (Number.isFinite(declared) && declared > this.maxBytes) throw this.tooLarge();
+
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of request as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > this.maxBytes) throw this.tooLarge();
+      chunks.push(chunk);
+    }
+
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+    } catch {
+      throw new HttpError(HttpStatus.BAD_REQUEST, 'request body is not valid UTF-8');
+    }
+    let parsed: unknown;
+    try {
+      parsed = parseStrictJson(text);
+    } catch (error) {
+      if (error instanceof StrictJsonError) {
+        throw new HttpError(HttpStatus.BAD_REQUEST, `malformed JSON: ${error.message}`);
+      }
+      throw error;
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new HttpError(HttpStatus.BAD_REQUEST, 'request body must be a JSON object');
+    }
+    return parsed as Record<string, unknown>;
+  }
+
+  private tooLarge(): HttpError {
+    return new HttpError(
+      HttpStatus.PAYLOAD_TOO_LARGE,
+      `request body is larger than ${this.maxBytes} bytes`,
+    );
+  }
+}
+
+function hasBody(request: Request): boolean {
+  const length = request.headers['content-length'];
+  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}

@@ -1,0 +1,64 @@
+import { RequestMethod, type INestApplication } from '@nestjs/common';
+import { GUARDS_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { ModulesContainer } from '@nestjs/core';
+import { IS_PUBLIC_KEY } from '../auth/public.decorator';
+
+/** One route of an application, as declared by its controller. */
+export interface RouteDescription {
+  /** HTTP method, e.g. `POST`. */
+  readonly method: string;
+  /** Full path pattern, e.g. `/balance/:user_id`. */
+  readonly path: string;
+  /** True when the route or its controller says `@Public()`. */
+  readonly isPublic: boolean;
+  /** Names of guards the route or its controller declares with `@UseGuards` (global guards aside). */
+  readonly routeGuards: readonly string[];
+  /** `Controller.method`, for messages. */
+  readonly handler: string;
+}
+
+/**
+ * Lists every route of an initialised Nest application from its controllers' metadata.
+ * It is the basis of a route-inventory test: each route must be `@Public()` or refused
+ * without the internal credential, and the public ones must be exactly those intended.
+ */
+export function listRoutes(app: INestApplication): RouteDescription[] {
+  const routes: RouteDescription[] = [];
+  for (const module of app.get(ModulesContainer).values()) {
+    for (const wrapper of module.controllers.values()) {
+      const controller = wrapper.metatype as (new (...args: never[]) => object) | null;
+      if (!controller) continue;
+      const prefix = normalise(Reflect.getMetadata(PATH_METADATA, controller));
+      const classPublic = Reflect.getMetadata(IS_PUBLIC_KEY, controller) === true;
+      const classGuards = guardNames(Reflect.getMetadata(GUARDS_METADATA, controller));
+      const prototype = controller.prototype as Record<string, unknown>;
+      for (const name of Object.getOwnPropertyNames(prototype)) {
+        const handler = prototype[name];
+        if (name === 'constructor' || typeof handler !== 'function') continue;
+        const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
+        if (method === undefined) continue;
+        const paths = [Reflect.getMetadata(PATH_METADATA, handler)].flat() as (string | undefined)[];
+        for (const path of paths) {
+          routes.push({
+            method: RequestMethod[method],
+            path: `/${[prefix, normalise(path)].filter(Boolean).join('/')}`,
+            isPublic: classPublic || Reflect.getMetadata(IS_PUBLIC_KEY, handler) === true,
+            routeGuards: [...classGuards, ...guardNames(Reflect.getMetadata(GUARDS_METADATA, handler))],
+            handler: `${controller.name}.${name}`,
+          });
+        }
+      }
+    }
+  }
+  return routes.sort((a, b) => `${a.path} ${a.method}`.localeCompare(`${b.path} ${b.method}`));
+}
+
+function normalise(path: unknown): string {
+  return typeof path === 'string' ? path.replace(/^\/+|\/+$/g, '') : '';
+}
+
+function guardNames(guards: unknown): string[] {
+  return Array.isArray(guards)
+    ? guards.map((guard: { name?: string }) => guard.name ?? 'anonymous guard')
+    : [];
+}

@@ -1,0 +1,5 @@
+export * from './lib/http-client';
+export * from './lib/secrets';
+export * from './lib/service-process';
+export * from './lib/test-databases';
+export * from './lib/workspace';

@@ -1,0 +1,86 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { inheritedProcessEnvironment } from './config/test-environment';
+
+/** A service running as its own process, started by {@link startServiceProcess}. */
+export interface ServiceProcess {
+  /** Base URL it listens on, e.g. `http://127.0.0.1:41234`. */
+  readonly url: string;
+  readonly child: ChildProcess;
+  /** Everything it wrote to stdout and stderr so far. */
+  output(): string;
+  /** Sends SIGTERM and resolves with the exit code once it has exited. */
+  stop(): Promise<number | null>;
+}
+
+/** How to start a service process. */
+export interface ServiceProcessOptions {
+  /** Path of the built `main.js`. */
+  readonly main: string;
+  /** Its environment (only these variables and a few harmless inherited ones are set). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** How long to wait for its `listening on` line. */
+  readonly startTimeoutMs?: number;
+}
+
+const LISTENING = /listening on (http:\/\/[^\s"]+)/;
+
+/**
+ * Starts a built service as a child process, as an operator would, and resolves once it
+ * logs `listening on <url>` (give it port 0 to get a free one). Rejects with its output
+ * when it exits or stays silent instead.
+ */
+export function startServiceProcess(options: ServiceProcessOptions): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [options.main], {
+    env: { ...inheritedProcessEnvironment(), ...definedOnly(options.env) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    return exited;
+  };
+
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`service did not start within ${options.startTimeoutMs ?? 30_000} ms:\n${output}`));
+    }, options.startTimeoutMs ?? 30_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      const match = LISTENING.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ url: match[1], child, output: () => output, stop });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`service exited with code ${code} before listening:\n${output}`));
+    });
+  });
+}
+
+/** Runs a built service that is expected to refuse to start; resolves with its exit code and output. */
+export async function runServiceToExit(
+  options: ServiceProcessOptions,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [options.main], {
+    env: { ...inheritedProcessEnvironment(), ...definedOnly(options.env) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.startTimeoutMs ?? 30_000);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+function definedOnly(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}

@@ -1,0 +1,20 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+/** The monorepo's root folder (the one holding `nx.json`). */
+export function workspaceRoot(): string {
+  let folder = __dirname;
+  while (!existsSync(join(folder, 'nx.json'))) {
+    const parent = dirname(folder);
+    if (parent === folder) throw new Error('nx.json not found above ' + __dirname);
+    folder = parent;
+  }
+  return folder;
+}
+
+/** The built entry point of an app, e.g. `dist/apps/billing-server/main.js`. */
+export function builtServiceMain(app: string): string {
+  const main = join(workspaceRoot(), 'dist', 'apps', app, 'main.js');
+  if (!existsSync(main)) throw new Error(`${main} is missing: build it first (nx build ${app})`);
+  return main;
+}
