@@ -53,5 +53,6 @@ async function runQuery<Row>(
   params: readonly SqlParameter[],
 ): Promise<SqlResult<Row>> {
   const result = await target.query<Row>(sql, params as unknown[]);
-  return { rows: result.rows, rowCount: result.affectedRows ?? 0 };
+  // pg counts the rows a SELECT returns; PGlite reports 0 affected rows for it. Count as pg does.
+  return { rows: result.rows, rowCount: result.affectedRows || result.rows.length };
 }

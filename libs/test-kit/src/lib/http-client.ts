@@ -47,7 +47,12 @@ export function rawRequest(
         port: target.port,
         path: target.pathname + target.search,
         method: options.method ?? 'GET',
-        headers: options.body === undefined ? options.rawHeaders : [...options.rawHeaders, 'Content-Length', String(Buffer.byteLength(options.body))],
+        headers: [
+          'Host',
+          target.host,
+          ...options.rawHeaders,
+          ...(options.body === undefined ? [] : ['Content-Length', String(Buffer.byteLength(options.body))]),
+        ],
       },
       (incoming) => {
         const chunks: Buffer[] = [];

@@ -8,8 +8,11 @@ export interface ServiceProcess {
   readonly child: ChildProcess;
   /** Everything it wrote to stdout and stderr so far. */
   output(): string;
-  /** Sends SIGTERM and resolves with the exit code once it has exited. */
-  stop(): Promise<number | null>;
+  /**
+   * Sends SIGTERM and resolves once it has exited. `graceful` is true when it shut down by
+   * itself: exit code 0, or re-raised SIGTERM after its shutdown hooks (as Nest does).
+   */
+  stop(): Promise<{ graceful: boolean; code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 /** How to start a service process. */
@@ -35,10 +38,13 @@ export function startServiceProcess(options: ServiceProcessOptions): Promise<Ser
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    return exited;
+    const { code, signal } = await exited;
+    return { graceful: code === 0 || signal === 'SIGTERM', code, signal };
   };
 
   return new Promise((resolve, reject) => {
@@ -56,9 +62,9 @@ export function startServiceProcess(options: ServiceProcessOptions): Promise<Ser
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
-    void exited.then((code) => {
+    void exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`service exited with code ${code} before listening:\n${output}`));
+      reject(new Error(`service exited (code ${code}, signal ${signal}) before listening:\n${output}`));
     });
   });
 }

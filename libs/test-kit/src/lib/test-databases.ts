@@ -43,3 +43,14 @@ async function withAdmin(url: string, work: (client: Client) => Promise<unknown>
     await client.end();
   }
 }
+
+/**
+ * A database for one suite on `backend`: for PostgreSQL a scratch database (its URL, and
+ * `drop` to remove it); for PGlite no URL, meaning "embedded" to whoever opens it.
+ */
+export async function scratchDatabaseFor(
+  backend: TestBackend,
+): Promise<{ url: string | undefined; drop(): Promise<void> }> {
+  if (backend === 'pglite') return { url: undefined, drop: async () => undefined };
+  return createScratchDatabase();
+}
