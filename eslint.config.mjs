@@ -21,9 +21,18 @@ export default [
             { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:util', 'type:data'] },
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
             { sourceTag: 'scope:auth', onlyDependOnLibsWithTags: ['scope:auth', 'scope:shared'] },
-            { sourceTag: 'scope:billing', onlyDependOnLibsWithTags: ['scope:billing', 'scope:shared'] },
-            { sourceTag: 'scope:filesystem', onlyDependOnLibsWithTags: ['scope:filesystem', 'scope:shared'] },
-            { sourceTag: 'scope:backend', onlyDependOnLibsWithTags: ['scope:backend', 'scope:shared'] },
+            {
+              sourceTag: 'scope:billing',
+              onlyDependOnLibsWithTags: ['scope:billing', 'scope:shared'],
+            },
+            {
+              sourceTag: 'scope:filesystem',
+              onlyDependOnLibsWithTags: ['scope:filesystem', 'scope:shared'],
+            },
+            {
+              sourceTag: 'scope:backend',
+              onlyDependOnLibsWithTags: ['scope:backend', 'scope:shared'],
+            },
           ],
         },
       ],

@@ -1,6 +1,11 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { DATABASE, type Database, DatabaseModule, embeddedDatabaseDirectory } from '@zt/database';
-import { HEALTH_CHECKS, HealthController, InternalAuthModule, ServiceHttpModule } from '@zt/service-utils';
+import {
+  HEALTH_CHECKS,
+  HealthController,
+  InternalAuthModule,
+  ServiceHttpModule,
+} from '@zt/service-utils';
 import { BillingModule } from './billing/billing.module';
 import type { BillingConfig } from './config/billing.config';
 import { BILLING_MIGRATIONS } from './database/billing.migrations';
@@ -35,7 +40,9 @@ export class AppModule {
         {
           provide: HEALTH_CHECKS,
           inject: [DATABASE],
-          useFactory: (db: Database) => [{ name: 'database', check: () => db.query('SELECT 1').then(() => undefined) }],
+          useFactory: (db: Database) => [
+            { name: 'database', check: () => db.query('SELECT 1').then(() => undefined) },
+          ],
         },
       ],
     };

@@ -13,8 +13,13 @@ describe('billing-server route inventory', () => {
   let baseUrl: string;
 
   beforeAll(async () => {
-    const config = loadBillingConfig({ INTERNAL_SERVICE_TOKEN: generateToken(), BILLING_SERVER_PORT: '0' });
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config, null)] }).compile();
+    const config = loadBillingConfig({
+      INTERNAL_SERVICE_TOKEN: generateToken(),
+      BILLING_SERVER_PORT: '0',
+    });
+    const moduleRef = await Test.createTestingModule({
+      imports: [AppModule.forRoot(config, null)],
+    }).compile();
     app = moduleRef.createNestApplication({ bodyParser: false, logger: false });
     await app.listen(0, '127.0.0.1');
     baseUrl = await app.getUrl();
@@ -25,7 +30,9 @@ describe('billing-server route inventory', () => {
   it('declares exactly the intended public routes', () => {
     const routes = listRoutes(app);
     expect(routes.length).toBeGreaterThan(PUBLIC_ROUTES.length);
-    expect(routes.filter((route) => route.isPublic).map((route) => `${route.method} ${route.path}`)).toEqual(PUBLIC_ROUTES);
+    expect(
+      routes.filter((route) => route.isPublic).map((route) => `${route.method} ${route.path}`),
+    ).toEqual(PUBLIC_ROUTES);
   });
 
   it('refuses every other route without the internal credential', async () => {
@@ -34,7 +41,8 @@ describe('billing-server route inventory', () => {
       const path = route.path.replace(/:[^/]+/g, 'sample-user').replace(/\*[^/]*/g, 'a/b.txt');
       const response = await request(`${baseUrl}${path}`, {
         method: route.method,
-        json: route.method === 'GET' ? undefined : { user_id: 'sample-user', tier: 'pro', amount: 1 },
+        json:
+          route.method === 'GET' ? undefined : { user_id: 'sample-user', tier: 'pro', amount: 1 },
       });
       expect({ route: route.handler, status: response.status, body: response.body }).toEqual({
         route: route.handler,

@@ -31,7 +31,12 @@ describe.each(testBackends())('billing-server process on %s', (backend) => {
     dropDatabase = scratch.drop;
     service = await startServiceProcess({
       main,
-      env: { INTERNAL_SERVICE_TOKEN: token, BILLING_SERVER_PORT: '0', DATA_DIR: dataDir, DATABASE_URL: databaseUrl },
+      env: {
+        INTERNAL_SERVICE_TOKEN: token,
+        BILLING_SERVER_PORT: '0',
+        DATA_DIR: dataDir,
+        DATABASE_URL: databaseUrl,
+      },
     });
   });
 
@@ -42,10 +47,16 @@ describe.each(testBackends())('billing-server process on %s', (backend) => {
   });
 
   const authed = { 'X-INTERNAL-TOKEN': token };
-  const call = (method: string, path: string, json?: unknown, headers: Record<string, string> = {}) =>
-    request(`${service.url}${path}`, { method, json, headers: { ...authed, ...headers } });
+  const call = (
+    method: string,
+    path: string,
+    json?: unknown,
+    headers: Record<string, string> = {},
+  ) => request(`${service.url}${path}`, { method, json, headers: { ...authed, ...headers } });
   const ledgerOf = async (userId: string) =>
-    (await call('GET', `/ledger/${userId}?limit=100`)).body as { entries: Array<{ kind: string; amount: number }> };
+    (await call('GET', `/ledger/${userId}?limit=100`)).body as {
+      entries: Array<{ kind: string; amount: number }>;
+    };
   const openAccount = async (userId: string, tier = 'pro') =>
     expect((await call('POST', '/account', { user_id: userId, tier })).status).toBe(201);
 
@@ -92,7 +103,10 @@ describe.each(testBackends())('billing-server process on %s', (backend) => {
     beforeAll(() => openAccount(victim));
 
     it.each(endpoints)('%s %s', async (method, path, json) => {
-      const before = { balance: (await call('GET', `/balance/${victim}`)).body, ledger: await ledgerOf(victim) };
+      const before = {
+        balance: (await call('GET', `/balance/${victim}`)).body,
+        ledger: await ledgerOf(victim),
+      };
       const stats = (await call('GET', '/stats/subscription_count')).body;
       for (const [label, headers] of badCredentials) {
         const body = json === undefined ? undefined : JSON.stringify(json);
@@ -107,10 +121,13 @@ describe.each(testBackends())('billing-server process on %s', (backend) => {
           body: { error: 'Forbidden' },
         });
       }
-      const inQuery = await request(`${service.url}${path}${path.includes('?') ? '&' : '?'}token=${token}`, {
-        method,
-        json,
-      });
+      const inQuery = await request(
+        `${service.url}${path}${path.includes('?') ? '&' : '?'}token=${token}`,
+        {
+          method,
+          json,
+        },
+      );
       expect(inQuery.status).toBe(403);
       expect((await call('GET', `/balance/${victim}`)).body).toEqual(before.balance);
       expect(await ledgerOf(victim)).toEqual(before.ledger);
@@ -125,7 +142,13 @@ describe.each(testBackends())('billing-server process on %s', (backend) => {
         .filter((line) => line.includes('internal_auth_denied'));
       expect(denials.length).toBeGreaterThanOrEqual(endpoints.length * badCredentials.length);
       const parsed = JSON.parse(denials[0]) as { message: Record<string, unknown> };
-      expect(Object.keys(parsed.message).sort()).toEqual(['event', 'method', 'path', 'reason', 'remote_address']);
+      expect(Object.keys(parsed.message).sort()).toEqual([
+        'event',
+        'method',
+        'path',
+        'reason',
+        'remote_address',
+      ]);
       expect(service.output()).not.toContain(token);
       expect(service.output()).not.toContain(token.slice(0, 12));
     });
@@ -159,15 +182,26 @@ describe.each(testBackends())('billing-server process on %s', (backend) => {
     ])('%s %s %j is a 400 naming %p', async (method, path, json, field) => {
       const response = await call(method, path, json);
       expect(response.status).toBe(400);
-      expect(response.body).toMatchObject({ error: 'invalid request', details: expect.arrayContaining([expect.objectContaining({ field })]) });
+      expect(response.body).toMatchObject({
+        error: 'invalid request',
+        details: expect.arrayContaining([expect.objectContaining({ field })]),
+      });
     });
 
     it.each([
       ['a repeated key', '{"user_id":"validation-user","amount":1,"amount":1000}', 'repeated key'],
-      ['a __proto__ key', '{"user_id":"validation-user","amount":1,"__proto__":{"tier":"admin"}}', '__proto__'],
+      [
+        'a __proto__ key',
+        '{"user_id":"validation-user","amount":1,"__proto__":{"tier":"admin"}}',
+        '__proto__',
+      ],
       ['a top-level array', '[{"user_id":"validation-user","amount":1}]', 'must be a JSON object'],
       ['malformed JSON', '{"user_id":"validation-user","amount":1', 'malformed JSON'],
-      ['a number literal beyond double range', '{"user_id":"validation-user","amount":1e309}', 'invalid request'],
+      [
+        'a number literal beyond double range',
+        '{"user_id":"validation-user","amount":1e309}',
+        'invalid request',
+      ],
       ['NaN', '{"user_id":"validation-user","amount":NaN}', 'malformed JSON'],
       ['an empty body', '', 'must be a JSON object'],
     ])('refuses %s with 400 and changes nothing', async (_label, body, message) => {
@@ -189,17 +223,36 @@ describe.each(testBackends())('billing-server process on %s', (backend) => {
         body: 'user_id=validation-user&amount=1',
       });
       expect(text.status).toBe(415);
-      const huge = await call('POST', '/top_up', { user_id: user, amount: 1, reason: 'x'.repeat(70 * 1024) });
+      const huge = await call('POST', '/top_up', {
+        user_id: user,
+        amount: 1,
+        reason: 'x'.repeat(70 * 1024),
+      });
       expect(huge.status).toBe(413);
       expect(huge.body).toEqual({ error: 'request body is larger than 65536 bytes' });
     });
 
     it('answers 400 for a bad user id in a path, 404 for an unknown account', async () => {
-      expect(await call('GET', '/balance/..%2Fsecret')).toMatchObject({ status: 400, body: { error: 'invalid user_id' } });
-      expect(await call('GET', '/balance/nobody')).toMatchObject({ status: 404, body: { error: 'account not found' } });
-      expect(await call('GET', '/ledger/nobody')).toMatchObject({ status: 404, body: { error: 'account not found' } });
-      expect(await call('POST', '/deduct', { user_id: 'nobody', amount: 1 })).toMatchObject({ status: 404, body: { error: 'account not found' } });
-      expect(await call('POST', '/top_up', { user_id: 'nobody', amount: 1 })).toMatchObject({ status: 404, body: { error: 'account not found' } });
+      expect(await call('GET', '/balance/..%2Fsecret')).toMatchObject({
+        status: 400,
+        body: { error: 'invalid user_id' },
+      });
+      expect(await call('GET', '/balance/nobody')).toMatchObject({
+        status: 404,
+        body: { error: 'account not found' },
+      });
+      expect(await call('GET', '/ledger/nobody')).toMatchObject({
+        status: 404,
+        body: { error: 'account not found' },
+      });
+      expect(await call('POST', '/deduct', { user_id: 'nobody', amount: 1 })).toMatchObject({
+        status: 404,
+        body: { error: 'account not found' },
+      });
+      expect(await call('POST', '/top_up', { user_id: 'nobody', amount: 1 })).toMatchObject({
+        status: 404,
+        body: { error: 'account not found' },
+      });
       expect(await call('GET', `/ledger/${user}?limit=0`)).toMatchObject({ status: 400 });
       expect(await call('GET', `/ledger/${user}?limit=5&limit=6`)).toMatchObject({ status: 400 });
       expect(await call('GET', `/ledger/${user}?colour=blue`)).toMatchObject({ status: 400 });
@@ -209,7 +262,11 @@ describe.each(testBackends())('billing-server process on %s', (backend) => {
       expect(await call('POST', '/account', { user_id: user, tier: 'team' })).toEqual(
         expect.objectContaining({ status: 409, body: { error: 'account exists' } }),
       );
-      expect((await call('GET', `/balance/${user}`)).body).toEqual({ user_id: user, tier: 'pro', balance: 5 });
+      expect((await call('GET', `/balance/${user}`)).body).toEqual({
+        user_id: user,
+        tier: 'pro',
+        balance: 5,
+      });
     });
   });
 
@@ -217,13 +274,19 @@ describe.each(testBackends())('billing-server process on %s', (backend) => {
     it('lets exactly 25 of 50 concurrent deducts of 1 from 25 succeed and leaves 0', async () => {
       await openAccount('team-user', 'team');
       const responses = await Promise.all(
-        Array.from({ length: 50 }, () => call('POST', '/deduct', { user_id: 'team-user', amount: 1 })),
+        Array.from({ length: 50 }, () =>
+          call('POST', '/deduct', { user_id: 'team-user', amount: 1 }),
+        ),
       );
       expect(responses.filter((response) => response.status === 200)).toHaveLength(25);
       const refused = responses.filter((response) => response.status === 402);
       expect(refused).toHaveLength(25);
       expect(refused[0].body).toEqual({ error: 'insufficient funds', balance: expect.any(Number) });
-      expect((await call('GET', '/balance/team-user')).body).toEqual({ user_id: 'team-user', tier: 'team', balance: 0 });
+      expect((await call('GET', '/balance/team-user')).body).toEqual({
+        user_id: 'team-user',
+        tier: 'team',
+        balance: 0,
+      });
       const ledger = await ledgerOf('team-user');
       expect(ledger.entries).toHaveLength(26);
       expect(ledger.entries.reduce((sum, entry) => sum + entry.amount, 0)).toBe(0);
@@ -239,9 +302,19 @@ describe.each(testBackends())('billing-server process on %s', (backend) => {
 
     it('pages the ledger newest first with next_before', async () => {
       await openAccount('ledger-user', 'free');
-      for (const amount of ['1', '2', '3']) await call('POST', '/top_up', { user_id: 'ledger-user', amount, reason: `top up ${amount}` });
-      const first = (await call('GET', '/ledger/ledger-user?limit=2')).body as { entries: Array<Record<string, unknown>>; next_before: string };
-      expect(first.entries.map((entry) => [entry.kind, entry.amount, entry.balance_after, entry.reason])).toEqual([
+      for (const amount of ['1', '2', '3'])
+        await call('POST', '/top_up', {
+          user_id: 'ledger-user',
+          amount,
+          reason: `top up ${amount}`,
+        });
+      const first = (await call('GET', '/ledger/ledger-user?limit=2')).body as {
+        entries: Array<Record<string, unknown>>;
+        next_before: string;
+      };
+      expect(
+        first.entries.map((entry) => [entry.kind, entry.amount, entry.balance_after, entry.reason]),
+      ).toEqual([
         ['top_up', 3, 7, 'top up 3'],
         ['top_up', 2, 4, 'top up 2'],
       ]);
@@ -253,7 +326,8 @@ describe.each(testBackends())('billing-server process on %s', (backend) => {
         reason: 'top up 3',
         created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       });
-      const second = (await call('GET', `/ledger/ledger-user?limit=2&before=${first.next_before}`)).body as {
+      const second = (await call('GET', `/ledger/ledger-user?limit=2&before=${first.next_before}`))
+        .body as {
         entries: Array<Record<string, unknown>>;
         next_before: string | null;
       };
@@ -262,8 +336,13 @@ describe.each(testBackends())('billing-server process on %s', (backend) => {
     });
 
     it('counts subscriptions per tier', async () => {
-      const body = (await call('GET', '/stats/subscription_count')).body as { subscription_count: number; by_tier: Record<string, number> };
-      expect(body.subscription_count).toBe(body.by_tier.free + body.by_tier.pro + body.by_tier.team);
+      const body = (await call('GET', '/stats/subscription_count')).body as {
+        subscription_count: number;
+        by_tier: Record<string, number>;
+      };
+      expect(body.subscription_count).toBe(
+        body.by_tier.free + body.by_tier.pro + body.by_tier.team,
+      );
       expect(body.by_tier.team).toBeGreaterThanOrEqual(1);
       expect(Object.keys(body.by_tier).sort()).toEqual(['free', 'pro', 'team']);
     });
@@ -283,7 +362,9 @@ describe.each(testBackends())('billing-server process on %s', (backend) => {
       expect(second.body).toEqual(first.body);
       expect(second.headers.get('idempotent-replayed')).toBe('true');
       expect((await call('GET', `/balance/${user}`)).body).toMatchObject({ balance: 4 });
-      expect((await ledgerOf(user)).entries.filter((entry) => entry.kind === 'deduct')).toHaveLength(1);
+      expect(
+        (await ledgerOf(user)).entries.filter((entry) => entry.kind === 'deduct'),
+      ).toHaveLength(1);
     });
 
     it('answers 422 when the key comes back with another body or endpoint', async () => {
@@ -294,17 +375,33 @@ describe.each(testBackends())('billing-server process on %s', (backend) => {
 
     it('replays a 402 even after the funds arrive', async () => {
       const refused = await deduct('too-much', 100);
-      expect(refused).toMatchObject({ status: 402, body: { error: 'insufficient funds', balance: 4 } });
+      expect(refused).toMatchObject({
+        status: 402,
+        body: { error: 'insufficient funds', balance: 4 },
+      });
       await call('POST', '/top_up', { user_id: user, amount: 200 });
-      expect(await deduct('too-much', 100)).toMatchObject({ status: 402, body: { error: 'insufficient funds', balance: 4 } });
+      expect(await deduct('too-much', 100)).toMatchObject({
+        status: 402,
+        body: { error: 'insufficient funds', balance: 4 },
+      });
       expect((await call('GET', `/balance/${user}`)).body).toMatchObject({ balance: 204 });
     });
 
     it('replays a 404', async () => {
-      const response = await call('POST', '/deduct', { user_id: 'ghost', amount: 1 }, { 'Idempotency-Key': 'ghost-1' });
+      const response = await call(
+        'POST',
+        '/deduct',
+        { user_id: 'ghost', amount: 1 },
+        { 'Idempotency-Key': 'ghost-1' },
+      );
       expect(response.status).toBe(404);
       await openAccount('ghost');
-      const replay = await call('POST', '/deduct', { user_id: 'ghost', amount: 1 }, { 'Idempotency-Key': 'ghost-1' });
+      const replay = await call(
+        'POST',
+        '/deduct',
+        { user_id: 'ghost', amount: 1 },
+        { 'Idempotency-Key': 'ghost-1' },
+      );
       expect(replay).toMatchObject({ status: 404, body: { error: 'account not found' } });
       expect((await call('GET', '/balance/ghost')).body).toMatchObject({ balance: 5 });
     });
@@ -320,17 +417,33 @@ describe.each(testBackends())('billing-server process on %s', (backend) => {
       expect(await deduct('has space')).toMatchObject({ status: 400 });
       const repeated = await rawRequest(`${service.url}/deduct`, {
         method: 'POST',
-        rawHeaders: ['X-INTERNAL-TOKEN', token, 'Content-Type', 'application/json', 'Idempotency-Key', 'a', 'Idempotency-Key', 'b'],
+        rawHeaders: [
+          'X-INTERNAL-TOKEN',
+          token,
+          'Content-Type',
+          'application/json',
+          'Idempotency-Key',
+          'a',
+          'Idempotency-Key',
+          'b',
+        ],
         body: JSON.stringify({ user_id: user, amount: 1 }),
       });
-      expect(repeated).toMatchObject({ status: 400, body: { error: 'Idempotency-Key must appear once' } });
+      expect(repeated).toMatchObject({
+        status: 400,
+        body: { error: 'Idempotency-Key must appear once' },
+      });
     });
 
     it('charges once for 20 simultaneous copies of one request', async () => {
       const before = (await call('GET', `/balance/${user}`)).body as { balance: number };
-      const responses: TestResponse[] = await Promise.all(Array.from({ length: 20 }, () => deduct('burst')));
+      const responses: TestResponse[] = await Promise.all(
+        Array.from({ length: 20 }, () => deduct('burst')),
+      );
       for (const response of responses) expect([200, 409]).toContain(response.status);
-      expect((await call('GET', `/balance/${user}`)).body).toMatchObject({ balance: before.balance - 1 });
+      expect((await call('GET', `/balance/${user}`)).body).toMatchObject({
+        balance: before.balance - 1,
+      });
     });
 
     if (backend === 'postgres') {
@@ -340,9 +453,13 @@ describe.each(testBackends())('billing-server process on %s', (backend) => {
         const holder = new Client({ connectionString: databaseUrl });
         await holder.connect();
         try {
-          await holder.query("SELECT pg_advisory_lock(hashtextextended('idempotency/unspecified/in-flight', 0))");
+          await holder.query(
+            "SELECT pg_advisory_lock(hashtextextended('idempotency/unspecified/in-flight', 0))",
+          );
           expect(await deduct('in-flight')).toMatchObject({ status: 409 });
-          await holder.query("SELECT pg_advisory_unlock(hashtextextended('idempotency/unspecified/in-flight', 0))");
+          await holder.query(
+            "SELECT pg_advisory_unlock(hashtextextended('idempotency/unspecified/in-flight', 0))",
+          );
           expect(await deduct('in-flight')).toMatchObject({ status: 200 });
         } finally {
           await holder.end();
@@ -352,7 +469,10 @@ describe.each(testBackends())('billing-server process on %s', (backend) => {
   });
 
   it('answers its public health route', async () => {
-    expect(await request(`${service.url}/health`)).toMatchObject({ status: 200, body: { status: 'ok', checks: { database: 'up' } } });
+    expect(await request(`${service.url}/health`)).toMatchObject({
+      status: 200,
+      body: { status: 'ok', checks: { database: 'up' } },
+    });
   });
 });
 
@@ -360,9 +480,21 @@ describe('billing-server refuses to start without a strong token', () => {
   it.each([
     ['missing', undefined, 'INTERNAL_SERVICE_TOKEN is not set'],
     ['empty', '', 'INTERNAL_SERVICE_TOKEN is empty'],
-    ['short', 'aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bD1f', 'INTERNAL_SERVICE_TOKEN is shorter than 32 characters'],
-    ['repetitive', 'abababababababababababababababababab', 'INTERNAL_SERVICE_TOKEN has fewer than 12 distinct characters'],
-    ['the placeholder', 'YOUR_GENERATED_TOKEN_HERE_BASE64_32_BYTES', 'INTERNAL_SERVICE_TOKEN is a placeholder'],
+    [
+      'short',
+      'aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bD1f',
+      'INTERNAL_SERVICE_TOKEN is shorter than 32 characters',
+    ],
+    [
+      'repetitive',
+      'abababababababababababababababababab',
+      'INTERNAL_SERVICE_TOKEN has fewer than 12 distinct characters',
+    ],
+    [
+      'the placeholder',
+      'YOUR_GENERATED_TOKEN_HERE_BASE64_32_BYTES',
+      'INTERNAL_SERVICE_TOKEN is a placeholder',
+    ],
   ])('%s: exits 1 with one line naming the variable', async (_label, value, message) => {
     const result = await runServiceToExit({
       main,
@@ -382,6 +514,8 @@ describe('billing-server refuses to start without a strong token', () => {
       env: { INTERNAL_SERVICE_TOKEN: generateToken(), BILLING_SERVER_PORT: 'eighty' },
     });
     expect(result.code).toBe(1);
-    expect(result.stderr.trim()).toBe('configuration error: BILLING_SERVER_PORT must be a whole number between 0 and 65535');
+    expect(result.stderr.trim()).toBe(
+      'configuration error: BILLING_SERVER_PORT must be a whole number between 0 and 65535',
+    );
   });
 });

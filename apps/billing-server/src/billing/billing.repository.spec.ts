@@ -37,7 +37,10 @@ describe.each(testBackends())('billing ledger on %s', (backend) => {
   }
 
   async function ledgerCount(userId: string): Promise<number> {
-    const result = await db.query<{ n: bigint }>('SELECT count(*)::bigint AS n FROM ledger_entries WHERE user_id = $1', [userId]);
+    const result = await db.query<{ n: bigint }>(
+      'SELECT count(*)::bigint AS n FROM ledger_entries WHERE user_id = $1',
+      [userId],
+    );
     return Number(result.rows[0].n);
   }
 
@@ -51,31 +54,55 @@ describe.each(testBackends())('billing ledger on %s', (backend) => {
     expect(await sut.createAccount('opening-user', 'free', CREDIT, randomUUID())).toBeUndefined();
     expect(await sut.findAccount('opening-user')).toEqual(account);
     const [entry] = await sut.listLedger('opening-user', 10, undefined);
-    expect(entry).toMatchObject({ kind: 'opening', amount: 25n * CREDIT, balanceAfter: 25n * CREDIT, reason: null });
+    expect(entry).toMatchObject({
+      kind: 'opening',
+      amount: 25n * CREDIT,
+      balanceAfter: 25n * CREDIT,
+      reason: null,
+    });
   });
 
   it('lets 10 of 50 concurrent deducts of 10 from 100 succeed and leaves exactly 0', async () => {
     await sut.createAccount('hot-user', 'free', CREDIT, randomUUID());
-    await db.query('UPDATE accounts SET balance = $1::bigint WHERE user_id = $2', [(100n * CREDIT).toString(), 'hot-user']);
+    await db.query('UPDATE accounts SET balance = $1::bigint WHERE user_id = $2', [
+      (100n * CREDIT).toString(),
+      'hot-user',
+    ]);
     // Keep the ledger equal to the balance after the direct update above.
     await sut.transaction((tx) =>
-      sut.applyChange(tx, { kind: 'top_up', userId: 'hot-user', micros: 1n, reason: 'fixture', transactionId: randomUUID() }),
+      sut.applyChange(tx, {
+        kind: 'top_up',
+        userId: 'hot-user',
+        micros: 1n,
+        reason: 'fixture',
+        transactionId: randomUUID(),
+      }),
     );
     await sut.transaction((tx) =>
-      sut.applyChange(tx, { kind: 'deduct', userId: 'hot-user', micros: 1n, reason: 'fixture', transactionId: randomUUID() }),
+      sut.applyChange(tx, {
+        kind: 'deduct',
+        userId: 'hot-user',
+        micros: 1n,
+        reason: 'fixture',
+        transactionId: randomUUID(),
+      }),
     );
 
     const outcomes = await Promise.all(
       Array.from({ length: 50 }, () =>
-        service.changeBalance({ kind: 'deduct', userId: 'hot-user', micros: 10n * CREDIT, reason: undefined }, undefined),
+        service.changeBalance(
+          { kind: 'deduct', userId: 'hot-user', micros: 10n * CREDIT, reason: undefined },
+          undefined,
+        ),
       ),
     );
     expect(outcomes.filter((outcome) => outcome.status === 200)).toHaveLength(10);
     expect(outcomes.filter((outcome) => outcome.status === 402)).toHaveLength(40);
     expect((await sut.findAccount('hot-user'))?.balance).toBe(0n);
-    const deducts = await db.query("SELECT 1 FROM ledger_entries WHERE user_id = 'hot-user' AND kind = 'deduct' AND amount = $1::bigint", [
-      (-10n * CREDIT).toString(),
-    ]);
+    const deducts = await db.query(
+      "SELECT 1 FROM ledger_entries WHERE user_id = 'hot-user' AND kind = 'deduct' AND amount = $1::bigint",
+      [(-10n * CREDIT).toString()],
+    );
     expect(deducts.rowCount).toBe(10);
   });
 
@@ -99,18 +126,30 @@ describe.each(testBackends())('billing ledger on %s', (backend) => {
 
   it('refuses a top-up above the balance limit and writes nothing', async () => {
     await sut.createAccount('rich-user', 'free', CREDIT, randomUUID());
-    await db.query('UPDATE accounts SET balance = $1::bigint WHERE user_id = $2', [(MAX_BALANCE_MICROS - CREDIT).toString(), 'rich-user']);
+    await db.query('UPDATE accounts SET balance = $1::bigint WHERE user_id = $2', [
+      (MAX_BALANCE_MICROS - CREDIT).toString(),
+      'rich-user',
+    ]);
     await expect(
-      service.changeBalance({ kind: 'top_up', userId: 'rich-user', micros: 2n * CREDIT, reason: undefined }, undefined),
+      service.changeBalance(
+        { kind: 'top_up', userId: 'rich-user', micros: 2n * CREDIT, reason: undefined },
+        undefined,
+      ),
     ).rejects.toMatchObject({ status: 400 });
-    const exact = await service.changeBalance({ kind: 'top_up', userId: 'rich-user', micros: CREDIT, reason: undefined }, undefined);
+    const exact = await service.changeBalance(
+      { kind: 'top_up', userId: 'rich-user', micros: CREDIT, reason: undefined },
+      undefined,
+    );
     expect(exact.status).toBe(200);
     expect((await sut.findAccount('rich-user'))?.balance).toBe(MAX_BALANCE_MICROS);
     expect(await ledgerCount('rich-user')).toBe(2);
   });
 
   it('answers 404 for an unknown account and writes nothing', async () => {
-    const result = await service.changeBalance({ kind: 'deduct', userId: 'nobody', micros: CREDIT, reason: undefined }, undefined);
+    const result = await service.changeBalance(
+      { kind: 'deduct', userId: 'nobody', micros: CREDIT, reason: undefined },
+      undefined,
+    );
     expect(result).toEqual({ status: 404, body: { error: 'account not found' } });
     expect(await ledgerCount('nobody')).toBe(0);
   });
@@ -118,24 +157,42 @@ describe.each(testBackends())('billing ledger on %s', (backend) => {
   it('replays an idempotent change without a second ledger entry, and refuses the key for another request', async () => {
     await sut.createAccount('idem-user', 'pro', 5n * CREDIT, randomUUID());
     const key = { caller: 'backend', key: 'charge-1' };
-    const change = { kind: 'deduct' as const, userId: 'idem-user', micros: CREDIT, reason: 'file write' };
+    const change = {
+      kind: 'deduct' as const,
+      userId: 'idem-user',
+      micros: CREDIT,
+      reason: 'file write',
+    };
     const first = await service.changeBalance(change, key);
     const again = await service.changeBalance(change, key);
     expect(first.status).toBe(200);
     expect(again).toEqual({ ...first, replayed: true });
     expect(await ledgerCount('idem-user')).toBe(2);
-    await expect(service.changeBalance({ ...change, micros: 2n * CREDIT }, key)).rejects.toMatchObject({ status: 422 });
-    await expect(service.changeBalance({ ...change, kind: 'top_up' }, key)).rejects.toMatchObject({ status: 422 });
+    await expect(
+      service.changeBalance({ ...change, micros: 2n * CREDIT }, key),
+    ).rejects.toMatchObject({ status: 422 });
+    await expect(service.changeBalance({ ...change, kind: 'top_up' }, key)).rejects.toMatchObject({
+      status: 422,
+    });
     // Another caller's namespace: the same key is a different request.
-    expect((await service.changeBalance(change, { caller: 'auth-server', key: 'charge-1' })).replayed).toBeUndefined();
+    expect(
+      (await service.changeBalance(change, { caller: 'auth-server', key: 'charge-1' })).replayed,
+    ).toBeUndefined();
     expect(await ledgerCount('idem-user')).toBe(3);
   });
 
   it('charges once when the same idempotent deduct arrives 20 times at once', async () => {
     await sut.createAccount('race-user', 'team', 25n * CREDIT, randomUUID());
-    const change = { kind: 'deduct' as const, userId: 'race-user', micros: CREDIT, reason: undefined };
+    const change = {
+      kind: 'deduct' as const,
+      userId: 'race-user',
+      micros: CREDIT,
+      reason: undefined,
+    };
     const results = await Promise.allSettled(
-      Array.from({ length: 20 }, () => service.changeBalance(change, { caller: 'backend', key: 'same' })),
+      Array.from({ length: 20 }, () =>
+        service.changeBalance(change, { caller: 'backend', key: 'same' }),
+      ),
     );
     // Each either got the one answer (first or replayed) or a 409 while the first was in flight.
     for (const result of results) {
@@ -148,16 +205,25 @@ describe.each(testBackends())('billing ledger on %s', (backend) => {
 
   it('refuses to change or remove a ledger entry, and to take a balance below zero', async () => {
     await sut.createAccount('guarded-user', 'free', CREDIT, randomUUID());
-    await expect(db.query("UPDATE ledger_entries SET amount = 0 WHERE user_id = 'guarded-user'")).rejects.toThrow(/append-only/);
-    await expect(db.query("DELETE FROM ledger_entries WHERE user_id = 'guarded-user'")).rejects.toThrow(/append-only/);
-    await expect(db.query("UPDATE accounts SET balance = -1 WHERE user_id = 'guarded-user'")).rejects.toThrow(/check/i);
+    await expect(
+      db.query("UPDATE ledger_entries SET amount = 0 WHERE user_id = 'guarded-user'"),
+    ).rejects.toThrow(/append-only/);
+    await expect(
+      db.query("DELETE FROM ledger_entries WHERE user_id = 'guarded-user'"),
+    ).rejects.toThrow(/append-only/);
+    await expect(
+      db.query("UPDATE accounts SET balance = -1 WHERE user_id = 'guarded-user'"),
+    ).rejects.toThrow(/check/i);
     expect(await ledgerCount('guarded-user')).toBe(1);
   });
 
   it('pages the ledger newest first', async () => {
     await sut.createAccount('page-user', 'free', CREDIT, randomUUID());
     for (let i = 1; i <= 4; i += 1) {
-      await service.changeBalance({ kind: 'top_up', userId: 'page-user', micros: BigInt(i), reason: `t${i}` }, undefined);
+      await service.changeBalance(
+        { kind: 'top_up', userId: 'page-user', micros: BigInt(i), reason: `t${i}` },
+        undefined,
+      );
     }
     const first = await sut.listLedger('page-user', 3, undefined);
     expect(first.map((entry) => entry.reason)).toEqual(['t4', 't3', 't2']);
@@ -174,9 +240,14 @@ describe.each(testBackends())('billing ledger on %s', (backend) => {
 
   it('forgets idempotency keys only after their lifetime', async () => {
     await sut.createAccount('ttl-user', 'free', CREDIT, randomUUID());
-    await service.changeBalance({ kind: 'top_up', userId: 'ttl-user', micros: 1n, reason: undefined }, { caller: 'backend', key: 'old' });
+    await service.changeBalance(
+      { kind: 'top_up', userId: 'ttl-user', micros: 1n, reason: undefined },
+      { caller: 'backend', key: 'old' },
+    );
     expect(await sut.purgeIdempotencyKeys(24)).toBe(0);
-    await db.query("UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'old'");
+    await db.query(
+      "UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'old'",
+    );
     expect(await sut.purgeIdempotencyKeys(24)).toBe(1);
   });
 });

@@ -59,7 +59,12 @@ export class BillingRepository {
    * Creates an account with its opening balance and the `opening` ledger entry, atomically.
    * @returns the new account, or `undefined` when one exists already for `userId`.
    */
-  createAccount(userId: string, tier: Tier, opening: bigint, transactionId: string): Promise<AccountRow | undefined> {
+  createAccount(
+    userId: string,
+    tier: Tier,
+    opening: bigint,
+    transactionId: string,
+  ): Promise<AccountRow | undefined> {
     return this.db.transaction(async (tx) => {
       const created = await tx.query(
         `INSERT INTO accounts (user_id, tier, balance) VALUES ($1, $2, $3)
@@ -104,10 +109,21 @@ export class BillingRepository {
     const row = updated.rows[0];
     if (row) {
       const signed = change.kind === 'deduct' ? -change.micros : change.micros;
-      await this.appendLedger(tx, change.transactionId, change.userId, change.kind, signed, row.balance, change.reason ?? null);
+      await this.appendLedger(
+        tx,
+        change.transactionId,
+        change.userId,
+        change.kind,
+        signed,
+        row.balance,
+        change.reason ?? null,
+      );
       return { kind: 'applied', balance: row.balance };
     }
-    const current = await tx.query<{ balance: bigint }>('SELECT balance FROM accounts WHERE user_id = $1', [change.userId]);
+    const current = await tx.query<{ balance: bigint }>(
+      'SELECT balance FROM accounts WHERE user_id = $1',
+      [change.userId],
+    );
     const account = current.rows[0];
     if (!account) return { kind: 'account_not_found' };
     return change.kind === 'deduct'
@@ -116,7 +132,11 @@ export class BillingRepository {
   }
 
   /** Up to `limit` ledger entries of `userId`, newest first, older than `beforeSeq` when given. */
-  async listLedger(userId: string, limit: number, beforeSeq: bigint | undefined): Promise<LedgerEntryRow[]> {
+  async listLedger(
+    userId: string,
+    limit: number,
+    beforeSeq: bigint | undefined,
+  ): Promise<LedgerEntryRow[]> {
     const result = await this.db.query<{
       seq: bigint;
       transaction_id: string;
@@ -167,7 +187,12 @@ export class BillingRepository {
   }
 
   /** The response remembered for `caller`/`key`, unless older than `ttlHours`. */
-  async findStoredResponse(tx: SqlExecutor, caller: string, key: string, ttlHours: number): Promise<StoredResponse | undefined> {
+  async findStoredResponse(
+    tx: SqlExecutor,
+    caller: string,
+    key: string,
+    ttlHours: number,
+  ): Promise<StoredResponse | undefined> {
     const result = await tx.query<{
       endpoint: string;
       request_hash: string;
@@ -190,7 +215,12 @@ export class BillingRepository {
   }
 
   /** Remembers the response to `caller`/`key` (replacing an expired record of the same key). */
-  async storeResponse(tx: SqlExecutor, caller: string, key: string, response: StoredResponse): Promise<void> {
+  async storeResponse(
+    tx: SqlExecutor,
+    caller: string,
+    key: string,
+    response: StoredResponse,
+  ): Promise<void> {
     await tx.query(
       `INSERT INTO idempotency_keys (caller, key, endpoint, request_hash, status_code, response_body)
        VALUES ($1, $2, $3, $4, $5, $6::jsonb)
@@ -198,7 +228,14 @@ export class BillingRepository {
          endpoint = EXCLUDED.endpoint, request_hash = EXCLUDED.request_hash,
          status_code = EXCLUDED.status_code, response_body = EXCLUDED.response_body,
          created_at = now()`,
-      [caller, key, response.endpoint, response.requestHash, response.statusCode, JSON.stringify(response.responseBody)],
+      [
+        caller,
+        key,
+        response.endpoint,
+        response.requestHash,
+        response.statusCode,
+        JSON.stringify(response.responseBody),
+      ],
     );
   }
 

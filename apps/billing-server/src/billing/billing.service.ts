@@ -1,4 +1,11 @@
-import { HttpStatus, Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import {
+  HttpStatus,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { HttpError } from '@zt/service-utils';
 import type { SqlExecutor } from '@zt/database';
 import { createHash, randomUUID } from 'node:crypto';
@@ -32,7 +39,12 @@ export class BillingService implements OnModuleInit, OnApplicationShutdown {
 
   /** Opens an account of `tier` with the tier's starting balance. */
   async createAccount(userId: string, tier: Tier): Promise<BillingResult> {
-    const account = await this.repository.createAccount(userId, tier, TIER_OPENING_MICROS[tier], randomUUID());
+    const account = await this.repository.createAccount(
+      userId,
+      tier,
+      TIER_OPENING_MICROS[tier],
+      randomUUID(),
+    );
     if (!account) return { status: HttpStatus.CONFLICT, body: { error: 'account exists' } };
     return {
       status: HttpStatus.CREATED,
@@ -59,9 +71,17 @@ export class BillingService implements OnModuleInit, OnApplicationShutdown {
     return this.repository.transaction(async (tx) => {
       const { caller, key } = idempotency;
       if (!(await this.repository.tryLockIdempotencyKey(tx, caller, key))) {
-        throw new HttpError(HttpStatus.CONFLICT, 'a request with this Idempotency-Key is still in progress');
+        throw new HttpError(
+          HttpStatus.CONFLICT,
+          'a request with this Idempotency-Key is still in progress',
+        );
       }
-      const stored = await this.repository.findStoredResponse(tx, caller, key, this.idempotencyKeyTtlHours);
+      const stored = await this.repository.findStoredResponse(
+        tx,
+        caller,
+        key,
+        this.idempotencyKeyTtlHours,
+      );
       if (stored) {
         if (stored.endpoint !== change.kind || stored.requestHash !== requestHash) {
           throw new HttpError(
@@ -82,14 +102,21 @@ export class BillingService implements OnModuleInit, OnApplicationShutdown {
     });
   }
 
-  private async apply(tx: SqlExecutor, change: Omit<BalanceChange, 'transactionId'>): Promise<BillingResult> {
+  private async apply(
+    tx: SqlExecutor,
+    change: Omit<BalanceChange, 'transactionId'>,
+  ): Promise<BillingResult> {
     const transactionId = randomUUID();
     const outcome = await this.repository.applyChange(tx, { ...change, transactionId });
     switch (outcome.kind) {
       case 'applied':
         return {
           status: HttpStatus.OK,
-          body: { user_id: change.userId, balance: toCredits(outcome.balance), transaction_id: transactionId },
+          body: {
+            user_id: change.userId,
+            balance: toCredits(outcome.balance),
+            transaction_id: transactionId,
+          },
         };
       case 'account_not_found':
         return { status: HttpStatus.NOT_FOUND, body: { error: 'account not found' } };
@@ -112,7 +139,10 @@ export class BillingService implements OnModuleInit, OnApplicationShutdown {
       const removed = await this.repository.purgeIdempotencyKeys(this.idempotencyKeyTtlHours);
       if (removed > 0) this.logger.log({ event: 'idempotency_keys_purged', removed });
     } catch (error) {
-      this.logger.error({ event: 'idempotency_keys_purge_failed', error: (error as Error).message });
+      this.logger.error({
+        event: 'idempotency_keys_purge_failed',
+        error: (error as Error).message,
+      });
     }
   }
 }

@@ -20,14 +20,22 @@ const CALLER_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export function readIdempotencyKey(request: IncomingMessage): IdempotencyKey | undefined {
   const key = readSingleHeader(request, 'Idempotency-Key');
   if (key.kind === 'absent') return undefined;
-  if (key.kind === 'repeated') throw new HttpError(HttpStatus.BAD_REQUEST, 'Idempotency-Key must appear once');
+  if (key.kind === 'repeated')
+    throw new HttpError(HttpStatus.BAD_REQUEST, 'Idempotency-Key must appear once');
   if (!KEY_PATTERN.test(key.value)) {
-    throw new HttpError(HttpStatus.BAD_REQUEST, 'Idempotency-Key must be 1-255 visible ASCII characters');
+    throw new HttpError(
+      HttpStatus.BAD_REQUEST,
+      'Idempotency-Key must be 1-255 visible ASCII characters',
+    );
   }
   const caller = readSingleHeader(request, 'X-Caller-Service');
-  if (caller.kind === 'repeated') throw new HttpError(HttpStatus.BAD_REQUEST, 'X-Caller-Service must appear once');
+  if (caller.kind === 'repeated')
+    throw new HttpError(HttpStatus.BAD_REQUEST, 'X-Caller-Service must appear once');
   if (caller.kind === 'single' && !CALLER_PATTERN.test(caller.value)) {
-    throw new HttpError(HttpStatus.BAD_REQUEST, 'X-Caller-Service must be a lower-case service name');
+    throw new HttpError(
+      HttpStatus.BAD_REQUEST,
+      'X-Caller-Service must be a lower-case service name',
+    );
   }
   return { caller: caller.kind === 'single' ? caller.value : 'unspecified', key: key.value };
 }

@@ -32,7 +32,10 @@ export function loadBillingConfig(env: Environment): BillingConfig {
     }),
     internalAuth: loadInternalAuthConfig(env),
     databaseUrl: readOptionalString(env, 'DATABASE_URL'),
-    idempotencyKeyTtlHours: readInteger(env, 'IDEMPOTENCY_KEY_TTL_HOURS', 48, { min: 24, max: 720 }),
+    idempotencyKeyTtlHours: readInteger(env, 'IDEMPOTENCY_KEY_TTL_HOURS', 48, {
+      min: 24,
+      max: 720,
+    }),
   };
 }
 

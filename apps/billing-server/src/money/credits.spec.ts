@@ -66,7 +66,12 @@ describe(toCredits.name, () => {
   });
 
   it('round-trips every balance up to the maximum through JSON exactly', () => {
-    for (const micros of [MAX_BALANCE_MICROS, MAX_BALANCE_MICROS - 1n, 123_456_789_123_456n, 100_000_000_000_001n]) {
+    for (const micros of [
+      MAX_BALANCE_MICROS,
+      MAX_BALANCE_MICROS - 1n,
+      123_456_789_123_456n,
+      100_000_000_000_001n,
+    ]) {
       const text = JSON.stringify(toCredits(micros));
       const [whole, fraction = ''] = text.split('.');
       expect(BigInt(whole) * 1_000_000n + BigInt(fraction.padEnd(6, '0'))).toBe(micros);

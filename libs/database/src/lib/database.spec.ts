@@ -41,7 +41,9 @@ describe.each(testBackends())('Database on %s', (backend) => {
     await sut.query("INSERT INTO items (id, name) VALUES (2, 'b'), (3, 'c')");
     expect((await sut.query("UPDATE items SET name = 'z' WHERE id > 1")).rowCount).toBe(2);
     expect((await sut.query('SELECT * FROM items WHERE id > 1')).rowCount).toBe(2);
-    expect((await sut.query('UPDATE items SET name = $1 WHERE id = 99', ['none'])).rowCount).toBe(0);
+    expect((await sut.query('UPDATE items SET name = $1 WHERE id = 99', ['none'])).rowCount).toBe(
+      0,
+    );
   });
 
   it('rolls a transaction back when its work throws, and commits it otherwise', async () => {
@@ -60,7 +62,10 @@ describe.each(testBackends())('Database on %s', (backend) => {
   it('applies each migration once, in id order', async () => {
     const migrations = [
       { id: '002_second', sql: "INSERT INTO log (entry) VALUES ('second')" },
-      { id: '001_first', sql: "CREATE TABLE log (n serial PRIMARY KEY, entry text); INSERT INTO log (entry) VALUES ('first')" },
+      {
+        id: '001_first',
+        sql: "CREATE TABLE log (n serial PRIMARY KEY, entry text); INSERT INTO log (entry) VALUES ('first')",
+      },
     ];
     expect(await runMigrations(sut, migrations)).toEqual(['001_first', '002_second']);
     expect(await runMigrations(sut, migrations)).toEqual([]);
@@ -69,9 +74,16 @@ describe.each(testBackends())('Database on %s', (backend) => {
   });
 
   it('leaves no trace of a failing migration', async () => {
-    const broken = [{ id: '003_broken', sql: 'CREATE TABLE half (id int); SELECT no_such_function()' }];
+    const broken = [
+      { id: '003_broken', sql: 'CREATE TABLE half (id int); SELECT no_such_function()' },
+    ];
     await expect(runMigrations(sut, broken)).rejects.toThrow();
-    expect((await sut.query("SELECT 1 FROM schema_migrations WHERE id = '003_broken'")).rowCount).toBe(0);
-    expect((await sut.query("SELECT 1 FROM information_schema.tables WHERE table_name = 'half'")).rowCount).toBe(0);
+    expect(
+      (await sut.query("SELECT 1 FROM schema_migrations WHERE id = '003_broken'")).rowCount,
+    ).toBe(0);
+    expect(
+      (await sut.query("SELECT 1 FROM information_schema.tables WHERE table_name = 'half'"))
+        .rowCount,
+    ).toBe(0);
   });
 });

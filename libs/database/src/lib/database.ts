@@ -10,7 +10,10 @@ export interface SqlResult<Row> {
 /** Something that runs SQL: the database itself, or a transaction in progress. */
 export interface SqlExecutor {
   /** Runs one statement with `$1, $2, ...` parameters. BIGINT columns come back as `bigint`. */
-  query<Row = Record<string, unknown>>(sql: string, params?: readonly SqlParameter[]): Promise<SqlResult<Row>>;
+  query<Row = Record<string, unknown>>(
+    sql: string,
+    params?: readonly SqlParameter[],
+  ): Promise<SqlResult<Row>>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
 }

@@ -13,7 +13,10 @@ export interface Migration {
  * transaction. An advisory lock makes instances that start together take turns.
  * @returns the ids applied by this call.
  */
-export async function runMigrations(db: Database, migrations: readonly Migration[]): Promise<string[]> {
+export async function runMigrations(
+  db: Database,
+  migrations: readonly Migration[],
+): Promise<string[]> {
   await db.query(
     `CREATE TABLE IF NOT EXISTS schema_migrations (
        id text PRIMARY KEY,

@@ -18,7 +18,9 @@ export class PgliteDatabase implements Database {
   static async open(directory: string | undefined, schema: string): Promise<PgliteDatabase> {
     if (directory) mkdirSync(directory, { recursive: true });
     // PGlite returns small BIGINTs as numbers by default; pin them to bigint as pg does here.
-    const db = await PGlite.create(directory, { parsers: { [INT8_OID]: (value: string) => BigInt(value) } });
+    const db = await PGlite.create(directory, {
+      parsers: { [INT8_OID]: (value: string) => BigInt(value) },
+    });
     await db.exec(
       `CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}; SET search_path TO ${quoteIdentifier(schema)};`,
     );

@@ -1,4 +1,4 @@
-import { request as httpRequest } from "node:http";
+import { request as httpRequest } from 'node:http';
 
 /** An HTTP answer as a test looks at it. */
 export interface TestResponse {
@@ -27,7 +27,8 @@ export async function request(url: string, options: TestRequest = {}): Promise<T
   const response = await fetch(url, { method: options.method ?? 'GET', headers, body });
   const text = await response.text();
   let parsed: unknown = text === '' ? undefined : text;
-  if ((response.headers.get('content-type') ?? '').includes('application/json')) parsed = JSON.parse(text);
+  if ((response.headers.get('content-type') ?? '').includes('application/json'))
+    parsed = JSON.parse(text);
   return { status: response.status, headers: response.headers, body: parsed };
 }
 
@@ -51,7 +52,9 @@ export function rawRequest(
           'Host',
           target.host,
           ...options.rawHeaders,
-          ...(options.body === undefined ? [] : ['Content-Length', String(Buffer.byteLength(options.body))]),
+          ...(options.body === undefined
+            ? []
+            : ['Content-Length', String(Buffer.byteLength(options.body))]),
         ],
       },
       (incoming) => {
@@ -64,7 +67,11 @@ export function rawRequest(
             if (typeof value === 'string') headers.set(name, value);
           }
           const isJson = (incoming.headers['content-type'] ?? '').includes('application/json');
-          resolve({ status: incoming.statusCode ?? 0, headers, body: isJson ? JSON.parse(text) : text || undefined });
+          resolve({
+            status: incoming.statusCode ?? 0,
+            headers,
+            body: isJson ? JSON.parse(text) : text || undefined,
+          });
         });
       },
     );

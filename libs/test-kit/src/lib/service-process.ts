@@ -50,7 +50,11 @@ export function startServiceProcess(options: ServiceProcessOptions): Promise<Ser
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`service did not start within ${options.startTimeoutMs ?? 30_000} ms:\n${output}`));
+      reject(
+        new Error(
+          `service did not start within ${options.startTimeoutMs ?? 30_000} ms:\n${output}`,
+        ),
+      );
     }, options.startTimeoutMs ?? 30_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString('utf8');
@@ -64,7 +68,9 @@ export function startServiceProcess(options: ServiceProcessOptions): Promise<Ser
     child.stderr?.on('data', onData);
     void exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`service exited (code ${code}, signal ${signal}) before listening:\n${output}`));
+      reject(
+        new Error(`service exited (code ${code}, signal ${signal}) before listening:\n${output}`),
+      );
     });
   });
 }
@@ -82,11 +88,15 @@ export async function runServiceToExit(
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const timer = setTimeout(() => child.kill('SIGKILL'), options.startTimeoutMs ?? 30_000);
-  const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
+  const code = await new Promise<number | null>((resolve) =>
+    child.once('exit', (exitCode) => resolve(exitCode)),
+  );
   clearTimeout(timer);
   return { code, stdout, stderr };
 }
 
 function definedOnly(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
 }

@@ -17,7 +17,8 @@ describe('test databases', () => {
       const scratch = await createScratchDatabase();
       const client = new Client({ connectionString: scratch.url });
       await client.connect();
-      const name = (await client.query<{ db: string }>('SELECT current_database() AS db')).rows[0].db;
+      const name = (await client.query<{ db: string }>('SELECT current_database() AS db')).rows[0]
+        .db;
       await client.end();
       expect(name).toMatch(/^zt_test_[0-9a-f]{12}$/);
       await scratch.drop();

@@ -5,14 +5,18 @@ import { TIERS, type Tier } from '../tiers';
 
 const userId = z
   .string({ required_error: 'is required', invalid_type_error: 'must be a string' })
-  .regex(USER_ID_PATTERN, 'must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit');
+  .regex(
+    USER_ID_PATTERN,
+    'must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit',
+  );
 
 const amount = z.unknown().transform((value, context) => {
   const micros = parseAmount(value);
   if (micros === undefined) {
     context.addIssue({
       code: z.ZodIssueCode.custom,
-      message: 'must be a number of credits greater than 0 and at most 1000000, with at most 6 decimals (e.g. 5 or "4.25")',
+      message:
+        'must be a number of credits greater than 0 and at most 1000000, with at most 6 decimals (e.g. 5 or "4.25")',
     });
     return z.NEVER;
   }
@@ -22,7 +26,7 @@ const amount = z.unknown().transform((value, context) => {
 const reason = z
   .string({ invalid_type_error: 'must be a string' })
   .max(256, 'must be at most 256 characters')
-  .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters')
+  .refine((value) => !/\p{Cc}/u.test(value), 'must not contain control characters')
   .optional();
 
 /** Body of `POST /account`. */

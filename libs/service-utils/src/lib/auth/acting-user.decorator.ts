@@ -15,8 +15,10 @@ export const USER_ID_HEADER = 'X-User-ID';
  */
 export const ActingUser = createParamDecorator((_data: unknown, context: ExecutionContext) => {
   const header = readSingleHeader(context.switchToHttp().getRequest<Request>(), USER_ID_HEADER);
-  if (header.kind === 'absent') throw new BadRequestException({ error: 'X-User-ID header is required' });
-  if (header.kind === 'repeated') throw new BadRequestException({ error: 'X-User-ID header must appear once' });
+  if (header.kind === 'absent')
+    throw new BadRequestException({ error: 'X-User-ID header is required' });
+  if (header.kind === 'repeated')
+    throw new BadRequestException({ error: 'X-User-ID header must appear once' });
   if (!USER_ID_PATTERN.test(header.value)) {
     throw new BadRequestException({ error: 'X-User-ID is not a valid user id' });
   }

@@ -1,2 +1,3 @@
 /** Why the internal guard refused a request. Logged, counted, never sent to the caller. */
-export type InternalAuthDeniedReason = 'missing' | 'empty' | 'repeated' | 'comma_joined' | 'mismatch';
+export type InternalAuthDeniedReason =
+  'missing' | 'empty' | 'repeated' | 'comma_joined' | 'mismatch';

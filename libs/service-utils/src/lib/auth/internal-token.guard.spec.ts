@@ -21,7 +21,11 @@ class ProbeController {
   }
 }
 
-function contextFor(handler: keyof ProbeController, rawHeaders: string[], url = '/private'): ExecutionContextHost {
+function contextFor(
+  handler: keyof ProbeController,
+  rawHeaders: string[],
+  url = '/private',
+): ExecutionContextHost {
   const request = {
     rawHeaders,
     method: 'GET',
@@ -29,13 +33,20 @@ function contextFor(handler: keyof ProbeController, rawHeaders: string[], url = 
     url,
     socket: { remoteAddress: '127.0.0.9' },
   };
-  const context = new ExecutionContextHost([request, {}], ProbeController, ProbeController.prototype[handler]);
+  const context = new ExecutionContextHost(
+    [request, {}],
+    ProbeController,
+    ProbeController.prototype[handler],
+  );
   context.setType('http');
   return context;
 }
 
 describe(InternalTokenGuard.name, () => {
-  const sut = new InternalTokenGuard(new Reflector(), { sendToken: TOKEN, acceptedTokens: [TOKEN, NEXT] });
+  const sut = new InternalTokenGuard(new Reflector(), {
+    sendToken: TOKEN,
+    acceptedTokens: [TOKEN, NEXT],
+  });
   let warn: jest.SpyInstance;
 
   beforeEach(() => {
@@ -64,31 +75,40 @@ describe(InternalTokenGuard.name, () => {
     ['shorter', ['X-INTERNAL-TOKEN', TOKEN.slice(0, 10)], 'mismatch'],
     ['longer', ['X-INTERNAL-TOKEN', TOKEN + TOKEN], 'mismatch'],
     ['repeated', ['X-INTERNAL-TOKEN', TOKEN, 'x-internal-token', TOKEN], 'repeated'],
-    ['repeated with one wrong copy', ['X-INTERNAL-TOKEN', 'wrong', 'X-INTERNAL-TOKEN', TOKEN], 'repeated'],
+    [
+      'repeated with one wrong copy',
+      ['X-INTERNAL-TOKEN', 'wrong', 'X-INTERNAL-TOKEN', TOKEN],
+      'repeated',
+    ],
     ['comma-joined', ['X-INTERNAL-TOKEN', `${TOKEN},${TOKEN}`], 'comma_joined'],
     ['comma-joined with a space', ['X-INTERNAL-TOKEN', `${TOKEN}, ${NEXT}`], 'comma_joined'],
     ['sent as a bearer token', ['Authorization', `Bearer ${TOKEN}`], 'missing'],
     ['sent under another header', ['X-Internal-Token-Value', TOKEN], 'missing'],
-  ])('refuses a %s credential with 403 {"error":"Forbidden"} and one log line', (_label, headers, reason) => {
-    const attempt = () => sut.canActivate(contextFor('secret', headers));
-    expect(attempt).toThrow(ForbiddenException);
-    try {
-      attempt();
-    } catch (error) {
-      expect((error as ForbiddenException).getResponse()).toEqual({ error: 'Forbidden' });
-    }
-    expect(warn).toHaveBeenCalledWith({
-      event: 'internal_auth_denied',
-      reason,
-      remote_address: '127.0.0.9',
-      method: 'GET',
-      path: '/private',
-    });
-    expect(JSON.stringify(warn.mock.calls)).not.toContain(TOKEN.slice(0, 8));
-  });
+  ])(
+    'refuses a %s credential with 403 {"error":"Forbidden"} and one log line',
+    (_label, headers, reason) => {
+      const attempt = () => sut.canActivate(contextFor('secret', headers));
+      expect(attempt).toThrow(ForbiddenException);
+      try {
+        attempt();
+      } catch (error) {
+        expect((error as ForbiddenException).getResponse()).toEqual({ error: 'Forbidden' });
+      }
+      expect(warn).toHaveBeenCalledWith({
+        event: 'internal_auth_denied',
+        reason,
+        remote_address: '127.0.0.9',
+        method: 'GET',
+        path: '/private',
+      });
+      expect(JSON.stringify(warn.mock.calls)).not.toContain(TOKEN.slice(0, 8));
+    },
+  );
 
   it('refuses a token sent in the query string and never logs the query', () => {
-    expect(() => sut.canActivate(contextFor('secret', [], `/private?token=${TOKEN}`))).toThrow(ForbiddenException);
+    expect(() => sut.canActivate(contextFor('secret', [], `/private?token=${TOKEN}`))).toThrow(
+      ForbiddenException,
+    );
     expect(warn).toHaveBeenCalledTimes(1);
     expect(JSON.stringify(warn.mock.calls)).not.toContain(TOKEN);
   });

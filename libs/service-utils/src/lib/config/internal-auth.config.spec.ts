@@ -34,14 +34,26 @@ describe(loadInternalAuthConfig.name, () => {
   it.each([
     ['missing', {}, 'INTERNAL_SERVICE_TOKEN is not set'],
     ['empty', { INTERNAL_SERVICE_TOKEN: '' }, 'INTERNAL_SERVICE_TOKEN is empty'],
-    ['short', { INTERNAL_SERVICE_TOKEN: STRONG.slice(0, 31) }, 'INTERNAL_SERVICE_TOKEN is shorter than 32 characters'],
-    ['low variety', { INTERNAL_SERVICE_TOKEN: 'ab'.repeat(20) }, 'INTERNAL_SERVICE_TOKEN has fewer than 12 distinct characters'],
+    [
+      'short',
+      { INTERNAL_SERVICE_TOKEN: STRONG.slice(0, 31) },
+      'INTERNAL_SERVICE_TOKEN is shorter than 32 characters',
+    ],
+    [
+      'low variety',
+      { INTERNAL_SERVICE_TOKEN: 'ab'.repeat(20) },
+      'INTERNAL_SERVICE_TOKEN has fewer than 12 distinct characters',
+    ],
     [
       'the .env.example placeholder',
       { INTERNAL_SERVICE_TOKEN: 'YOUR_GENERATED_TOKEN_HERE_BASE64_32_BYTES' },
       'INTERNAL_SERVICE_TOKEN is a placeholder',
     ],
-    ['another placeholder', { INTERNAL_SERVICE_TOKEN: 'please-changeme-0123456789abcdefghij' }, 'is a placeholder'],
+    [
+      'another placeholder',
+      { INTERNAL_SERVICE_TOKEN: 'please-changeme-0123456789abcdefghij' },
+      'is a placeholder',
+    ],
     ['white space inside', { INTERNAL_SERVICE_TOKEN: `${STRONG} x` }, 'contains white space'],
     [
       'a weak accepted token',

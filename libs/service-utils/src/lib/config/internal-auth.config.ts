@@ -71,7 +71,10 @@ export function loadInternalAuthConfig(env: Environment): InternalAuthConfig {
       const token = entry.trim();
       const entryWeakness = findTokenWeakness(token);
       if (entryWeakness) {
-        throw new ConfigError('INTERNAL_SERVICE_TOKEN_ACCEPT', `entry ${index + 1} ${entryWeakness}`);
+        throw new ConfigError(
+          'INTERNAL_SERVICE_TOKEN_ACCEPT',
+          `entry ${index + 1} ${entryWeakness}`,
+        );
       }
       if (!accepted.includes(token)) accepted.push(token);
     });

@@ -36,7 +36,8 @@ export class HttpErrorFilter implements ExceptionFilter {
       request_id: requestId,
       method: request.method,
       path: request.path,
-      error: exception instanceof Error ? `${exception.name}: ${exception.message}` : 'non-error thrown',
+      error:
+        exception instanceof Error ? `${exception.name}: ${exception.message}` : 'non-error thrown',
       stack: exception instanceof Error ? exception.stack : undefined,
     });
     response

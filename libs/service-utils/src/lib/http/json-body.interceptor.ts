@@ -52,7 +52,10 @@ export class JsonBodyInterceptor implements NestInterceptor {
   private async readJson(request: Request): Promise<Record<string, unknown>> {
     const contentType = (request.headers['content-type'] ?? '').toLowerCase();
     if (!/^application\/json\s*(;\s*charset=utf-8\s*)?$/.test(contentType)) {
-      throw new HttpError(HttpStatus.UNSUPPORTED_MEDIA_TYPE, 'Content-Type must be application/json');
+      throw new HttpError(
+        HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+        'Content-Type must be application/json',
+      );
     }
     const declared = Number(request.headers['content-length']);
     if (Number.isFinite(declared) && declared > this.maxBytes) throw this.tooLarge();
@@ -96,5 +99,7 @@ export class JsonBodyInterceptor implements NestInterceptor {
 
 function hasBody(request: Request): boolean {
   const length = request.headers['content-length'];
-  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  return (
+    request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
+  );
 }

@@ -31,7 +31,9 @@ export async function createServiceApp(definition: ServiceDefinition): Promise<I
  * end-to-end tests read). A configuration error ends the process with one line on stderr
  * that names the variable at fault, and exit code 1.
  */
-export async function runService(load: () => ServiceDefinition): Promise<INestApplication | undefined> {
+export async function runService(
+  load: () => ServiceDefinition,
+): Promise<INestApplication | undefined> {
   let definition: ServiceDefinition;
   try {
     definition = load();
@@ -47,7 +49,9 @@ export async function runService(load: () => ServiceDefinition): Promise<INestAp
   const app = await createServiceApp(definition);
   await app.listen(service.port, service.host);
   const address = app.getHttpServer().address() as { port: number };
-  new Logger(service.name).log(`${service.name} listening on http://${service.host}:${address.port}`);
+  new Logger(service.name).log(
+    `${service.name} listening on http://${service.host}:${address.port}`,
+  );
   return app;
 }
 

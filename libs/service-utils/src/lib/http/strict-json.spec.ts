@@ -26,7 +26,11 @@ describe(parseStrictJson.name, () => {
     ['an unterminated string', '{"a":"b}', 'malformed string'],
     ['a raw control character', '{"a":"\u0001"}', 'malformed string'],
     ['nothing', '', 'unexpected end of input'],
-    ['excessive nesting', '['.repeat(MAX_JSON_DEPTH + 2) + ']'.repeat(MAX_JSON_DEPTH + 2), 'nesting deeper'],
+    [
+      'excessive nesting',
+      '['.repeat(MAX_JSON_DEPTH + 2) + ']'.repeat(MAX_JSON_DEPTH + 2),
+      'nesting deeper',
+    ],
   ])('refuses %s', (_label, text, message) => {
     expect(() => parseStrictJson(text)).toThrow(StrictJsonError);
     expect(() => parseStrictJson(text)).toThrow(message);

@@ -12,6 +12,7 @@ export class StrictJsonError extends Error {
 
 const WHITESPACE = /[ \t\n\r]*/y;
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+// eslint-disable-next-line no-control-regex -- RFC 8259 forbids raw U+0000-U+001F in strings: matching them is the point.
 const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
 
 /**
@@ -52,14 +53,19 @@ export function parseStrictJson(text: string): unknown {
     if (char === '{') return parseObject(depth + 1);
     if (char === '[') return parseArray(depth + 1);
     if (char === '"') return parseString();
-    for (const [literal, value] of [['true', true], ['false', false], ['null', null]] as const) {
+    for (const [literal, value] of [
+      ['true', true],
+      ['false', false],
+      ['null', null],
+    ] as const) {
       if (text.startsWith(literal, position)) {
         position += literal.length;
         return value;
       }
     }
     const number = match(NUMBER);
-    if (number === undefined) fail(char === undefined ? 'unexpected end of input' : 'unexpected character');
+    if (number === undefined)
+      fail(char === undefined ? 'unexpected end of input' : 'unexpected character');
     return Number(number);
   };
 

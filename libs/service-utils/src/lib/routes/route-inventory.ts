@@ -37,13 +37,18 @@ export function listRoutes(app: INestApplication): RouteDescription[] {
         if (name === 'constructor' || typeof handler !== 'function') continue;
         const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
         if (method === undefined) continue;
-        const paths = [Reflect.getMetadata(PATH_METADATA, handler)].flat() as (string | undefined)[];
+        const paths = [Reflect.getMetadata(PATH_METADATA, handler)].flat() as (
+          string | undefined
+        )[];
         for (const path of paths) {
           routes.push({
             method: RequestMethod[method],
             path: `/${[prefix, normalise(path)].filter(Boolean).join('/')}`,
             isPublic: classPublic || Reflect.getMetadata(IS_PUBLIC_KEY, handler) === true,
-            routeGuards: [...classGuards, ...guardNames(Reflect.getMetadata(GUARDS_METADATA, handler))],
+            routeGuards: [
+              ...classGuards,
+              ...guardNames(Reflect.getMetadata(GUARDS_METADATA, handler)),
+            ],
             handler: `${controller.name}.${name}`,
           });
         }

@@ -13,6 +13,8 @@ export function testDatabaseAdminUrl(): string | undefined {
 export function inheritedProcessEnvironment(): Record<string, string> {
   const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ', 'NODE_OPTIONS'];
   return Object.fromEntries(
-    keep.flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name] as string]])),
+    keep.flatMap((name) =>
+      process.env[name] === undefined ? [] : [[name, process.env[name] as string]],
+    ),
   );
 }

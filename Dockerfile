@@ -1,0 +1,20 @@
+# One image recipe for every service: docker build --build-arg APP=billing-server .
+FROM node:20-bookworm-slim AS build
+WORKDIR /workspace
+COPY package.json package-lock.json ./
+# npm ci rejects lockfiles written without other platforms' optional builds (see TOOLCHAIN).
+RUN npm install --no-audit --no-fund
+COPY . .
+ARG APP
+RUN test -n "$APP" && NX_DAEMON=false NX_NO_CLOUD=true npx nx build "$APP" --configuration=production
+
+FROM node:20-bookworm-slim
+ARG APP
+ENV NODE_ENV=production HOST=0.0.0.0 DATA_DIR=/data LOG_FORMAT=json
+WORKDIR /app
+# The build writes a package.json with only the app's runtime dependencies.
+COPY --from=build /workspace/dist/apps/${APP}/ ./
+RUN npm install --omit=dev --no-audit --no-fund && mkdir -p /data && chown node:node /data
+USER node
+VOLUME ["/data"]
+CMD ["node", "main.js"]
