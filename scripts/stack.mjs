@@ -10,6 +10,9 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Each service: its Nx project, the variable naming its port, and that port's default. */
 export const SERVICES = [
   { name: 'billing-server', portVariable: 'BILLING_SERVER_PORT', defaultPort: 6004 },
+  { name: 'auth-server', portVariable: 'AUTH_SERVER_PORT', defaultPort: 6001 },
+  { name: 'filesystem-server', portVariable: 'FILESYSTEM_SERVER_PORT', defaultPort: 6002 },
+  { name: 'backend', portVariable: 'BACKEND_PORT', defaultPort: 8000 },
 ].filter((service) => existsSync(join(ROOT, 'apps', service.name)));
 
 export const ENV_FILE = join(ROOT, '.env');
@@ -47,4 +50,32 @@ export function ensureEnvFile() {
 export function stackEnvironment() {
   const fromFile = existsSync(ENV_FILE) ? parseEnv(readFileSync(ENV_FILE, 'utf8')) : {};
   return { ...fromFile, ...process.env };
+}
+
+/** The subscription tiers an invite can grant. */
+export const TIERS = ['free', 'pro', 'team'];
+
+/**
+ * Asks the running auth server for a single-use invite (an internal call: the token from
+ * `env` goes in the X-INTERNAL-TOKEN header, never in the URL or the output).
+ * @returns the invite code.
+ */
+export async function createInvite(env, tier) {
+  const base = env.AUTH_SERVER_URL || `http://127.0.0.1:${env.AUTH_SERVER_PORT || 6001}`;
+  const response = await fetch(`${base}/invites`, {
+    method: 'POST',
+    headers: {
+      'X-INTERNAL-TOKEN': env.INTERNAL_SERVICE_TOKEN ?? '',
+      'Content-Type': 'application/json',
+    },
+    body: JSON.stringify({ tier }),
+    signal: AbortSignal.timeout(5000),
+  });
+  const body = await response.json().catch(() => ({}));
+  if (response.status !== 201) {
+    throw new Error(
+      `auth-server answered ${response.status} ${JSON.stringify(body)} to POST /invites`,
+    );
+  }
+  return body.invite_code;
 }

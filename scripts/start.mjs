@@ -2,7 +2,7 @@
 // on embedded defaults, prints where each listens, and stops them all on Ctrl-C or SIGTERM.
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { ensureEnvFile, ROOT, SERVICES, stackEnvironment } from './stack.mjs';
+import { createInvite, ensureEnvFile, ROOT, SERVICES, stackEnvironment } from './stack.mjs';
 
 const generated = ensureEnvFile();
 if (generated.length > 0)
@@ -77,6 +77,14 @@ try {
   for (const service of SERVICES) urls.push([service.name, await startService(service)]);
   console.log('\n[start] the stack is up:');
   for (const [name, url] of urls) console.log(`  ${name.padEnd(18)} ${url}`);
+  const auth = urls.find(([name]) => name === 'auth-server');
+  if (auth) {
+    const code = await createInvite({ ...env, AUTH_SERVER_URL: auth[1] }, 'pro');
+    console.log(`\n[start] a first invite (tier pro, single use): ${code}`);
+    console.log(
+      '[start] register with it as in docs/quickstart.md; more: npm run invite -- <free|pro|team>',
+    );
+  }
   console.log(
     '\n[start] internal routes need the X-INTERNAL-TOKEN header (value in .env); try docs/curl-matrix.md.',
   );

@@ -1,11 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { DATABASE, type Database, DatabaseModule, embeddedDatabaseDirectory } from '@zt/database';
-import {
-  HEALTH_CHECKS,
-  HealthController,
-  InternalAuthModule,
-  ServiceHttpModule,
-} from '@zt/service-utils';
+import { DATABASE_HEALTH_CHECKS, DatabaseModule, embeddedDatabaseDirectory } from '@zt/database';
+import { HealthController, InternalAuthModule, ServiceHttpModule } from '@zt/service-utils';
 import { BillingModule } from './billing/billing.module';
 import type { BillingConfig } from './config/billing.config';
 import { BILLING_MIGRATIONS } from './database/billing.migrations';
@@ -36,15 +31,7 @@ export class AppModule {
         BillingModule.forRoot({ idempotencyKeyTtlHours: config.idempotencyKeyTtlHours }),
       ],
       controllers: [HealthController],
-      providers: [
-        {
-          provide: HEALTH_CHECKS,
-          inject: [DATABASE],
-          useFactory: (db: Database) => [
-            { name: 'database', check: () => db.query('SELECT 1').then(() => undefined) },
-          ],
-        },
-      ],
+      providers: [DATABASE_HEALTH_CHECKS],
     };
   }
 }

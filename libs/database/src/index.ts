@@ -1,3 +1,4 @@
+export * from './lib/database-health.provider';
 export * from './lib/database';
 export * from './lib/database.module';
 export * from './lib/migrations';

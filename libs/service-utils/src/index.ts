@@ -27,3 +27,10 @@ export * from './lib/routes/route-inventory';
 // Health
 export * from './lib/health/health-check';
 export * from './lib/health/health.controller';
+// Internal calls
+export * from './lib/config/internal-client.config';
+export * from './lib/client/internal-client.constants';
+export * from './lib/client/internal-client.module';
+export * from './lib/client/internal-client.types';
+export * from './lib/client/internal-http-client';
+export * from './lib/client/upstream-unavailable.error';

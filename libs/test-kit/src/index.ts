@@ -1,3 +1,5 @@
+export * from './lib/route-inventory';
+export * from './lib/free-port';
 export * from './lib/http-client';
 export * from './lib/secrets';
 export * from './lib/service-process';

@@ -52,10 +52,10 @@ export function startServiceProcess(options: ServiceProcessOptions): Promise<Ser
       child.kill('SIGKILL');
       reject(
         new Error(
-          `service did not start within ${options.startTimeoutMs ?? 30_000} ms:\n${output}`,
+          `service did not start within ${options.startTimeoutMs ?? 60_000} ms:\n${output}`,
         ),
       );
-    }, options.startTimeoutMs ?? 30_000);
+    }, options.startTimeoutMs ?? 60_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString('utf8');
       const match = LISTENING.exec(output);
@@ -87,7 +87,7 @@ export async function runServiceToExit(
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.startTimeoutMs ?? 30_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.startTimeoutMs ?? 60_000);
   const code = await new Promise<number | null>((resolve) =>
     child.once('exit', (exitCode) => resolve(exitCode)),
   );

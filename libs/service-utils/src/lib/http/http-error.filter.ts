@@ -8,10 +8,12 @@ import {
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
+import { UpstreamUnavailableError } from '../client/upstream-unavailable.error';
 
 /**
  * Gives every error of a service the platform's one shape, `{"error": "<message>", ...}`.
- * An unexpected error becomes `500 {"error":"internal error","request_id"}`: no stack trace
+ * An upstream that gave no usable answer (`UpstreamUnavailableError`) becomes
+ * `503 {"error":"<upstream> unavailable"}`. An unexpected error becomes `500 {"error":"internal error","request_id"}`: no stack trace
  * and no message reach the caller; the log line carries the same request id.
  */
 @Catch()
@@ -28,6 +30,20 @@ export class HttpErrorFilter implements ExceptionFilter {
     }
     if (exception instanceof HttpException) {
       response.status(exception.getStatus()).json(toErrorBody(exception));
+      return;
+    }
+    if (exception instanceof UpstreamUnavailableError) {
+      // Expected when a dependency is down: one line, no stack; the caller learns which one.
+      this.logger.warn({
+        event: 'upstream_unavailable',
+        upstream: exception.upstream,
+        reason: exception.reason,
+        method: request.method,
+        path: request.path,
+      });
+      response
+        .status(HttpStatus.SERVICE_UNAVAILABLE)
+        .json({ error: `${exception.upstream} unavailable` });
       return;
     }
     const requestId = randomUUID();

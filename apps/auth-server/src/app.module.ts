@@ -1,0 +1,56 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { DATABASE_HEALTH_CHECKS, DatabaseModule, embeddedDatabaseDirectory } from '@zt/database';
+import {
+  HealthController,
+  InternalAuthModule,
+  InternalClientModule,
+  ServiceHttpModule,
+} from '@zt/service-utils';
+import { join } from 'node:path';
+import type { AuthConfig } from './config/auth.config';
+import { AUTH_MIGRATIONS } from './database/auth.migrations';
+import { UsersModule } from './users/users.module';
+
+/**
+ * The auth server: register, login, JWKS and health are public; invites and stats are
+ * internal (guarded).
+ */
+@Module({})
+export class AppModule {
+  /**
+   * @param config the validated configuration
+   * @param embeddedDirectory where PGlite keeps its files when there is no `DATABASE_URL`;
+   *   tests pass `null` for an in-memory database.
+   */
+  static forRoot(
+    config: AuthConfig,
+    embeddedDirectory: string | null = embeddedDatabaseDirectory(config.service.dataDir),
+  ): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        InternalAuthModule.forRoot(config.internalAuth),
+        InternalClientModule.forRoot({
+          callerName: config.service.name,
+          upstreams: { billing: { baseUrl: config.billingUrl } },
+          client: config.client,
+        }),
+        ServiceHttpModule.forRoot({ maxJsonBodyBytes: config.service.maxJsonBodyBytes }),
+        DatabaseModule.forRoot({
+          url: config.databaseUrl,
+          embeddedDirectory: embeddedDirectory ?? undefined,
+          schema: 'auth',
+          migrations: AUTH_MIGRATIONS,
+        }),
+        UsersModule.forRoot({
+          signingKeyFile:
+            config.signingKeyFile ?? join(config.service.dataDir, 'signing-key.jwk.json'),
+          issuer: config.issuer,
+          accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+        }),
+      ],
+      controllers: [HealthController],
+      providers: [DATABASE_HEALTH_CHECKS],
+    };
+  }
+}

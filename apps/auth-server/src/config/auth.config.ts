@@ -1,0 +1,70 @@
+import {
+  ConfigError,
+  type Environment,
+  type InternalAuthConfig,
+  type InternalClientConfig,
+  loadInternalAuthConfig,
+  loadInternalClientConfig,
+  loadServiceConfig,
+  readInteger,
+  readOptionalString,
+  readString,
+  type ServiceConfig,
+} from '@zt/service-utils';
+
+/** The auth server's configuration, read and validated once at boot. */
+export interface AuthConfig {
+  readonly service: ServiceConfig;
+  /** Secret: the internal credentials. */
+  readonly internalAuth: InternalAuthConfig;
+  readonly client: InternalClientConfig;
+  /** Secret (may carry a password): PostgreSQL URL; embedded PGlite under the data folder when absent. */
+  readonly databaseUrl: string | undefined;
+  /** Where billing listens (`BILLING_SERVER_URL`). */
+  readonly billingUrl: string;
+  /** The access tokens' `iss`: this server's own URL (`AUTH_SERVER_URL`), which the backend expects too. */
+  readonly issuer: string;
+  /** Lifetime of an access token in seconds (`ACCESS_TOKEN_TTL_SECONDS`, 60 to 900, default 900). */
+  readonly accessTokenTtlSeconds: number;
+  /** Optional file holding the private signing key as a JWK (`AUTH_SIGNING_KEY_FILE`); generated when absent. */
+  readonly signingKeyFile: string | undefined;
+}
+
+/**
+ * Builds the configuration from `env`.
+ * @throws ConfigError naming the variable at fault.
+ */
+export function loadAuthConfig(env: Environment): AuthConfig {
+  return {
+    service: loadServiceConfig(env, {
+      name: 'auth-server',
+      portVariable: 'AUTH_SERVER_PORT',
+      defaultPort: 6001,
+    }),
+    internalAuth: loadInternalAuthConfig(env),
+    client: loadInternalClientConfig(env),
+    databaseUrl: readOptionalString(env, 'DATABASE_URL'),
+    billingUrl: readUrl(env, 'BILLING_SERVER_URL', 'http://127.0.0.1:6004'),
+    issuer: readUrl(env, 'AUTH_SERVER_URL', 'http://127.0.0.1:6001'),
+    accessTokenTtlSeconds: readInteger(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, { min: 60, max: 900 }),
+    signingKeyFile: readOptionalString(env, 'AUTH_SIGNING_KEY_FILE'),
+  };
+}
+
+/** The configuration of this process: the only place the auth server reads `process.env`. */
+export function loadAuthConfigFromProcess(): AuthConfig {
+  return loadAuthConfig(process.env);
+}
+
+function readUrl(env: Environment, variable: string, fallback: string): string {
+  const value = readString(env, variable, fallback);
+  try {
+    const url = new URL(value);
+    if ((url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password) {
+      return value.replace(/\/+$/, '');
+    }
+  } catch {
+    // reported below
+  }
+  throw new ConfigError(variable, 'must be an http(s) URL without credentials');
+}

@@ -1,0 +1,25 @@
+import { Controller, Get } from '@nestjs/common';
+import { BillingClient } from '../billing/billing.client';
+import { UsersRepository } from '../users/users.repository';
+
+/** `GET /stats`: users here, subscriptions in billing. Internal (global guard). */
+@Controller('stats')
+export class StatsController {
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly billing: BillingClient,
+  ) {}
+
+  @Get()
+  async stats(): Promise<Record<string, unknown>> {
+    const [users, subscriptions] = await Promise.all([
+      this.users.countUsers(),
+      this.billing.subscriptionCount(),
+    ]);
+    return {
+      users,
+      subscription_count: subscriptions.subscription_count,
+      by_tier: subscriptions.by_tier,
+    };
+  }
+}

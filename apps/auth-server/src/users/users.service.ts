@@ -1,0 +1,70 @@
+import { HttpStatus, Injectable } from '@nestjs/common';
+import { HttpError } from '@zt/service-utils';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { BillingClient } from '../billing/billing.client';
+import { TokensService } from '../tokens/tokens.service';
+import type { LoginRequest, RegisterRequest } from './dto/auth.schemas';
+import { PasswordHasher } from './password-hasher';
+import type { Tier } from './tiers';
+import { UsersRepository } from './users.repository';
+
+/** The digest under which an invite code is stored. */
+export function inviteDigest(code: string): string {
+  return createHash('sha256').update(code, 'utf8').digest('hex');
+}
+
+/** Invites, registration and login. */
+@Injectable()
+export class UsersService {
+  constructor(
+    private readonly repository: UsersRepository,
+    private readonly hasher: PasswordHasher,
+    private readonly billing: BillingClient,
+    private readonly tokens: TokensService,
+  ) {}
+
+  /** Makes a single-use invite for `tier`. Only its digest is stored. */
+  async createInvite(tier: Tier): Promise<{ invite_code: string; tier: Tier }> {
+    const code = randomBytes(24).toString('base64url');
+    await this.repository.createInvite(inviteDigest(code), tier);
+    return { invite_code: code, tier };
+  }
+
+  /**
+   * Registers a user with the invite's tier. The user row, the consumed invite and billing's
+   * account are one unit: when billing refuses or is down the transaction rolls back, so no
+   * half-made user is left and the invite can be used again.
+   */
+  async register(
+    request: RegisterRequest,
+  ): Promise<{ user_id: string; email: string; tier: Tier }> {
+    const passwordHash = await this.hasher.hash(request.password);
+    const digest = inviteDigest(request.invite_code);
+    const userId = randomUUID();
+    return this.repository.transaction(async (tx) => {
+      const tier = await this.repository.claimInvite(tx, digest);
+      if (!tier) throw new HttpError(HttpStatus.FORBIDDEN, 'invalid invite');
+      const inserted = await this.repository.insertUser(tx, {
+        userId,
+        email: request.email,
+        passwordHash,
+        tier,
+      });
+      if (!inserted) throw new HttpError(HttpStatus.CONFLICT, 'email already registered');
+      await this.billing.createAccount(userId, tier);
+      await this.repository.markInviteUsed(tx, digest, userId);
+      return { user_id: userId, email: request.email, tier };
+    });
+  }
+
+  /** Issues an access token; the same 401 for an unknown email and a wrong password. */
+  async login(
+    request: LoginRequest,
+  ): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number }> {
+    const user = await this.repository.findByEmail(request.email.trim().toLowerCase());
+    const valid = await this.hasher.verify(request.password, user?.passwordHash);
+    if (!user || !valid) throw new HttpError(HttpStatus.UNAUTHORIZED, 'invalid credentials');
+    const { token, expiresIn } = await this.tokens.issue(user);
+    return { access_token: token, token_type: 'Bearer', expires_in: expiresIn };
+  }
+}

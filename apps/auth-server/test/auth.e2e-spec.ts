@@ -1,0 +1,265 @@
+import {
+  builtServiceMain,
+  freePort,
+  generateToken,
+  request,
+  scratchDatabaseFor,
+  type ServiceProcess,
+  startServiceProcess,
+  testBackends,
+} from '@zt/test-kit';
+import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const PASSWORD = 'correct horse battery staple';
+
+describe.each(testBackends())('auth-server with billing, as processes on %s', (backend) => {
+  const token = generateToken();
+  const dataDir = mkdtempSync(join(tmpdir(), 'auth-e2e-'));
+  let billing: ServiceProcess;
+  let auth: ServiceProcess;
+  let billingEnv: Record<string, string | undefined>;
+  let authEnv: Record<string, string | undefined>;
+  let drop: () => Promise<void>;
+
+  beforeAll(async () => {
+    const scratch = await scratchDatabaseFor(backend);
+    drop = scratch.drop;
+    const billingPort = String(await freePort());
+    const shared = { INTERNAL_SERVICE_TOKEN: token, DATA_DIR: dataDir, DATABASE_URL: scratch.url };
+    billingEnv = { ...shared, BILLING_SERVER_PORT: billingPort };
+    billing = await startServiceProcess({
+      main: builtServiceMain('billing-server'),
+      env: billingEnv,
+    });
+    authEnv = {
+      ...shared,
+      AUTH_SERVER_PORT: '0',
+      BILLING_SERVER_URL: billing.url,
+      AUTH_SERVER_URL: 'http://auth.test',
+      CIRCUIT_BREAKER_RESET_MS: '200',
+      INTERNAL_HTTP_TIMEOUT_MS: '2000',
+    };
+    auth = await startServiceProcess({ main: builtServiceMain('auth-server'), env: authEnv });
+  });
+
+  afterAll(async () => {
+    await auth?.stop();
+    await billing?.stop();
+    await drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const internal = { 'X-INTERNAL-TOKEN': token };
+  const invite = async (tier: string) => {
+    const response = await request(`${auth.url}/invites`, {
+      method: 'POST',
+      json: { tier },
+      headers: internal,
+    });
+    expect(response.status).toBe(201);
+    return (response.body as { invite_code: string }).invite_code;
+  };
+  const register = (email: string, inviteCode: string, password = PASSWORD) =>
+    request(`${auth.url}/register`, {
+      method: 'POST',
+      json: { email, password, invite_code: inviteCode },
+    });
+  const login = (email: string, password = PASSWORD) =>
+    request(`${auth.url}/login`, { method: 'POST', json: { email, password } });
+  const balanceOf = (userId: string) =>
+    request(`${billing.url}/balance/${userId}`, { headers: internal });
+
+  describe('invites', () => {
+    it('are internal', async () => {
+      const response = await request(`${auth.url}/invites`, {
+        method: 'POST',
+        json: { tier: 'team' },
+      });
+      expect(response).toMatchObject({ status: 403, body: { error: 'Forbidden' } });
+    });
+
+    it('exist only for real tiers', async () => {
+      for (const tier of ['admin', '', 'PRO']) {
+        const response = await request(`${auth.url}/invites`, {
+          method: 'POST',
+          json: { tier },
+          headers: internal,
+        });
+        expect(response.status).toBe(400);
+      }
+    });
+  });
+
+  describe('registration', () => {
+    it('creates the user and, through billing, an account with the invite tier', async () => {
+      const response = await register('Ada@Example.COM', await invite('team'));
+      expect(response.status).toBe(201);
+      const body = response.body as { user_id: string; email: string; tier: string };
+      expect(body).toEqual({
+        user_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        email: 'ada@example.com',
+        tier: 'team',
+      });
+      expect(await balanceOf(body.user_id)).toMatchObject({
+        status: 200,
+        body: { tier: 'team', balance: 25 },
+      });
+    });
+
+    it('refuses a weak password or a malformed request with 400 and keeps the invite', async () => {
+      const code = await invite('free');
+      expect(await register('weak@example.com', code, 'short pass!')).toMatchObject({
+        status: 400,
+      });
+      expect(await register('not-an-email', code)).toMatchObject({ status: 400 });
+      const extra = await request(`${auth.url}/register`, {
+        method: 'POST',
+        json: { email: 'x@example.com', password: PASSWORD, invite_code: code, tier: 'team' },
+      });
+      expect(extra.status).toBe(400);
+      expect(await register('weak@example.com', code)).toMatchObject({
+        status: 201,
+        body: { tier: 'free' },
+      });
+    });
+
+    it('refuses an unknown or used invite with 403', async () => {
+      expect(await register('nobody@example.com', 'A'.repeat(32))).toMatchObject({
+        status: 403,
+        body: { error: 'invalid invite' },
+      });
+      const code = await invite('pro');
+      expect((await register('first@example.com', code)).status).toBe(201);
+      expect(await register('second@example.com', code)).toMatchObject({
+        status: 403,
+        body: { error: 'invalid invite' },
+      });
+    });
+
+    it('refuses a taken email with 409 without burning the invite', async () => {
+      const code = await invite('pro');
+      expect(await register('ADA@example.com', code)).toMatchObject({ status: 409 });
+      expect((await register('ada2@example.com', code)).status).toBe(201);
+    });
+  });
+
+  describe('login and tokens', () => {
+    it('issues a short-lived EdDSA token that verifies against the JWKS', async () => {
+      const registered = (await register('token@example.com', await invite('pro'))).body as {
+        user_id: string;
+      };
+      const response = await login('Token@Example.com');
+      expect(response.status).toBe(200);
+      const body = response.body as {
+        access_token: string;
+        token_type: string;
+        expires_in: number;
+      };
+      expect(body).toEqual({
+        access_token: expect.any(String),
+        token_type: 'Bearer',
+        expires_in: 900,
+      });
+
+      const jwks = (await request(`${auth.url}/.well-known/jwks.json`)).body as JSONWebKeySet;
+      expect(JSON.stringify(jwks)).not.toContain('"d"');
+      const { payload, protectedHeader } = await jwtVerify(
+        body.access_token,
+        createLocalJWKSet(jwks),
+        {
+          issuer: 'http://auth.test',
+          audience: 'backend',
+          algorithms: ['EdDSA'],
+          requiredClaims: ['exp', 'iat', 'sub'],
+        },
+      );
+      expect(payload.sub).toBe(registered.user_id);
+      expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBeLessThanOrEqual(900);
+      expect(protectedHeader.kid).toBe(jwks.keys[0].kid);
+    });
+
+    it('answers an unknown email and a wrong password identically', async () => {
+      const unknown = await login('ghost@example.com');
+      const wrong = await login('ada@example.com', 'not the password at all');
+      expect(unknown).toMatchObject({ status: 401, body: { error: 'invalid credentials' } });
+      expect(wrong.status).toBe(unknown.status);
+      expect(wrong.body).toEqual(unknown.body);
+    });
+  });
+
+  describe('stats', () => {
+    it('are internal, and count users here and subscriptions in billing', async () => {
+      expect((await request(`${auth.url}/stats`)).status).toBe(403);
+      const response = await request(`${auth.url}/stats`, { headers: internal });
+      expect(response.status).toBe(200);
+      const body = response.body as {
+        users: number;
+        subscription_count: number;
+        by_tier: Record<string, number>;
+      };
+      expect(body.users).toBeGreaterThanOrEqual(5);
+      expect(body.subscription_count).toBe(body.users);
+      expect(Object.keys(body.by_tier).sort()).toEqual(['free', 'pro', 'team']);
+    });
+  });
+
+  describe('when billing is down', () => {
+    it('answers 503, leaves no half-made user, keeps the invite, and recovers when billing returns', async () => {
+      const code = await invite('pro');
+      const users = (
+        (await request(`${auth.url}/stats`, { headers: internal })).body as { users: number }
+      ).users;
+      await billing.stop();
+
+      expect(await register('during-outage@example.com', code)).toMatchObject({
+        status: 503,
+        body: { error: 'billing unavailable' },
+      });
+      expect(await request(`${auth.url}/stats`, { headers: internal })).toMatchObject({
+        status: 503,
+        body: { error: 'billing unavailable' },
+      });
+      expect((await login('during-outage@example.com')).status).toBe(401);
+
+      billing = await startServiceProcess({
+        main: builtServiceMain('billing-server'),
+        env: billingEnv,
+      });
+      let registered = await register('during-outage@example.com', code);
+      // The breaker may still be open for its reset period; it then lets a trial call through.
+      for (let attempt = 0; registered.status === 503 && attempt < 50; attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        registered = await register('during-outage@example.com', code);
+      }
+      expect(registered).toMatchObject({ status: 201, body: { tier: 'pro' } });
+      const after = (await request(`${auth.url}/stats`, { headers: internal })).body as {
+        users: number;
+      };
+      expect(after.users).toBe(users + 1);
+    });
+  });
+
+  it('keeps its signing key across a restart, so issued tokens stay valid', async () => {
+    const before = (await login('ada@example.com')).body as { access_token: string };
+    await auth.stop();
+    auth = await startServiceProcess({ main: builtServiceMain('auth-server'), env: authEnv });
+    const jwks = (await request(`${auth.url}/.well-known/jwks.json`)).body as JSONWebKeySet;
+    expect(jwks.keys.map((key) => key.kid)).toContain(
+      decodeProtectedHeader(before.access_token).kid,
+    );
+    await expect(
+      jwtVerify(before.access_token, createLocalJWKSet(jwks), {
+        issuer: 'http://auth.test',
+        audience: 'backend',
+      }),
+    ).resolves.toBeDefined();
+  });
+
+  it('never writes a password or the internal token to its log', () => {
+    expect(auth.output() + billing.output()).not.toContain(PASSWORD);
+    expect(auth.output() + billing.output()).not.toContain(token);
+  });
+});

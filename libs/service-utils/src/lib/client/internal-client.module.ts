@@ -1,0 +1,29 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { INTERNAL_CLIENT_OPTIONS } from './internal-client.constants';
+import type { InternalClientOptions } from './internal-client.types';
+import { InternalHttpClient } from './internal-http-client';
+
+/**
+ * Provides {@link InternalHttpClient} to the whole application (global module). Import it once,
+ * in the root module of a service that calls other services, beside `InternalAuthModule`
+ * (whose `INTERNAL_AUTH_CONFIG` gives the client its credential):
+ *
+ * ```ts
+ * InternalClientModule.forRoot({
+ *   callerName: 'backend',
+ *   upstreams: { billing: { baseUrl: config.billingUrl } },
+ *   client: loadInternalClientConfig(process.env), // in the app's config folder
+ * })
+ * ```
+ */
+@Module({})
+export class InternalClientModule {
+  static forRoot(options: InternalClientOptions): DynamicModule {
+    return {
+      module: InternalClientModule,
+      global: true,
+      providers: [{ provide: INTERNAL_CLIENT_OPTIONS, useValue: options }, InternalHttpClient],
+      exports: [InternalHttpClient],
+    };
+  }
+}

@@ -1,0 +1,671 @@
+import { Logger } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InternalAuthModule } from '../auth/internal-auth.module';
+import type { InternalAuthConfig } from '../config/internal-auth.config';
+import type { InternalClientConfig } from '../config/internal-client.config';
+import { InternalClientModule } from './internal-client.module';
+import type { BreakerState, InternalClientOptions } from './internal-client.types';
+import { InternalHttpClient } from './internal-http-client';
+import { UpstreamUnavailableError } from './upstream-unavailable.error';
+
+const TOKEN = 'q3V9sLk2Xw8RzT1mN6pB4yH7cJ0dF5gA';
+const AUTH: InternalAuthConfig = { sendToken: TOKEN, acceptedTokens: [TOKEN] };
+const CONFIG: InternalClientConfig = {
+  timeoutMs: 300,
+  retries: 2,
+  breakerResetMs: 400,
+  breakerErrorThresholdPercent: 50,
+  breakerVolumeThreshold: 3,
+};
+
+/** What the test server saw of one request. */
+interface Seen {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly rawHeaders: string[];
+  readonly body: Buffer;
+}
+
+/** A real HTTP server on a free port whose answers each test scripts. */
+interface TestServer {
+  readonly url: string;
+  readonly port: number;
+  readonly seen: Seen[];
+  close(): Promise<void>;
+}
+
+type Handler = (request: Seen, response: ServerResponse, index: number) => void;
+
+async function startServer(handler: Handler, port = 0): Promise<TestServer> {
+  const seen: Seen[] = [];
+  const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const entry: Seen = {
+        method: request.method ?? '',
+        url: request.url ?? '',
+        headers: request.headers,
+        rawHeaders: request.rawHeaders,
+        body: Buffer.concat(chunks),
+      };
+      seen.push(entry);
+      handler(entry, response, seen.length - 1);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    port: address.port,
+    seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function json(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json' });
+  response.end(JSON.stringify(body));
+}
+
+/** Never answers: the client's deadline has to end the call. */
+const hang: Handler = () => undefined;
+
+/** A port where nothing listens (taken from a server that was just closed). */
+async function closedPort(): Promise<number> {
+  const server = await startServer(hang);
+  await server.close();
+  return server.port;
+}
+
+async function failure(call: Promise<unknown>): Promise<UpstreamUnavailableError> {
+  try {
+    await call;
+  } catch (error) {
+    if (error instanceof UpstreamUnavailableError) return error;
+    throw error;
+  }
+  throw new Error('expected an UpstreamUnavailableError');
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await sleep(10);
+}
+
+describe(InternalHttpClient.name, () => {
+  const servers: TestServer[] = [];
+  const clients: InternalHttpClient[] = [];
+  let logged: unknown[][];
+
+  const serve = async (handler: Handler, port?: number) => {
+    const server = await startServer(handler, port);
+    servers.push(server);
+    return server;
+  };
+  const clientFor = (
+    upstreams: InternalClientOptions['upstreams'],
+    client: Partial<InternalClientConfig> = {},
+  ) => {
+    const sut = new InternalHttpClient(
+      { callerName: 'backend', upstreams, client: { ...CONFIG, ...client } },
+      AUTH,
+    );
+    clients.push(sut);
+    return sut;
+  };
+  const stateLog = () =>
+    logged
+      .map(([entry]) => entry as { event?: string; upstream?: string; state?: BreakerState })
+      .filter((entry) => entry?.event === 'circuit_breaker_state');
+
+  beforeEach(() => {
+    logged = [];
+    for (const level of ['log', 'warn', 'error', 'debug', 'verbose'] as const) {
+      jest.spyOn(Logger.prototype, level).mockImplementation((...args: unknown[]) => {
+        logged.push(args);
+      });
+    }
+  });
+
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    // Whatever was logged, the credential never was.
+    expect(JSON.stringify(logged)).not.toContain(TOKEN);
+    for (const sut of clients.splice(0)) sut.onApplicationShutdown();
+    await Promise.all(servers.splice(0).map((server) => server.close()));
+  });
+
+  describe('what goes on the wire', () => {
+    it('adds the credential and X-Caller-Service, and forwards only the allowed headers', async () => {
+      const server = await serve((_request, response) => json(response, 200, { ok: true }));
+      const sut = clientFor({ billing: { baseUrl: server.url } });
+
+      const answer = await sut.request('billing', {
+        method: 'GET',
+        path: '/balance/u1',
+        headers: {
+          'X-User-ID': 'u1',
+          'X-Request-ID': 'req-1',
+          // What a careless call site might spread in from the incoming request:
+          ...({
+            'X-INTERNAL-TOKEN': 'a-token-a-client-sent-to-the-public-api',
+            'x-internal-token': 'another-one',
+            'X-Caller-Service': 'auth-server',
+            Authorization: 'Bearer client-jwt',
+            Cookie: 'session=1',
+          } as object),
+        },
+      });
+
+      expect(answer).toMatchObject({ status: 200, data: { ok: true } });
+      const [request] = server.seen;
+      const names = request.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
+      expect(names.filter((name) => name === 'x-internal-token')).toHaveLength(1);
+      expect(request.headers['x-internal-token']).toBe(TOKEN);
+      expect(names.filter((name) => name === 'x-caller-service')).toHaveLength(1);
+      expect(request.headers['x-caller-service']).toBe('backend');
+      expect(request.headers['x-user-id']).toBe('u1');
+      expect(request.headers['x-request-id']).toBe('req-1');
+      expect(request.headers['authorization']).toBeUndefined();
+      expect(request.headers['cookie']).toBeUndefined();
+    });
+
+    it('sends a JSON body as JSON and parses a JSON answer', async () => {
+      const server = await serve((request, response) =>
+        json(response, 201, { echoed: JSON.parse(request.body.toString('utf8')) as unknown }),
+      );
+      const sut = clientFor({ billing: { baseUrl: server.url } });
+
+      const answer = await sut.request<{ echoed: unknown }>('billing', {
+        method: 'POST',
+        path: '/account',
+        body: { user_id: 'u1', tier: 'pro' },
+      });
+
+      expect(answer.status).toBe(201);
+      expect(answer.data).toEqual({ echoed: { user_id: 'u1', tier: 'pro' } });
+      expect(answer.headers['content-type']).toBe('application/json');
+      expect(server.seen[0].headers['content-type']).toBe('application/json');
+    });
+
+    it('sends and receives raw bytes unchanged', async () => {
+      const bytes = Buffer.from([0, 1, 2, 0xff, 0xfe, 0x80, 10, 13, 0x7f]);
+      const stored = new Map<string, Buffer>();
+      const server = await serve((request, response) => {
+        if (request.method === 'PUT') {
+          stored.set(request.url, request.body);
+          json(response, 201, { path: request.url, size: request.body.length });
+        } else {
+          response.writeHead(200, { 'content-type': 'application/octet-stream' });
+          response.end(stored.get(request.url));
+        }
+      });
+      const sut = clientFor({ fs: { baseUrl: server.url } });
+
+      const put = await sut.request('fs', {
+        method: 'PUT',
+        path: '/files/a%20b/c.bin',
+        body: bytes,
+        headers: { 'X-User-ID': 'u1' },
+      });
+      const get = await sut.request('fs', {
+        method: 'GET',
+        path: '/files/a%20b/c.bin',
+        responseType: 'buffer',
+      });
+
+      expect(put.data).toEqual({ path: '/files/a%20b/c.bin', size: bytes.length });
+      expect(server.seen[0].headers['content-type']).toBe('application/octet-stream');
+      expect(server.seen[0].body.equals(bytes)).toBe(true);
+      expect(Buffer.isBuffer(get.data)).toBe(true);
+      expect(get.data.equals(bytes)).toBe(true);
+    });
+
+    it('returns a redirect as an answer and does not follow it to another host', async () => {
+      const elsewhere = await serve((_request, response) => json(response, 200, {}));
+      const server = await serve((_request, response) => {
+        response.writeHead(302, { location: `${elsewhere.url}/steal` });
+        response.end();
+      });
+      const sut = clientFor({ billing: { baseUrl: server.url } });
+
+      const answer = await sut.request('billing', { method: 'GET', path: '/x' });
+
+      expect(answer.status).toBe(302);
+      expect(elsewhere.seen).toHaveLength(0);
+    });
+
+    it('ignores HTTP_PROXY: the credential goes straight to the upstream', async () => {
+      const proxy = await serve((_request, response) => json(response, 200, { via: 'proxy' }));
+      const server = await serve((_request, response) => json(response, 200, { via: 'direct' }));
+      const saved = { upper: process.env['HTTP_PROXY'], lower: process.env['http_proxy'] };
+      process.env['HTTP_PROXY'] = proxy.url;
+      process.env['http_proxy'] = proxy.url;
+      try {
+        const sut = clientFor({ billing: { baseUrl: server.url } });
+        const answer = await sut.request('billing', { method: 'GET', path: '/x' });
+        expect(answer.data).toEqual({ via: 'direct' });
+        expect(proxy.seen).toHaveLength(0);
+      } finally {
+        for (const [name, value] of [
+          ['HTTP_PROXY', saved.upper],
+          ['http_proxy', saved.lower],
+        ] as const) {
+          if (value === undefined) delete process.env[name];
+          else process.env[name] = value;
+        }
+      }
+    });
+
+    it.each([
+      ['a protocol-relative path', '//evil.example/x'],
+      ['an absolute URL', 'http://127.0.0.1:1/x'],
+      ['a path without a leading slash', 'balance/u1'],
+      ['a .. segment', '/files/../account'],
+      ['an encoded .. segment', '/files/%2e%2E/account'],
+      ['a . segment', '/files/./a'],
+      ['white space', '/files/a b'],
+      ['a backslash', '/files/..\\account'],
+      ['a fragment', '/x#y'],
+      ['an unencoded non-ASCII character', '/files/\u00e9t\u00e9'],
+    ])('refuses %s before sending anything', async (_label, path) => {
+      const server = await serve((_request, response) => json(response, 200, {}));
+      const sut = clientFor({ billing: { baseUrl: server.url } });
+
+      await expect(sut.request('billing', { method: 'GET', path })).rejects.toThrow(TypeError);
+      expect(server.seen).toHaveLength(0);
+      expect(sut.breakerState('billing')).toBe('closed');
+    });
+
+    it('refuses a header value that could end the header line', async () => {
+      const server = await serve((_request, response) => json(response, 200, {}));
+      const sut = clientFor({ billing: { baseUrl: server.url } });
+
+      await expect(
+        sut.request('billing', {
+          method: 'GET',
+          path: '/x',
+          headers: { 'X-User-ID': 'u1\r\nX-INTERNAL-TOKEN: forged' },
+        }),
+      ).rejects.toThrow(TypeError);
+      expect(server.seen).toHaveLength(0);
+    });
+
+    it('refuses an unknown upstream, a bad caller name and a base URL with credentials', () => {
+      const sut = clientFor({ billing: { baseUrl: 'http://127.0.0.1:1' } });
+      expect(() => sut.breakerState('nope')).toThrow(TypeError);
+      expect(
+        () =>
+          new InternalHttpClient(
+            { callerName: 'Backend Server', upstreams: {}, client: CONFIG },
+            AUTH,
+          ),
+      ).toThrow(TypeError);
+      expect(
+        () =>
+          new InternalHttpClient(
+            {
+              callerName: 'backend',
+              upstreams: { billing: { baseUrl: 'http://user:pw@127.0.0.1:1' } },
+              client: CONFIG,
+            },
+            AUTH,
+          ),
+      ).toThrow(TypeError);
+    });
+  });
+
+  describe('answers and failures', () => {
+    it('returns 4xx answers as data, and they never open the breaker', async () => {
+      const statuses = [402, 404, 409, 400, 422, 403];
+      const server = await serve((_request, response, index) =>
+        json(response, statuses[index % statuses.length], { error: 'no' }),
+      );
+      const sut = clientFor({ billing: { baseUrl: server.url } });
+
+      for (const status of [...statuses, ...statuses]) {
+        const answer = await sut.request('billing', { method: 'POST', path: '/deduct', body: {} });
+        expect(answer).toMatchObject({ status, data: { error: 'no' } });
+      }
+
+      expect(server.seen).toHaveLength(12);
+      expect(sut.breakerState('billing')).toBe('closed');
+      expect(stateLog()).toEqual([]);
+    });
+
+    it('returns a non-JSON answer as text and an empty one as undefined', async () => {
+      const server = await serve((_request, response, index) => {
+        if (index === 0) {
+          response.writeHead(404, { 'content-type': 'text/plain' });
+          response.end('not here');
+        } else {
+          response.writeHead(204);
+          response.end();
+        }
+      });
+      const sut = clientFor({ fs: { baseUrl: server.url } });
+
+      expect((await sut.request('fs', { method: 'GET', path: '/a' })).data).toBe('not here');
+      const deleted = await sut.request('fs', { method: 'DELETE', path: '/a' });
+      expect(deleted).toMatchObject({ status: 204, data: undefined });
+    });
+
+    it('reports a 5xx as server_error with its status', async () => {
+      const server = await serve((_request, response) => json(response, 500, { error: 'boom' }));
+      const sut = clientFor({ billing: { baseUrl: server.url } });
+
+      const error = await failure(sut.request('billing', { method: 'GET', path: '/x' }));
+
+      expect(error).toMatchObject({
+        code: 'ERR_UPSTREAM_UNAVAILABLE',
+        upstream: 'billing',
+        reason: 'server_error',
+        status: 500,
+      });
+      expect(error.message).toBe('billing unavailable: server_error (500)');
+      // A 500 is not one of the statuses worth another try.
+      expect(server.seen).toHaveLength(1);
+    });
+
+    it('reports JSON that does not parse as invalid_response', async () => {
+      const server = await serve((_request, response) => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end('{"balance": 5');
+      });
+      const sut = clientFor({ billing: { baseUrl: server.url } });
+
+      const error = await failure(sut.request('billing', { method: 'GET', path: '/x' }));
+      expect(error.reason).toBe('invalid_response');
+      expect(server.seen).toHaveLength(1);
+    });
+
+    it('refuses an answer larger than maxResponseBytes', async () => {
+      const server = await serve((_request, response) => {
+        response.writeHead(200, { 'content-type': 'application/octet-stream' });
+        response.end(Buffer.alloc(4096, 1));
+      });
+      const sut = clientFor({ fs: { baseUrl: server.url, maxResponseBytes: 1024 } });
+
+      const error = await failure(
+        sut.request('fs', { method: 'GET', path: '/big', responseType: 'buffer' }),
+      );
+      expect(error.reason).toBe('invalid_response');
+    });
+
+    it('ends an answer that trickles in past the deadline (timeout bounds the whole call)', async () => {
+      const server = await serve((_request, response) => {
+        response.writeHead(200, { 'content-type': 'application/octet-stream' });
+        const drip = setInterval(() => response.write('x'), 50);
+        response.on('close', () => clearInterval(drip));
+      });
+      const sut = clientFor({ fs: { baseUrl: server.url } });
+
+      const error = await failure(
+        sut.request('fs', { method: 'POST', path: '/slow', responseType: 'buffer' }),
+      );
+      expect(error.reason).toBe('timeout');
+      expect(server.seen).toHaveLength(1);
+    });
+  });
+
+  describe('circuit breaker', () => {
+    it.each([
+      [
+        '5xx answers',
+        'server_error',
+        (_: Seen, response: ServerResponse) => json(response, 503, {}),
+      ],
+      ['timeouts', 'timeout', hang],
+    ] as const)(
+      'opens after %s and then fails at once without touching the network',
+      async (_label, reason, handler) => {
+        const server = await serve(handler);
+        const sut = clientFor({ billing: { baseUrl: server.url } });
+        // POST without Idempotency-Key: one request per call, so the counts are exact.
+        const call = () => sut.request('billing', { method: 'POST', path: '/deduct', body: {} });
+
+        for (let i = 0; i < CONFIG.breakerVolumeThreshold; i += 1) {
+          expect((await failure(call())).reason).toBe(reason);
+        }
+        expect(sut.breakerState('billing')).toBe('open');
+        expect(server.seen).toHaveLength(CONFIG.breakerVolumeThreshold);
+
+        for (let i = 0; i < 5; i += 1) {
+          const error = await failure(call());
+          expect(error).toMatchObject({ upstream: 'billing', reason: 'breaker_open' });
+        }
+        expect(server.seen).toHaveLength(CONFIG.breakerVolumeThreshold);
+        expect(stateLog()).toEqual([
+          { event: 'circuit_breaker_state', upstream: 'billing', state: 'open' },
+        ]);
+      },
+    );
+
+    it('opens when the connection is refused, half-opens, and closes when the upstream is back', async () => {
+      const port = await closedPort();
+      const sut = clientFor(
+        { billing: { baseUrl: `http://127.0.0.1:${port}` } },
+        { breakerResetMs: 1000 },
+      );
+      const call = () =>
+        sut.request('billing', { method: 'GET', path: '/stats/subscription_count' });
+
+      // One GET (tried three times: two retries) makes the three failures that open it.
+      expect((await failure(call())).reason).toBe('network');
+      expect(sut.breakerState('billing')).toBe('open');
+
+      // The upstream comes back while the breaker is open: it sees nothing yet.
+      const server = await serve(
+        (_request, response) => json(response, 200, { subscription_count: 1 }),
+        port,
+      );
+      expect((await failure(call())).reason).toBe('breaker_open');
+      expect(server.seen).toHaveLength(0);
+
+      await until(() => sut.breakerState('billing') === 'half_open');
+      const answer = await call();
+
+      expect(answer).toMatchObject({ status: 200, data: { subscription_count: 1 } });
+      expect(sut.breakerState('billing')).toBe('closed');
+      expect(server.seen).toHaveLength(1);
+      expect(stateLog().map((entry) => entry.state)).toEqual(['open', 'half_open', 'closed']);
+    });
+
+    it('lets exactly one trial call through while half-open, and reopens when it fails', async () => {
+      let healthy = false;
+      const server = await serve((_request, response) => {
+        if (healthy) setTimeout(() => json(response, 200, { ok: true }), 50);
+        else json(response, 500, {});
+      });
+      const sut = clientFor({ billing: { baseUrl: server.url } });
+      const call = () => sut.request('billing', { method: 'POST', path: '/top_up', body: {} });
+
+      for (let i = 0; i < CONFIG.breakerVolumeThreshold; i += 1) await failure(call());
+      expect(sut.breakerState('billing')).toBe('open');
+
+      // The trial fails: open again, and the server saw only the trial.
+      await until(() => sut.breakerState('billing') === 'half_open');
+      expect((await failure(call())).reason).toBe('server_error');
+      expect(sut.breakerState('billing')).toBe('open');
+      expect(server.seen).toHaveLength(CONFIG.breakerVolumeThreshold + 1);
+
+      // Next time the trial succeeds; a call made while it runs is refused at once.
+      healthy = true;
+      await until(() => sut.breakerState('billing') === 'half_open');
+      const trial = sut.request('billing', { method: 'POST', path: '/top_up', body: {} });
+      const concurrent = await failure(call());
+      expect(concurrent.reason).toBe('breaker_open');
+      expect((await trial).status).toBe(200);
+      expect(sut.breakerState('billing')).toBe('closed');
+      expect(server.seen).toHaveLength(CONFIG.breakerVolumeThreshold + 2);
+      expect(stateLog().map((entry) => entry.state)).toEqual([
+        'open',
+        'half_open',
+        'open',
+        'half_open',
+        'closed',
+      ]);
+    });
+
+    it('keeps one breaker per upstream', async () => {
+      const broken = await serve((_request, response) => json(response, 500, {}));
+      const fine = await serve((_request, response) => json(response, 200, { ok: true }));
+      const sut = clientFor({ billing: { baseUrl: broken.url }, fs: { baseUrl: fine.url } });
+
+      for (let i = 0; i < CONFIG.breakerVolumeThreshold; i += 1) {
+        await failure(sut.request('billing', { method: 'GET', path: '/x' }));
+      }
+
+      expect(sut.breakerState('billing')).toBe('open');
+      expect(sut.breakerState('fs')).toBe('closed');
+      expect((await sut.request('fs', { method: 'GET', path: '/files' })).status).toBe(200);
+    });
+  });
+
+  describe('retries', () => {
+    it('sends a POST without Idempotency-Key exactly once, even when it times out', async () => {
+      const server = await serve(hang);
+      const sut = clientFor({ billing: { baseUrl: server.url } }, { breakerVolumeThreshold: 100 });
+
+      const error = await failure(
+        sut.request('billing', { method: 'POST', path: '/deduct', body: { amount: 1 } }),
+      );
+
+      expect(error.reason).toBe('timeout');
+      expect(server.seen).toHaveLength(1);
+    });
+
+    it('sends a POST without Idempotency-Key once after a 503 or a lost connection', async () => {
+      const server = await serve((_request, response, index) => {
+        if (index === 0) json(response, 503, {});
+        else response.socket?.destroy();
+      });
+      const sut = clientFor({ billing: { baseUrl: server.url } }, { breakerVolumeThreshold: 100 });
+      const call = () => sut.request('billing', { method: 'POST', path: '/top_up', body: {} });
+
+      expect((await failure(call())).reason).toBe('server_error');
+      expect((await failure(call())).reason).toBe('network');
+      expect(server.seen).toHaveLength(2);
+    });
+
+    it('retries a POST that carries an Idempotency-Key, with the same key and body', async () => {
+      const server = await serve((_request, response, index) => {
+        if (index === 0) return; // the first attempt times out
+        json(response, 200, { transaction_id: 't1' });
+      });
+      const sut = clientFor({ billing: { baseUrl: server.url } });
+
+      const answer = await sut.request('billing', {
+        method: 'POST',
+        path: '/deduct',
+        body: { user_id: 'u1', amount: '0.01' },
+        headers: { 'Idempotency-Key': 'write-42' },
+      });
+
+      expect(answer).toMatchObject({ status: 200, data: { transaction_id: 't1' } });
+      expect(server.seen).toHaveLength(2);
+      for (const request of server.seen) {
+        expect(request.headers['idempotency-key']).toBe('write-42');
+        expect(JSON.parse(request.body.toString('utf8'))).toEqual({
+          user_id: 'u1',
+          amount: '0.01',
+        });
+      }
+    });
+
+    it('retries a GET after a 503 and returns the answer that follows', async () => {
+      const server = await serve((_request, response, index) =>
+        index === 0 ? json(response, 503, {}) : json(response, 200, { balance: 5 }),
+      );
+      const sut = clientFor({ billing: { baseUrl: server.url } });
+
+      const answer = await sut.request('billing', { method: 'GET', path: '/balance/u1' });
+
+      expect(answer).toMatchObject({ status: 200, data: { balance: 5 } });
+      expect(server.seen).toHaveLength(2);
+      expect(sut.breakerState('billing')).toBe('closed');
+    });
+
+    it('retries at most INTERNAL_HTTP_RETRIES times', async () => {
+      const server = await serve((_request, response) => json(response, 502, {}));
+      const sut = clientFor(
+        { billing: { baseUrl: server.url } },
+        { retries: 3, breakerVolumeThreshold: 100 },
+      );
+
+      const error = await failure(sut.request('billing', { method: 'PUT', path: '/x', body: {} }));
+
+      expect(error).toMatchObject({ reason: 'server_error', status: 502 });
+      expect(server.seen).toHaveLength(4);
+    });
+
+    it('does not retry a 4xx, nor a 500', async () => {
+      const server = await serve((_request, response, index) =>
+        json(response, index === 0 ? 409 : 500, {}),
+      );
+      const sut = clientFor({ billing: { baseUrl: server.url } }, { breakerVolumeThreshold: 100 });
+
+      expect((await sut.request('billing', { method: 'GET', path: '/x' })).status).toBe(409);
+      expect((await failure(sut.request('billing', { method: 'GET', path: '/x' }))).status).toBe(
+        500,
+      );
+      expect(server.seen).toHaveLength(2);
+    });
+
+    it('stops retrying as soon as the breaker opens', async () => {
+      const server = await serve((_request, response) => json(response, 503, {}));
+      const sut = clientFor(
+        { billing: { baseUrl: server.url } },
+        { retries: 5, breakerVolumeThreshold: 2 },
+      );
+
+      const error = await failure(sut.request('billing', { method: 'GET', path: '/x' }));
+
+      expect(error.reason).toBe('server_error');
+      expect(sut.breakerState('billing')).toBe('open');
+      expect(server.seen).toHaveLength(2);
+    });
+  });
+
+  describe('as a Nest provider', () => {
+    it('is built by InternalClientModule with the credential of InternalAuthModule, and shuts down with the app', async () => {
+      const server = await serve((_request, response) => json(response, 200, { ok: true }));
+      const moduleRef = await Test.createTestingModule({
+        imports: [
+          InternalAuthModule.forRoot(AUTH),
+          InternalClientModule.forRoot({
+            callerName: 'auth-server',
+            upstreams: { billing: { baseUrl: server.url } },
+            client: CONFIG,
+          }),
+        ],
+      }).compile();
+      const app = moduleRef.createNestApplication({ logger: false });
+      await app.init();
+      const sut = app.get(InternalHttpClient);
+
+      expect((await sut.request('billing', { method: 'GET', path: '/x' })).status).toBe(200);
+      expect(server.seen[0].headers['x-internal-token']).toBe(TOKEN);
+      expect(server.seen[0].headers['x-caller-service']).toBe('auth-server');
+
+      await app.close();
+      const error = await failure(sut.request('billing', { method: 'GET', path: '/x' }));
+      expect(error.reason).toBe('shutdown');
+      expect(server.seen).toHaveLength(1);
+    });
+  });
+});

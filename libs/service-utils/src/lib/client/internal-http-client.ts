@@ -1,0 +1,372 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from 'axios';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
+import CircuitBreaker from 'opossum';
+import { INTERNAL_AUTH_CONFIG } from '../auth/internal-auth.constants';
+import { internalHeaders } from '../auth/internal-headers';
+import type { InternalAuthConfig } from '../config/internal-auth.config';
+import type { InternalClientConfig } from '../config/internal-client.config';
+import {
+  CALLER_SERVICE_HEADER,
+  FORWARDABLE_HEADERS,
+  INTERNAL_CLIENT_OPTIONS,
+} from './internal-client.constants';
+import type {
+  BreakerState,
+  InternalBufferRequest,
+  InternalClientOptions,
+  InternalJsonRequest,
+  InternalRequest,
+  InternalResponse,
+  InternalUpstream,
+} from './internal-client.types';
+import { UpstreamUnavailableError } from './upstream-unavailable.error';
+
+/** A call checked and ready to send; attempts of a retried call send the same one. */
+interface PreparedCall {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer | string | undefined;
+  readonly responseType: 'json' | 'buffer';
+}
+
+/** Everything the client keeps for one upstream. */
+interface Upstream {
+  readonly name: string;
+  readonly base: URL;
+  readonly http: AxiosInstance;
+  readonly agent: HttpAgent;
+  readonly breaker: CircuitBreaker<[PreparedCall], InternalResponse<unknown>>;
+}
+
+// Must match what billing accepts in X-Caller-Service (apps/billing-server idempotency-key.ts).
+const CALLER_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+// Methods whose repetition has the effect of one call (RFC 9110, section 9.2.2).
+const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([
+  'GET',
+  'HEAD',
+  'PUT',
+  'DELETE',
+  'OPTIONS',
+]);
+const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
+const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+const BACKOFF_BASE_MS = 50;
+const BACKOFF_MAX_MS = 1000;
+// Printable ASCII only: nothing that could end a header line or that Node would refuse.
+const HEADER_VALUE = /^[\x20-\x7e]*$/;
+// `.` and `..` segments, also percent-encoded: URL parsing would resolve them.
+const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
+
+/**
+ * The one way a service calls another. For every call it adds the internal credential (from
+ * {@link internalHeaders}) and `X-Caller-Service`, so no call site handles either; sends only
+ * the allowed caller headers (`Idempotency-Key`, `X-User-ID`, `X-Request-ID`, `Content-Type`);
+ * keeps connections alive; and gives every attempt a deadline (`INTERNAL_HTTP_TIMEOUT_MS`).
+ *
+ * Each upstream has its own opossum circuit breaker. Network errors, timeouts and 5xx answers
+ * are failures; a 4xx is a normal answer and does not count. While a breaker is open, calls
+ * fail at once with {@link UpstreamUnavailableError} (`breaker_open`) without touching the
+ * network; after `CIRCUIT_BREAKER_RESET_MS` one trial call is let through, and its success
+ * closes the breaker. State changes are logged (`circuit_breaker_state`), single failures not.
+ *
+ * A call is retried (at most `INTERNAL_HTTP_RETRIES` times, with a short backoff) only when it
+ * is idempotent (GET, HEAD, PUT, DELETE, OPTIONS) or carries an `Idempotency-Key`; only after a
+ * network error, a timeout, or a 502/503/504; and never once the breaker is no longer closed.
+ * A POST without `Idempotency-Key` is sent exactly once.
+ *
+ * Create it with `InternalClientModule.forRoot`, or directly in tests.
+ */
+@Injectable()
+export class InternalHttpClient implements OnApplicationShutdown {
+  private readonly logger = new Logger(InternalHttpClient.name);
+  private readonly upstreams = new Map<string, Upstream>();
+  private readonly config: InternalClientConfig;
+  private readonly callerName: string;
+
+  constructor(
+    @Inject(INTERNAL_CLIENT_OPTIONS) options: InternalClientOptions,
+    @Inject(INTERNAL_AUTH_CONFIG) private readonly auth: InternalAuthConfig,
+  ) {
+    if (!CALLER_NAME.test(options.callerName)) {
+      throw new TypeError(
+        'InternalHttpClient: callerName must be lower-case letters, digits and "-" (at most 63)',
+      );
+    }
+    this.callerName = options.callerName;
+    this.config = options.client;
+    for (const [name, upstream] of Object.entries(options.upstreams)) {
+      this.upstreams.set(name, this.createUpstream(name, upstream));
+    }
+  }
+
+  /**
+   * Calls `upstream` and resolves with its answer when the status is below 500. `T` is what
+   * the caller expects the JSON body to be; it is not checked here.
+   * @param upstream the name given in `InternalClientModule.forRoot({ upstreams })`.
+   * @throws UpstreamUnavailableError when the upstream gave no usable answer (after retries).
+   * @throws TypeError for an unknown upstream, a refused path or a header value with control
+   *   characters; nothing is sent then, and the breaker does not count it.
+   */
+  request(upstream: string, call: InternalBufferRequest): Promise<InternalResponse<Buffer>>;
+  request<T = unknown>(upstream: string, call: InternalJsonRequest): Promise<InternalResponse<T>>;
+  async request(upstream: string, call: InternalRequest): Promise<InternalResponse<unknown>> {
+    const target = this.upstreams.get(upstream);
+    if (!target) throw new TypeError(`InternalHttpClient: unknown upstream "${upstream}"`);
+    const prepared = this.prepare(target, call);
+    const retryable =
+      IDEMPOTENT_METHODS.has(prepared.method) || 'Idempotency-Key' in prepared.headers;
+    const attempts = 1 + (retryable ? this.config.retries : 0);
+
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await target.breaker.fire(prepared);
+      } catch (error) {
+        const failure = this.toUpstreamError(target.name, error);
+        const again = attempt < attempts && isRetryableFailure(failure) && target.breaker.closed;
+        if (!again) throw failure;
+      }
+      await sleep(backoffMs(attempt));
+    }
+  }
+
+  /** The state of `upstream`'s breaker, for health checks. */
+  breakerState(upstream: string): BreakerState {
+    const target = this.upstreams.get(upstream);
+    if (!target) throw new TypeError(`InternalHttpClient: unknown upstream "${upstream}"`);
+    if (target.breaker.halfOpen) return 'half_open';
+    return target.breaker.opened ? 'open' : 'closed';
+  }
+
+  /**
+   * Shuts every breaker down (clearing its timers) and closes the kept-alive connections.
+   * Runs after the HTTP server has stopped, so requests still in flight during a graceful
+   * shutdown can finish their upstream calls. Later calls fail with `shutdown`.
+   */
+  onApplicationShutdown(): void {
+    for (const target of this.upstreams.values()) {
+      target.breaker.shutdown();
+      target.agent.destroy();
+    }
+  }
+
+  private createUpstream(name: string, upstream: InternalUpstream): Upstream {
+    const base = parseBaseUrl(name, upstream.baseUrl);
+    const agent =
+      base.protocol === 'https:'
+        ? new HttpsAgent({ keepAlive: true })
+        : new HttpAgent({ keepAlive: true });
+    const http = axios.create({
+      httpAgent: agent,
+      httpsAgent: agent,
+      // Never through a proxy from HTTP_PROXY and the like: the credential stays on this hop.
+      proxy: false,
+      maxRedirects: 0,
+      // Every status is an answer here; which ones are failures is decided below.
+      validateStatus: () => true,
+      timeout: this.config.timeoutMs,
+      responseType: 'arraybuffer',
+      transformRequest: [(data: unknown) => data],
+      transformResponse: [(data: unknown) => data],
+      maxBodyLength: Infinity,
+      maxContentLength: upstream.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+    });
+    const breaker = new CircuitBreaker((call: PreparedCall) => this.send(name, http, call), {
+      // The deadline is enforced per attempt in send(), which also aborts the request.
+      timeout: false,
+      resetTimeout: this.config.breakerResetMs,
+      errorThresholdPercentage: this.config.breakerErrorThresholdPercent,
+      volumeThreshold: this.config.breakerVolumeThreshold,
+      enableSnapshots: false,
+      rollingPercentilesEnabled: false,
+    });
+    const logState = (state: BreakerState) => {
+      const entry = { event: 'circuit_breaker_state', upstream: name, state };
+      if (state === 'open') this.logger.warn(entry);
+      else this.logger.log(entry);
+    };
+    breaker.on('open', () => logState('open'));
+    breaker.on('halfOpen', () => logState('half_open'));
+    breaker.on('close', () => logState('closed'));
+    return { name, base, http, agent, breaker };
+  }
+
+  private prepare(target: Upstream, call: InternalRequest): PreparedCall {
+    const headers: Record<string, string> = {};
+    const given = call.headers ?? {};
+    for (const [rawName, value] of Object.entries(given) as Array<[string, unknown]>) {
+      const name = FORWARDABLE_HEADERS.find((h) => h.toLowerCase() === rawName.toLowerCase());
+      if (name === undefined || value === undefined) continue;
+      if (typeof value !== 'string' || !HEADER_VALUE.test(value)) {
+        throw new TypeError(`InternalHttpClient: header ${name} must be printable ASCII text`);
+      }
+      if (name in headers) throw new TypeError(`InternalHttpClient: header ${name} given twice`);
+      headers[name] = value;
+    }
+
+    let body: Buffer | string | undefined;
+    if (Buffer.isBuffer(call.body)) {
+      body = call.body;
+      headers['Content-Type'] ??= 'application/octet-stream';
+    } else if (call.body !== undefined) {
+      body = JSON.stringify(call.body);
+      headers['Content-Type'] ??= 'application/json';
+    }
+
+    // Set last, so that nothing a caller passes can replace them.
+    headers[CALLER_SERVICE_HEADER] = this.callerName;
+    Object.assign(headers, internalHeaders(this.auth));
+
+    return {
+      method: call.method,
+      url: resolveUrl(target.base, call.path),
+      headers,
+      body,
+      responseType: call.responseType ?? 'json',
+    };
+  }
+
+  /** One attempt: the breaker's action. Throws only what counts as an upstream failure. */
+  private async send(
+    upstream: string,
+    http: AxiosInstance,
+    call: PreparedCall,
+  ): Promise<InternalResponse<unknown>> {
+    // axios's own timeout is an idle timeout once connected; this one bounds the whole
+    // attempt, including a body that trickles in.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), this.config.timeoutMs);
+    let response: AxiosResponse<Buffer>;
+    try {
+      response = await http.request<Buffer>({
+        method: call.method,
+        url: call.url,
+        headers: call.headers,
+        data: call.body,
+        signal: deadline.signal,
+      });
+    } catch (error) {
+      throw new UpstreamUnavailableError(
+        upstream,
+        classifyTransportError(error, deadline.signal.aborted),
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+
+    if (response.status >= 500) {
+      throw new UpstreamUnavailableError(upstream, 'server_error', response.status);
+    }
+    const headers = flattenHeaders(response.headers);
+    const bytes = Buffer.isBuffer(response.data) ? response.data : Buffer.alloc(0);
+    if (call.responseType === 'buffer') return { status: response.status, data: bytes, headers };
+    return { status: response.status, data: decodeBody(upstream, bytes, headers), headers };
+  }
+
+  private toUpstreamError(upstream: string, error: unknown): UpstreamUnavailableError {
+    if (error instanceof UpstreamUnavailableError) return error;
+    if (error instanceof Error && CircuitBreaker.isOurError(error)) {
+      const code = (error as Error & { code?: string }).code;
+      return new UpstreamUnavailableError(
+        upstream,
+        code === 'ESHUTDOWN' ? 'shutdown' : 'breaker_open',
+      );
+    }
+    // send() wraps every failure; anything else is a bug and must not be disguised.
+    throw error;
+  }
+}
+
+function parseBaseUrl(name: string, baseUrl: string): URL {
+  let base: URL;
+  try {
+    base = new URL(baseUrl);
+  } catch {
+    throw new TypeError(`InternalHttpClient: upstream "${name}" has an invalid baseUrl`);
+  }
+  if (
+    (base.protocol !== 'http:' && base.protocol !== 'https:') ||
+    base.username !== '' ||
+    base.password !== '' ||
+    base.search !== '' ||
+    base.hash !== ''
+  ) {
+    throw new TypeError(
+      `InternalHttpClient: upstream "${name}" baseUrl must be http(s) without user info, query or fragment`,
+    );
+  }
+  return base;
+}
+
+function resolveUrl(base: URL, path: string): string {
+  const [pathname] = path.split('?', 1);
+  const refused =
+    !path.startsWith('/') ||
+    path.startsWith('//') ||
+    !/^[\x21-\x7e]+$/.test(path) ||
+    /[\\#]/.test(path) ||
+    pathname.split('/').some((segment) => DOT_SEGMENT.test(segment));
+  if (refused) throw new TypeError('InternalHttpClient: refused request path');
+  const url = new URL(base.origin + base.pathname.replace(/\/+$/, '') + path);
+  // Belt and braces: whatever the path, the credential only goes to the configured origin.
+  if (url.origin !== base.origin) throw new TypeError('InternalHttpClient: refused request path');
+  return url.toString();
+}
+
+function classifyTransportError(
+  error: unknown,
+  deadlinePassed: boolean,
+): 'timeout' | 'network' | 'invalid_response' {
+  if (deadlinePassed) return 'timeout';
+  if (isAxiosError(error)) {
+    if (error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT') return 'timeout';
+    if (error.code === 'ERR_BAD_RESPONSE' && error.message.startsWith('maxContentLength')) {
+      return 'invalid_response';
+    }
+  }
+  return 'network';
+}
+
+function isRetryableFailure(failure: UpstreamUnavailableError): boolean {
+  switch (failure.reason) {
+    case 'timeout':
+    case 'network':
+      return true;
+    case 'server_error':
+      return failure.status !== undefined && RETRYABLE_STATUSES.has(failure.status);
+    case 'breaker_open':
+    case 'invalid_response':
+    case 'shutdown':
+      return false;
+  }
+}
+
+function backoffMs(attempt: number): number {
+  const exponential = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+  return exponential + Math.floor(Math.random() * BACKOFF_BASE_MS);
+}
+
+function flattenHeaders(headers: AxiosResponse['headers']): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
+    if (typeof value === 'string') flat[name.toLowerCase()] = value;
+    else if (Array.isArray(value)) flat[name.toLowerCase()] = value.join(', ');
+    else if (typeof value === 'number') flat[name.toLowerCase()] = String(value);
+  }
+  return flat;
+}
+
+function decodeBody(upstream: string, bytes: Buffer, headers: Record<string, string>): unknown {
+  if (bytes.length === 0) return undefined;
+  const text = bytes.toString('utf8');
+  const type = (headers['content-type'] ?? '').toLowerCase();
+  if (!/^application\/(?:[a-z0-9.+-]+\+)?json\b/.test(type)) return text;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new UpstreamUnavailableError(upstream, 'invalid_response');
+  }
+}
