@@ -30,7 +30,7 @@ describe('auth-server route inventory', () => {
   });
 
   afterAll(async () => {
-    await app.close();
+    await app?.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
 

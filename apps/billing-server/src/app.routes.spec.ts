@@ -24,7 +24,7 @@ describe('billing-server route inventory', () => {
     await app.listen(0, '127.0.0.1');
   });
 
-  afterAll(() => app.close());
+  afterAll(() => app?.close());
 
   it('declares exactly the intended public routes (adding one is a security decision)', () => {
     expect(publicRouteNames(app)).toEqual(['GET /health']);
