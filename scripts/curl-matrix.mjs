@@ -1,8 +1,10 @@
 // `npm run curl-matrix`: runs every check of docs/curl-matrix.md against a running stack and
 // exits non-zero on any mismatch. A check is a ```sh block with a `# expect: STATUS {json}`
-// line: the status must match and the body must contain every field of the JSON given.
-// URLs and the token come from the environment or .env; the user id is fresh each run
-// (set U to choose it).
+// line: the status must match and the body must contain every field of the JSON given
+// (`$NAME` in it stands for a variable below). A `# capture: NAME=field` line stores that
+// field of the answer in $NAME for the checks that follow (an invite code, a user id, a
+// user token). URLs and the token come from the environment or .env; the user id is fresh
+// each run (set U to choose it).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -16,11 +18,18 @@ if (!env.INTERNAL_SERVICE_TOKEN) {
   );
   process.exit(2);
 }
+const serviceUrl = (variable, portVariable, port) =>
+  env[variable] || `http://127.0.0.1:${env[portVariable] || port}`;
 const vars = {
   TOKEN: env.INTERNAL_SERVICE_TOKEN,
-  BILLING: env.BILLING_SERVER_URL || 'http://127.0.0.1:6004',
+  BILLING: serviceUrl('BILLING_SERVER_URL', 'BILLING_SERVER_PORT', 6004),
+  AUTH: serviceUrl('AUTH_SERVER_URL', 'AUTH_SERVER_PORT', 6001),
+  FS: serviceUrl('FILESYSTEM_SERVER_URL', 'FILESYSTEM_SERVER_PORT', 6002),
+  BACKEND: env.BACKEND_URL || `http://127.0.0.1:${env.BACKEND_PORT || 8000}`,
   U: env.U || `matrix-${randomBytes(4).toString('hex')}`,
 };
+// Values never printed, even in a failure report.
+const SECRETS = ['TOKEN', 'JWT', 'INVITE'];
 
 const markdown = readFileSync(join(ROOT, 'docs', 'curl-matrix.md'), 'utf8');
 const checks = [...markdown.matchAll(/```sh\n([\s\S]*?)```/g)]
@@ -39,14 +48,17 @@ function contains(actual, expected) {
   );
 }
 
+const substitute = (text) => text.replace(/\$([A-Z_]+)/g, (whole, name) => vars[name] ?? whole);
+const redact = (text) =>
+  SECRETS.reduce((out, name) => (vars[name] ? out.replaceAll(vars[name], `<${name}>`) : out), text);
+
 let failed = 0;
 for (const [index, block] of checks.entries()) {
   const expectLine = /# expect: (\d{3})(?: (.*))?/.exec(block);
   const expectedStatus = expectLine[1];
-  const expectedBody = expectLine[2]
-    ? JSON.parse(expectLine[2].replaceAll('$U', vars.U))
-    : undefined;
-  const command = block.replace(/^# expect:.*\n/m, '').trim();
+  const expectedBody = expectLine[2] ? JSON.parse(substitute(expectLine[2])) : undefined;
+  const capture = /# capture: ([A-Z_]+)=([a-z_]+)/.exec(block);
+  const command = block.replace(/^# (expect|capture):.*\n/gm, '').trim();
   const output = execFileSync('bash', ['-c', command], {
     env: { ...process.env, ...vars },
     encoding: 'utf8',
@@ -61,14 +73,15 @@ for (const [index, block] of checks.entries()) {
   }
   const ok =
     status === expectedStatus && (expectedBody === undefined || contains(body, expectedBody));
-  const title = command.split('\n')[0].replace(vars.TOKEN, '<token>').slice(0, 110);
+  if (ok && capture) vars[capture[1]] = String(body?.[capture[2]] ?? '');
+  const title = redact(command.split('\n')[0]).slice(0, 110);
   console.log(
     `${ok ? 'ok  ' : 'FAIL'} ${String(index + 1).padStart(2)} ${expectedStatus} ${title}`,
   );
   if (!ok) {
     failed += 1;
     console.log(
-      `       expected ${expectedStatus} ${expectLine[2] ?? ''}\n       got      ${status} ${bodyText.replaceAll(vars.TOKEN, '<token>')}`,
+      `       expected ${expectedStatus} ${expectLine[2] ?? ''}\n       got      ${status} ${redact(bodyText)}`,
     );
   }
 }

@@ -15,7 +15,9 @@ export const SERVICES = [
   { name: 'backend', portVariable: 'BACKEND_PORT', defaultPort: 8000 },
 ].filter((service) => existsSync(join(ROOT, 'apps', service.name)));
 
-export const ENV_FILE = join(ROOT, '.env');
+// STACK_ENV_FILE points the scripts at another file (the end-to-end test of npm start uses a
+// scratch one, so it never touches a developer's .env).
+export const ENV_FILE = process.env.STACK_ENV_FILE || join(ROOT, '.env');
 const EXAMPLE_FILE = join(ROOT, '.env.example');
 
 /** A fresh random secret (32 bytes, URL-safe base64: 43 characters). */

@@ -2,11 +2,20 @@
 // on embedded defaults, prints where each listens, and stops them all on Ctrl-C or SIGTERM.
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { createInvite, ensureEnvFile, ROOT, SERVICES, stackEnvironment } from './stack.mjs';
+import {
+  createInvite,
+  ENV_FILE,
+  ensureEnvFile,
+  ROOT,
+  SERVICES,
+  stackEnvironment,
+} from './stack.mjs';
 
 const generated = ensureEnvFile();
 if (generated.length > 0)
-  console.log(`[start] generated ${generated.join(' and ')} in .env (git-ignored; keep it secret)`);
+  console.log(
+    `[start] generated ${generated.join(' and ')} in ${ENV_FILE} (git-ignored; keep it secret)`,
+  );
 
 console.log('[start] building (cached when nothing changed)...');
 execFileSync(

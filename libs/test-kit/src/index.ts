@@ -1,4 +1,5 @@
 export * from './lib/route-inventory';
+export * from './lib/config/test-environment';
 export * from './lib/free-port';
 export * from './lib/http-client';
 export * from './lib/secrets';

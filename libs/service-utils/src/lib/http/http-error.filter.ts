@@ -28,6 +28,9 @@ export class HttpErrorFilter implements ExceptionFilter {
       response.destroy();
       return;
     }
+    // Refused before its body was read (a 403 on a large upload, a 413): close the connection
+    // after the answer instead of reading and discarding the rest of what we will not use.
+    if (!request.complete) response.setHeader('Connection', 'close');
     if (exception instanceof HttpException) {
       response.status(exception.getStatus()).json(toErrorBody(exception));
       return;

@@ -1,0 +1,22 @@
+import type { IncomingMessage } from 'node:http';
+
+/** The user a request acts for, as its verified access token says. */
+export interface AuthenticatedUser {
+  /** The token's `sub`: the user id everywhere on the platform (billing, filesystem). */
+  readonly userId: string;
+  /** The token's `email` claim. */
+  readonly email: string;
+}
+
+// Kept beside the request rather than on it, so nothing a client sends can fill it.
+const users = new WeakMap<IncomingMessage, AuthenticatedUser>();
+
+/** Records the user whose token the guard verified for `request`. */
+export function setAuthenticatedUser(request: IncomingMessage, user: AuthenticatedUser): void {
+  users.set(request, user);
+}
+
+/** The user the guard verified for `request`, if any. */
+export function getAuthenticatedUser(request: IncomingMessage): AuthenticatedUser | undefined {
+  return users.get(request);
+}

@@ -1,0 +1,8 @@
+/** Injection token of the {@link UserTokenVerifierOptions}. */
+export const USER_TOKEN_VERIFIER_OPTIONS = Symbol('USER_TOKEN_VERIFIER_OPTIONS');
+/** The `aud` every access token must carry: this service. */
+export const TOKEN_AUDIENCE = 'backend';
+/** The only signature algorithm accepted (the auth server signs with Ed25519). */
+export const TOKEN_ALGORITHMS = ['EdDSA'];
+/** Where the auth server publishes its public keys, relative to `AUTH_SERVER_URL`. */
+export const JWKS_PATH = '/.well-known/jwks.json';

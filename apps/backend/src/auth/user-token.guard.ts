@@ -1,0 +1,80 @@
+import {
+  type CanActivate,
+  type ExecutionContext,
+  HttpStatus,
+  Injectable,
+  Logger,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { HttpError, IS_PUBLIC_KEY, readSingleHeader } from '@zt/service-utils';
+import type { Request, Response } from 'express';
+import { AuthUnavailableError } from './auth-unavailable.error';
+import { setAuthenticatedUser } from './authenticated-user';
+import { UserTokenRejectedError } from './user-token-rejected.error';
+import { UserTokenVerifier } from './user-token.verifier';
+
+// RFC 6750 b64token after the scheme (case-insensitive), bounded so a huge header is refused
+// before any decoding.
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]{1,8192}=*)$/i;
+
+/**
+ * The backend's global guard (`APP_GUARD`): every route needs `Authorization: Bearer <access
+ * token>` unless it says `@Public()`. The token is verified locally ({@link UserTokenVerifier})
+ * and the user it names is recorded for `@CurrentUser()`.
+ *
+ * Refusal is `401 {"error":"unauthorized"}` with `WWW-Authenticate: Bearer`, whatever was
+ * wrong (missing, repeated, malformed, bad signature, expired...); the reason goes to the log
+ * (`user_auth_denied`), never the token. When the auth server's keys cannot be had, the answer
+ * is `503 {"error":"auth unavailable"}`: the token may be valid, so 401 would be a lie.
+ */
+@Injectable()
+export class UserTokenGuard implements CanActivate {
+  private readonly logger = new Logger(UserTokenGuard.name);
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly verifier: UserTokenVerifier,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (isPublic) return true;
+
+    const http = context.switchToHttp();
+    const request = http.getRequest<Request>();
+    const header = readSingleHeader(request, 'Authorization');
+    if (header.kind === 'absent') this.deny(context, 'missing');
+    if (header.kind === 'repeated') this.deny(context, 'repeated');
+    const token = BEARER.exec(header.value)?.[1];
+    if (token === undefined) this.deny(context, 'malformed');
+
+    try {
+      setAuthenticatedUser(request, await this.verifier.verify(token));
+    } catch (error) {
+      if (error instanceof UserTokenRejectedError) this.deny(context, error.reason);
+      if (error instanceof AuthUnavailableError) {
+        throw new HttpError(HttpStatus.SERVICE_UNAVAILABLE, 'auth unavailable');
+      }
+      throw error;
+    }
+    return true;
+  }
+
+  private deny(context: ExecutionContext, reason: string): never {
+    const http = context.switchToHttp();
+    const request = http.getRequest<Request>();
+    this.logger.warn({
+      event: 'user_auth_denied',
+      reason,
+      remote_address: request.socket.remoteAddress,
+      method: request.method,
+      // Without the query string, which may carry a misplaced credential.
+      path: request.path,
+    });
+    http.getResponse<Response>().setHeader('WWW-Authenticate', 'Bearer realm="backend"');
+    throw new HttpError(HttpStatus.UNAUTHORIZED, 'unauthorized');
+  }
+}

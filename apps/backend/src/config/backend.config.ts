@@ -1,0 +1,131 @@
+import {
+  ConfigError,
+  type Environment,
+  type InternalAuthConfig,
+  type InternalClientConfig,
+  loadInternalAuthConfig,
+  loadInternalClientConfig,
+  loadServiceConfig,
+  readInteger,
+  readString,
+  type ServiceConfig,
+} from '@zt/service-utils';
+
+/** How the backend fetches and caches the auth server's public keys. */
+export interface JwksConfig {
+  /** Deadline of one JWKS fetch (`JWKS_TIMEOUT_MS`, 100 to 60000, default 3000). */
+  readonly timeoutMs: number;
+  /**
+   * The shortest time between two fetches caused by tokens with an unknown `kid`
+   * (`JWKS_COOLDOWN_MS`, 1000 to 3600000, default 30000), so forged `kid`s cannot make the
+   * backend hammer the auth server.
+   */
+  readonly cooldownMs: number;
+  /** How long fetched keys count as fresh before the next token refetches them (`JWKS_CACHE_MAX_AGE_MS`, 1000 to 86400000, default 600000). */
+  readonly cacheMaxAgeMs: number;
+}
+
+/** The backend's configuration, read and validated once at boot. */
+export interface BackendConfig {
+  readonly service: ServiceConfig;
+  /** Secret: the internal credential the backend sends to billing and filesystem. */
+  readonly internalAuth: InternalAuthConfig;
+  readonly client: InternalClientConfig;
+  /** The auth server (`AUTH_SERVER_URL`): the access tokens' expected `iss`, and where the JWKS lives. */
+  readonly authUrl: string;
+  /** Where billing listens (`BILLING_SERVER_URL`). */
+  readonly billingUrl: string;
+  /** Where the filesystem server listens (`FILESYSTEM_SERVER_URL`). */
+  readonly filesystemUrl: string;
+  readonly jwks: JwksConfig;
+  /**
+   * The price of one file write in credits, as the decimal text billing is sent
+   * (`FILE_WRITE_PRICE`, default `0.01`; at most 6 decimals, > 0, <= 1000000).
+   */
+  readonly fileWritePrice: string;
+  /**
+   * The largest upload the backend reads into memory before charging, in bytes
+   * (`BACKEND_MAX_FILE_BYTES`, else `FS_MAX_FILE_BYTES`, else 10 MiB; 1 to 1 GiB). 413 beyond.
+   */
+  readonly maxFileBytes: number;
+}
+
+const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
+const FILE_BYTES_RANGE = { min: 1, max: 1024 * 1024 * 1024 };
+// The amount syntax billing accepts (DESIGN section 5).
+const CREDIT_AMOUNT = /^(0|[1-9][0-9]{0,6})(\.[0-9]{1,6})?$/;
+
+/**
+ * Builds the configuration from `env`.
+ * @throws ConfigError naming the variable at fault.
+ */
+export function loadBackendConfig(env: Environment): BackendConfig {
+  return {
+    service: loadServiceConfig(env, {
+      name: 'backend',
+      portVariable: 'BACKEND_PORT',
+      defaultPort: 8000,
+    }),
+    internalAuth: loadInternalAuthConfig(env),
+    client: loadInternalClientConfig(env),
+    authUrl: readUrl(env, 'AUTH_SERVER_URL', 'http://127.0.0.1:6001'),
+    billingUrl: readUrl(env, 'BILLING_SERVER_URL', 'http://127.0.0.1:6004'),
+    filesystemUrl: readUrl(env, 'FILESYSTEM_SERVER_URL', 'http://127.0.0.1:6002'),
+    jwks: {
+      timeoutMs: readInteger(env, 'JWKS_TIMEOUT_MS', 3000, { min: 100, max: 60_000 }),
+      cooldownMs: readInteger(env, 'JWKS_COOLDOWN_MS', 30_000, { min: 1000, max: 3_600_000 }),
+      cacheMaxAgeMs: readInteger(env, 'JWKS_CACHE_MAX_AGE_MS', 600_000, {
+        min: 1000,
+        max: 86_400_000,
+      }),
+    },
+    fileWritePrice: readCreditAmount(env, 'FILE_WRITE_PRICE', '0.01'),
+    maxFileBytes: readMaxFileBytes(env),
+  };
+}
+
+/** The configuration of this process: the only place the backend reads `process.env`. */
+export function loadBackendConfigFromProcess(): BackendConfig {
+  return loadBackendConfig(process.env);
+}
+
+function readUrl(env: Environment, variable: string, fallback: string): string {
+  const value = readString(env, variable, fallback);
+  try {
+    const url = new URL(value);
+    if (
+      (url.protocol === 'http:' || url.protocol === 'https:') &&
+      !url.username &&
+      !url.password &&
+      !url.search &&
+      !url.hash
+    ) {
+      return value.replace(/\/+$/, '');
+    }
+  } catch {
+    // reported below
+  }
+  throw new ConfigError(variable, 'must be an http(s) URL without credentials, query or fragment');
+}
+
+function readCreditAmount(env: Environment, variable: string, fallback: string): string {
+  const value = readString(env, variable, fallback);
+  const match = CREDIT_AMOUNT.exec(value);
+  const micros = match
+    ? BigInt(match[1]) * 1_000_000n + BigInt((match[2] ?? '.').slice(1).padEnd(6, '0'))
+    : 0n;
+  if (micros <= 0n || micros > 1_000_000n * 1_000_000n) {
+    throw new ConfigError(
+      variable,
+      'must be a credit amount greater than 0 and at most 1000000, with at most 6 decimals (e.g. 0.01)',
+    );
+  }
+  return value;
+}
+
+function readMaxFileBytes(env: Environment): number {
+  if (env['BACKEND_MAX_FILE_BYTES']?.trim()) {
+    return readInteger(env, 'BACKEND_MAX_FILE_BYTES', DEFAULT_MAX_FILE_BYTES, FILE_BYTES_RANGE);
+  }
+  return readInteger(env, 'FS_MAX_FILE_BYTES', DEFAULT_MAX_FILE_BYTES, FILE_BYTES_RANGE);
+}

@@ -1,0 +1,10 @@
+/** Injection token of the {@link FilesOptions}. */
+export const FILES_OPTIONS = Symbol('FILES_OPTIONS');
+
+/** The settings of the file routes. */
+export interface FilesOptions {
+  /** The price of one write in credits, as the decimal text sent to billing (e.g. `0.01`). */
+  readonly fileWritePrice: string;
+  /** The largest upload read into memory, in bytes; 413 beyond, before anything is charged. */
+  readonly maxFileBytes: number;
+}

@@ -1,0 +1,94 @@
+import {
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Inject,
+  Put,
+  Req,
+  Res,
+  StreamableFile,
+} from '@nestjs/common';
+import { HttpError, RawBody } from '@zt/service-utils';
+import type { Request, Response } from 'express';
+import type { AuthenticatedUser } from '../auth/authenticated-user';
+import { CurrentUser } from '../auth/current-user.decorator';
+import { readClientIdempotencyKey } from './client-idempotency-key';
+import { readFilePath } from './file-path';
+import { FilesService } from './files.service';
+import { MeteredWriteService, type WriteResult } from './metered-write.service';
+import { readUpload } from './upload';
+import { FILES_OPTIONS, type FilesOptions } from './files.constants';
+
+/**
+ * The signed-in user's files (every route needs a user access token: global guard). The
+ * user is always the token's `sub`: an `X-User-ID` or `X-INTERNAL-TOKEN` a client sends is
+ * never read nor forwarded.
+ */
+@Controller('me/files')
+export class FilesController {
+  constructor(
+    private readonly files: FilesService,
+    private readonly writes: MeteredWriteService,
+    @Inject(FILES_OPTIONS) private readonly options: FilesOptions,
+  ) {}
+
+  /** `GET /me/files`: `{"files":[{"path","size"}]}`. */
+  @Get()
+  list(@CurrentUser() user: AuthenticatedUser): Promise<{ files: unknown }> {
+    return this.files.list(user);
+  }
+
+  /** `GET /me/files/*path`: the bytes, `application/octet-stream`. */
+  @Get('*path')
+  async read(
+    @CurrentUser() user: AuthenticatedUser,
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<StreamableFile> {
+    const bytes = await this.files.read(user, readFilePath(request));
+    response.setHeader('Cache-Control', 'private, no-store');
+    response.setHeader('X-Content-Type-Options', 'nosniff');
+    return new StreamableFile(bytes, {
+      type: 'application/octet-stream',
+      length: bytes.length,
+      disposition: 'attachment',
+    });
+  }
+
+  /**
+   * `PUT /me/files/*path` with the raw bytes as the body: a metered write (see
+   * {@link MeteredWriteService}). 201 created or 200 replaced,
+   * `{"path","size","charged","balance"}`.
+   */
+  @Put('*path')
+  @RawBody()
+  async write(
+    @CurrentUser() user: AuthenticatedUser,
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<WriteResult['body']> {
+    const encodedPath = readFilePath(request);
+    const clientKey = readClientIdempotencyKey(request);
+    let bytes: Buffer;
+    try {
+      bytes = await readUpload(request, this.options.maxFileBytes);
+    } catch (error) {
+      // The rest of an oversized body is not worth reading: answer, then hang up.
+      if (error instanceof HttpError) response.setHeader('Connection', 'close');
+      throw error;
+    }
+    const result = await this.writes.write({ user, encodedPath, bytes, clientKey });
+    response.status(result.status);
+    if (result.replayed) response.setHeader('Idempotent-Replayed', 'true');
+    return result.body;
+  }
+
+  /** `DELETE /me/files/*path`: 204. */
+  @Delete('*path')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  async remove(@CurrentUser() user: AuthenticatedUser, @Req() request: Request): Promise<void> {
+    await this.files.remove(user, readFilePath(request));
+  }
+}

@@ -1,0 +1,185 @@
+import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import { HttpError, type InternalResponse, UpstreamUnavailableError } from '@zt/service-utils';
+import { createHash, randomUUID } from 'node:crypto';
+import type { AuthenticatedUser } from '../auth/authenticated-user';
+import { BillingClient } from '../upstreams/billing.client';
+import { FilesystemClient } from '../upstreams/filesystem.client';
+import { UnexpectedUpstreamAnswerError } from '../upstreams/unexpected-upstream-answer.error';
+import { relayUpstreamError } from '../upstreams/upstream-answers';
+import { BILLING_UPSTREAM, FILESYSTEM_UPSTREAM } from '../upstreams/upstream.names';
+import { FILES_OPTIONS, type FilesOptions } from './files.constants';
+
+/** One metered write, as the controller hands it over. */
+export interface WriteRequest {
+  readonly user: AuthenticatedUser;
+  /** The file path as the client percent-encoded it (see `readFilePath`). */
+  readonly encodedPath: string;
+  readonly bytes: Buffer;
+  /** The client's `Idempotency-Key`, when it sent one. */
+  readonly clientKey: string | undefined;
+}
+
+/** The outcome of a write that happened. */
+export interface WriteResult {
+  /** 201 created or 200 replaced, as the filesystem server said. */
+  readonly status: number;
+  readonly body: { path: unknown; size: unknown; charged: number; balance: unknown };
+  /** True when billing replayed an earlier deduct of the same saga (nothing charged now). */
+  readonly replayed: boolean;
+}
+
+// Billing keeps keys of at most 255 characters; the refund's key adds this suffix.
+const REFUND_SUFFIX = ':refund';
+const MAX_BILLING_KEY_LENGTH = 255;
+
+/**
+ * `PUT /me/files/*path`: a write that costs `FILE_WRITE_PRICE` credits, as a small saga:
+ *
+ * 1. `POST billing /deduct` under the key K (402 insufficient funds ends it: nothing written);
+ * 2. `PUT filesystem /files/<path>` with `X-User-ID` = the token's `sub`;
+ * 3. when the write did not happen (the filesystem refused it or was unreachable):
+ *    `POST billing /top_up` under `K:refund`, then the filesystem's answer (or 503).
+ *
+ * K is `write:<sub>:<client Idempotency-Key>` when the client sent one, so a retried request
+ * is charged once and refunded at most once, and `write:<sub>:<random uuid>` otherwise. The
+ * deduct's `reason` carries a fingerprint of the path and the bytes (`file write <hex>`), so
+ * billing refuses (422) a key reused for a different write instead of replaying its charge
+ * for it: one key cannot pay for many writes.
+ *
+ * When the refund itself cannot be made (billing went down in between), the event
+ * `refund_failed` is logged with the key and the answer is 503; retrying with the same
+ * `Idempotency-Key` completes the saga (see docs/decisions.md).
+ */
+@Injectable()
+export class MeteredWriteService {
+  private readonly logger = new Logger(MeteredWriteService.name);
+  private readonly charged: number;
+
+  constructor(
+    private readonly billing: BillingClient,
+    private readonly filesystem: FilesystemClient,
+    @Inject(FILES_OPTIONS) private readonly options: FilesOptions,
+  ) {
+    this.charged = Number(options.fileWritePrice);
+  }
+
+  async write(request: WriteRequest): Promise<WriteResult> {
+    const { user, encodedPath, bytes } = request;
+    const key = sagaKey(user.userId, request.clientKey);
+    const fingerprint = writeFingerprint(encodedPath, bytes);
+
+    const deduct = await this.billing.deduct(
+      user.userId,
+      this.options.fileWritePrice,
+      `file write ${fingerprint}`,
+      key,
+    );
+    this.checkDeduct(deduct);
+
+    let written: InternalResponse<unknown>;
+    try {
+      written = await this.filesystem.write(user.userId, encodedPath, bytes);
+    } catch (error) {
+      if (error instanceof UpstreamUnavailableError) await this.refund(user, key, fingerprint);
+      throw error;
+    }
+    if (written.status !== 200 && written.status !== 201) {
+      await this.refund(user, key, fingerprint);
+      throw relayUpstreamError(FILESYSTEM_UPSTREAM, 'PUT /files', written);
+    }
+
+    const stored = (written.data ?? {}) as { path?: unknown; size?: unknown };
+    return {
+      status: written.status,
+      body: {
+        path: stored.path,
+        size: stored.size,
+        charged: this.charged,
+        balance: (deduct.data as { balance?: unknown }).balance,
+      },
+      replayed: deduct.headers['idempotent-replayed'] === 'true',
+    };
+  }
+
+  private checkDeduct(deduct: InternalResponse<Record<string, unknown> | undefined>): void {
+    switch (deduct.status) {
+      case 200:
+        return;
+      case 402:
+        throw new HttpError(HttpStatus.PAYMENT_REQUIRED, 'insufficient funds', {
+          balance: deduct.data?.['balance'],
+        });
+      case 404:
+        throw new HttpError(HttpStatus.NOT_FOUND, 'account not found');
+      case 409:
+        throw new HttpError(
+          HttpStatus.CONFLICT,
+          'a write with this Idempotency-Key is still in progress',
+        );
+      case 422:
+        throw new HttpError(
+          HttpStatus.UNPROCESSABLE_ENTITY,
+          'this Idempotency-Key was used for a different write',
+        );
+      default:
+        throw new UnexpectedUpstreamAnswerError(BILLING_UPSTREAM, 'POST /deduct', deduct.status);
+    }
+  }
+
+  /** The compensating top-up of a write that did not happen. */
+  private async refund(user: AuthenticatedUser, key: string, fingerprint: string): Promise<void> {
+    const refundKey = `${key}${REFUND_SUFFIX}`;
+    const reason = `file write refund ${fingerprint}`;
+    let answer: InternalResponse<unknown>;
+    try {
+      answer = await this.billing.topUp(
+        user.userId,
+        this.options.fileWritePrice,
+        reason,
+        refundKey,
+      );
+    } catch (error) {
+      if (!(error instanceof UpstreamUnavailableError)) throw error;
+      this.logger.error({
+        event: 'refund_failed',
+        idempotency_key: refundKey,
+        user_id: user.userId,
+        amount: this.options.fileWritePrice,
+        // With the key, what an operator needs to make the refund by hand, exactly once.
+        refund_reason: reason,
+        failure: error.reason,
+      });
+      throw error;
+    }
+    if (answer.status !== 200) {
+      this.logger.error({
+        event: 'refund_failed',
+        idempotency_key: refundKey,
+        user_id: user.userId,
+        amount: this.options.fileWritePrice,
+        refund_reason: reason,
+        failure: 'status',
+        status: answer.status,
+      });
+      throw new UpstreamUnavailableError(BILLING_UPSTREAM, 'invalid_response');
+    }
+    this.logger.log({ event: 'write_refunded', idempotency_key: refundKey, user_id: user.userId });
+  }
+}
+
+/** K: `write:<sub>:<client key>` (or a random uuid), short enough for billing with `:refund`. */
+function sagaKey(userId: string, clientKey: string | undefined): string {
+  const key = `write:${userId}:${clientKey ?? randomUUID()}`;
+  if (key.length + REFUND_SUFFIX.length <= MAX_BILLING_KEY_LENGTH) return key;
+  // Only for user ids much longer than the auth server's uuids, with very long client keys.
+  const digest = createHash('sha256')
+    .update(clientKey ?? '')
+    .digest('base64url');
+  return `write:${userId}:sha256-${digest}`;
+}
+
+/** 128 bits of SHA-256 over the encoded path and the bytes' own SHA-256. */
+function writeFingerprint(encodedPath: string, bytes: Buffer): string {
+  const content = createHash('sha256').update(bytes).digest('hex');
+  return createHash('sha256').update(`${encodedPath}\n${content}`).digest('hex').slice(0, 32);
+}

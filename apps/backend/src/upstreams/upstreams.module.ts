@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { BillingClient } from './billing.client';
+import { FilesystemClient } from './filesystem.client';
+
+/**
+ * Typed clients of the backend's upstreams, over the application's `InternalHttpClient`
+ * (which `InternalClientModule.forRoot` provides globally in the root module).
+ */
+@Module({
+  providers: [BillingClient, FilesystemClient],
+  exports: [BillingClient, FilesystemClient],
+})
+export class UpstreamsModule {}

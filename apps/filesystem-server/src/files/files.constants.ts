@@ -1,0 +1,18 @@
+/** Injection token of the {@link FilesOptions} of {@link FilesModule}. */
+export const FILES_OPTIONS = Symbol('FILES_OPTIONS');
+
+/** Where files are kept and how much a user may keep. */
+export interface FilesOptions {
+  /** The service's data folder; each user's files live in `<dataDir>/<user_id>/`. */
+  readonly dataDir: string;
+  /** Largest file in bytes; 413 beyond. */
+  readonly maxFileBytes: number;
+  /** Largest total of one user's files in bytes; 413 beyond. */
+  readonly maxUserBytes: number;
+}
+
+/**
+ * Folder of `dataDir` that receives uploads before they are renamed into place. A user id
+ * cannot start with a dot, so no user's folder can ever be this one.
+ */
+export const UPLOADS_FOLDER = '.uploads';

@@ -1,0 +1,77 @@
+import { Controller, Delete, Get, HttpCode, HttpStatus, Put, Req, Res } from '@nestjs/common';
+import { ActingUser, HttpError, RawBody } from '@zt/service-utils';
+import type { Request, Response } from 'express';
+import { pipeline } from 'node:stream/promises';
+import { encodedFilePathOf, type FilePath, parseFilePath } from './file-path';
+import { type FileEntry, FilesService } from './files.service';
+import { InvalidFilePathError } from './invalid-file-path.error';
+
+/**
+ * Per-user files. Every route is internal (global guard) and acts for the user named by
+ * `X-User-ID`. The file path is parsed from the raw request URL, never from Express's decoded
+ * parameter, so that `%2F`, `%2e%2e` and the like are judged as sent.
+ */
+@Controller('files')
+export class FilesController {
+  constructor(private readonly files: FilesService) {}
+
+  /** `GET /files`: every file of the user, recursively, sorted by path. */
+  @Get()
+  async list(@ActingUser() userId: string): Promise<{ files: FileEntry[] }> {
+    return { files: await this.files.list(userId) };
+  }
+
+  /** `PUT /files/*path`: stores the raw body; 201 when created, 200 when replaced. */
+  @Put('*path')
+  @RawBody()
+  async write(
+    @ActingUser() userId: string,
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<{ path: string; size: number }> {
+    // A refusal before the whole body is read closes the connection (HttpErrorFilter).
+    const path = filePathOf(request);
+    const result = await this.files.write(userId, path, request, declaredLength(request));
+    response.status(result.created ? HttpStatus.CREATED : HttpStatus.OK);
+    return { path: path.path, size: result.size };
+  }
+
+  /** `GET /files/*path`: the file's bytes, as `application/octet-stream`. */
+  @Get('*path')
+  async read(
+    @ActingUser() userId: string,
+    @Req() request: Request,
+    @Res() response: Response,
+  ): Promise<void> {
+    const file = await this.files.open(userId, filePathOf(request));
+    response.status(HttpStatus.OK);
+    response.setHeader('Content-Type', 'application/octet-stream');
+    response.setHeader('Content-Length', String(file.size));
+    response.setHeader('X-Content-Type-Options', 'nosniff');
+    await pipeline(file.stream, response);
+  }
+
+  /** `DELETE /files/*path`: 204; folders left empty are removed too. */
+  @Delete('*path')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  async remove(@ActingUser() userId: string, @Req() request: Request): Promise<void> {
+    await this.files.remove(userId, filePathOf(request));
+  }
+}
+
+function filePathOf(request: Request): FilePath {
+  try {
+    return parseFilePath(encodedFilePathOf(request.originalUrl));
+  } catch (error) {
+    if (error instanceof InvalidFilePathError) {
+      throw new HttpError(HttpStatus.BAD_REQUEST, error.message);
+    }
+    throw error;
+  }
+}
+
+/** The declared body size, or undefined for a chunked upload (Node has validated the header). */
+function declaredLength(request: Request): number | undefined {
+  const header = request.headers['content-length'];
+  return header === undefined ? undefined : Number(header);
+}

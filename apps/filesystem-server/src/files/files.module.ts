@@ -1,0 +1,17 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { FILES_OPTIONS, type FilesOptions } from './files.constants';
+import { FilesController } from './files.controller';
+import { FilesService } from './files.service';
+
+/** Per-user file storage: `PUT`, `GET`, `DELETE /files/*path` and `GET /files`. */
+@Module({})
+export class FilesModule {
+  static forRoot(options: FilesOptions): DynamicModule {
+    return {
+      module: FilesModule,
+      controllers: [FilesController],
+      providers: [FilesService, { provide: FILES_OPTIONS, useValue: options }],
+      exports: [FilesService],
+    };
+  }
+}

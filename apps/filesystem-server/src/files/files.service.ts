@@ -1,0 +1,387 @@
+import { HttpStatus, Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { HttpError } from '@zt/service-utils';
+import { randomUUID } from 'node:crypto';
+import { constants, type Stats } from 'node:fs';
+import {
+  type FileHandle,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readlink,
+  realpath,
+  rename,
+  rm,
+  rmdir,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import type { Readable } from 'node:stream';
+import { type FilePath, isValidSegment } from './file-path';
+import { FILES_OPTIONS, type FilesOptions, UPLOADS_FOLDER } from './files.constants';
+import { KeyedLock } from './keyed-lock';
+
+/** One file of a user, as listed. */
+export interface FileEntry {
+  /** Its path relative to the user's folder, segments joined by `/`. */
+  readonly path: string;
+  /** Its size in bytes. */
+  readonly size: number;
+}
+
+/** The outcome of a stored upload. */
+export interface WriteResult {
+  /** True when the file did not exist before (201), false when it was replaced (200). */
+  readonly created: boolean;
+  /** Bytes stored. */
+  readonly size: number;
+}
+
+/** A file opened for reading: its bytes and how many there are. */
+export interface OpenedFile {
+  readonly stream: Readable;
+  readonly size: number;
+}
+
+/** What a path leads to inside a user's folder, found without following any symlink. */
+type Lookup =
+  | { readonly kind: 'file'; readonly size: number }
+  | { readonly kind: 'not-a-file' }
+  | { readonly kind: 'absent' }
+  | { readonly kind: 'parent-is-file' }
+  | { readonly kind: 'symlink' };
+
+const DIRECTORY_MODE = 0o700;
+const FILE_MODE = 0o600;
+
+/**
+ * Per-user file storage under `<dataDir>/<user_id>/`.
+ *
+ * - Symlinks are never followed: every component is checked with `lstat`, files are opened
+ *   with `O_NOFOLLOW`, and (on Linux) the opened file's real path must lie inside the
+ *   user's folder. A symlink anywhere on the way is answered like a missing file (404).
+ * - Uploads are received into `<dataDir>/.uploads/` and renamed into place once complete and
+ *   flushed: a failed or aborted upload leaves nothing behind, and a replacement is atomic.
+ * - Writes and deletes of one user run one at a time (in this process), so the quota check
+ *   and the write it allows cannot interleave with another write of the same user.
+ */
+@Injectable()
+export class FilesService implements OnModuleInit {
+  private readonly writes = new KeyedLock();
+  private readonly uploadsDir: string;
+
+  constructor(@Inject(FILES_OPTIONS) private readonly options: FilesOptions) {
+    this.uploadsDir = join(options.dataDir, UPLOADS_FOLDER);
+  }
+
+  async onModuleInit(): Promise<void> {
+    await mkdir(this.options.dataDir, { recursive: true, mode: DIRECTORY_MODE });
+    // Whatever is left here was interrupted by a crash: it never became anyone's file.
+    await rm(this.uploadsDir, { recursive: true, force: true });
+    await mkdir(this.uploadsDir, { mode: DIRECTORY_MODE });
+  }
+
+  /** Resolves when a file can be created and removed in the data folder (the health check). */
+  async checkWritable(): Promise<void> {
+    const probe = join(this.uploadsDir, `health-${randomUUID()}`);
+    await writeFile(probe, '', { flag: 'wx', mode: FILE_MODE });
+    await rm(probe);
+  }
+
+  /** Every file of `userId`, recursively, sorted by path; symlinks and their targets left out. */
+  async list(userId: string): Promise<FileEntry[]> {
+    const root = this.userRoot(userId);
+    if (!(await lstatOrUndefined(root))?.isDirectory()) return [];
+    const files: FileEntry[] = [];
+    await walkFiles(root, [], (segments, size) => {
+      // Names no request could use (made outside this server) are not listed.
+      if (segments.every(isValidSegment)) files.push({ path: segments.join('/'), size });
+    });
+    return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  /**
+   * Opens a file of `userId` for reading.
+   * @throws HttpError 404 when there is no regular file at `path`, or a symlink is on the way.
+   */
+  async open(userId: string, path: FilePath): Promise<OpenedFile> {
+    const root = this.userRoot(userId);
+    if ((await lookup(root, path.segments)).kind !== 'file') throw fileNotFound();
+    let handle: FileHandle;
+    try {
+      // O_NONBLOCK: a FIFO swapped in since the lookup must not hang the open (fstat refuses it).
+      handle = await open(
+        join(root, ...path.segments),
+        constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+      );
+    } catch (error) {
+      // ELOOP: the file was replaced by a symlink since the lookup.
+      if (hasCode(error, 'ENOENT', 'ENOTDIR', 'ELOOP', 'EISDIR')) throw fileNotFound();
+      throw error;
+    }
+    try {
+      const stats = await handle.stat();
+      if (!stats.isFile() || !(await openedInside(handle, root))) throw fileNotFound();
+      return { stream: handle.createReadStream(), size: stats.size };
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Stores `body` as the file at `path` of `userId`, creating missing folders.
+   * @param declaredBytes the request's `Content-Length`, when it has one: refused at once
+   *   when over a limit, before a byte is read.
+   * @throws HttpError 413 when the file or the user's total would pass its limit (nothing is
+   *   stored); 409 when a parent on the path is a file or the path is a folder; 404 when a
+   *   symlink is on the way.
+   */
+  async write(
+    userId: string,
+    path: FilePath,
+    body: Readable,
+    declaredBytes: number | undefined,
+  ): Promise<WriteResult> {
+    const { maxFileBytes, maxUserBytes } = this.options;
+    if (declaredBytes !== undefined && declaredBytes > maxFileBytes)
+      throw fileTooLarge(maxFileBytes);
+    return this.writes.run(userId, async () => {
+      const root = this.userRoot(userId);
+      const found = await lookup(root, path.segments);
+      switch (found.kind) {
+        case 'symlink':
+          throw new HttpError(HttpStatus.NOT_FOUND, 'path not found');
+        case 'parent-is-file':
+          throw new HttpError(HttpStatus.CONFLICT, 'a parent folder on this path is a file');
+        case 'not-a-file':
+          throw new HttpError(HttpStatus.CONFLICT, 'a folder exists at this path');
+        case 'file':
+        case 'absent':
+          break;
+      }
+      // A replaced file's bytes are freed by the replacement, so they do not count.
+      const replacedBytes = found.kind === 'file' ? found.size : 0;
+      const quotaLeft = Math.max(0, maxUserBytes - ((await usedBytes(root)) - replacedBytes));
+      if (declaredBytes !== undefined && declaredBytes > quotaLeft) {
+        throw quotaExceeded(maxUserBytes);
+      }
+      const upload = join(this.uploadsDir, `${userId}.${randomUUID()}.part`);
+      const size = await receive(body, upload, { maxFileBytes, quotaLeft, maxUserBytes });
+      try {
+        await makeParents(root, path.segments);
+        await rename(upload, join(root, ...path.segments));
+      } catch (error) {
+        await rm(upload, { force: true });
+        throw error;
+      }
+      return { created: found.kind === 'absent', size };
+    });
+  }
+
+  /**
+   * Deletes a file of `userId`, then the folders that it leaves empty (up to, not including,
+   * the user's folder).
+   * @throws HttpError 404 when there is no regular file at `path`, or a symlink is on the way.
+   */
+  async remove(userId: string, path: FilePath): Promise<void> {
+    return this.writes.run(userId, async () => {
+      const root = this.userRoot(userId);
+      if ((await lookup(root, path.segments)).kind !== 'file') throw fileNotFound();
+      try {
+        await unlink(join(root, ...path.segments));
+      } catch (error) {
+        if (hasCode(error, 'ENOENT', 'ENOTDIR')) throw fileNotFound();
+        throw error;
+      }
+      for (let depth = path.segments.length - 1; depth > 0; depth--) {
+        try {
+          await rmdir(join(root, ...path.segments.slice(0, depth)));
+        } catch (error) {
+          if (hasCode(error, 'ENOTEMPTY', 'EEXIST', 'ENOENT', 'ENOTDIR')) return;
+          throw error;
+        }
+      }
+    });
+  }
+
+  private userRoot(userId: string): string {
+    // `userId` matched USER_ID_PATTERN (ActingUser): it starts with a letter or digit and
+    // holds no `/`, so it names exactly one folder directly under the data folder.
+    return join(this.options.dataDir, userId);
+  }
+}
+
+/** Follows `segments` from `root` with `lstat`, stopping at the first symlink or non-folder. */
+async function lookup(root: string, segments: readonly string[]): Promise<Lookup> {
+  const rootStats = await lstatOrUndefined(root);
+  if (!rootStats) return { kind: 'absent' };
+  if (!rootStats.isDirectory()) return { kind: 'symlink' };
+  let current = root;
+  for (const [index, segment] of segments.entries()) {
+    current = join(current, segment);
+    const stats = await lstatOrUndefined(current);
+    if (!stats) return { kind: 'absent' };
+    if (stats.isSymbolicLink()) return { kind: 'symlink' };
+    if (index === segments.length - 1) {
+      return stats.isFile() ? { kind: 'file', size: stats.size } : { kind: 'not-a-file' };
+    }
+    if (!stats.isDirectory()) return { kind: 'parent-is-file' };
+  }
+  return { kind: 'not-a-file' };
+}
+
+/** Creates the user's folder and the parents of `segments` that are missing, one by one. */
+async function makeParents(root: string, segments: readonly string[]): Promise<void> {
+  let current = root;
+  for (const folder of ['', ...segments.slice(0, -1)]) {
+    current = folder === '' ? root : join(current, folder);
+    try {
+      await mkdir(current, { mode: DIRECTORY_MODE });
+    } catch (error) {
+      if (!hasCode(error, 'EEXIST')) throw error;
+      // Checked again because it may have changed since the lookup (outside this process).
+      if (!(await lstat(current)).isDirectory()) {
+        throw new HttpError(HttpStatus.NOT_FOUND, 'path not found');
+      }
+    }
+  }
+}
+
+/**
+ * Writes `body` to a new file at `target`, counting bytes as they come and stopping with 413
+ * at the first byte over a limit. The file is flushed to disk before this resolves; on any
+ * failure it is removed. The body stream is never destroyed here, so the 413 answer can still
+ * be sent on its connection.
+ */
+async function receive(
+  body: Readable,
+  target: string,
+  limits: { maxFileBytes: number; quotaLeft: number; maxUserBytes: number },
+): Promise<number> {
+  const handle = await open(
+    target,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    FILE_MODE,
+  );
+  const chunks = body.iterator({ destroyOnReturn: false }) as AsyncIterator<Buffer>;
+  let size = 0;
+  let stored = false;
+  try {
+    for (;;) {
+      let next: IteratorResult<Buffer>;
+      try {
+        next = await chunks.next();
+      } catch {
+        // The caller went away mid-upload (connection reset or aborted).
+        throw new HttpError(HttpStatus.BAD_REQUEST, 'upload was interrupted');
+      }
+      if (next.done) break;
+      size += next.value.length;
+      if (size > limits.maxFileBytes) throw fileTooLarge(limits.maxFileBytes);
+      if (size > limits.quotaLeft) throw quotaExceeded(limits.maxUserBytes);
+      await writeAll(handle, next.value);
+    }
+    await handle.sync();
+    stored = true;
+    return size;
+  } catch (error) {
+    if (hasCode(error, 'ENOSPC', 'EDQUOT')) {
+      throw new HttpError(HttpStatus.INSUFFICIENT_STORAGE, 'insufficient storage');
+    }
+    throw error;
+  } finally {
+    await chunks.return?.();
+    await handle.close();
+    if (!stored) await rm(target, { force: true });
+  }
+}
+
+async function writeAll(handle: FileHandle, chunk: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.length) {
+    offset += (await handle.write(chunk, offset, chunk.length - offset)).bytesWritten;
+  }
+}
+
+/** Total bytes of the regular files under `root` (symlinks not followed nor counted). */
+async function usedBytes(root: string): Promise<number> {
+  let total = 0;
+  await walkFiles(root, [], (_segments, size) => (total += size));
+  return total;
+}
+
+/** Calls `visit` for every regular file under `folder`, descending into folders, not symlinks. */
+async function walkFiles(
+  folder: string,
+  prefix: readonly string[],
+  visit: (segments: string[], size: number) => void,
+): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(folder, { withFileTypes: true });
+  } catch (error) {
+    // Removed while we walked (a concurrent delete's cleanup): nothing there any more.
+    if (hasCode(error, 'ENOENT', 'ENOTDIR')) return;
+    throw error;
+  }
+  for (const entry of entries) {
+    const path = join(folder, entry.name);
+    if (entry.isDirectory()) {
+      await walkFiles(path, [...prefix, entry.name], visit);
+    } else if (entry.isFile()) {
+      const stats = await lstatOrUndefined(path);
+      if (stats?.isFile()) visit([...prefix, entry.name], stats.size);
+    }
+  }
+}
+
+/**
+ * True when the opened file really lies inside `root`: the kernel's name for the open file
+ * (`/proc/self/fd/<fd>`) must start with the resolved user folder. Catches a folder on the way
+ * swapped for a symlink between the lookup and the open. Without procfs (not Linux) the
+ * `lstat` walk and `O_NOFOLLOW` stand alone.
+ */
+async function openedInside(handle: FileHandle, root: string): Promise<boolean> {
+  let actual: string;
+  try {
+    actual = await readlink(`/proc/self/fd/${handle.fd}`);
+  } catch (error) {
+    if (hasCode(error, 'ENOENT')) return true;
+    throw error;
+  }
+  return actual.startsWith(`${await realpath(root)}${sep}`);
+}
+
+async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(path);
+  } catch (error) {
+    if (hasCode(error, 'ENOENT', 'ENOTDIR')) return undefined;
+    throw error;
+  }
+}
+
+function hasCode(error: unknown, ...codes: string[]): boolean {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    codes.includes(String((error as { code?: unknown }).code))
+  );
+}
+
+function fileNotFound(): HttpError {
+  return new HttpError(HttpStatus.NOT_FOUND, 'file not found');
+}
+
+function fileTooLarge(maxFileBytes: number): HttpError {
+  return new HttpError(HttpStatus.PAYLOAD_TOO_LARGE, `file is larger than ${maxFileBytes} bytes`);
+}
+
+function quotaExceeded(maxUserBytes: number): HttpError {
+  return new HttpError(
+    HttpStatus.PAYLOAD_TOO_LARGE,
+    `storage quota of ${maxUserBytes} bytes would be exceeded`,
+  );
+}

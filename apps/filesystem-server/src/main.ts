@@ -1,0 +1,8 @@
+import { runService } from '@zt/service-utils';
+import { AppModule } from './app.module';
+import { loadFilesystemConfigFromProcess } from './config/filesystem.config';
+
+void runService(() => {
+  const config = loadFilesystemConfigFromProcess();
+  return { service: config.service, module: AppModule.forRoot(config) };
+});
