@@ -1,14 +1,13 @@
 import {
-  ConfigError,
   type Environment,
   type InternalAuthConfig,
   type InternalClientConfig,
   loadInternalAuthConfig,
   loadInternalClientConfig,
   loadServiceConfig,
+  readHttpUrl,
   readInteger,
   readOptionalString,
-  readString,
   type ServiceConfig,
 } from '@zt/service-utils';
 
@@ -44,8 +43,8 @@ export function loadAuthConfig(env: Environment): AuthConfig {
     internalAuth: loadInternalAuthConfig(env),
     client: loadInternalClientConfig(env),
     databaseUrl: readOptionalString(env, 'DATABASE_URL'),
-    billingUrl: readUrl(env, 'BILLING_SERVER_URL', 'http://127.0.0.1:6004'),
-    issuer: readUrl(env, 'AUTH_SERVER_URL', 'http://127.0.0.1:6001'),
+    billingUrl: readHttpUrl(env, 'BILLING_SERVER_URL', 'http://127.0.0.1:6004'),
+    issuer: readHttpUrl(env, 'AUTH_SERVER_URL', 'http://127.0.0.1:6001'),
     accessTokenTtlSeconds: readInteger(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, { min: 60, max: 900 }),
     signingKeyFile: readOptionalString(env, 'AUTH_SIGNING_KEY_FILE'),
   };
@@ -54,17 +53,4 @@ export function loadAuthConfig(env: Environment): AuthConfig {
 /** The configuration of this process: the only place the auth server reads `process.env`. */
 export function loadAuthConfigFromProcess(): AuthConfig {
   return loadAuthConfig(process.env);
-}
-
-function readUrl(env: Environment, variable: string, fallback: string): string {
-  const value = readString(env, variable, fallback);
-  try {
-    const url = new URL(value);
-    if ((url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password) {
-      return value.replace(/\/+$/, '');
-    }
-  } catch {
-    // reported below
-  }
-  throw new ConfigError(variable, 'must be an http(s) URL without credentials');
 }

@@ -6,6 +6,7 @@ import {
   loadInternalAuthConfig,
   loadInternalClientConfig,
   loadServiceConfig,
+  readHttpUrl,
   readInteger,
   readString,
   type ServiceConfig,
@@ -68,9 +69,9 @@ export function loadBackendConfig(env: Environment): BackendConfig {
     }),
     internalAuth: loadInternalAuthConfig(env),
     client: loadInternalClientConfig(env),
-    authUrl: readUrl(env, 'AUTH_SERVER_URL', 'http://127.0.0.1:6001'),
-    billingUrl: readUrl(env, 'BILLING_SERVER_URL', 'http://127.0.0.1:6004'),
-    filesystemUrl: readUrl(env, 'FILESYSTEM_SERVER_URL', 'http://127.0.0.1:6002'),
+    authUrl: readHttpUrl(env, 'AUTH_SERVER_URL', 'http://127.0.0.1:6001'),
+    billingUrl: readHttpUrl(env, 'BILLING_SERVER_URL', 'http://127.0.0.1:6004'),
+    filesystemUrl: readHttpUrl(env, 'FILESYSTEM_SERVER_URL', 'http://127.0.0.1:6002'),
     jwks: {
       timeoutMs: readInteger(env, 'JWKS_TIMEOUT_MS', 3000, { min: 100, max: 60_000 }),
       cooldownMs: readInteger(env, 'JWKS_COOLDOWN_MS', 30_000, { min: 1000, max: 3_600_000 }),
@@ -87,25 +88,6 @@ export function loadBackendConfig(env: Environment): BackendConfig {
 /** The configuration of this process: the only place the backend reads `process.env`. */
 export function loadBackendConfigFromProcess(): BackendConfig {
   return loadBackendConfig(process.env);
-}
-
-function readUrl(env: Environment, variable: string, fallback: string): string {
-  const value = readString(env, variable, fallback);
-  try {
-    const url = new URL(value);
-    if (
-      (url.protocol === 'http:' || url.protocol === 'https:') &&
-      !url.username &&
-      !url.password &&
-      !url.search &&
-      !url.hash
-    ) {
-      return value.replace(/\/+$/, '');
-    }
-  } catch {
-    // reported below
-  }
-  throw new ConfigError(variable, 'must be an http(s) URL without credentials, query or fragment');
 }
 
 function readCreditAmount(env: Environment, variable: string, fallback: string): string {

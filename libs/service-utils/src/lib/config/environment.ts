@@ -54,3 +54,32 @@ export function readChoice<T extends string>(
   }
   return raw as T;
 }
+
+/**
+ * Reads the base URL of a service (`AUTH_SERVER_URL` and the like), without a trailing `/`.
+ * @throws ConfigError naming the variable when the value is not an `http:` or `https:` URL, or
+ *   carries credentials, a query or a fragment (a secret in a URL would reach logs).
+ */
+export function readHttpUrl(env: Environment, variable: string, fallback: string): string {
+  const value = readString(env, variable, fallback);
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    // reported below
+  }
+  const acceptable =
+    url !== undefined &&
+    (url.protocol === 'http:' || url.protocol === 'https:') &&
+    !url.username &&
+    !url.password &&
+    !url.search &&
+    !url.hash;
+  if (!acceptable) {
+    throw new ConfigError(
+      variable,
+      'must be an http(s) URL without credentials, query or fragment',
+    );
+  }
+  return value.replace(/\/+$/, '');
+}
