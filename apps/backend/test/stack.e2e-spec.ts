@@ -387,6 +387,41 @@ describe.each(testBackends())('the stack through the backend, as processes on %s
       expect(readFileSync(onDisk(alice, 'notes/b.txt'), 'utf8')).toBe('version 1');
     });
 
+    const SPENT = {
+      error:
+        'this Idempotency-Key was already settled by an earlier write; send a new write with a new key',
+    };
+
+    it('does not write for free what was refunded: a retry after a refund is refused (409)', async () => {
+      const carol = await signUp('carol@example.com', 'pro');
+      expect((await put(carol, '/me/files/blocker', 'a file')).status).toBe(201);
+      const key = { 'Idempotency-Key': 'under-blocker-1' };
+      // The parent is a file: the filesystem refuses (409), the charge is refunded.
+      expect((await put(carol, '/me/files/blocker/child.txt', 'data', key)).status).toBe(409);
+      expect((await call(carol, '/me/files/blocker', { method: 'DELETE' })).status).toBe(204);
+      const before = await ledger(carol);
+
+      // Obstacle gone, same key and bytes: the replayed charge must not pay for a new write.
+      const retry = await put(carol, '/me/files/blocker/child.txt', 'data', key);
+      expect(retry).toMatchObject({ status: 409, body: SPENT });
+      expect(existsSync(onDisk(carol, 'blocker/child.txt'))).toBe(false);
+      expect(await ledger(carol)).toEqual(before);
+    });
+
+    it('does not refund a write that happened: a retry after it is refused (409), no top-up', async () => {
+      const carol = await signUp('carol-2@example.com', 'pro');
+      const key = { 'Idempotency-Key': 'paid-once-1' };
+      expect((await put(carol, '/me/files/spot/x.txt', 'paid', key)).status).toBe(201);
+      expect((await call(carol, '/me/files/spot/x.txt', { method: 'DELETE' })).status).toBe(204);
+      expect((await put(carol, '/me/files/spot', 'now a file')).status).toBe(201);
+      const before = await ledger(carol);
+
+      // The retried write would fail now (parent is a file); its charge paid the first write.
+      const retry = await put(carol, '/me/files/spot/x.txt', 'paid', key);
+      expect(retry).toMatchObject({ status: 409, body: SPENT });
+      expect(await ledger(carol)).toEqual(before);
+    });
+
     it('refuses a malformed or repeated Idempotency-Key with 400 before charging', async () => {
       const before = await ledger(alice);
       expect(

@@ -45,7 +45,7 @@ describe(MeteredWriteService.name, () => {
   let client: InternalHttpClient;
   let sut: MeteredWriteService;
   let logged: Array<Record<string, unknown>>;
-  let answers: { deduct: Answer; topUp: Answer; write: Answer };
+  let answers: { deduct: Answer; topUp: Answer; write: Answer; read: Answer };
 
   const wire = (billingUrl: string, filesystemUrl: string) => {
     client?.onApplicationShutdown();
@@ -68,11 +68,14 @@ describe(MeteredWriteService.name, () => {
       deduct: json(200, { user_id: USER_ID, balance: 4.99, transaction_id: 't1' }),
       topUp: json(200, { user_id: USER_ID, balance: 5, transaction_id: 't2' }),
       write: json(201, { path: 'notes/a.txt', size: 5 }),
+      read: json(404, { error: 'file not found' }),
     };
     billing = await startScriptedServer((request, response) =>
       (request.url === '/deduct' ? answers.deduct : answers.topUp)(request, response),
     );
-    filesystem = await startScriptedServer((request, response) => answers.write(request, response));
+    filesystem = await startScriptedServer((request, response) =>
+      (request.method === 'GET' ? answers.read : answers.write)(request, response),
+    );
     wire(billing.url, filesystem.url);
     logged = [];
     for (const level of ['log', 'warn', 'error'] as const) {
@@ -123,7 +126,7 @@ describe(MeteredWriteService.name, () => {
 
     expect(calls(billing)).toEqual(['POST /deduct']);
     const [deduct] = billing.seen;
-    expect(deduct.headers['idempotency-key']).toBe(`write:${USER_ID}:client-key-1`);
+    expect(deduct.headers['idempotency-key']).toBe(`charge:${USER_ID}:client-key-1`);
     expect(deduct.headers['x-internal-token']).toBe(TOKEN);
     expect(bodyOf(deduct)).toEqual({
       user_id: USER_ID,
@@ -142,7 +145,7 @@ describe(MeteredWriteService.name, () => {
     await write({ clientKey: undefined });
     const keys = billing.seen.map((seen) => seen.headers['idempotency-key']);
     for (const key of keys) {
-      expect(key).toMatch(new RegExp(`^write:${USER_ID}:[0-9a-f-]{36}$`));
+      expect(key).toMatch(new RegExp(`^charge:${USER_ID}:[0-9a-f-]{36}$`));
     }
     expect(keys[0]).not.toBe(keys[1]);
   });
@@ -160,16 +163,54 @@ describe(MeteredWriteService.name, () => {
     expect(calls(filesystem)).toEqual(['PUT /files/a%20b/%C3%A9.txt']);
   });
 
-  it('reports a replayed deduct (a retried saga is charged once)', async () => {
-    answers.deduct = (_request, response) => {
-      response.writeHead(200, {
-        'content-type': 'application/json',
-        'idempotent-replayed': 'true',
+  describe('a retry whose charge billing replays', () => {
+    beforeEach(() => {
+      answers.deduct = (_request, response) => {
+        response.writeHead(200, {
+          'content-type': 'application/json',
+          'idempotent-replayed': 'true',
+        });
+        response.end(JSON.stringify({ user_id: USER_ID, balance: 4.99, transaction_id: 't1' }));
+      };
+    });
+
+    it('answers the earlier success when the same bytes are stored, writing and refunding nothing', async () => {
+      answers.read = (_request, response) => {
+        response.writeHead(200, { 'content-type': 'application/octet-stream' });
+        response.end('hello');
+      };
+      expect(await write({ encodedPath: 'notes/a%20b.txt' })).toEqual({
+        status: 200,
+        body: { path: 'notes/a b.txt', size: 5, charged: 0.01, balance: 4.99 },
+        replayed: true,
       });
-      response.end(JSON.stringify({ user_id: USER_ID, balance: 4.99, transaction_id: 't1' }));
-    };
-    answers.write = json(200, { path: 'notes/a.txt', size: 5 });
-    expect(await write()).toMatchObject({ status: 200, replayed: true, body: { charged: 0.01 } });
+      expect(calls(filesystem)).toEqual(['GET /files/notes/a%20b.txt']);
+      expect(calls(billing)).toEqual(['POST /deduct']);
+    });
+
+    it.each([
+      ['after a refund (the file was never stored)', 404, ''],
+      ['after the file was deleted or replaced', 200, 'other'],
+    ])(
+      'refuses with 409 %s: no free write, no second refund',
+      async (_case, readStatus, stored) => {
+        answers.read = (_request, response) => {
+          response.writeHead(readStatus, { 'content-type': 'application/octet-stream' });
+          response.end(stored);
+        };
+        // Even a write that would fail now must not be refunded: the charge paid an earlier one.
+        answers.write = json(409, { error: 'a parent folder on this path is a file' });
+        expect(await httpFailure(write())).toEqual({
+          status: 409,
+          body: {
+            error:
+              'this Idempotency-Key was already settled by an earlier write; send a new write with a new key',
+          },
+        });
+        expect(calls(filesystem)).toEqual(['GET /files/notes/a.txt']);
+        expect(calls(billing)).toEqual(['POST /deduct']);
+      },
+    );
   });
 
   it('writes nothing when funds are short: 402 with the balance', async () => {
@@ -203,15 +244,14 @@ describe(MeteredWriteService.name, () => {
     [400, { error: 'file path has an encoded slash (%2F) inside a segment' }],
     [413, { error: 'user quota of 100 bytes exceeded' }],
   ])(
-    'refunds under <key>:refund when the filesystem refuses with %p, and passes the answer on',
+    'refunds under refund:<sub>:<key> when the filesystem refuses with %p, and passes the answer on',
     async (status, body) => {
       answers.write = json(status, body);
       expect(await httpFailure(write())).toEqual({ status, body });
       expect(calls(billing)).toEqual(['POST /deduct', 'POST /top_up']);
       const [deduct, refund] = billing.seen;
-      expect(refund.headers['idempotency-key']).toBe(
-        `${deduct.headers['idempotency-key'] as string}:refund`,
-      );
+      expect(deduct.headers['idempotency-key']).toBe(`charge:${USER_ID}:client-key-1`);
+      expect(refund.headers['idempotency-key']).toBe(`refund:${USER_ID}:client-key-1`);
       expect(bodyOf(refund)).toEqual({
         user_id: USER_ID,
         amount: '0.01',
@@ -244,7 +284,7 @@ describe(MeteredWriteService.name, () => {
     expect(logged).toContainEqual(
       expect.objectContaining({
         event: 'refund_failed',
-        idempotency_key: `write:${USER_ID}:client-key-1:refund`,
+        idempotency_key: `refund:${USER_ID}:client-key-1`,
         user_id: USER_ID,
         amount: '0.01',
         refund_reason: expect.stringMatching(/^file write refund [0-9a-f]{32}$/),
@@ -264,7 +304,7 @@ describe(MeteredWriteService.name, () => {
     const longUser = `u${'x'.repeat(127)}`;
     await write({ user: { userId: longUser, email: 'x@example.com' }, clientKey: 'k'.repeat(200) });
     const key = billing.seen[0].headers['idempotency-key'] as string;
-    expect(key.length + ':refund'.length).toBeLessThanOrEqual(255);
-    expect(key).toMatch(new RegExp(`^write:${longUser}:sha256-`));
+    expect(key.length).toBeLessThanOrEqual(255);
+    expect(key).toMatch(new RegExp(`^charge:${longUser}:sha256-`));
   });
 });

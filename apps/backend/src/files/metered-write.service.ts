@@ -28,8 +28,7 @@ export interface WriteResult {
   readonly replayed: boolean;
 }
 
-// Billing keeps keys of at most 255 characters; the refund's key adds this suffix.
-const REFUND_SUFFIX = ':refund';
+// Billing keeps keys of at most 255 characters.
 const MAX_BILLING_KEY_LENGTH = 255;
 
 /**
@@ -38,10 +37,11 @@ const MAX_BILLING_KEY_LENGTH = 255;
  * 1. `POST billing /deduct` under the key K (402 insufficient funds ends it: nothing written);
  * 2. `PUT filesystem /files/<path>` with `X-User-ID` = the token's `sub`;
  * 3. when the write did not happen (the filesystem refused it or was unreachable):
- *    `POST billing /top_up` under `K:refund`, then the filesystem's answer (or 503).
+ *    `POST billing /top_up` under `refund:<sub>:<...>`, then the filesystem's answer (or 503).
  *
- * K is `write:<sub>:<client Idempotency-Key>` when the client sent one, so a retried request
- * is charged once and refunded at most once, and `write:<sub>:<random uuid>` otherwise. The
+ * K is `charge:<sub>:<client Idempotency-Key>` when the client sent one, so a retried request
+ * is charged once, and `charge:<sub>:<random uuid>` otherwise. A retry whose charge billing
+ * replays is settled from the file alone, never written or refunded again (`settledEarlier`). The
  * deduct's `reason` carries a fingerprint of the path and the bytes (`file write <hex>`), so
  * billing refuses (422) a key reused for a different write instead of replaying its charge
  * for it: one key cannot pay for many writes.
@@ -75,6 +75,9 @@ export class MeteredWriteService {
       key,
     );
     this.checkDeduct(deduct);
+    if (deduct.headers['idempotent-replayed'] === 'true') {
+      return this.settledEarlier(request, deduct);
+    }
 
     let written: InternalResponse<unknown>;
     try {
@@ -98,6 +101,39 @@ export class MeteredWriteService {
         balance: (deduct.data as { balance?: unknown }).balance,
       },
       replayed: deduct.headers['idempotent-replayed'] === 'true',
+    };
+  }
+
+  /**
+   * A retry of a saga whose charge billing already took (the deduct was replayed). Neither
+   * writes nor refunds: writing again could store for free what an earlier refund paid back,
+   * and refunding again could pay back a write that did happen. The earlier write's outcome
+   * is read from the file itself: the same bytes at the path -> that write's success again;
+   * anything else -> 409, the key is spent (after a refund, or the file changed since).
+   */
+  private async settledEarlier(
+    request: WriteRequest,
+    deduct: InternalResponse<Record<string, unknown> | undefined>,
+  ): Promise<WriteResult> {
+    const { user, encodedPath, bytes } = request;
+    const stored = await this.filesystem.read(user.userId, encodedPath);
+    if (stored.status !== 200 || !stored.data.equals(bytes)) {
+      this.logger.log({ event: 'write_key_spent', user_id: user.userId });
+      throw new HttpError(
+        HttpStatus.CONFLICT,
+        'this Idempotency-Key was already settled by an earlier write; send a new write with a new key',
+      );
+    }
+    return {
+      status: HttpStatus.OK,
+      body: {
+        // The backend refused any path it could not decode before charging (readFilePath).
+        path: encodedPath.split('/').map(decodeURIComponent).join('/'),
+        size: bytes.length,
+        charged: this.charged,
+        balance: deduct.data?.['balance'],
+      },
+      replayed: true,
     };
   }
 
@@ -128,7 +164,8 @@ export class MeteredWriteService {
 
   /** The compensating top-up of a write that did not happen. */
   private async refund(user: AuthenticatedUser, key: string, fingerprint: string): Promise<void> {
-    const refundKey = `${key}${REFUND_SUFFIX}`;
+    // `refund:` where the charge has `charge:`: no client key can make one equal the other.
+    const refundKey = key.replace(/^charge:/, 'refund:');
     const reason = `file write refund ${fingerprint}`;
     let answer: InternalResponse<unknown>;
     try {
@@ -167,15 +204,15 @@ export class MeteredWriteService {
   }
 }
 
-/** K: `write:<sub>:<client key>` (or a random uuid), short enough for billing with `:refund`. */
+/** K: `charge:<sub>:<client key>` (or a random uuid), short enough for billing. */
 function sagaKey(userId: string, clientKey: string | undefined): string {
-  const key = `write:${userId}:${clientKey ?? randomUUID()}`;
-  if (key.length + REFUND_SUFFIX.length <= MAX_BILLING_KEY_LENGTH) return key;
+  const key = `charge:${userId}:${clientKey ?? randomUUID()}`;
+  if (key.length <= MAX_BILLING_KEY_LENGTH) return key;
   // Only for user ids much longer than the auth server's uuids, with very long client keys.
   const digest = createHash('sha256')
     .update(clientKey ?? '')
     .digest('base64url');
-  return `write:${userId}:sha256-${digest}`;
+  return `charge:${userId}:sha256-${digest}`;
 }
 
 /** 128 bits of SHA-256 over the encoded path and the bytes' own SHA-256. */
