@@ -12,7 +12,7 @@ import { InternalHttpClient } from './internal-http-client';
  * InternalClientModule.forRoot({
  *   callerName: 'backend',
  *   upstreams: { billing: { baseUrl: config.billingUrl } },
- *   client: loadInternalClientConfig(process.env), // in the app's config folder
+ *   client: loadInternalClientConfig(env), // env: what the app's config folder reads
  * })
  * ```
  */
