@@ -9,6 +9,7 @@ import {
   Req,
   Res,
   StreamableFile,
+  UseInterceptors,
 } from '@nestjs/common';
 import { HttpError, RawBody } from '@zt/service-utils';
 import type { Request, Response } from 'express';
@@ -18,6 +19,7 @@ import { readClientIdempotencyKey } from './client-idempotency-key';
 import { readFilePath } from './file-path';
 import { FilesService } from './files.service';
 import { MeteredWriteService, type WriteResult } from './metered-write.service';
+import { PerUserConcurrencyInterceptor } from './per-user-concurrency.interceptor';
 import { readUpload } from './upload';
 import { FILES_OPTIONS, type FilesOptions } from './files.constants';
 
@@ -27,6 +29,7 @@ import { FILES_OPTIONS, type FilesOptions } from './files.constants';
  * never read nor forwarded.
  */
 @Controller('me/files')
+@UseInterceptors(PerUserConcurrencyInterceptor)
 export class FilesController {
   constructor(
     private readonly files: FilesService,

@@ -4,6 +4,7 @@ import { FILES_OPTIONS, type FilesOptions } from './files.constants';
 import { FilesController } from './files.controller';
 import { FilesService } from './files.service';
 import { MeteredWriteService } from './metered-write.service';
+import { PerUserConcurrencyInterceptor } from './per-user-concurrency.interceptor';
 
 /** The signed-in user's files, and the metered write. */
 @Module({})
@@ -13,7 +14,12 @@ export class FilesModule {
       module: FilesModule,
       imports: [UpstreamsModule],
       controllers: [FilesController],
-      providers: [{ provide: FILES_OPTIONS, useValue: options }, FilesService, MeteredWriteService],
+      providers: [
+        { provide: FILES_OPTIONS, useValue: options },
+        FilesService,
+        MeteredWriteService,
+        PerUserConcurrencyInterceptor,
+      ],
     };
   }
 }

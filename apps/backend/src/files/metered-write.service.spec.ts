@@ -213,6 +213,62 @@ describe(MeteredWriteService.name, () => {
     );
   });
 
+  describe('a charge whose outcome was left open', () => {
+    const replayedCharge: Answer = (_request, response) => {
+      response.writeHead(200, {
+        'content-type': 'application/json',
+        'idempotent-replayed': 'true',
+      });
+      response.end(JSON.stringify({ user_id: USER_ID, balance: 4.99, transaction_id: 't1' }));
+    };
+    /** Answers the n-th deduct (from 0) with `answersInOrder[n]`, the last one after that. */
+    const inOrder = (...answersInOrder: Answer[]): Answer => {
+      let n = 0;
+      return (request, response) =>
+        answersInOrder[Math.min(n++, answersInOrder.length - 1)](request, response);
+    };
+    const never: Answer = () => undefined;
+
+    it('is this request own when the client retry is answered with a replay: it writes', async () => {
+      // The first attempt times out after billing took the charge; the retry gets the replay.
+      answers.deduct = inOrder(never, replayedCharge);
+      expect(await write()).toMatchObject({ status: 201, replayed: false });
+      expect(calls(filesystem)).toEqual(['PUT /files/notes/a.txt']);
+    });
+
+    it('asks again under the same key after 5xx answers, and writes on the definite answer', async () => {
+      answers.deduct = inOrder(json(503, {}), json(503, {}), replayedCharge);
+      expect(await write()).toMatchObject({ status: 201 });
+      const keys = billing.seen.map((seen) => seen.headers['idempotency-key']);
+      expect(keys).toEqual(Array(3).fill(`charge:${USER_ID}:client-key-1`));
+      expect(calls(filesystem)).toEqual(['PUT /files/notes/a.txt']);
+    });
+
+    it('waits out a 409 (its own first attempt still in flight) once the outcome is open', async () => {
+      answers.deduct = inOrder(json(503, {}), json(503, {}), json(409, {}), replayedCharge);
+      expect(await write()).toMatchObject({ status: 201 });
+      expect(calls(filesystem)).toEqual(['PUT /files/notes/a.txt']);
+    });
+
+    it('logs charge_unknown with the key when the outcome stays open, writing nothing', async () => {
+      answers.deduct = json(503, {});
+      const error = await failure(write());
+      expect(error).toBeInstanceOf(UpstreamUnavailableError);
+      expect(logged).toContainEqual({
+        event: 'charge_unknown',
+        idempotency_key: `charge:${USER_ID}:client-key-1`,
+        user_id: USER_ID,
+      });
+      expect(filesystem.seen).toHaveLength(0);
+    });
+
+    it('does not ask again after a refused connection: the charge cannot have happened', async () => {
+      wire(`http://127.0.0.1:${await closedPort()}`, filesystem.url);
+      expect(await failure(write())).toBeInstanceOf(UpstreamUnavailableError);
+      expect(logged).not.toContainEqual(expect.objectContaining({ event: 'charge_unknown' }));
+    });
+  });
+
   it('writes nothing when funds are short: 402 with the balance', async () => {
     answers.deduct = json(402, { error: 'insufficient funds', balance: 0.005 });
     expect(await httpFailure(write())).toEqual({

@@ -1,8 +1,14 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
-import { HttpError, type InternalResponse, UpstreamUnavailableError } from '@zt/service-utils';
+import {
+  HttpError,
+  type InternalResponse,
+  type UpstreamFailureReason,
+  UpstreamUnavailableError,
+} from '@zt/service-utils';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash, randomUUID } from 'node:crypto';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
-import { BillingClient } from '../upstreams/billing.client';
+import { type BalanceChangeAnswer, BillingClient } from '../upstreams/billing.client';
 import { FilesystemClient } from '../upstreams/filesystem.client';
 import { UnexpectedUpstreamAnswerError } from '../upstreams/unexpected-upstream-answer.error';
 import { relayUpstreamError } from '../upstreams/upstream-answers';
@@ -30,6 +36,11 @@ export interface WriteResult {
 
 // Billing keeps keys of at most 255 characters.
 const MAX_BILLING_KEY_LENGTH = 255;
+// Failures after which a deduct may have happened (a refused connection or an open breaker
+// means it did not): the charge is asked for again, under the same key, to learn its outcome.
+const OPEN_OUTCOMES: ReadonlySet<UpstreamFailureReason> = new Set(['timeout', 'server_error']);
+const CHARGE_ROUNDS = 3;
+const CHARGE_ROUND_PAUSE_MS = 100;
 
 /**
  * `PUT /me/files/*path`: a write that costs `FILE_WRITE_PRICE` credits, as a small saga:
@@ -68,16 +79,9 @@ export class MeteredWriteService {
     const key = sagaKey(user.userId, request.clientKey);
     const fingerprint = writeFingerprint(encodedPath, bytes);
 
-    const deduct = await this.billing.deduct(
-      user.userId,
-      this.options.fileWritePrice,
-      `file write ${fingerprint}`,
-      key,
-    );
+    const { deduct, ownCharge } = await this.charge(user, key, fingerprint);
     this.checkDeduct(deduct);
-    if (deduct.headers['idempotent-replayed'] === 'true') {
-      return this.settledEarlier(request, deduct);
-    }
+    if (!ownCharge) return this.settledEarlier(request, deduct);
 
     let written: InternalResponse<unknown>;
     try {
@@ -100,8 +104,58 @@ export class MeteredWriteService {
         charged: this.charged,
         balance: (deduct.data as { balance?: unknown }).balance,
       },
-      replayed: deduct.headers['idempotent-replayed'] === 'true',
+      // This request's own charge, even when billing replayed it to a retried attempt.
+      replayed: false,
     };
+  }
+
+  /**
+   * Deducts under `key` and tells whether the charge is this request's own. A replayed answer
+   * is this request's own when an earlier attempt of this very request may have reached
+   * billing: the client retried it (`attempts` > 1), or this method asked again after an
+   * answer that left the outcome open (a timeout, a 5xx, or a 409 while that attempt was still
+   * in flight). Asking again, under the same key, turns an open outcome into a definite one,
+   * so a charge that did happen is never left without its write or its refund. When it stays
+   * open, `charge_unknown` is logged with the key for an operator, and the error is answered.
+   */
+  private async charge(
+    user: AuthenticatedUser,
+    key: string,
+    fingerprint: string,
+  ): Promise<{ deduct: BalanceChangeAnswer; ownCharge: boolean }> {
+    let outcomeWasOpen = false;
+    for (let round = 1; ; round += 1) {
+      let deduct: BalanceChangeAnswer;
+      try {
+        deduct = await this.billing.deduct(
+          user.userId,
+          this.options.fileWritePrice,
+          `file write ${fingerprint}`,
+          key,
+        );
+      } catch (error) {
+        const open = error instanceof UpstreamUnavailableError && OPEN_OUTCOMES.has(error.reason);
+        if (!open) throw error;
+        outcomeWasOpen = true;
+        if (round === CHARGE_ROUNDS) {
+          this.logger.error({
+            event: 'charge_unknown',
+            idempotency_key: key,
+            user_id: user.userId,
+          });
+          throw error;
+        }
+        await sleep(CHARGE_ROUND_PAUSE_MS * round);
+        continue;
+      }
+      if (deduct.status === 409 && outcomeWasOpen && round < CHARGE_ROUNDS) {
+        await sleep(CHARGE_ROUND_PAUSE_MS * round);
+        continue;
+      }
+      const replayed = deduct.headers['idempotent-replayed'] === 'true';
+      const mayBeOwn = outcomeWasOpen || (deduct.attempts ?? 1) > 1;
+      return { deduct, ownCharge: !replayed || mayBeOwn };
+    }
   }
 
   /**

@@ -5,7 +5,7 @@ import { UnexpectedUpstreamAnswerError } from './unexpected-upstream-answer.erro
 // Answers of the filesystem server that are about the client's request, and so are passed
 // on to the client. Anything else (401/403 above all: the backend's own credential refused)
 // is the backend's problem.
-const RELAYED_STATUSES: ReadonlySet<number> = new Set([400, 404, 409, 413, 415, 422]);
+const RELAYED_STATUSES: ReadonlySet<number> = new Set([400, 404, 409, 413, 415, 422, 429]);
 
 const DEFAULT_MESSAGES: Readonly<Record<number, string>> = {
   400: 'invalid request',
@@ -14,12 +14,13 @@ const DEFAULT_MESSAGES: Readonly<Record<number, string>> = {
   413: 'payload too large',
   415: 'unsupported media type',
   422: 'unprocessable request',
+  429: 'too many requests',
 };
 
 /**
  * The error to throw for an upstream's answer that is not a success: the same status and
  * `{"error": <the upstream's message>}` for a status about the client's request (400, 404,
- * 409, 413, 415, 422), an {@link UnexpectedUpstreamAnswerError} (500) otherwise. Only the
+ * 409, 413, 415, 422, 429), an {@link UnexpectedUpstreamAnswerError} (500) otherwise. Only the
  * upstream's `error` text is passed on, nothing else of its body.
  */
 export function relayUpstreamError(

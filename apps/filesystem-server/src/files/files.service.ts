@@ -20,7 +20,7 @@ import { join, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { type FilePath, isValidSegment } from './file-path';
 import { FILES_OPTIONS, type FilesOptions, UPLOADS_FOLDER } from './files.constants';
-import { KeyedLock } from './keyed-lock';
+import { KeyedLock, KeyedLockQueueFullError } from './keyed-lock';
 
 /** One file of a user, as listed. */
 export interface FileEntry {
@@ -66,13 +66,35 @@ const FILE_MODE = 0o600;
  * - Writes and deletes of one user run one at a time (in this process), so the quota check
  *   and the write it allows cannot interleave with another write of the same user.
  */
+/**
+ * Writes and deletes of one user that may run or wait at once; beyond, 429 at once. A caller
+ * that floods one user's queue would otherwise push every queued write past the caller's
+ * timeout (and open its circuit breaker for all users).
+ */
+const MAX_QUEUED_WRITES_PER_USER = 16;
+
 @Injectable()
 export class FilesService implements OnModuleInit {
-  private readonly writes = new KeyedLock();
+  private readonly writes = new KeyedLock(MAX_QUEUED_WRITES_PER_USER);
   private readonly uploadsDir: string;
 
   constructor(@Inject(FILES_OPTIONS) private readonly options: FilesOptions) {
     this.uploadsDir = join(options.dataDir, UPLOADS_FOLDER);
+  }
+
+  /** Runs a write or delete of `userId` after the ones before it; 429 when too many wait. */
+  private async oneAtATime<T>(userId: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await this.writes.run(userId, work);
+    } catch (error) {
+      if (error instanceof KeyedLockQueueFullError) {
+        throw new HttpError(
+          HttpStatus.TOO_MANY_REQUESTS,
+          'too many writes in progress for this user',
+        );
+      }
+      throw error;
+    }
   }
 
   async onModuleInit(): Promise<void> {
@@ -147,7 +169,7 @@ export class FilesService implements OnModuleInit {
     const { maxFileBytes, maxUserBytes } = this.options;
     if (declaredBytes !== undefined && declaredBytes > maxFileBytes)
       throw fileTooLarge(maxFileBytes);
-    return this.writes.run(userId, async () => {
+    return this.oneAtATime(userId, async () => {
       const root = this.userRoot(userId);
       const found = await lookup(root, path.segments);
       switch (found.kind) {
@@ -186,7 +208,7 @@ export class FilesService implements OnModuleInit {
    * @throws HttpError 404 when there is no regular file at `path`, or a symlink is on the way.
    */
   async remove(userId: string, path: FilePath): Promise<void> {
-    return this.writes.run(userId, async () => {
+    return this.oneAtATime(userId, async () => {
       const root = this.userRoot(userId);
       if ((await lookup(root, path.segments)).kind !== 'file') throw fileNotFound();
       try {

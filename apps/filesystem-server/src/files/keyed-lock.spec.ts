@@ -1,4 +1,4 @@
-import { KeyedLock } from './keyed-lock';
+import { KeyedLock, KeyedLockQueueFullError } from './keyed-lock';
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
@@ -50,6 +50,28 @@ describe(KeyedLock.name, () => {
   it('forgets a key once its queue is empty', async () => {
     const sut = new KeyedLock();
     await Promise.all([sut.run('a', async () => 1), sut.run('a', async () => 2)]);
+    expect(sut.activeKeys).toBe(0);
+  });
+
+  it('refuses, without running it, work past maxPerKey running or waiting, for that key only', async () => {
+    const sut = new KeyedLock(2);
+    const gate = deferred();
+    const ran: string[] = [];
+    const first = sut.run('alice', async () => {
+      ran.push('first');
+      await gate.promise;
+    });
+    const second = sut.run('alice', async () => {
+      ran.push('second');
+    });
+    await expect(sut.run('alice', async () => ran.push('third'))).rejects.toBeInstanceOf(
+      KeyedLockQueueFullError,
+    );
+    await expect(sut.run('bob', async () => 'bob ran')).resolves.toBe('bob ran');
+    gate.resolve();
+    await Promise.all([first, second]);
+    await expect(sut.run('alice', async () => 'fourth ran')).resolves.toBe('fourth ran');
+    expect(ran).toEqual(['first', 'second']);
     expect(sut.activeKeys).toBe(0);
   });
 });

@@ -77,6 +77,12 @@ export interface InternalResponse<T> {
   readonly data: T;
   /** Response headers, names in lower case (repeated ones joined with `, `). */
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * How many attempts the call took (1 when the first one answered). Above 1, an earlier
+   * attempt may have reached the upstream although its answer was lost: an idempotent
+   * upstream then answers the retry with the first attempt's replayed result.
+   */
+  readonly attempts?: number;
 }
 
 /** The state of an upstream's circuit breaker, for health checks. */

@@ -595,7 +595,7 @@ describe(InternalHttpClient.name, () => {
 
       const answer = await sut.request('billing', { method: 'GET', path: '/balance/u1' });
 
-      expect(answer).toMatchObject({ status: 200, data: { balance: 5 } });
+      expect(answer).toMatchObject({ status: 200, data: { balance: 5 }, attempts: 2 });
       expect(server.seen).toHaveLength(2);
       expect(sut.breakerState('billing')).toBe('closed');
     });

@@ -123,7 +123,7 @@ export class InternalHttpClient implements OnApplicationShutdown {
 
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await target.breaker.fire(prepared);
+        return { ...(await target.breaker.fire(prepared)), attempts: attempt };
       } catch (error) {
         const failure = this.toUpstreamError(target.name, error);
         const again = attempt < attempts && isRetryableFailure(failure) && target.breaker.closed;
