@@ -26,6 +26,15 @@ export class UsersRepository {
     ]);
   }
 
+  /** True when an invite with this digest exists and has not been used (no lock taken). */
+  async isInviteUsable(codeDigest: string): Promise<boolean> {
+    const result = await this.db.query(
+      'SELECT 1 FROM invites WHERE code_digest = $1 AND used_at IS NULL',
+      [codeDigest],
+    );
+    return result.rows.length === 1;
+  }
+
   /** Locks an unused invite for the rest of the transaction. @returns its tier, or undefined. */
   async claimInvite(tx: SqlExecutor, codeDigest: string): Promise<Tier | undefined> {
     const result = await tx.query<{ tier: Tier }>(

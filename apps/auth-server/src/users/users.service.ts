@@ -38,8 +38,13 @@ export class UsersService {
   async register(
     request: RegisterRequest,
   ): Promise<{ user_id: string; email: string; tier: Tier }> {
-    const passwordHash = await this.hasher.hash(request.password);
     const digest = inviteDigest(request.invite_code);
+    // A cheap look first: without a usable invite, no scrypt work is spent (an anonymous
+    // caller could otherwise keep the hashing threads busy). The transaction checks again.
+    if (!(await this.repository.isInviteUsable(digest))) {
+      throw new HttpError(HttpStatus.FORBIDDEN, 'invalid invite');
+    }
+    const passwordHash = await this.hasher.hash(request.password);
     const userId = randomUUID();
     return this.repository.transaction(async (tx) => {
       const tier = await this.repository.claimInvite(tx, digest);
