@@ -190,6 +190,25 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
     });
   });
 
+  describe('password guessing', () => {
+    it('is refused with 429 after 10 failed logins of one email, even with the right password', async () => {
+      await register('guessed@example.com', await invite('free'));
+      for (let i = 0; i < 10; i += 1) {
+        expect((await login('guessed@example.com', `wrong password ${i}`)).status).toBe(401);
+      }
+      const refused = await login('guessed@example.com');
+      expect(refused).toMatchObject({
+        status: 429,
+        body: {
+          error: 'too many failed logins; try again later',
+          retry_after_seconds: expect.any(Number),
+        },
+      });
+      // Another account is not affected.
+      expect((await login('token@example.com')).status).toBe(200);
+    });
+  });
+
   describe('stats', () => {
     it('are internal, and count users here and subscriptions in billing', async () => {
       expect((await request(`${auth.url}/stats`)).status).toBe(403);

@@ -6,6 +6,7 @@ import { JwksController } from '../tokens/jwks.controller';
 import { SigningKeyService } from '../tokens/signing-key.service';
 import { SIGNING_KEY_FILE, TOKEN_SETTINGS } from '../tokens/tokens.constants';
 import { TokensService } from '../tokens/tokens.service';
+import { FailedLoginThrottle } from './failed-login-throttle';
 import { PasswordHasher } from './password-hasher';
 import { UsersController } from './users.controller';
 import { UsersRepository } from './users.repository';
@@ -29,6 +30,7 @@ export class UsersModule {
         UsersRepository,
         UsersService,
         PasswordHasher,
+        { provide: FailedLoginThrottle, useValue: new FailedLoginThrottle() },
         BillingClient,
         SigningKeyService,
         TokensService,

@@ -4,6 +4,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { BillingClient } from '../billing/billing.client';
 import { TokensService } from '../tokens/tokens.service';
 import type { LoginRequest, RegisterRequest } from './dto/auth.schemas';
+import { FailedLoginThrottle } from './failed-login-throttle';
 import { PasswordHasher } from './password-hasher';
 import type { Tier } from './tiers';
 import { UsersRepository } from './users.repository';
@@ -21,6 +22,7 @@ export class UsersService {
     private readonly hasher: PasswordHasher,
     private readonly billing: BillingClient,
     private readonly tokens: TokensService,
+    private readonly throttle: FailedLoginThrottle,
   ) {}
 
   /** Makes a single-use invite for `tier`. Only its digest is stored. */
@@ -66,9 +68,20 @@ export class UsersService {
   async login(
     request: LoginRequest,
   ): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number }> {
-    const user = await this.repository.findByEmail(request.email.trim().toLowerCase());
+    const email = request.email.trim().toLowerCase();
+    const waitMs = this.throttle.retryAfterMs(email);
+    if (waitMs > 0) {
+      throw new HttpError(HttpStatus.TOO_MANY_REQUESTS, 'too many failed logins; try again later', {
+        retry_after_seconds: Math.ceil(waitMs / 1000),
+      });
+    }
+    const user = await this.repository.findByEmail(email);
     const valid = await this.hasher.verify(request.password, user?.passwordHash);
-    if (!user || !valid) throw new HttpError(HttpStatus.UNAUTHORIZED, 'invalid credentials');
+    if (!user || !valid) {
+      this.throttle.recordFailure(email);
+      throw new HttpError(HttpStatus.UNAUTHORIZED, 'invalid credentials');
+    }
+    this.throttle.recordSuccess(email);
     const { token, expiresIn } = await this.tokens.issue(user);
     return { access_token: token, token_type: 'Bearer', expires_in: expiresIn };
   }

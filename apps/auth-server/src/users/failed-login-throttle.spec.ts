@@ -1,0 +1,48 @@
+import {
+  FAILED_LOGIN_WINDOW_MS,
+  FailedLoginThrottle,
+  MAX_FAILED_LOGINS,
+} from './failed-login-throttle';
+
+describe(FailedLoginThrottle.name, () => {
+  let now: number;
+  let sut: FailedLoginThrottle;
+
+  beforeEach(() => {
+    // A frozen clock that the test moves.
+    now = 1_000_000;
+    sut = new FailedLoginThrottle(() => now);
+  });
+
+  const fail = (email: string, times: number) => {
+    for (let i = 0; i < times; i += 1) {
+      sut.recordFailure(email);
+      now += 1000;
+    }
+  };
+
+  it(`lets ${MAX_FAILED_LOGINS} failures through, then refuses that email only`, () => {
+    fail('ada@example.com', MAX_FAILED_LOGINS - 1);
+    expect(sut.retryAfterMs('ada@example.com')).toBe(0);
+    fail('ada@example.com', 1);
+    expect(sut.retryAfterMs('ada@example.com')).toBeGreaterThan(0);
+    expect(sut.retryAfterMs('bob@example.com')).toBe(0);
+  });
+
+  it('lets the email try again once the oldest counted failure leaves the window', () => {
+    fail('ada@example.com', MAX_FAILED_LOGINS);
+    const wait = sut.retryAfterMs('ada@example.com');
+    expect(wait).toBe(FAILED_LOGIN_WINDOW_MS - MAX_FAILED_LOGINS * 1000);
+    now += wait - 1;
+    expect(sut.retryAfterMs('ada@example.com')).toBe(1);
+    now += 1;
+    expect(sut.retryAfterMs('ada@example.com')).toBe(0);
+  });
+
+  it('forgets the failures of an email after a success', () => {
+    fail('ada@example.com', MAX_FAILED_LOGINS - 1);
+    sut.recordSuccess('ada@example.com');
+    fail('ada@example.com', MAX_FAILED_LOGINS - 1);
+    expect(sut.retryAfterMs('ada@example.com')).toBe(0);
+  });
+});
