@@ -2,8 +2,12 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { DATABASE_HEALTH_CHECKS, DatabaseModule, embeddedDatabaseDirectory } from '@zt/database';
 import {
   HealthController,
+  HealthModule,
   InternalAuthModule,
   InternalClientModule,
+  LoggingModule,
+  MetricsModule,
+  type OpenApiOptions,
   ServiceHttpModule,
 } from '@zt/service-utils';
 import { join } from 'node:path';
@@ -11,9 +15,18 @@ import type { AuthConfig } from './config/auth.config';
 import { AUTH_MIGRATIONS } from './database/auth.migrations';
 import { UsersModule } from './users/users.module';
 
+/** How the auth server describes its API (docs/api/auth-server.json); it serves no docs. */
+export const AUTH_OPENAPI: OpenApiOptions = {
+  title: 'auth-server',
+  description:
+    'Users, invites, login and the JWKS of user access tokens. Register, login, JWKS and ' +
+    'health are public; invites, stats and metrics need X-INTERNAL-TOKEN.',
+  auth: 'internal-token',
+};
+
 /**
  * The auth server: register, login, JWKS and health are public; invites and stats are
- * internal (guarded).
+ * internal (guarded). Its readiness includes its database and its breaker towards billing.
  */
 @Module({})
 export class AppModule {
@@ -29,6 +42,9 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
+        LoggingModule.forRoot({ service: config.service }),
+        MetricsModule.forRoot({ serviceName: config.service.name }),
+        HealthModule,
         InternalAuthModule.forRoot(config.internalAuth),
         InternalClientModule.forRoot({
           callerName: config.service.name,

@@ -2,9 +2,12 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import {
   generateToken,
+  internalOnlyRouteNames,
   publicRouteNames,
+  readMetric,
   request,
   routesOpenWithoutCredential,
+  serviceDocsExposed,
 } from '@zt/test-kit';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,13 +17,15 @@ import { loadAuthConfig } from './config/auth.config';
 
 describe('auth-server route inventory', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'auth-routes-'));
+  const token = generateToken();
   let app: INestApplication;
 
   beforeAll(async () => {
     const config = loadAuthConfig({
-      INTERNAL_SERVICE_TOKEN: generateToken(),
+      INTERNAL_SERVICE_TOKEN: token,
       AUTH_SERVER_PORT: '0',
       DATA_DIR: dataDir,
+      LOG_LEVEL: 'silent',
     });
     const moduleRef = await Test.createTestingModule({
       imports: [AppModule.forRoot(config, null)],
@@ -38,9 +43,12 @@ describe('auth-server route inventory', () => {
     expect(publicRouteNames(app)).toEqual([
       'GET /.well-known/jwks.json',
       'GET /health',
+      'GET /health/live',
+      'GET /health/ready',
       'POST /login',
       'POST /register',
     ]);
+    expect(internalOnlyRouteNames(app)).toEqual(['GET /metrics']);
   });
 
   it('refuses every other route without the internal credential', async () => {
@@ -55,5 +63,33 @@ describe('auth-server route inventory', () => {
       expect.objectContaining({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig' }),
     ]);
     expect(keys[0]).not.toHaveProperty('d');
+  });
+
+  it('is ready with its database up and its breaker towards billing closed', async () => {
+    const response = await request(`${await app.getUrl()}/health/ready`);
+    expect(response).toMatchObject({
+      status: 200,
+      body: {
+        status: 'ok',
+        details: { database: { status: 'up' }, billing: { status: 'up', breaker: 'closed' } },
+      },
+    });
+  });
+
+  it('reports its breaker towards billing in its metrics, to internal callers only', async () => {
+    const url = await app.getUrl();
+    expect((await request(`${url}/metrics`)).status).toBe(403);
+    const scrape = await request(`${url}/metrics`, { headers: { 'X-INTERNAL-TOKEN': token } });
+    expect(scrape.status).toBe(200);
+    const series = (state: string) =>
+      readMetric(scrape.body as string, 'internal_circuit_breaker_state', {
+        upstream: 'billing',
+        state,
+      });
+    expect([series('closed'), series('half_open'), series('open')]).toEqual([1, 0, 0]);
+  });
+
+  it('serves no API docs on its port', async () => {
+    expect(await serviceDocsExposed(app)).toEqual([]);
   });
 });

@@ -1,21 +1,38 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import {
   HealthController,
+  HealthModule,
   InternalAuthModule,
   InternalClientModule,
+  LoggingModule,
+  MetricsModule,
+  type OpenApiOptions,
   ServiceHttpModule,
 } from '@zt/service-utils';
 import { UserAuthModule } from './auth/user-auth.module';
 import type { BackendConfig } from './config/backend.config';
 import { FilesModule } from './files/files.module';
 import { MeModule } from './me/me.module';
-import { UPSTREAM_HEALTH_CHECKS } from './upstreams/upstream-health.provider';
 import { BILLING_UPSTREAM, FILESYSTEM_UPSTREAM } from './upstreams/upstream.names';
 
 /**
+ * How the backend describes its API: docs/api/backend.json, and Swagger UI at `/docs`
+ * (the document itself at `/docs/openapi.json`), without credential.
+ */
+export const BACKEND_OPENAPI: OpenApiOptions = {
+  title: 'backend',
+  description:
+    'The public API. Every /me route needs a user access token (Authorization: Bearer, from ' +
+    "the auth server's POST /login); health and these docs are public.",
+  auth: 'bearer',
+  docsPath: '/docs',
+};
+
+/**
  * The backend, the public API: every route needs a user access token (global
- * `UserTokenGuard`) except `GET /health`. It calls billing and the filesystem server with the
- * internal credential, and never accepts that credential itself (no internal guard).
+ * `UserTokenGuard`) except health (public) and `/metrics` (internal credential). It calls
+ * billing and the filesystem server with the internal credential, and accepts that
+ * credential nowhere else. Its readiness is down while an upstream's breaker is open.
  */
 @Module({})
 export class AppModule {
@@ -23,6 +40,9 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
+        LoggingModule.forRoot({ service: config.service }),
+        MetricsModule.forRoot({ serviceName: config.service.name }),
+        HealthModule,
         InternalAuthModule.forPublicEdge(config.internalAuth),
         InternalClientModule.forRoot({
           callerName: config.service.name,
@@ -41,7 +61,6 @@ export class AppModule {
         }),
       ],
       controllers: [HealthController],
-      providers: [UPSTREAM_HEALTH_CHECKS],
     };
   }
 }

@@ -1,8 +1,14 @@
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { listRoutes } from '@zt/service-utils';
-import { generateToken, publicRouteNames, request } from '@zt/test-kit';
-import { AppModule } from './app.module';
+import { listRoutes, serveOpenApiDocs } from '@zt/service-utils';
+import {
+  generateToken,
+  internalOnlyRouteNames,
+  publicRouteNames,
+  readMetric,
+  request,
+} from '@zt/test-kit';
+import { AppModule, BACKEND_OPENAPI } from './app.module';
 import { loadBackendConfig } from './config/backend.config';
 import { closedPort } from './testing/scripted-server';
 
@@ -18,11 +24,13 @@ describe('backend route inventory', () => {
       AUTH_SERVER_URL: nowhere,
       BILLING_SERVER_URL: nowhere,
       FILESYSTEM_SERVER_URL: nowhere,
+      LOG_LEVEL: 'silent',
     });
     const moduleRef = await Test.createTestingModule({
       imports: [AppModule.forRoot(config)],
     }).compile();
     app = moduleRef.createNestApplication({ bodyParser: false, logger: false });
+    serveOpenApiDocs(app, BACKEND_OPENAPI);
     await app.listen(0, '127.0.0.1');
   });
 
@@ -31,23 +39,27 @@ describe('backend route inventory', () => {
   });
 
   it('declares exactly the intended public routes (adding one is a security decision)', () => {
-    expect(publicRouteNames(app)).toEqual(['GET /health']);
+    expect(publicRouteNames(app)).toEqual(['GET /health', 'GET /health/live', 'GET /health/ready']);
+    expect(internalOnlyRouteNames(app)).toEqual(['GET /metrics']);
   });
 
   it('has the routes of the public API', () => {
     expect(listRoutes(app).map((route) => `${route.method} ${route.path}`)).toEqual([
       'GET /health',
+      'GET /health/live',
+      'GET /health/ready',
       'GET /me',
       'GET /me/files',
       'DELETE /me/files/*path',
       'GET /me/files/*path',
       'PUT /me/files/*path',
+      'GET /metrics',
     ]);
   });
 
   it('answers 401 on every other route without a user token, whatever else is sent', async () => {
     const baseUrl = await app.getUrl();
-    const routes = listRoutes(app).filter((route) => !route.isPublic);
+    const routes = listRoutes(app).filter((route) => !route.isPublic && !route.isInternalOnly);
     expect(routes.length).toBeGreaterThan(0);
     const open: string[] = [];
     for (const route of routes) {
@@ -79,11 +91,73 @@ describe('backend route inventory', () => {
   });
 
   it('serves health without a token, reporting each upstream', async () => {
-    const response = await request(`${await app.getUrl()}/health`);
-    expect(response).toMatchObject({
+    const url = await app.getUrl();
+    expect(await request(`${url}/health`)).toMatchObject({
       status: 200,
       body: { status: 'ok', checks: { billing: 'up', filesystem: 'up' } },
     });
+    expect(await request(`${url}/health/ready`)).toMatchObject({
+      status: 200,
+      body: {
+        status: 'ok',
+        details: {
+          billing: { status: 'up', breaker: 'closed' },
+          filesystem: { status: 'up', breaker: 'closed' },
+        },
+      },
+    });
+    expect(await request(`${url}/health/live`)).toMatchObject({
+      status: 200,
+      body: { status: 'ok', details: {} },
+    });
+  });
+
+  it('serves metrics to the internal credential only: never to a user, nor to a caller without it', async () => {
+    const url = `${await app.getUrl()}/metrics`;
+    const attempts: Array<Record<string, string>> = [
+      {},
+      { Authorization: `Bearer ${internalToken}` },
+      { 'X-INTERNAL-TOKEN': generateToken() },
+      { 'X-INTERNAL-TOKEN': `${internalToken},${internalToken}` },
+    ];
+    for (const headers of attempts) {
+      expect(await request(url, { headers })).toMatchObject({
+        status: 403,
+        body: { error: 'Forbidden' },
+      });
+    }
+    const scrape = await request(url, { headers: { 'X-INTERNAL-TOKEN': internalToken } });
+    expect(scrape.status).toBe(200);
+    const text = scrape.body as string;
+    for (const upstream of ['billing', 'filesystem']) {
+      expect(
+        readMetric(text, 'internal_circuit_breaker_state', { upstream, state: 'closed' }),
+      ).toBe(1);
+      expect(readMetric(text, 'internal_circuit_breaker_state', { upstream, state: 'open' })).toBe(
+        0,
+      );
+    }
+    expect(readMetric(text, 'internal_auth_denied_total', { reason: 'mismatch' })).toBe(1);
+    expect(readMetric(text, 'internal_auth_denied_total', { reason: 'comma_joined' })).toBe(1);
+  });
+
+  it('serves its interactive API docs at /docs without a token, and the document beside them', async () => {
+    const url = await app.getUrl();
+    const ui = await request(`${url}/docs`);
+    expect(ui.status).toBe(200);
+    expect(ui.headers.get('content-type')).toContain('text/html');
+    expect(ui.body).toContain('swagger-ui');
+
+    const document = await request(`${url}/docs/openapi.json`);
+    expect(document.status).toBe(200);
+    const spec = document.body as {
+      openapi: string;
+      paths: Record<string, Record<string, { security?: unknown[] }>>;
+    };
+    expect(spec.openapi).toMatch(/^3\./);
+    expect(spec.paths['/me']['get'].security).toEqual([{ bearer: [] }]);
+    expect(spec.paths['/metrics']['get'].security).toEqual([{ 'internal-token': [] }]);
+    expect(spec.paths['/health/ready']['get'].security).toEqual([]);
   });
 
   it('answers an unknown route 404', async () => {

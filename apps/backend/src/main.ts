@@ -1,8 +1,8 @@
 import { runService } from '@zt/service-utils';
-import { AppModule } from './app.module';
+import { AppModule, BACKEND_OPENAPI } from './app.module';
 import { loadBackendConfigFromProcess } from './config/backend.config';
 
 void runService(() => {
   const config = loadBackendConfigFromProcess();
-  return { service: config.service, module: AppModule.forRoot(config) };
+  return { service: config.service, module: AppModule.forRoot(config), openApi: BACKEND_OPENAPI };
 });

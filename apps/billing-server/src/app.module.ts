@@ -1,11 +1,27 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { DATABASE_HEALTH_CHECKS, DatabaseModule, embeddedDatabaseDirectory } from '@zt/database';
-import { HealthController, InternalAuthModule, ServiceHttpModule } from '@zt/service-utils';
+import {
+  HealthController,
+  HealthModule,
+  InternalAuthModule,
+  LoggingModule,
+  MetricsModule,
+  type OpenApiOptions,
+  ServiceHttpModule,
+} from '@zt/service-utils';
 import { BillingModule } from './billing/billing.module';
 import type { BillingConfig } from './config/billing.config';
 import { BILLING_MIGRATIONS } from './database/billing.migrations';
 
-/** The billing server: every route internal (guarded) except `GET /health`. */
+/** How the billing server describes its API (docs/api/billing-server.json); it serves no docs. */
+export const BILLING_OPENAPI: OpenApiOptions = {
+  title: 'billing-server',
+  description:
+    'Accounts and the credit ledger. Internal: every route but health needs X-INTERNAL-TOKEN.',
+  auth: 'internal-token',
+};
+
+/** The billing server: every route internal (guarded) except health. */
 @Module({})
 export class AppModule {
   /**
@@ -20,6 +36,9 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
+        LoggingModule.forRoot({ service: config.service }),
+        MetricsModule.forRoot({ serviceName: config.service.name }),
+        HealthModule,
         InternalAuthModule.forRoot(config.internalAuth),
         ServiceHttpModule.forRoot({ maxJsonBodyBytes: config.service.maxJsonBodyBytes }),
         DatabaseModule.forRoot({

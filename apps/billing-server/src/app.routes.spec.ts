@@ -2,20 +2,25 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import {
   generateToken,
+  internalOnlyRouteNames,
   publicRouteNames,
+  readMetric,
   request,
   routesOpenWithoutCredential,
+  serviceDocsExposed,
 } from '@zt/test-kit';
 import { AppModule } from './app.module';
 import { loadBillingConfig } from './config/billing.config';
 
 describe('billing-server route inventory', () => {
+  const token = generateToken();
   let app: INestApplication;
 
   beforeAll(async () => {
     const config = loadBillingConfig({
-      INTERNAL_SERVICE_TOKEN: generateToken(),
+      INTERNAL_SERVICE_TOKEN: token,
       BILLING_SERVER_PORT: '0',
+      LOG_LEVEL: 'silent',
     });
     const moduleRef = await Test.createTestingModule({
       imports: [AppModule.forRoot(config, null)],
@@ -27,7 +32,8 @@ describe('billing-server route inventory', () => {
   afterAll(() => app?.close());
 
   it('declares exactly the intended public routes (adding one is a security decision)', () => {
-    expect(publicRouteNames(app)).toEqual(['GET /health']);
+    expect(publicRouteNames(app)).toEqual(['GET /health', 'GET /health/live', 'GET /health/ready']);
+    expect(internalOnlyRouteNames(app)).toEqual(['GET /metrics']);
   });
 
   it('refuses every other route without the internal credential', async () => {
@@ -35,6 +41,54 @@ describe('billing-server route inventory', () => {
   });
 
   it('answers its public routes without a credential', async () => {
-    expect((await request(`${await app.getUrl()}/health`)).status).toBe(200);
+    const url = await app.getUrl();
+    expect(await request(`${url}/health`)).toMatchObject({
+      status: 200,
+      body: { status: 'ok', checks: { database: 'up' } },
+    });
+    expect(await request(`${url}/health/live`)).toMatchObject({
+      status: 200,
+      body: { status: 'ok', details: {} },
+    });
+    expect(await request(`${url}/health/ready`)).toMatchObject({
+      status: 200,
+      body: { status: 'ok', details: { database: { status: 'up' } } },
+    });
+  });
+
+  it('serves metrics with the internal credential only, counting refusals and ledger operations', async () => {
+    const url = await app.getUrl();
+    const scrape = async () => {
+      const response = await request(`${url}/metrics`, { headers: { 'X-INTERNAL-TOKEN': token } });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toContain('text/plain');
+      return response.body as string;
+    };
+    const before = await scrape();
+
+    expect(await request(`${url}/metrics`)).toMatchObject({
+      status: 403,
+      body: { error: 'Forbidden' },
+    });
+    const after = await scrape();
+
+    const denied = { reason: 'missing', service: 'billing-server' };
+    expect(readMetric(after, 'internal_auth_denied_total', denied)).toBe(
+      (readMetric(before, 'internal_auth_denied_total', denied) ?? 0) + 1,
+    );
+    expect(
+      readMetric(after, 'billing_ledger_operations_total', { kind: 'deduct', result: 'applied' }),
+    ).toBe(0);
+    expect(
+      readMetric(after, 'http_request_duration_seconds_count', {
+        method: 'GET',
+        route: '/metrics',
+        status_code: '200',
+      }),
+    ).toBeGreaterThanOrEqual(1);
+  });
+
+  it('serves no API docs on its port', async () => {
+    expect(await serviceDocsExposed(app)).toEqual([]);
   });
 });

@@ -141,14 +141,22 @@ describe.each(testBackends())('billing-server process on %s', (backend) => {
         .split('\n')
         .filter((line) => line.includes('internal_auth_denied'));
       expect(denials.length).toBeGreaterThanOrEqual(endpoints.length * badCredentials.length);
-      const parsed = JSON.parse(denials[0]) as { message: Record<string, unknown> };
-      expect(Object.keys(parsed.message).sort()).toEqual([
+      // One JSON line: the event's fields at the top level, beside the logger's own.
+      const parsed = JSON.parse(denials[0]) as Record<string, unknown>;
+      expect(Object.keys(parsed).sort()).toEqual([
+        'context',
         'event',
+        'level',
         'method',
         'path',
+        'pid',
         'reason',
         'remote_address',
+        'request_id',
+        'service',
+        'time',
       ]);
+      expect(parsed).toMatchObject({ level: 'warn', event: 'internal_auth_denied' });
       expect(service.output()).not.toContain(token);
       expect(service.output()).not.toContain(token.slice(0, 12));
     });

@@ -3,20 +3,36 @@ import {
   type HealthCheck,
   HEALTH_CHECKS,
   HealthController,
+  HealthModule,
   InternalAuthModule,
+  LoggingModule,
+  MetricsModule,
+  type OpenApiOptions,
   ServiceHttpModule,
 } from '@zt/service-utils';
 import type { FilesystemConfig } from './config/filesystem.config';
 import { FilesModule } from './files/files.module';
 import { FilesService } from './files/files.service';
 
-/** The filesystem server: every route internal (guarded) except `GET /health`. */
+/** How the filesystem server describes its API (docs/api/filesystem-server.json); it serves no docs. */
+export const FILESYSTEM_OPENAPI: OpenApiOptions = {
+  title: 'filesystem-server',
+  description:
+    'Per-user file storage for the user an internal call names in X-User-ID. Internal: every ' +
+    'route but health needs X-INTERNAL-TOKEN.',
+  auth: 'internal-token',
+};
+
+/** The filesystem server: every route internal (guarded) except health. */
 @Module({})
 export class AppModule {
   static forRoot(config: FilesystemConfig): DynamicModule {
     return {
       module: AppModule,
       imports: [
+        LoggingModule.forRoot({ service: config.service }),
+        MetricsModule.forRoot({ serviceName: config.service.name }),
+        HealthModule,
         InternalAuthModule.forRoot(config.internalAuth),
         ServiceHttpModule.forRoot({ maxJsonBodyBytes: config.service.maxJsonBodyBytes }),
         FilesModule.forRoot({

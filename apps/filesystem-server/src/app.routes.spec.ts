@@ -3,11 +3,13 @@ import { Test } from '@nestjs/testing';
 import { listRoutes } from '@zt/service-utils';
 import {
   generateToken,
+  internalOnlyRouteNames,
   publicRouteNames,
   request,
   routesOpenWithoutCredential,
+  serviceDocsExposed,
 } from '@zt/test-kit';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppModule } from './app.module';
@@ -23,6 +25,7 @@ describe('filesystem-server route inventory', () => {
       INTERNAL_SERVICE_TOKEN: generateToken(),
       FILESYSTEM_SERVER_PORT: '0',
       DATA_DIR: dataDir,
+      LOG_LEVEL: 'silent',
     });
     const moduleRef = await Test.createTestingModule({
       imports: [AppModule.forRoot(config)],
@@ -36,18 +39,22 @@ describe('filesystem-server route inventory', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('declares the file routes and health, nothing else', () => {
+  it('declares the file routes, health and metrics, nothing else', () => {
     expect(listRoutes(app).map((route) => `${route.method} ${route.path}`)).toEqual([
       'GET /files',
       'DELETE /files/*path',
       'GET /files/*path',
       'PUT /files/*path',
       'GET /health',
+      'GET /health/live',
+      'GET /health/ready',
+      'GET /metrics',
     ]);
   });
 
   it('declares exactly the intended public routes (adding one is a security decision)', () => {
-    expect(publicRouteNames(app)).toEqual(['GET /health']);
+    expect(publicRouteNames(app)).toEqual(['GET /health', 'GET /health/live', 'GET /health/ready']);
+    expect(internalOnlyRouteNames(app)).toEqual(['GET /metrics']);
   });
 
   it('refuses every other route without the internal credential', async () => {
@@ -57,8 +64,39 @@ describe('filesystem-server route inventory', () => {
   });
 
   it('answers its public routes without a credential, checking the data folder', async () => {
-    const response = await request(`${await app.getUrl()}/health`);
+    const url = await app.getUrl();
+    const response = await request(`${url}/health`);
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ status: 'ok', checks: { data_folder: 'up' } });
+    expect(await request(`${url}/health/ready`)).toMatchObject({
+      status: 200,
+      body: { status: 'ok', details: { data_folder: { status: 'up' } } },
+    });
+    expect(await request(`${url}/health/live`)).toMatchObject({ status: 200 });
+  });
+
+  it('is not ready, but still live, when its data folder cannot be written', async () => {
+    const url = await app.getUrl();
+    // Root may write anywhere: take the folder away rather than its permissions.
+    const uploads = join(dataDir, 'filesystem-server', '.uploads');
+    rmSync(uploads, { recursive: true });
+    try {
+      expect(await request(`${url}/health/ready`)).toMatchObject({
+        status: 503,
+        body: { status: 'error', error: { data_folder: { status: 'down' } } },
+      });
+      expect(await request(`${url}/health`)).toMatchObject({
+        status: 503,
+        body: { status: 'unavailable', checks: { data_folder: 'down' } },
+      });
+      expect(await request(`${url}/health/live`)).toMatchObject({ status: 200 });
+    } finally {
+      mkdirSync(uploads, { mode: 0o700 });
+    }
+    expect(await request(`${url}/health/ready`)).toMatchObject({ status: 200 });
+  });
+
+  it('serves no API docs on its port', async () => {
+    expect(await serviceDocsExposed(app)).toEqual([]);
   });
 });

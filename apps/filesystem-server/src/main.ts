@@ -1,8 +1,12 @@
 import { runService } from '@zt/service-utils';
-import { AppModule } from './app.module';
+import { AppModule, FILESYSTEM_OPENAPI } from './app.module';
 import { loadFilesystemConfigFromProcess } from './config/filesystem.config';
 
 void runService(() => {
   const config = loadFilesystemConfigFromProcess();
-  return { service: config.service, module: AppModule.forRoot(config) };
+  return {
+    service: config.service,
+    module: AppModule.forRoot(config),
+    openApi: FILESYSTEM_OPENAPI,
+  };
 });

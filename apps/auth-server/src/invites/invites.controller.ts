@@ -1,5 +1,7 @@
 import { Body, Controller, Post } from '@nestjs/common';
+import { ApiBody, ApiResponse } from '@nestjs/swagger';
 import { ZodBodyPipe } from '@zt/service-utils';
+import { CREATE_INVITE_BODY } from '../users/dto/auth.openapi';
 import { createInviteSchema, type CreateInviteRequest } from '../users/dto/auth.schemas';
 import { UsersService } from '../users/users.service';
 
@@ -9,6 +11,9 @@ export class InvitesController {
   constructor(private readonly users: UsersService) {}
 
   @Post()
+  @ApiBody({ schema: CREATE_INVITE_BODY })
+  @ApiResponse({ status: 201, description: '{"invite_code","tier"}: single use, shown once' })
+  @ApiResponse({ status: 400, description: 'Unknown tier' })
   create(@Body(new ZodBodyPipe(createInviteSchema)) body: CreateInviteRequest) {
     return this.users.createInvite(body.tier);
   }

@@ -1,5 +1,7 @@
 import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import { ApiBody, ApiResponse } from '@nestjs/swagger';
 import { Public, ZodBodyPipe } from '@zt/service-utils';
+import { LOGIN_ANSWER, LOGIN_BODY, REGISTER_BODY } from './dto/auth.openapi';
 import {
   loginSchema,
   type LoginRequest,
@@ -15,6 +17,12 @@ export class UsersController {
 
   @Public()
   @Post('register')
+  @ApiBody({ schema: REGISTER_BODY })
+  @ApiResponse({ status: 201, description: '{"user_id","email","tier"}' })
+  @ApiResponse({ status: 400, description: 'Invalid body or a password under 12 characters' })
+  @ApiResponse({ status: 403, description: '{"error":"invalid invite"}: unknown or used code' })
+  @ApiResponse({ status: 409, description: 'The email is taken' })
+  @ApiResponse({ status: 503, description: '{"error":"billing unavailable"}: nothing was kept' })
   register(@Body(new ZodBodyPipe(registerSchema)) body: RegisterRequest) {
     return this.users.register(body);
   }
@@ -22,6 +30,9 @@ export class UsersController {
   @Public()
   @Post('login')
   @HttpCode(HttpStatus.OK)
+  @ApiBody({ schema: LOGIN_BODY })
+  @ApiResponse({ status: 200, description: 'An access token', schema: LOGIN_ANSWER })
+  @ApiResponse({ status: 401, description: '{"error":"invalid credentials"}' })
   login(@Body(new ZodBodyPipe(loginSchema)) body: LoginRequest) {
     return this.users.login(body);
   }

@@ -1,9 +1,11 @@
 import { Body, Controller, Get, HttpStatus, Param, Post, Res } from '@nestjs/common';
 import { HttpError, ZodBodyPipe } from '@zt/service-utils';
+import { ApiBody, ApiResponse } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { toCredits } from '../money/credits';
 import { BillingRepository } from './billing.repository';
 import { BillingService } from './billing.service';
+import { CREATE_ACCOUNT_BODY } from './dto/billing.openapi';
 import { createAccountSchema, type CreateAccountRequest } from './dto/billing.schemas';
 import { UserIdPipe } from './user-id.pipe';
 
@@ -16,6 +18,10 @@ export class AccountsController {
   ) {}
 
   @Post('account')
+  @ApiBody({ schema: CREATE_ACCOUNT_BODY })
+  @ApiResponse({ status: 201, description: '{"status":"created","user_id","balance"}' })
+  @ApiResponse({ status: 400, description: 'Invalid body or unknown tier' })
+  @ApiResponse({ status: 409, description: '{"error":"account exists"}' })
   async create(
     @Body(new ZodBodyPipe(createAccountSchema)) body: CreateAccountRequest,
     @Res({ passthrough: true }) response: Response,
@@ -26,6 +32,8 @@ export class AccountsController {
   }
 
   @Get('balance/:user_id')
+  @ApiResponse({ status: 200, description: '{"user_id","tier","balance"}' })
+  @ApiResponse({ status: 404, description: '{"error":"account not found"}' })
   async balance(@Param('user_id', UserIdPipe) userId: string): Promise<Record<string, unknown>> {
     const account = await this.repository.findAccount(userId);
     if (!account) throw new HttpError(HttpStatus.NOT_FOUND, 'account not found');
@@ -33,6 +41,10 @@ export class AccountsController {
   }
 
   @Get('stats/subscription_count')
+  @ApiResponse({
+    status: 200,
+    description: '{"subscription_count","by_tier":{"free","pro","team"}}',
+  })
   async subscriptionCount(): Promise<Record<string, unknown>> {
     const byTier = await this.repository.countByTier();
     const total = Object.values(byTier).reduce((sum, count) => sum + count, 0);

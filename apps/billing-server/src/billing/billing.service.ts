@@ -5,10 +5,12 @@ import {
   Logger,
   type OnApplicationShutdown,
   type OnModuleInit,
+  Optional,
 } from '@nestjs/common';
-import { HttpError } from '@zt/service-utils';
+import { HttpError, ServiceMetrics } from '@zt/service-utils';
 import type { SqlExecutor } from '@zt/database';
 import { createHash, randomUUID } from 'node:crypto';
+import { Counter } from 'prom-client';
 import { MAX_BALANCE_MICROS, toCredits } from '../money/credits';
 import type { BillingResult } from './billing-result';
 import { IDEMPOTENCY_KEY_TTL_HOURS } from './billing.constants';
@@ -23,11 +25,28 @@ const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 export class BillingService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(BillingService.name);
   private purgeTimer: NodeJS.Timeout | undefined;
+  private readonly operations: Counter<'kind' | 'result'> | undefined;
 
   constructor(
     private readonly repository: BillingRepository,
     @Inject(IDEMPOTENCY_KEY_TTL_HOURS) private readonly idempotencyKeyTtlHours: number,
-  ) {}
+    @Optional() metrics?: ServiceMetrics,
+  ) {
+    if (metrics) {
+      this.operations = new Counter({
+        name: 'billing_ledger_operations_total',
+        help:
+          'Ledger operations by kind (opening, deduct, top_up) and result (applied, ' +
+          'insufficient_funds, account_not_found, account_exists, replayed, ' +
+          'idempotency_mismatch, in_progress, balance_limit_exceeded, error).',
+        labelNames: ['kind', 'result'],
+        registers: [metrics.registry],
+      });
+      for (const kind of ['opening', 'deduct', 'top_up'] as const) {
+        this.operations.inc({ kind, result: 'applied' }, 0);
+      }
+    }
+  }
 
   onModuleInit(): void {
     this.purgeTimer = setInterval(() => void this.purgeExpiredKeys(), PURGE_INTERVAL_MS).unref();
@@ -45,7 +64,11 @@ export class BillingService implements OnModuleInit, OnApplicationShutdown {
       TIER_OPENING_MICROS[tier],
       randomUUID(),
     );
-    if (!account) return { status: HttpStatus.CONFLICT, body: { error: 'account exists' } };
+    if (!account) {
+      this.operations?.inc({ kind: 'opening', result: 'account_exists' });
+      return { status: HttpStatus.CONFLICT, body: { error: 'account exists' } };
+    }
+    this.operations?.inc({ kind: 'opening', result: 'applied' });
     return {
       status: HttpStatus.CREATED,
       body: { status: 'created', user_id: userId, balance: toCredits(account.balance) },
@@ -59,7 +82,21 @@ export class BillingService implements OnModuleInit, OnApplicationShutdown {
    * a second ledger entry, the same key with another request is a 422, and the same key while
    * the first request is still running is a 409.
    */
-  changeBalance(
+  async changeBalance(
+    change: Omit<BalanceChange, 'transactionId'>,
+    idempotency: IdempotencyKey | undefined,
+  ): Promise<BillingResult> {
+    try {
+      const result = await this.changeBalanceOnce(change, idempotency);
+      this.operations?.inc({ kind: change.kind, result: resultLabel(result) });
+      return result;
+    } catch (error) {
+      this.operations?.inc({ kind: change.kind, result: errorLabel(error) });
+      throw error;
+    }
+  }
+
+  private changeBalanceOnce(
     change: Omit<BalanceChange, 'transactionId'>,
     idempotency: IdempotencyKey | undefined,
   ): Promise<BillingResult> {
@@ -144,5 +181,33 @@ export class BillingService implements OnModuleInit, OnApplicationShutdown {
         error: (error as Error).message,
       });
     }
+  }
+}
+
+function resultLabel(result: BillingResult): string {
+  if (result.replayed) return 'replayed';
+  switch (result.status) {
+    case HttpStatus.OK:
+      return 'applied';
+    case HttpStatus.PAYMENT_REQUIRED:
+      return 'insufficient_funds';
+    case HttpStatus.NOT_FOUND:
+      return 'account_not_found';
+    default:
+      return `status_${result.status}`;
+  }
+}
+
+function errorLabel(error: unknown): string {
+  if (!(error instanceof HttpError)) return 'error';
+  switch (error.getStatus()) {
+    case HttpStatus.CONFLICT:
+      return 'in_progress';
+    case HttpStatus.UNPROCESSABLE_ENTITY:
+      return 'idempotency_mismatch';
+    case HttpStatus.BAD_REQUEST:
+      return 'balance_limit_exceeded';
+    default:
+      return 'error';
   }
 }

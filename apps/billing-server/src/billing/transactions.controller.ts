@@ -1,10 +1,16 @@
 import { Body, Controller, Get, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { HttpError, ZodBodyPipe } from '@zt/service-utils';
+import { ApiBody, ApiHeader, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { toCredits } from '../money/credits';
 import type { BillingResult } from './billing-result';
 import { BillingRepository } from './billing.repository';
 import { BillingService } from './billing.service';
+import {
+  BALANCE_CHANGE_ANSWER,
+  BALANCE_CHANGE_BODY,
+  IDEMPOTENCY_KEY_HEADER,
+} from './dto/billing.openapi';
 import {
   balanceChangeSchema,
   type BalanceChangeRequest,
@@ -25,6 +31,13 @@ export class TransactionsController {
   ) {}
 
   @Post('deduct')
+  @ApiBody({ schema: BALANCE_CHANGE_BODY })
+  @ApiHeader(IDEMPOTENCY_KEY_HEADER)
+  @ApiResponse({ status: 200, description: 'Deducted', schema: BALANCE_CHANGE_ANSWER })
+  @ApiResponse({ status: 402, description: '{"error":"insufficient funds","balance"}' })
+  @ApiResponse({ status: 404, description: '{"error":"account not found"}' })
+  @ApiResponse({ status: 409, description: 'The same Idempotency-Key is still in flight' })
+  @ApiResponse({ status: 422, description: 'The Idempotency-Key was used for another request' })
   deduct(
     @Body(new ZodBodyPipe(balanceChangeSchema)) body: BalanceChangeRequest,
     @Req() request: Request,
@@ -34,6 +47,13 @@ export class TransactionsController {
   }
 
   @Post('top_up')
+  @ApiBody({ schema: BALANCE_CHANGE_BODY })
+  @ApiHeader(IDEMPOTENCY_KEY_HEADER)
+  @ApiResponse({ status: 200, description: 'Topped up', schema: BALANCE_CHANGE_ANSWER })
+  @ApiResponse({ status: 400, description: 'Invalid body, or the balance would pass 1000000000' })
+  @ApiResponse({ status: 404, description: '{"error":"account not found"}' })
+  @ApiResponse({ status: 409, description: 'The same Idempotency-Key is still in flight' })
+  @ApiResponse({ status: 422, description: 'The Idempotency-Key was used for another request' })
   topUp(
     @Body(new ZodBodyPipe(balanceChangeSchema)) body: BalanceChangeRequest,
     @Req() request: Request,
@@ -43,6 +63,18 @@ export class TransactionsController {
   }
 
   @Get('ledger/:user_id')
+  @ApiQuery({
+    name: 'limit',
+    required: false,
+    schema: { type: 'integer', minimum: 1, maximum: 100 },
+  })
+  @ApiQuery({ name: 'before', required: false, description: 'next_before of the previous page' })
+  @ApiResponse({
+    status: 200,
+    description:
+      '{"user_id","entries":[{"transaction_id","kind","amount","balance_after","reason","created_at"}],"next_before"}, newest first',
+  })
+  @ApiResponse({ status: 404, description: '{"error":"account not found"}' })
   async ledger(
     @Param('user_id', UserIdPipe) userId: string,
     @Query(new ZodBodyPipe(ledgerQuerySchema)) query: LedgerQuery,

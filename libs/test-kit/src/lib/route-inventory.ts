@@ -2,7 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { listRoutes } from '@zt/service-utils';
 import { request } from './http-client';
 
-/** `METHOD /path` of every route an application declares `@Public()`, sorted. */
+/** `METHOD /path` of every route an application declares `@Public()` (open to anyone), sorted. */
 export function publicRouteNames(app: INestApplication): string[] {
   return listRoutes(app)
     .filter((route) => route.isPublic)
@@ -32,4 +32,36 @@ export async function routesOpenWithoutCredential(
     if (!forbidden) open.push({ route: `${route.method} ${route.path}`, status: response.status });
   }
   return open;
+}
+
+/** `METHOD /path` of every route an application declares `@InternalOnly()`, sorted. */
+export function internalOnlyRouteNames(app: INestApplication): string[] {
+  return listRoutes(app)
+    .filter((route) => route.isInternalOnly)
+    .map((route) => `${route.method} ${route.path}`);
+}
+
+/** Where OpenAPI docs are usually served (Swagger UI and the document). */
+export const USUAL_DOCS_PATHS = [
+  '/docs',
+  '/docs/',
+  '/docs-json',
+  '/docs/openapi.json',
+  '/api',
+  '/api-json',
+  '/swagger',
+  '/openapi.json',
+] as const;
+
+/**
+ * The usual docs paths ({@link USUAL_DOCS_PATHS}) at which a listening application answers
+ * 200 without credential: an empty list means it serves no API docs.
+ */
+export async function serviceDocsExposed(app: INestApplication): Promise<string[]> {
+  const baseUrl = await app.getUrl();
+  const exposed: string[] = [];
+  for (const path of USUAL_DOCS_PATHS) {
+    if ((await request(`${baseUrl}${path}`)).status === 200) exposed.push(path);
+  }
+  return exposed;
 }

@@ -3,3 +3,9 @@ export const INTERNAL_TOKEN_HEADER = 'X-INTERNAL-TOKEN';
 
 /** Injection token of the {@link InternalAuthConfig} given to `InternalAuthModule.forRoot`. */
 export const INTERNAL_AUTH_CONFIG = Symbol('INTERNAL_AUTH_CONFIG');
+
+/**
+ * Metadata key that `@InternalOnly()` sets and `InternalTokenGuard` reads. Kept here rather
+ * than beside the decorator because the decorator imports the guard, and the guard needs the key.
+ */
+export const IS_INTERNAL_ONLY_KEY = 'isInternalOnly';

@@ -1,6 +1,8 @@
 import { Controller, ForbiddenException, Get, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
+import { ServiceMetrics } from '../metrics/service-metrics';
+import { InternalOnly } from './internal-only.decorator';
 import { InternalTokenGuard } from './internal-token.guard';
 import { Public } from './public.decorator';
 
@@ -18,6 +20,12 @@ class ProbeController {
   @Get('health')
   health(): string {
     return 'ok';
+  }
+
+  @InternalOnly()
+  @Get('metrics')
+  metrics(): string {
+    return 'metrics';
   }
 }
 
@@ -111,5 +119,35 @@ describe(InternalTokenGuard.name, () => {
     );
     expect(warn).toHaveBeenCalledTimes(1);
     expect(JSON.stringify(warn.mock.calls)).not.toContain(TOKEN);
+  });
+
+  it('refuses an @InternalOnly() route without the credential, although it is out of the global guard', () => {
+    expect(() => sut.canActivate(contextFor('metrics', [], '/metrics'))).toThrow(
+      ForbiddenException,
+    );
+    expect(sut.canActivate(contextFor('metrics', ['X-INTERNAL-TOKEN', TOKEN], '/metrics'))).toBe(
+      true,
+    );
+  });
+
+  it('counts each refusal by reason in internal_auth_denied_total', async () => {
+    const metrics = new ServiceMetrics({ serviceName: 'probe', processMetrics: false });
+    const counted = new InternalTokenGuard(
+      new Reflector(),
+      { sendToken: TOKEN, acceptedTokens: [TOKEN] },
+      metrics,
+    );
+    for (const headers of [[], [], ['X-INTERNAL-TOKEN', NEXT]]) {
+      expect(() => counted.canActivate(contextFor('secret', headers))).toThrow(ForbiddenException);
+    }
+    counted.canActivate(contextFor('secret', ['X-INTERNAL-TOKEN', TOKEN]));
+    counted.canActivate(contextFor('health', []));
+
+    const values = (await metrics.internalAuthDenied.get()).values;
+    const count = (reason: string) =>
+      values.find((value) => value.labels['reason'] === reason)?.value;
+    expect([count('missing'), count('mismatch'), count('empty'), count('repeated')]).toEqual([
+      2, 1, 0, 0,
+    ]);
   });
 });

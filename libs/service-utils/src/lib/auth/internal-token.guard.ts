@@ -5,12 +5,18 @@ import {
   Inject,
   Injectable,
   Logger,
+  Optional,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import type { InternalAuthConfig } from '../config/internal-auth.config';
 import { readSingleHeader } from '../http/single-header';
-import { INTERNAL_AUTH_CONFIG, INTERNAL_TOKEN_HEADER } from './internal-auth.constants';
+import { ServiceMetrics } from '../metrics/service-metrics';
+import {
+  INTERNAL_AUTH_CONFIG,
+  INTERNAL_TOKEN_HEADER,
+  IS_INTERNAL_ONLY_KEY,
+} from './internal-auth.constants';
 import type { InternalAuthDeniedReason } from './internal-auth-denied.reason';
 import { IS_PUBLIC_KEY } from './public.decorator';
 import { TokenMatcher } from './token-matcher';
@@ -20,9 +26,10 @@ export const FORBIDDEN_BODY = { error: 'Forbidden' } as const;
 
 /**
  * Default-deny guard for internal routes. A request passes only when the route is
- * `@Public()` or it carries exactly one `X-INTERNAL-TOKEN` header whose value equals an
- * accepted token. Anything else is `403 {"error":"Forbidden"}` plus one structured
- * `internal_auth_denied` log line (reason, remote address, method, path; never the token).
+ * `@Public()` (and not `@InternalOnly()`) or it carries exactly one `X-INTERNAL-TOKEN` header
+ * whose value equals an accepted token. Anything else is `403 {"error":"Forbidden"}` plus one
+ * structured `internal_auth_denied` log line (reason, remote address, method, path; never the
+ * token), counted in `internal_auth_denied_total{reason}` when the app has `MetricsModule`.
  *
  * Registered globally by `InternalAuthModule`, so a new route is protected without anyone
  * remembering to protect it.
@@ -35,16 +42,19 @@ export class InternalTokenGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     @Inject(INTERNAL_AUTH_CONFIG) config: InternalAuthConfig,
+    @Optional() private readonly metrics?: ServiceMetrics,
   ) {
     this.matcher = new TokenMatcher(config.acceptedTokens);
   }
 
   canActivate(context: ExecutionContext): boolean {
-    const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
-    if (isPublic) return true;
+    const targets = [context.getHandler(), context.getClass()];
+    const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, targets);
+    const isInternalOnly = this.reflector.getAllAndOverride<boolean | undefined>(
+      IS_INTERNAL_ONLY_KEY,
+      targets,
+    );
+    if (isPublic && !isInternalOnly) return true;
 
     const request = context.switchToHttp().getRequest<Request>();
     const reason = this.findDenialReason(request);
@@ -58,6 +68,7 @@ export class InternalTokenGuard implements CanActivate {
       // The path only: a query string may carry a misplaced credential.
       path: request.path,
     });
+    this.metrics?.internalAuthDenied.inc({ reason });
     throw new ForbiddenException(FORBIDDEN_BODY);
   }
 

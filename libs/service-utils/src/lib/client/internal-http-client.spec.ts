@@ -10,6 +10,7 @@ import {
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InternalAuthModule } from '../auth/internal-auth.module';
+import { runWithRequestId } from '../logging/request-context';
 import type { InternalAuthConfig } from '../config/internal-auth.config';
 import type { InternalClientConfig } from '../config/internal-client.config';
 import { InternalClientModule } from './internal-client.module';
@@ -182,6 +183,33 @@ describe(InternalHttpClient.name, () => {
       expect(request.headers['x-request-id']).toBe('req-1');
       expect(request.headers['authorization']).toBeUndefined();
       expect(request.headers['cookie']).toBeUndefined();
+    });
+
+    it('sends the id of the request being served as X-Request-ID, unless the call sets one', async () => {
+      const server = await serve((_request, response) => json(response, 200, {}));
+      const sut = clientFor({ billing: { baseUrl: server.url } });
+
+      await sut.request('billing', { method: 'GET', path: '/outside' });
+      await runWithRequestId('req-1', async () => {
+        await sut.request('billing', { method: 'GET', path: '/inside' });
+        // Still the request's id after an await, and in calls made in parallel.
+        await Promise.all([
+          sut.request('billing', { method: 'GET', path: '/parallel' }),
+          sut.request('billing', {
+            method: 'GET',
+            path: '/explicit',
+            headers: { 'X-Request-ID': 'chosen-id' },
+          }),
+        ]);
+      });
+
+      const idOf = (path: string) =>
+        server.seen.find((seen) => seen.url === path)?.headers['x-request-id'];
+      expect(idOf('/outside')).toBeUndefined();
+      expect(idOf('/inside')).toBe('req-1');
+      expect(idOf('/parallel')).toBe('req-1');
+      expect(idOf('/explicit')).toBe('chosen-id');
+      expect(sut.upstreamNames()).toEqual(['billing']);
     });
 
     it('sends a JSON body as JSON and parses a JSON answer', async () => {

@@ -8,6 +8,8 @@ import { INTERNAL_AUTH_CONFIG } from '../auth/internal-auth.constants';
 import { internalHeaders } from '../auth/internal-headers';
 import type { InternalAuthConfig } from '../config/internal-auth.config';
 import type { InternalClientConfig } from '../config/internal-client.config';
+import { currentRequestId } from '../logging/request-context';
+import { REQUEST_ID_HEADER } from '../logging/request-id';
 import {
   CALLER_SERVICE_HEADER,
   FORWARDABLE_HEADERS,
@@ -65,6 +67,8 @@ const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
  * The one way a service calls another. For every call it adds the internal credential (from
  * {@link internalHeaders}) and `X-Caller-Service`, so no call site handles either; sends only
  * the allowed caller headers (`Idempotency-Key`, `X-User-ID`, `X-Request-ID`, `Content-Type`);
+ * sends the id of the request being served (`currentRequestId()`) as `X-Request-ID` unless
+ * the call site set one, so one user action can be followed across services in the logs;
  * keeps connections alive; and gives every attempt a deadline (`INTERNAL_HTTP_TIMEOUT_MS`).
  *
  * Each upstream has its own opossum circuit breaker. Network errors, timeouts and 5xx answers
@@ -131,6 +135,11 @@ export class InternalHttpClient implements OnApplicationShutdown {
       }
       await sleep(backoffMs(attempt));
     }
+  }
+
+  /** The names of every upstream this client calls, as given to `InternalClientModule.forRoot`. */
+  upstreamNames(): string[] {
+    return [...this.upstreams.keys()];
   }
 
   /** The state of `upstream`'s breaker, for health checks. */
@@ -205,6 +214,11 @@ export class InternalHttpClient implements OnApplicationShutdown {
       }
       if (name in headers) throw new TypeError(`InternalHttpClient: header ${name} given twice`);
       headers[name] = value;
+    }
+
+    const requestId = currentRequestId();
+    if (requestId !== undefined && !(REQUEST_ID_HEADER in headers)) {
+      headers[REQUEST_ID_HEADER] = requestId;
     }
 
     let body: Buffer | string | undefined;

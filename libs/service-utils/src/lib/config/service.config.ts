@@ -15,7 +15,15 @@ export interface ServiceConfig {
   readonly maxJsonBodyBytes: number;
   /** `json` (one JSON object a line, the default) or `text` (for reading in a terminal). */
   readonly logFormat: 'json' | 'text';
+  /** The least severe level written (`LOG_LEVEL`, default `info`; `silent` writes nothing). */
+  readonly logLevel: LogLevel;
 }
+
+/** The log levels `LOG_LEVEL` accepts, most verbose first. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** How a service names itself and its port variable. */
 export interface ServiceIdentity {
@@ -26,7 +34,7 @@ export interface ServiceIdentity {
 
 /**
  * Reads the settings every service shares: `HOST`, the service's port variable, `DATA_DIR`,
- * `MAX_JSON_BODY_BYTES` and `LOG_FORMAT`.
+ * `MAX_JSON_BODY_BYTES`, `LOG_FORMAT` and `LOG_LEVEL`.
  * @throws ConfigError naming the variable at fault.
  */
 export function loadServiceConfig(env: Environment, identity: ServiceIdentity): ServiceConfig {
@@ -40,5 +48,6 @@ export function loadServiceConfig(env: Environment, identity: ServiceIdentity): 
       max: 16 * 1024 * 1024,
     }),
     logFormat: readChoice(env, 'LOG_FORMAT', ['json', 'text'], 'json'),
+    logLevel: readChoice(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
   };
 }

@@ -9,12 +9,15 @@ import {
 import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { UpstreamUnavailableError } from '../client/upstream-unavailable.error';
+import { currentRequestId } from '../logging/request-context';
 
 /**
  * Gives every error of a service the platform's one shape, `{"error": "<message>", ...}`.
  * An upstream that gave no usable answer (`UpstreamUnavailableError`) becomes
- * `503 {"error":"<upstream> unavailable"}`. An unexpected error becomes `500 {"error":"internal error","request_id"}`: no stack trace
- * and no message reach the caller; the log line carries the same request id.
+ * `503 {"error":"<upstream> unavailable"}`. An unexpected error becomes
+ * `500 {"error":"internal error","request_id"}`: no stack trace and no message reach the
+ * caller; `request_id` is the request's id (also in its `X-Request-ID` answer header), which
+ * every log line of the request carries, the one with the stack included.
  */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
@@ -49,7 +52,7 @@ export class HttpErrorFilter implements ExceptionFilter {
         .json({ error: `${exception.upstream} unavailable` });
       return;
     }
-    const requestId = randomUUID();
+    const requestId = currentRequestId() ?? randomUUID();
     this.logger.error({
       event: 'unhandled_error',
       request_id: requestId,

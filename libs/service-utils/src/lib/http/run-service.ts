@@ -1,28 +1,80 @@
-import { ConsoleLogger, type DynamicModule, type INestApplication, Logger } from '@nestjs/common';
+import {
+  ConsoleLogger,
+  type DynamicModule,
+  type INestApplication,
+  Logger,
+  type LoggerService,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { ConfigError } from '../config/config.error';
 import type { ServiceConfig } from '../config/service.config';
+import { serveOpenApiDocs } from '../openapi/openapi-docs';
+import type { OpenApiOptions } from '../openapi/openapi.options';
+import { writeOpenApiDocument } from '../openapi/write-openapi';
 
 /** What `runService` needs: the validated shared settings and the root module built from them. */
 export interface ServiceDefinition {
   readonly service: ServiceConfig;
+  /**
+   * The root module. When it imports `LoggingModule`, the application logs through pino;
+   * otherwise through Nest's console logger in the configured format.
+   */
   readonly module: DynamicModule;
+  /**
+   * How the service describes its API (`--write-openapi`), and whether it serves docs
+   * (`docsPath`). Without it the service serves no docs and cannot write a document.
+   */
+  readonly openApi?: OpenApiOptions;
+  /**
+   * The module to describe with `--write-openapi`: the same routes without local state (an
+   * in-memory database), so that writing the document touches no data. Default: `module`.
+   */
+  readonly documentModule?: () => DynamicModule;
 }
+
+/** The command-line option that makes a service write its OpenAPI document and exit. */
+export const WRITE_OPENAPI_OPTION = '--write-openapi=';
 
 /**
  * Creates a service's Nest application the way every service of the platform is created:
  * no body parser before the guard (JSON is read by `ServiceHttpModule`), no `X-Powered-By`,
- * the logger in the configured format, and shutdown hooks so resources close on SIGTERM.
+ * pino as the logger (from the module's `LoggingModule`; lines logged while booting are
+ * buffered until it is in place), the OpenAPI docs when the service serves them, and
+ * shutdown hooks so resources close on SIGTERM.
  */
 export async function createServiceApp(definition: ServiceDefinition): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(definition.module, {
     bodyParser: false,
-    logger: createLogger(definition.service),
+    // Until pino is in place, lines wait in a buffer; if the application fails to start,
+    // they (and the error) go to the console logger, in the configured format.
+    bufferLogs: true,
+    logger: consoleLogger(definition.service),
   });
+  app.useLogger(serviceLogger(app, definition.service));
+  app.flushLogs();
   app.disable('x-powered-by');
   app.enableShutdownHooks();
+  if (definition.openApi) serveOpenApiDocs(app, definition.openApi);
   return app;
+}
+
+function serviceLogger(app: INestApplication, service: ServiceConfig): LoggerService {
+  try {
+    return app.get(PinoNestLogger, { strict: false });
+  } catch {
+    // No LoggingModule in this application: Nest's own logger, in the configured format.
+    return consoleLogger(service);
+  }
+}
+
+function consoleLogger(service: ServiceConfig): ConsoleLogger {
+  return new ConsoleLogger(service.name, {
+    json: service.logFormat === 'json',
+    colors: false,
+    compact: true,
+  });
 }
 
 /**
@@ -30,9 +82,13 @@ export async function createServiceApp(definition: ServiceDefinition): Promise<I
  * address it listens on (`listening on http://host:port`, which the start script and the
  * end-to-end tests read). A configuration error ends the process with one line on stderr
  * that names the variable at fault, and exit code 1.
+ *
+ * Started with `--write-openapi=<file>`, it writes the service's OpenAPI document to `file`
+ * instead, without listening, and exits (`npm run openapi`).
  */
 export async function runService(
   load: () => ServiceDefinition,
+  argv: readonly string[] = process.argv,
 ): Promise<INestApplication | undefined> {
   let definition: ServiceDefinition;
   try {
@@ -45,6 +101,24 @@ export async function runService(
     }
     throw error;
   }
+
+  const openApiFile = argv
+    .find((arg) => arg.startsWith(WRITE_OPENAPI_OPTION))
+    ?.slice(WRITE_OPENAPI_OPTION.length);
+  if (openApiFile !== undefined) {
+    if (!definition.openApi) {
+      process.stderr.write(`${definition.service.name} has no OpenAPI description\n`);
+      process.exitCode = 1;
+      return undefined;
+    }
+    await writeOpenApiDocument(
+      definition.documentModule?.() ?? definition.module,
+      definition.openApi,
+      openApiFile,
+    );
+    return undefined;
+  }
+
   const { service } = definition;
   const app = await createServiceApp(definition);
   await app.listen(service.port, service.host);
@@ -53,12 +127,4 @@ export async function runService(
     `${service.name} listening on http://${service.host}:${address.port}`,
   );
   return app;
-}
-
-function createLogger(service: ServiceConfig): ConsoleLogger {
-  return new ConsoleLogger(service.name, {
-    json: service.logFormat === 'json',
-    colors: false,
-    compact: true,
-  });
 }

@@ -1,6 +1,7 @@
 import { RequestMethod, type INestApplication } from '@nestjs/common';
 import { GUARDS_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { ModulesContainer } from '@nestjs/core';
+import { IS_INTERNAL_ONLY_KEY } from '../auth/internal-auth.constants';
 import { IS_PUBLIC_KEY } from '../auth/public.decorator';
 
 /** One route of an application, as declared by its controller. */
@@ -9,8 +10,13 @@ export interface RouteDescription {
   readonly method: string;
   /** Full path pattern, e.g. `/balance/:user_id`. */
   readonly path: string;
-  /** True when the route or its controller says `@Public()`. */
+  /** True when the route or its controller says `@Public()`, and not `@InternalOnly()`: open to anyone. */
   readonly isPublic: boolean;
+  /**
+   * True when the route or its controller says `@InternalOnly()`: the internal credential is
+   * required in every app, the public backend included (e.g. `GET /metrics`).
+   */
+  readonly isInternalOnly: boolean;
   /** Names of guards the route or its controller declares with `@UseGuards` (global guards aside). */
   readonly routeGuards: readonly string[];
   /** `Controller.method`, for messages. */
@@ -30,6 +36,7 @@ export function listRoutes(app: INestApplication): RouteDescription[] {
       if (!controller) continue;
       const prefix = normalise(Reflect.getMetadata(PATH_METADATA, controller));
       const classPublic = Reflect.getMetadata(IS_PUBLIC_KEY, controller) === true;
+      const classInternalOnly = Reflect.getMetadata(IS_INTERNAL_ONLY_KEY, controller) === true;
       const classGuards = guardNames(Reflect.getMetadata(GUARDS_METADATA, controller));
       const prototype = controller.prototype as Record<string, unknown>;
       for (const name of Object.getOwnPropertyNames(prototype)) {
@@ -40,11 +47,15 @@ export function listRoutes(app: INestApplication): RouteDescription[] {
         const paths = [Reflect.getMetadata(PATH_METADATA, handler)].flat() as (
           string | undefined
         )[];
+        const isInternalOnly =
+          classInternalOnly || Reflect.getMetadata(IS_INTERNAL_ONLY_KEY, handler) === true;
+        const isPublic = classPublic || Reflect.getMetadata(IS_PUBLIC_KEY, handler) === true;
         for (const path of paths) {
           routes.push({
             method: RequestMethod[method],
             path: `/${[prefix, normalise(path)].filter(Boolean).join('/')}`,
-            isPublic: classPublic || Reflect.getMetadata(IS_PUBLIC_KEY, handler) === true,
+            isPublic: isPublic && !isInternalOnly,
+            isInternalOnly,
             routeGuards: [
               ...classGuards,
               ...guardNames(Reflect.getMetadata(GUARDS_METADATA, handler)),

@@ -1,0 +1,463 @@
+import {
+  builtServiceMain,
+  freePort,
+  generateToken,
+  readMetric,
+  request,
+  type ServiceProcess,
+  startServiceProcess,
+  type TestResponse,
+} from '@zt/test-kit';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const PASSWORD = 'a password nobody should ever read in a log';
+
+/** One JSON log line, as the services write them with LOG_FORMAT=json. */
+interface LogLine {
+  readonly level: string;
+  readonly service: string;
+  readonly msg?: string;
+  readonly event?: string;
+  readonly request_id?: string;
+  readonly req?: {
+    readonly method: string;
+    readonly url: string;
+    readonly route?: string;
+    readonly headers: Record<string, string>;
+  };
+  readonly res?: { readonly status_code: number };
+}
+
+function logLines(service: ServiceProcess): LogLine[] {
+  return service
+    .output()
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as LogLine);
+}
+
+/** The `request completed` lines of `service` for the request `requestId`. */
+function completions(service: ServiceProcess, requestId: string): LogLine[] {
+  return logLines(service).filter(
+    (line) => line.request_id === requestId && line.msg === 'request completed',
+  );
+}
+
+/** Waits until `service` has logged the end of request `requestId` (its pipe may lag a little). */
+async function completionsOf(service: ServiceProcess, requestId: string): Promise<LogLine[]> {
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const found = completions(service, requestId);
+    if (found.length > 0) return found;
+    await sleep(20);
+  }
+  return completions(service, requestId);
+}
+
+/**
+ * Operations across the four built services, as processes: request ids followed through the
+ * logs of every service one user action reached, no secret in any log, metrics behind the
+ * internal credential, and health.
+ */
+describe('observability of the stack (logs, request ids, metrics, health)', () => {
+  const internalToken = generateToken();
+  const internal = { 'X-INTERNAL-TOKEN': internalToken };
+  const dataDir = mkdtempSync(join(tmpdir(), 'observability-e2e-'));
+  let billing: ServiceProcess;
+  let filesystem: ServiceProcess;
+  let auth: ServiceProcess;
+  let api: ServiceProcess;
+  let inviteCode: string;
+  let accessToken: string;
+  let userId: string;
+
+  const all = () => [api, auth, billing, filesystem];
+  const asUser = (headers: Record<string, string> = {}) => ({
+    Authorization: `Bearer ${accessToken}`,
+    ...headers,
+  });
+
+  beforeAll(async () => {
+    const shared = { INTERNAL_SERVICE_TOKEN: internalToken, DATA_DIR: dataDir, LOG_FORMAT: 'json' };
+    const authUrl = `http://127.0.0.1:${await freePort()}`;
+    [billing, filesystem] = await Promise.all([
+      startServiceProcess({
+        main: builtServiceMain('billing-server'),
+        env: { ...shared, BILLING_SERVER_PORT: '0' },
+      }),
+      startServiceProcess({
+        main: builtServiceMain('filesystem-server'),
+        env: { ...shared, FILESYSTEM_SERVER_PORT: '0' },
+      }),
+    ]);
+    [auth, api] = await Promise.all([
+      startServiceProcess({
+        main: builtServiceMain('auth-server'),
+        env: {
+          ...shared,
+          AUTH_SERVER_PORT: new URL(authUrl).port,
+          AUTH_SERVER_URL: authUrl,
+          BILLING_SERVER_URL: billing.url,
+        },
+      }),
+      startServiceProcess({
+        main: builtServiceMain('backend'),
+        env: {
+          ...shared,
+          BACKEND_PORT: '0',
+          AUTH_SERVER_URL: authUrl,
+          BILLING_SERVER_URL: billing.url,
+          FILESYSTEM_SERVER_URL: filesystem.url,
+        },
+      }),
+    ]);
+
+    const invite = await request(`${auth.url}/invites`, {
+      method: 'POST',
+      headers: internal,
+      json: { tier: 'pro' },
+    });
+    expect(invite.status).toBe(201);
+    inviteCode = (invite.body as { invite_code: string }).invite_code;
+    const registered = await request(`${auth.url}/register`, {
+      method: 'POST',
+      json: { email: 'ops@example.com', password: PASSWORD, invite_code: inviteCode },
+    });
+    expect(registered.status).toBe(201);
+    userId = (registered.body as { user_id: string }).user_id;
+    const login = await request(`${auth.url}/login`, {
+      method: 'POST',
+      json: { email: 'ops@example.com', password: PASSWORD },
+    });
+    expect(login.status).toBe(200);
+    accessToken = (login.body as { access_token: string }).access_token;
+  });
+
+  afterAll(async () => {
+    await Promise.all(all().map((service) => service?.stop()));
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  describe('request ids', () => {
+    it('follows one metered write through the logs of backend, billing and filesystem', async () => {
+      const requestId = `trace-${randomUUID()}`;
+      const write = await request(`${api.url}/me/files/notes/traced.txt`, {
+        method: 'PUT',
+        headers: asUser({ 'X-Request-ID': requestId }),
+        body: 'followed across services',
+      });
+      expect(write).toMatchObject({ status: 201, body: { path: 'notes/traced.txt' } });
+      expect(write.headers.get('x-request-id')).toBe(requestId);
+
+      const [atBackend, atBilling, atFilesystem] = await Promise.all([
+        completionsOf(api, requestId),
+        completionsOf(billing, requestId),
+        completionsOf(filesystem, requestId),
+      ]);
+      expect(atBackend).toEqual([
+        expect.objectContaining({
+          service: 'backend',
+          req: expect.objectContaining({ method: 'PUT', route: '/me/files/*path' }),
+          res: { status_code: 201 },
+        }),
+      ]);
+      expect(atBilling).toEqual([
+        expect.objectContaining({
+          service: 'billing-server',
+          req: expect.objectContaining({
+            method: 'POST',
+            url: '/deduct',
+            headers: expect.objectContaining({
+              'x-caller-service': 'backend',
+              'x-request-id': requestId,
+              'x-internal-token': '[Redacted]',
+            }),
+          }),
+          res: { status_code: 200 },
+        }),
+      ]);
+      expect(atFilesystem).toEqual([
+        expect.objectContaining({
+          service: 'filesystem-server',
+          req: expect.objectContaining({ method: 'PUT', url: '/files/notes/traced.txt' }),
+          res: { status_code: 201 },
+        }),
+      ]);
+      // The auth server took no part in this write.
+      expect(completions(auth, requestId)).toEqual([]);
+    });
+
+    it('creates an id when the client sends none (or an unusable one) and passes it on', async () => {
+      for (const headers of [asUser(), asUser({ 'X-Request-ID': 'bad id "with" quotes' })]) {
+        const profile = await request(`${api.url}/me`, { headers });
+        expect(profile).toMatchObject({ status: 200, body: { user_id: userId } });
+        const requestId = profile.headers.get('x-request-id') ?? '';
+        expect(requestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+        expect(await completionsOf(api, requestId)).toHaveLength(1);
+        expect(await completionsOf(billing, requestId)).toEqual([
+          expect.objectContaining({
+            req: expect.objectContaining({ method: 'GET', url: `/balance/${userId}` }),
+          }),
+        ]);
+      }
+      // The unusable id is seen (escaped) among the request's headers, never used as its id.
+      expect(logLines(api).filter((line) => line.request_id?.includes('bad id'))).toEqual([]);
+    });
+
+    it('puts the request id on the structured events of the request too', async () => {
+      const requestId = `denied-${randomUUID()}`;
+      const refused = await request(`${billing.url}/balance/${userId}`, {
+        headers: { 'X-INTERNAL-TOKEN': generateToken(), 'X-Request-ID': requestId },
+      });
+      expect(refused).toMatchObject({ status: 403, body: { error: 'Forbidden' } });
+      await completionsOf(billing, requestId);
+      expect(logLines(billing).filter((line) => line.request_id === requestId)).toEqual([
+        expect.objectContaining({
+          level: 'warn',
+          event: 'internal_auth_denied',
+          reason: 'mismatch',
+          path: `/balance/${userId}`,
+        }),
+        expect.objectContaining({ msg: 'request completed', res: { status_code: 403 } }),
+      ]);
+    });
+  });
+
+  describe('secrets', () => {
+    it('never writes a credential, a password, an invite code or an access token to a log', async () => {
+      const misplaced = generateToken();
+      // Secrets where they belong, and where they do not (query strings, cookies, bodies).
+      const attempts: Array<[ServiceProcess, Promise<TestResponse>]> = [
+        [
+          api,
+          request(`${api.url}/me?access_token=${accessToken}`, {
+            headers: asUser({ Cookie: `session=${misplaced}`, ...internal }),
+          }),
+        ],
+        [api, request(`${api.url}/me`, { headers: { Authorization: `Bearer ${misplaced}` } })],
+        [
+          auth,
+          request(`${auth.url}/login`, {
+            method: 'POST',
+            json: { email: 'ops@example.com', password: `${PASSWORD} (wrong)` },
+          }),
+        ],
+        [
+          auth,
+          request(`${auth.url}/register`, {
+            method: 'POST',
+            json: { email: 'ops@example.com', password: PASSWORD, invite_code: inviteCode },
+          }),
+        ],
+        [
+          billing,
+          request(`${billing.url}/balance/${userId}?token=${internalToken}`, { headers: internal }),
+        ],
+        [
+          billing,
+          request(`${billing.url}/metrics`, { headers: { 'X-INTERNAL-TOKEN': misplaced } }),
+        ],
+        [
+          filesystem,
+          request(`${filesystem.url}/files`, {
+            headers: { ...internal, 'X-User-ID': userId, Authorization: `Bearer ${accessToken}` },
+          }),
+        ],
+      ];
+      const answers = await Promise.all(attempts.map(([, answer]) => answer));
+      expect(answers.map((answer) => answer.status)).toEqual([200, 401, 401, 403, 200, 403, 200]);
+      // Every one of them was logged (and so went through the redaction).
+      for (const [index, [service]] of attempts.entries()) {
+        const requestId = answers[index].headers.get('x-request-id') ?? '';
+        expect(await completionsOf(service, requestId)).toHaveLength(1);
+      }
+
+      const logs = all()
+        .map((service) => service.output())
+        .join('\n');
+      const secrets = {
+        internalToken,
+        misplaced,
+        password: PASSWORD,
+        inviteCode,
+        accessToken,
+        accessTokenSignature: accessToken.split('.')[2],
+      };
+      for (const [name, secret] of Object.entries(secrets)) {
+        expect({ name, leaked: logs.includes(secret) }).toEqual({ name, leaked: false });
+      }
+      // The requests were logged, with the secrets replaced.
+      expect(api.output()).toContain('"authorization":"[Redacted]"');
+      expect(api.output()).toContain('"cookie":"[Redacted]"');
+      expect(api.output()).toContain('access_token=[Redacted]');
+      expect(billing.output()).toContain('"x-internal-token":"[Redacted]"');
+      expect(billing.output()).toContain('token=[Redacted]');
+    });
+
+    it('writes readable lines with LOG_FORMAT=text, secrets redacted there too', async () => {
+      const readable = await startServiceProcess({
+        main: builtServiceMain('filesystem-server'),
+        env: {
+          INTERNAL_SERVICE_TOKEN: internalToken,
+          DATA_DIR: join(dataDir, 'text-format'),
+          FILESYSTEM_SERVER_PORT: '0',
+          LOG_FORMAT: 'text',
+        },
+      });
+      try {
+        const requestId = `text-${randomUUID()}`;
+        const listing = await request(`${readable.url}/files?token=${internalToken}`, {
+          headers: { ...internal, 'X-User-ID': userId, 'X-Request-ID': requestId },
+        });
+        expect(listing.status).toBe(200);
+        let line: string | undefined;
+        for (let attempt = 0; attempt < 100 && line === undefined; attempt += 1) {
+          line = readable
+            .output()
+            .split('\n')
+            .find((candidate) => candidate.includes(requestId));
+          if (line === undefined) await sleep(20);
+        }
+        expect(line).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: request completed /);
+        expect(line).toContain('"status_code":200');
+        expect(readable.output()).toMatch(/INFO: filesystem-server listening on http:\/\//);
+        expect(readable.output()).not.toContain(internalToken);
+      } finally {
+        await readable.stop();
+      }
+    });
+  });
+
+  describe('metrics', () => {
+    it('serves each service its metrics with the internal credential, and nothing without it', async () => {
+      for (const service of all()) {
+        const attempts: Array<Record<string, string>> = [
+          {},
+          asUser(),
+          { 'X-INTERNAL-TOKEN': generateToken() },
+        ];
+        for (const headers of attempts) {
+          expect(await request(`${service.url}/metrics`, { headers })).toMatchObject({
+            status: 403,
+            body: { error: 'Forbidden' },
+          });
+        }
+        const scrape = await request(`${service.url}/metrics`, { headers: internal });
+        expect(scrape.status).toBe(200);
+        expect(readMetric(scrape.body as string, 'process_cpu_user_seconds_total')).toBeDefined();
+        expect(
+          readMetric(scrape.body as string, 'internal_auth_denied_total', { reason: 'mismatch' }),
+        ).toBeGreaterThanOrEqual(1);
+      }
+    });
+
+    it('counts requests by route and status, ledger operations, and breaker states', async () => {
+      const before = (await request(`${billing.url}/metrics`, { headers: internal }))
+        .body as string;
+      const deducts = (text: string) =>
+        readMetric(text, 'billing_ledger_operations_total', {
+          kind: 'deduct',
+          result: 'applied',
+        }) ?? 0;
+      const write = await request(`${api.url}/me/files/counted.txt`, {
+        method: 'PUT',
+        headers: asUser(),
+        body: 'counted',
+      });
+      expect(write.status).toBe(201);
+
+      const atBilling = (await request(`${billing.url}/metrics`, { headers: internal }))
+        .body as string;
+      expect(deducts(atBilling)).toBe(deducts(before) + 1);
+      expect(
+        readMetric(atBilling, 'billing_ledger_operations_total', {
+          kind: 'opening',
+          result: 'applied',
+        }),
+      ).toBe(1);
+
+      const atBackend = (await request(`${api.url}/metrics`, { headers: internal })).body as string;
+      expect(
+        readMetric(atBackend, 'http_request_duration_seconds_count', {
+          service: 'backend',
+          method: 'PUT',
+          route: '/me/files/*path',
+          status_code: '201',
+        }),
+      ).toBeGreaterThanOrEqual(2);
+      for (const upstream of ['billing', 'filesystem']) {
+        expect(
+          readMetric(atBackend, 'internal_circuit_breaker_state', { upstream, state: 'closed' }),
+        ).toBe(1);
+      }
+      const atAuth = (await request(`${auth.url}/metrics`, { headers: internal })).body as string;
+      expect(
+        readMetric(atAuth, 'internal_circuit_breaker_state', {
+          upstream: 'billing',
+          state: 'closed',
+        }),
+      ).toBe(1);
+    });
+  });
+
+  describe('health', () => {
+    it('answers live and ready on every service without a credential', async () => {
+      for (const service of all()) {
+        expect(await request(`${service.url}/health/live`)).toMatchObject({
+          status: 200,
+          body: { status: 'ok' },
+        });
+        expect(await request(`${service.url}/health/ready`)).toMatchObject({
+          status: 200,
+          body: { status: 'ok' },
+        });
+      }
+      expect(await request(`${api.url}/health/ready`)).toMatchObject({
+        body: {
+          details: {
+            billing: { status: 'up', breaker: 'closed' },
+            filesystem: { status: 'up', breaker: 'closed' },
+          },
+        },
+      });
+      expect(await request(`${billing.url}/health/ready`)).toMatchObject({
+        body: { details: { database: { status: 'up' } } },
+      });
+    });
+
+    it('keeps the backend live but not ready while the filesystem is down, and says so once', async () => {
+      await filesystem.stop();
+      try {
+        for (let attempt = 0; attempt < 10; attempt += 1) {
+          await request(`${api.url}/me/files`, { headers: asUser() });
+        }
+        expect(await request(`${api.url}/health/ready`)).toMatchObject({
+          status: 503,
+          body: {
+            status: 'error',
+            error: { filesystem: { status: 'down', breaker: 'open' } },
+          },
+        });
+        await request(`${api.url}/health/ready`);
+        expect(await request(`${api.url}/health/live`)).toMatchObject({ status: 200 });
+        const changes = logLines(api).filter((line) => line.event === 'readiness_changed');
+        expect(changes).toEqual([
+          expect.objectContaining({ level: 'warn', ready: false, down: ['filesystem'] }),
+        ]);
+      } finally {
+        filesystem = await startServiceProcess({
+          main: builtServiceMain('filesystem-server'),
+          env: {
+            INTERNAL_SERVICE_TOKEN: internalToken,
+            DATA_DIR: dataDir,
+            LOG_FORMAT: 'json',
+            FILESYSTEM_SERVER_PORT: new URL(filesystem.url).port,
+          },
+        });
+      }
+    });
+  });
+});

@@ -1,0 +1,82 @@
+/** What a redacted value is replaced with in the log. */
+export const REDACTED = '[Redacted]';
+
+/** Headers whose values are credentials; never written to a log. */
+export const SECRET_HEADERS = [
+  'x-internal-token',
+  'X-INTERNAL-TOKEN',
+  'authorization',
+  'Authorization',
+  'cookie',
+  'Cookie',
+  'set-cookie',
+  'Set-Cookie',
+] as const;
+
+/** Body fields (and other logged object fields) whose values are secrets; never written to a log. */
+export const SECRET_FIELDS = [
+  'password',
+  'access_token',
+  'refresh_token',
+  'invite_code',
+  'token',
+  'sendToken',
+  'acceptedTokens',
+] as const;
+
+/**
+ * The pino `redact` paths of every service: the secret headers of a logged request or
+ * response (`req.headers["x-internal-token"]`, `authorization`, `cookie`), also inside any
+ * logged `headers` object one level down (an error's request config), and the secret fields
+ * of a logged body or object (`password`, `access_token`, `invite_code`, `token`, ...) at the
+ * top level, one level down, and under `req.body` / `body`.
+ */
+export const LOG_REDACT_PATHS: readonly string[] = [
+  ...SECRET_HEADERS.flatMap((name) =>
+    [
+      'req.headers',
+      'res.headers',
+      'headers',
+      '*.headers',
+      'config.headers',
+      'err.config.headers',
+    ].map((parent) => `${parent}["${name}"]`),
+  ),
+  ...SECRET_FIELDS.flatMap((field) => [
+    field,
+    `*.${field}`,
+    `req.body.${field}`,
+    `body.${field}`,
+    `*.body.${field}`,
+  ]),
+];
+
+// Query parameters whose name suggests a credential put in the wrong place.
+const SECRET_QUERY_PARAMETER = /token|password|secret|key|code|auth|session|signature|cookie/i;
+
+/**
+ * A request URL fit for the log: the path as is, and the value of every query parameter whose
+ * name suggests a secret (`token`, `access_token`, `password`, `api_key`, `code`, ...)
+ * replaced by `[Redacted]`. Credentials belong in headers, but a client may still put one in
+ * a URL, and the log must not keep it.
+ */
+export function redactUrl(url: string): string {
+  const queryStart = url.indexOf('?');
+  if (queryStart === -1) return url;
+  const query = url
+    .slice(queryStart + 1)
+    .split('&')
+    .map((pair) => {
+      const separator = pair.indexOf('=');
+      const rawName = separator === -1 ? pair : pair.slice(0, separator);
+      let name = rawName;
+      try {
+        name = decodeURIComponent(rawName.replace(/\+/g, ' '));
+      } catch {
+        // A malformed escape: judge the name as written.
+      }
+      return SECRET_QUERY_PARAMETER.test(name) ? `${rawName}=${REDACTED}` : pair;
+    })
+    .join('&');
+  return `${url.slice(0, queryStart)}?${query}`;
+}

@@ -1,0 +1,215 @@
+import { Body, Controller, type DynamicModule, Get, Logger, Module, Post } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { InternalAuthModule } from '../auth/internal-auth.module';
+import { Public } from '../auth/public.decorator';
+import { InternalClientModule } from '../client/internal-client.module';
+import { InternalHttpClient } from '../client/internal-http-client';
+import { loadServiceConfig } from '../config/service.config';
+import { createServiceApp } from '../http/run-service';
+import { ServiceHttpModule } from '../http/service-http.module';
+import { LoggingModule } from './logging.module';
+import { currentRequestId } from './request-context';
+
+const TOKEN = 'q3V9sLk2Xw8RzT1mN6pB4yH7cJ0dF5gA';
+const PASSWORD = 'correct-horse-battery-staple-42';
+const BEARER = 'eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ1MSJ9.c2lnbmF0dXJlLXRoYXQtaXMtc2VjcmV0';
+
+@Controller()
+class ProbeController {
+  private readonly logger = new Logger(ProbeController.name);
+
+  constructor(private readonly client: InternalHttpClient) {}
+
+  @Get('work')
+  async work(): Promise<Record<string, unknown>> {
+    this.logger.log({ event: 'work_started' });
+    const upstream = await this.client.request<{ seen: string }>('echo', {
+      method: 'GET',
+      path: '/echo',
+    });
+    return { request_id: currentRequestId(), upstream_saw: upstream.data.seen };
+  }
+
+  @Public()
+  @Post('login')
+  login(@Body() body: Record<string, unknown>): Record<string, unknown> {
+    return { received: Object.keys(body).sort() };
+  }
+
+  @Public()
+  @Get('boom')
+  boom(): never {
+    throw new Error('something broke');
+  }
+}
+
+@Module({})
+class ProbeModule {
+  static forRoot(lines: string[], upstreamUrl: string): DynamicModule {
+    const service = loadServiceConfig(
+      { LOG_FORMAT: 'json', LOG_LEVEL: 'info' },
+      { name: 'probe-service', portVariable: 'PROBE_PORT', defaultPort: 0 },
+    );
+    return {
+      module: ProbeModule,
+      imports: [
+        LoggingModule.forRoot({
+          service,
+          destination: new Writable({
+            write(chunk: Buffer, _encoding, done) {
+              lines.push(chunk.toString('utf8'));
+              done();
+            },
+          }),
+        }),
+        InternalAuthModule.forRoot({ sendToken: TOKEN, acceptedTokens: [TOKEN] }),
+        InternalClientModule.forRoot({
+          callerName: 'probe-service',
+          upstreams: { echo: { baseUrl: upstreamUrl } },
+          client: {
+            timeoutMs: 2000,
+            retries: 0,
+            breakerResetMs: 1000,
+            breakerErrorThresholdPercent: 50,
+            breakerVolumeThreshold: 5,
+          },
+        }),
+        ServiceHttpModule.forRoot({ maxJsonBodyBytes: 64 * 1024 }),
+      ],
+      controllers: [ProbeController],
+    };
+  }
+}
+
+type LogLine = Record<string, unknown> & { msg?: string; request_id?: string; event?: string };
+
+describe(LoggingModule.name, () => {
+  const lines: string[] = [];
+  const upstreamSaw: IncomingHttpHeaders[] = [];
+  let upstream: Server;
+  let app: INestApplication;
+  let url: string;
+
+  const logged = (): LogLine[] => lines.map((line) => JSON.parse(line) as LogLine);
+  const linesOf = (requestId: string) => logged().filter((line) => line.request_id === requestId);
+
+  beforeAll(async () => {
+    upstream = createServer((request, response) => {
+      upstreamSaw.push(request.headers);
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ seen: request.headers['x-request-id'] ?? null }));
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const port = (upstream.address() as AddressInfo).port;
+    app = await createServiceApp({
+      service: loadServiceConfig({}, { name: 'probe-service', portVariable: 'P', defaultPort: 0 }),
+      module: ProbeModule.forRoot(lines, `http://127.0.0.1:${port}`),
+    });
+    await app.listen(0, '127.0.0.1');
+    url = await app.getUrl();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    upstream.closeAllConnections();
+    await new Promise((resolve) => upstream.close(resolve));
+  });
+
+  it('writes Nest log lines as JSON with the event fields at the top level', () => {
+    expect(logged()).toContainEqual(
+      expect.objectContaining({
+        level: 'info',
+        service: 'probe-service',
+        context: 'RoutesResolver',
+      }),
+    );
+  });
+
+  it('keeps a valid X-Request-ID, echoes it, logs it on every line and sends it upstream', async () => {
+    const response = await fetch(`${url}/work`, {
+      headers: { 'X-INTERNAL-TOKEN': TOKEN, 'X-Request-ID': 'user-action-42' },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-request-id')).toBe('user-action-42');
+    expect(await response.json()).toEqual({
+      request_id: 'user-action-42',
+      upstream_saw: 'user-action-42',
+    });
+
+    const own = linesOf('user-action-42');
+    expect(own).toContainEqual(
+      expect.objectContaining({ event: 'work_started', context: 'ProbeController' }),
+    );
+    expect(own).toContainEqual(
+      expect.objectContaining({
+        msg: 'request completed',
+        req: expect.objectContaining({ method: 'GET', url: '/work', route: '/work' }),
+        res: { status_code: 200 },
+      }),
+    );
+  });
+
+  it('gives a request without a usable id a new one, and uses it the same way', async () => {
+    const response = await fetch(`${url}/work`, {
+      headers: { 'X-INTERNAL-TOKEN': TOKEN, 'X-Request-ID': 'not valid: spaces' },
+    });
+    const id = response.headers.get('x-request-id') ?? '';
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(((await response.json()) as { upstream_saw: string }).upstream_saw).toBe(id);
+    expect(linesOf(id).map((line) => line.event ?? line.msg)).toEqual([
+      'work_started',
+      'request completed',
+    ]);
+  });
+
+  it('logs a refusal with the request id, and the secrets of no request at all', async () => {
+    const refused = await fetch(`${url}/work?token=${TOKEN}`, {
+      headers: {
+        'X-INTERNAL-TOKEN': TOKEN.replace('q', 'Q'),
+        Authorization: `Bearer ${BEARER}`,
+        Cookie: `session=${BEARER}`,
+      },
+    });
+    expect(refused.status).toBe(403);
+    const id = refused.headers.get('x-request-id') ?? '';
+    expect(linesOf(id)).toContainEqual(
+      expect.objectContaining({ event: 'internal_auth_denied', reason: 'mismatch' }),
+    );
+
+    const login = await fetch(`${url}/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-INTERNAL-TOKEN': TOKEN },
+      body: JSON.stringify({ email: 'a@example.com', password: PASSWORD, token: BEARER }),
+    });
+    expect(await login.json()).toEqual({ received: ['email', 'password', 'token'] });
+
+    const everything = lines.join('');
+    expect(everything).toContain('"x-internal-token":"[Redacted]"');
+    expect(everything).toContain('"authorization":"[Redacted]"');
+    expect(everything).toContain('"cookie":"[Redacted]"');
+    expect(everything).toContain('token=[Redacted]');
+    for (const secret of [TOKEN, TOKEN.replace('q', 'Q'), BEARER, PASSWORD]) {
+      expect(everything).not.toContain(secret);
+    }
+  });
+
+  it('answers an unexpected error with the request id that its log line carries', async () => {
+    const response = await fetch(`${url}/boom`, { headers: { 'X-Request-ID': 'boom-1' } });
+    expect(response.status).toBe(500);
+    expect(await response.json()).toEqual({ error: 'internal error', request_id: 'boom-1' });
+    const own = linesOf('boom-1');
+    expect(own).toContainEqual(
+      expect.objectContaining({ level: 'error', event: 'unhandled_error', request_id: 'boom-1' }),
+    );
+    expect(own).toContainEqual(
+      expect.objectContaining({
+        level: 'error',
+        msg: 'request completed',
+        res: { status_code: 500 },
+      }),
+    );
+  });
+});

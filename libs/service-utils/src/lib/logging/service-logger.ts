@@ -1,0 +1,80 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Writable } from 'node:stream';
+import pino, { type Logger } from 'pino';
+import pinoPretty from 'pino-pretty';
+import type { LogLevel } from '../config/service.config';
+import { matchedRoute } from '../http/matched-route';
+import { LOG_REDACT_PATHS, REDACTED, redactUrl } from './log-redaction';
+
+/** How a service logs. */
+export interface ServiceLoggerOptions {
+  /** The service's name, written as `service` on every line (JSON). */
+  readonly name: string;
+  /** `json`: one JSON object a line (production); `text`: one readable line per entry (a terminal). */
+  readonly format: 'json' | 'text';
+  /** The least severe level written. */
+  readonly level: LogLevel;
+  /** Where lines go; standard output when absent (tests pass a stream to read them). */
+  readonly destination?: Writable;
+}
+
+/**
+ * The root pino logger of a service. JSON lines carry `time` (ISO 8601), `level` (a label),
+ * `service` and `pid`; the `text` format is pino-pretty on one line per entry. Both write
+ * synchronously, so nothing is lost when the process ends, and both redact credentials
+ * ({@link LOG_REDACT_PATHS}) before a line is written.
+ */
+export function createServiceLogger(options: ServiceLoggerOptions): Logger {
+  const base: pino.LoggerOptions = {
+    level: options.level,
+    base: { service: options.name, pid: process.pid },
+    redact: { paths: [...LOG_REDACT_PATHS], censor: REDACTED },
+    serializers: { err: pino.stdSerializers.err },
+  };
+  if (options.format === 'text') {
+    return pino(
+      base,
+      pinoPretty({
+        sync: true,
+        colorize: false,
+        singleLine: true,
+        translateTime: 'SYS:HH:MM:ss.l',
+        ignore: 'pid,hostname,service,req.headers',
+        // Structured events have no msg: show their name in its place.
+        messageFormat: '{if msg}{msg}{end}{if event}{event}{end}',
+        destination: options.destination ?? 1,
+      }),
+    );
+  }
+  return pino(
+    {
+      ...base,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    options.destination ?? pino.destination({ fd: 1, sync: true }),
+  );
+}
+
+/** A request as Express leaves it. */
+type LoggedRequest = IncomingMessage & { originalUrl?: string };
+
+/**
+ * How a request appears in the `request completed` line: method, URL (secret-looking query
+ * values redacted), the route pattern that matched, the remote address and the headers
+ * (credentials redacted by the logger). Never the body.
+ */
+export function serializeRequest(request: LoggedRequest): Record<string, unknown> {
+  return {
+    method: request.method,
+    url: redactUrl(request.originalUrl ?? request.url ?? ''),
+    route: matchedRoute(request),
+    remote_address: request.socket?.remoteAddress,
+    headers: { ...request.headers },
+  };
+}
+
+/** How an answer appears in the `request completed` line: its status. */
+export function serializeResponse(response: ServerResponse): Record<string, unknown> {
+  return { status_code: response.statusCode };
+}

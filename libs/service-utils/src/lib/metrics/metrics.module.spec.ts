@@ -1,0 +1,122 @@
+import { Controller, Get, type INestApplication, Param } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { InternalAuthModule } from '../auth/internal-auth.module';
+import { Public } from '../auth/public.decorator';
+import { InternalClientModule } from '../client/internal-client.module';
+import { MetricsModule } from './metrics.module';
+import { ServiceMetrics } from './service-metrics';
+
+const TOKEN = 'q3V9sLk2Xw8RzT1mN6pB4yH7cJ0dF5gA';
+
+@Controller()
+class ProbeController {
+  @Public()
+  @Get('items/:id')
+  item(@Param('id') id: string): Record<string, string> {
+    return { id };
+  }
+}
+
+async function appWith(callerOf?: string[]): Promise<INestApplication> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      MetricsModule.forRoot({ serviceName: 'probe', processMetrics: false }),
+      InternalAuthModule.forRoot({ sendToken: TOKEN, acceptedTokens: [TOKEN] }),
+      ...(callerOf
+        ? [
+            InternalClientModule.forRoot({
+              callerName: 'probe',
+              upstreams: Object.fromEntries(
+                callerOf.map((name) => [name, { baseUrl: 'http://127.0.0.1:9' }]),
+              ),
+              client: {
+                timeoutMs: 100,
+                retries: 0,
+                breakerResetMs: 1000,
+                breakerErrorThresholdPercent: 50,
+                breakerVolumeThreshold: 5,
+              },
+            }),
+          ]
+        : []),
+    ],
+    controllers: [ProbeController],
+  }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  await app.listen(0, '127.0.0.1');
+  return app;
+}
+
+describe(MetricsModule.name, () => {
+  let app: INestApplication;
+  let url: string;
+
+  const scrape = async () => {
+    const response = await fetch(`${url}/metrics`, { headers: { 'X-INTERNAL-TOKEN': TOKEN } });
+    expect(response.status).toBe(200);
+    // The Prometheus text format, version 0.0.4.
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain;.*version=0\.0\.4/);
+    return response.text();
+  };
+
+  beforeAll(async () => {
+    app = await appWith(['billing']);
+    url = await app.getUrl();
+  });
+
+  afterAll(() => app.close());
+
+  it('refuses GET /metrics without the internal credential, and counts the refusal', async () => {
+    const attempts: Array<Record<string, string>> = [
+      {},
+      { 'X-INTERNAL-TOKEN': 'wrong' },
+      { Authorization: `Bearer ${TOKEN}` },
+    ];
+    for (const headers of attempts) {
+      const response = await fetch(`${url}/metrics`, { headers });
+      expect(response.status).toBe(403);
+      expect(await response.json()).toEqual({ error: 'Forbidden' });
+    }
+    const text = await scrape();
+    expect(text).toContain('internal_auth_denied_total{reason="missing",service="probe"} 2');
+    expect(text).toContain('internal_auth_denied_total{reason="mismatch",service="probe"} 1');
+    expect(text).toContain('internal_auth_denied_total{reason="repeated",service="probe"} 0');
+  });
+
+  it('times requests by route pattern and status, never by raw path', async () => {
+    await fetch(`${url}/items/a`);
+    await fetch(`${url}/items/b`);
+    await fetch(`${url}/no/such/path/${'x'.repeat(20)}`);
+    const text = await scrape();
+    expect(text).toContain(
+      'http_request_duration_seconds_count{service="probe",method="GET",route="/items/:id",status_code="200"} 2',
+    );
+    expect(text).toContain(
+      'http_request_duration_seconds_count{service="probe",method="GET",route="unmatched",status_code="404"} 1',
+    );
+    expect(text).not.toContain('/items/a');
+    expect(text).not.toContain('no/such/path');
+  });
+
+  it("reports each upstream's breaker state", async () => {
+    const text = await scrape();
+    expect(text).toContain(
+      'internal_circuit_breaker_state{upstream="billing",state="closed",service="probe"} 1',
+    );
+    expect(text).toContain(
+      'internal_circuit_breaker_state{upstream="billing",state="open",service="probe"} 0',
+    );
+  });
+
+  it('keeps each application in its own registry', async () => {
+    const other = await appWith();
+    try {
+      const text = await other.get(ServiceMetrics).registry.metrics();
+      expect(text).not.toContain('/items/:id');
+      expect(text).not.toContain('internal_circuit_breaker_state');
+      expect(app.get(ServiceMetrics).registry).not.toBe(other.get(ServiceMetrics).registry);
+    } finally {
+      await other.close();
+    }
+  });
+});

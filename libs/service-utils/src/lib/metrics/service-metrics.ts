@@ -1,0 +1,78 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { INTERNAL_AUTH_DENIED_REASONS } from '../auth/internal-auth-denied.reason';
+import type { BreakerState } from '../client/internal-client.types';
+import { InternalHttpClient } from '../client/internal-http-client';
+import { METRICS_OPTIONS, type MetricsOptions } from './metrics.constants';
+
+const BREAKER_STATES: readonly BreakerState[] = ['closed', 'half_open', 'open'];
+// From 1 ms to 10 s: internal calls are milliseconds, an upload or a slow upstream seconds.
+const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * The metrics of one service, in a registry of its own (never prom-client's global one, so
+ * two apps in one process, as in tests, do not collide). Served by `GET /metrics`
+ * (`MetricsController`, internal credential required). Series every service has:
+ *
+ * - `http_request_duration_seconds{method,route,status_code}`: a histogram of every answered
+ *   request, by route pattern (e.g. `/balance/:user_id`; `unmatched` when no route matched,
+ *   so unknown paths cannot create series);
+ * - `internal_auth_denied_total{reason}`: refusals of the internal guard, by reason;
+ * - `internal_circuit_breaker_state{upstream,state}`: for a service that calls others, 1 for
+ *   the current state of each upstream's breaker (`closed`, `half_open`, `open`) and 0 for the others;
+ * - Node's process metrics (`process_*`, `nodejs_*`) unless turned off.
+ *
+ * Every series carries the label `service`. An app adds its own metrics to {@link registry}
+ * (e.g. billing's ledger operations): `new Counter({ ..., registers: [metrics.registry] })`.
+ */
+@Injectable()
+export class ServiceMetrics {
+  /** The registry `GET /metrics` serves. */
+  readonly registry = new Registry();
+  /** Request durations in seconds, by method, route pattern and status code. */
+  readonly httpRequestDuration: Histogram<'method' | 'route' | 'status_code'>;
+  /** Requests the internal guard refused, by reason. */
+  readonly internalAuthDenied: Counter<'reason'>;
+
+  constructor(
+    @Inject(METRICS_OPTIONS) options: MetricsOptions,
+    @Optional() client?: InternalHttpClient,
+  ) {
+    this.registry.setDefaultLabels({ service: options.serviceName });
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+
+    this.httpRequestDuration = new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'Time from receiving a request to the end of its answer, by route pattern and status.',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: DURATION_BUCKETS,
+      registers: [this.registry],
+    });
+    this.internalAuthDenied = new Counter({
+      name: 'internal_auth_denied_total',
+      help: 'Requests refused by the internal guard (403), by reason.',
+      labelNames: ['reason'],
+      registers: [this.registry],
+    });
+    // Every reason shows from the start at 0, so a rate() over it works before the first refusal.
+    for (const reason of INTERNAL_AUTH_DENIED_REASONS) this.internalAuthDenied.inc({ reason }, 0);
+
+    if (client && client.upstreamNames().length > 0) {
+      new Gauge({
+        name: 'internal_circuit_breaker_state',
+        help: "State of each upstream's circuit breaker: 1 for the current state, 0 for the others.",
+        labelNames: ['upstream', 'state'],
+        registers: [this.registry],
+        // Read at scrape time: the breakers themselves are the source of truth.
+        collect() {
+          for (const upstream of client.upstreamNames()) {
+            const current = client.breakerState(upstream);
+            for (const state of BREAKER_STATES) {
+              this.set({ upstream, state }, state === current ? 1 : 0);
+            }
+          }
+        },
+      });
+    }
+  }
+}

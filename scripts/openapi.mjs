@@ -1,0 +1,64 @@
+// `npm run openapi`: writes the OpenAPI document of every service to docs/api/<service>.json.
+// Each built service describes itself (`main.js --write-openapi=<file>`): its modules are
+// built without listening, on an in-memory database and a scratch data folder, with a
+// throwaway internal token; nothing of a running stack or of .env is read or touched.
+//
+//   npm run openapi                      build (cached), then write docs/api/*.json
+//   node scripts/openapi.mjs --out DIR   write into DIR instead (the CI check compares)
+//   node scripts/openapi.mjs --no-build  use dist/ as it is
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ROOT, SERVICES } from './stack.mjs';
+
+const args = process.argv.slice(2);
+const outIndex = args.indexOf('--out');
+const outDir = outIndex === -1 ? join(ROOT, 'docs', 'api') : resolve(args[outIndex + 1] ?? '');
+const build = !args.includes('--no-build');
+
+if (build) {
+  execFileSync(
+    'npx',
+    [
+      'nx',
+      'run-many',
+      '-t',
+      'build',
+      '-p',
+      ...SERVICES.map((s) => s.name),
+      '--output-style=static',
+    ],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' },
+    },
+  );
+}
+
+mkdirSync(outDir, { recursive: true });
+const scratch = mkdtempSync(join(tmpdir(), 'openapi-'));
+try {
+  for (const service of SERVICES) {
+    const main = join(ROOT, 'dist', 'apps', service.name, 'main.js');
+    if (!existsSync(main)) throw new Error(`${main} is missing: build it first`);
+    const file = join(outDir, `${service.name}.json`);
+    execFileSync(process.execPath, [main, `--write-openapi=${file}`], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      timeout: 120_000,
+      // Only what describing the routes needs: no DATABASE_URL, no real token.
+      env: {
+        PATH: process.env.PATH,
+        INTERNAL_SERVICE_TOKEN: randomBytes(32).toString('base64url'),
+        DATA_DIR: join(scratch, 'data'),
+        LOG_LEVEL: 'silent',
+      },
+    });
+    console.log(`[openapi] ${service.name} -> ${file}`);
+  }
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
