@@ -1,0 +1,210 @@
+// Child processes of a benchmark run: every server and loop is its own process, started
+// here and stopped here, whatever happens (see ProcessGroup.stopAll and run.mjs's handlers).
+// Their output goes to a log file each, not through a pipe to the runner: the runner is also
+// the load generator, and reading every request log line would take CPU from it.
+import { fork, spawn } from 'node:child_process';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const TAIL_BYTES = 16 * 1024;
+const LISTENING = /listening on (http:\/\/[^\s"]+)/;
+const STOP_GRACE_MS = 10_000;
+const POLL_MS = 50;
+// What a child inherits from the runner: nothing secret, nothing that changes how Node runs.
+const INHERITED = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ'];
+
+/** The environment of a child: the few inherited variables plus `env`. */
+export function childEnvironment(env) {
+  const base = Object.fromEntries(
+    INHERITED.filter((name) => process.env[name] !== undefined).map((name) => [
+      name,
+      process.env[name],
+    ]),
+  );
+  return {
+    ...base,
+    ...Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined)),
+  };
+}
+
+/** The last `bytes` of `file` (or its start, with `fromStart`), as text. */
+function readPart(file, bytes, fromStart = false) {
+  let fd;
+  try {
+    fd = openSync(file, 'r');
+    const size = statSync(file).size;
+    const length = Math.min(bytes, size);
+    const buffer = Buffer.alloc(length);
+    readSync(fd, buffer, 0, length, fromStart ? 0 : size - length);
+    return buffer.toString('utf8');
+  } catch {
+    return '';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** A started child process. */
+class Child {
+  #exited;
+
+  constructor(name, child, logFile) {
+    this.name = name;
+    this.child = child;
+    this.logFile = logFile;
+    this.#exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+  }
+
+  get pid() {
+    return this.child.pid;
+  }
+
+  get running() {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** The end of what it wrote (its log file keeps everything until the run ends). */
+  output() {
+    return `(${this.logFile})\n${readPart(this.logFile, TAIL_BYTES)}`;
+  }
+
+  exited() {
+    return this.#exited;
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited after 10 s. */
+  async stop() {
+    if (this.running) this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.running && this.child.kill('SIGKILL'), STOP_GRACE_MS);
+    const result = await this.#exited;
+    clearTimeout(timer);
+    return result;
+  }
+}
+
+/** Every child process of a run, so that none outlives it. */
+export class ProcessGroup {
+  #children = new Set();
+  #count = 0;
+  /** Every process started, `{ pid: name }` (for naming CPU profiles). */
+  started = {};
+
+  /**
+   * @param logDir where each child's output goes (`<n>-<name>.log`)
+   * @param nodeArgs options for every child's `node` (e.g. `--cpu-prof`)
+   */
+  constructor(logDir, nodeArgs = []) {
+    this.logDir = logDir;
+    this.nodeArgs = nodeArgs;
+  }
+
+  /**
+   * Starts `node <main>` and resolves once it logs `listening on <url>` (every service and
+   * fixture does), with the child (`url`, `pid`, `stop()`, `output()`).
+   */
+  async startServer(name, main, { env = {}, timeoutMs = 90_000 } = {}) {
+    const child = this.#start(name, (stdio) =>
+      spawn(process.execPath, [...this.nodeArgs, main], { env: childEnvironment(env), stdio }),
+    );
+    const deadline = Date.now() + timeoutMs;
+    let exited = false;
+    void child.exited().then(() => (exited = true));
+    for (;;) {
+      // The listening line comes right after start-up: the first 64 KiB hold it.
+      const match = LISTENING.exec(readPart(child.logFile, 64 * 1024, true));
+      if (match) {
+        child.url = match[1];
+        return child;
+      }
+      if (exited) throw new Error(`${name} exited before listening:\n${child.output()}`);
+      if (Date.now() > deadline) {
+        await child.stop();
+        throw new Error(`${name} did not listen within ${timeoutMs} ms:\n${child.output()}`);
+      }
+      await sleep(POLL_MS);
+    }
+  }
+
+  /**
+   * Forks `main` with an IPC channel and resolves once it sends `{ type: 'ready' }`. The
+   * returned child has `ask(message)`, which resolves with its next `result` message.
+   */
+  startWorker(name, main, { env = {}, timeoutMs = 60_000 } = {}) {
+    const child = this.#start(name, (stdio) =>
+      fork(main, [], {
+        env: childEnvironment(env),
+        execArgv: this.nodeArgs,
+        stdio: [...stdio, 'ipc'],
+      }),
+    );
+    child.ask = (message, askTimeoutMs = 600_000) =>
+      new Promise((resolve, reject) => {
+        const cleanup = () => {
+          clearTimeout(timer);
+          child.child.off('message', onMessage);
+          child.child.off('exit', onExit);
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`${name} did not answer within ${askTimeoutMs} ms`));
+        }, askTimeoutMs);
+        const onMessage = (reply) => {
+          if (reply?.type === 'result') {
+            cleanup();
+            resolve(reply);
+          } else if (reply?.type === 'error') {
+            cleanup();
+            reject(new Error(`${name}: ${reply.message}`));
+          }
+        };
+        const onExit = () => {
+          cleanup();
+          reject(new Error(`${name} exited while working:\n${child.output()}`));
+        };
+        child.child.on('message', onMessage);
+        child.child.once('exit', onExit);
+        child.child.send(message);
+      });
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        void child.stop();
+        reject(new Error(`${name} was not ready within ${timeoutMs} ms:\n${child.output()}`));
+      }, timeoutMs);
+      const onReady = (message) => {
+        if (message?.type !== 'ready') return;
+        clearTimeout(timer);
+        child.child.off('message', onReady);
+        resolve(child);
+      };
+      child.child.on('message', onReady);
+      void child.exited().then(({ code }) => {
+        clearTimeout(timer);
+        reject(new Error(`${name} exited (code ${code}) before it was ready:\n${child.output()}`));
+      });
+    });
+  }
+
+  /** Stops every child still running, all at once. */
+  async stopAll() {
+    await Promise.all([...this.#children].map((child) => child.stop()));
+  }
+
+  #start(name, launch) {
+    this.#count += 1;
+    const logFile = join(this.logDir, `${this.#count}-${name.replace(/[^a-z0-9.-]+/gi, '_')}.log`);
+    const fd = openSync(logFile, 'w');
+    let child;
+    try {
+      child = new Child(name, launch(['ignore', fd, fd]), logFile);
+    } finally {
+      closeSync(fd);
+    }
+    this.#children.add(child);
+    this.started[child.pid] = name;
+    void child.exited().then(() => this.#children.delete(child));
+    return child;
+  }
+}

@@ -1,0 +1,81 @@
+// 3b. The internal HTTP client with and without its opossum breaker, calling a raw node:http
+// server from a closed loop in its own process (bench/src/client-loop.ts).
+import { alternate } from '../lib/compare.mjs';
+import { comparisonResult } from '../lib/result.mjs';
+import { loadDescription } from './framework-floor.mjs';
+
+export const GROUP = 'breaker';
+
+export async function run(ctx) {
+  const { settings } = ctx;
+  const upstream = await ctx.group.startServer('raw-hello', ctx.paths.fixture('raw-hello.mjs'));
+  let client;
+  try {
+    client = await ctx.group.startWorker('client-loop', ctx.paths.built('client-loop.js'), {
+      env: { INTERNAL_SERVICE_TOKEN: ctx.token, BENCH_UPSTREAM_URL: upstream.url },
+    });
+    const definition = {
+      id: 'breaker',
+      group: GROUP,
+      title: 'Internal client: with vs without the opossum circuit breaker',
+      baseline: { label: 'InternalHttpClient, breaker bypassed', request: 'GET /json' },
+      subject: { label: 'InternalHttpClient with its breaker', request: 'GET /json' },
+      load: loadDescription(settings, settings.connections, 'closed loop in the client process'),
+      target: {
+        metric: 'ratio',
+        op: '>=',
+        value: 0.98,
+        description: 'the breaker costs <= 2% of calls/s',
+      },
+      notes:
+        'One client process; the bypassed client is the same InternalHttpClient whose breaker is swapped for a pass-through to its own send() (bench/src/client/breaker-bypass.ts). Upstream: raw node:http answering {"ok":true}.',
+    };
+    ctx.log(`${definition.id}: ${definition.title}`);
+    const loop = (mode) => async (seconds) => {
+      const result = await client.ask({
+        type: 'run',
+        mode,
+        path: '/json',
+        connections: settings.connections,
+        seconds,
+      });
+      return {
+        count: result.count,
+        seconds: result.seconds,
+        latencies: result.latencies,
+        non2xx: 0,
+        errors: result.failures,
+      };
+    };
+    const measured = await alternate({
+      baseline: loop('direct'),
+      subject: loop('breaker'),
+      ...settings,
+      log: ctx.log,
+    });
+
+    const overhead = {
+      id: 'client-overhead',
+      group: GROUP,
+      title: 'Internal client vs a bare node:http keep-alive call, same server and route',
+      baseline: { label: 'node:http request, keep-alive agent', request: 'GET /json' },
+      subject: {
+        label: 'InternalHttpClient (axios, checks, deadline, breaker)',
+        request: 'GET /json',
+      },
+      load: loadDescription(settings, settings.connections, 'closed loop in the client process'),
+      notes:
+        'Context for the internal hop: what one call through the internal client costs beyond the HTTP exchange itself. Both send the same headers and parse the same JSON answer.',
+    };
+    ctx.log(`${overhead.id}: ${overhead.title}`);
+    const overheadMeasured = await alternate({
+      baseline: loop('node-http'),
+      subject: loop('breaker'),
+      ...settings,
+      log: ctx.log,
+    });
+    return [comparisonResult(definition, measured), comparisonResult(overhead, overheadMeasured)];
+  } finally {
+    await Promise.all([client?.stop(), upstream.stop()]);
+  }
+}

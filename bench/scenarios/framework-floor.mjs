@@ -1,0 +1,49 @@
+// 1. Framework floor: raw node:http hello against the same route in NestJS (defaults).
+import { alternate } from '../lib/compare.mjs';
+import { hammer } from '../lib/load.mjs';
+import { comparisonResult } from '../lib/result.mjs';
+
+export const GROUP = 'floor';
+
+export async function run(ctx) {
+  const { settings } = ctx;
+  const [raw, nest] = await Promise.all([
+    ctx.group.startServer('raw-hello', ctx.paths.fixture('raw-hello.mjs')),
+    ctx.group.startServer('nest-hello', ctx.paths.built('nest-hello.js')),
+  ]);
+  try {
+    const load = (server) => (seconds) =>
+      hammer({ url: `${server.url}/hello`, connections: settings.connections, seconds });
+    const definition = {
+      id: 'framework-floor',
+      group: GROUP,
+      title: 'Framework floor: NestJS hello vs raw node:http hello',
+      baseline: { label: 'node:http hello', request: 'GET /hello' },
+      subject: { label: 'NestJS 11 (Express) hello, defaults', request: 'GET /hello' },
+      load: loadDescription(settings, settings.connections),
+      notes: 'Context for the other scenarios: what NestJS itself costs on the smallest route.',
+    };
+    ctx.log(`${definition.id}: ${definition.title}`);
+    const measured = await alternate({
+      baseline: load(raw),
+      subject: load(nest),
+      ...settings,
+      log: ctx.log,
+    });
+    return [comparisonResult(definition, measured)];
+  } finally {
+    await Promise.all([raw.stop(), nest.stop()]);
+  }
+}
+
+/** How a comparison was loaded, for the JSON. */
+export function loadDescription(settings, connections, tool = 'autocannon') {
+  return {
+    tool,
+    connections,
+    rounds: settings.rounds,
+    secondsPerSide: settings.seconds,
+    sliceSeconds: settings.sliceSeconds,
+    warmupSeconds: settings.warmupSeconds,
+  };
+}

@@ -1,0 +1,111 @@
+// 2. Guard cost: one process, one handler, `/guarded/...` behind InternalTokenGuard and
+// `/open/...` without it (bench/src/guard). In memory (the guard against the framework
+// alone) and with billing's balance SELECT on PostgreSQL (a real read route).
+import { alternate } from '../lib/compare.mjs';
+import { hammer } from '../lib/load.mjs';
+import { comparisonResult, skippedResult } from '../lib/result.mjs';
+import { loadDescription } from './framework-floor.mjs';
+
+export const GROUP = 'guard';
+const TARGET = {
+  metric: 'ratio',
+  op: '>=',
+  value: 0.97,
+  description: 'guarded req/s >= 0.97 x open req/s',
+};
+
+function definition(source, settings) {
+  const where = source === 'memory' ? 'in-memory balance' : 'balance SELECT on PostgreSQL';
+  return {
+    id: `guard-${source === 'memory' ? 'memory' : 'postgres'}`,
+    group: GROUP,
+    title: `Guard cost: the same balance read (${where}) with vs without InternalTokenGuard`,
+    baseline: { label: 'no guard', request: `GET /open/${source}/:user_id` },
+    subject: { label: 'InternalTokenGuard', request: `GET /guarded/${source}/:user_id` },
+    load: loadDescription(settings, settings.connections),
+    target: TARGET,
+    notes:
+      "Fixture bench/src/guard: one process built and booted like the services (runService, with the LoggingModule, MetricsModule and ServiceHttpModule the billing server imports), one handler mounted twice: /guarded/... behind InternalTokenGuard (@UseGuards), /open/... with no guard. The billing app cannot be imported from bench/ (lint boundaries), so the database read is billing's own SELECT on a table shaped like its accounts table. Both routes get the same X-INTERNAL-TOKEN header, so the requests are the same size.",
+  };
+}
+
+const LOGGING = {
+  id: 'request-logging',
+  group: GROUP,
+  title: 'Request logging: one pino line per request (LOG_LEVEL=info) vs none (LOG_LEVEL=warn)',
+  baseline: { label: 'guard fixture, LOG_LEVEL=warn', request: 'GET /open/memory/:user_id' },
+  subject: {
+    label: 'guard fixture, LOG_LEVEL=info (the default)',
+    request: 'GET /open/memory/:user_id',
+  },
+  notes:
+    'Context for the ledger and hop results: what the per-request log line (LoggingModule: pino-http, header redaction, a synchronous write to stdout) costs on the shared pipeline. Two processes of the same build; output goes to a file.',
+};
+
+export async function run(ctx) {
+  const { settings } = ctx;
+  const databaseUrl = ctx.postgres.url ? await ctx.scratch.create() : undefined;
+  const start = (name, logLevel, url) =>
+    ctx.group.startServer(name, ctx.paths.built('guard-server.js'), {
+      env: {
+        INTERNAL_SERVICE_TOKEN: ctx.token,
+        DATABASE_URL: url,
+        BENCH_PORT: '0',
+        LOG_LEVEL: logLevel,
+      },
+    });
+  const [server, quiet] = await Promise.all([
+    start('guard-server', 'info', databaseUrl),
+    // Only the in-memory route is used on this one: no database.
+    start('guard-server (LOG_LEVEL=warn)', 'warn', undefined),
+  ]);
+  const results = [];
+  try {
+    for (const source of ['memory', 'database']) {
+      const def = definition(source, settings);
+      if (source === 'database' && !databaseUrl) {
+        results.push(skippedResult(def, ctx.postgres.reason));
+        continue;
+      }
+      ctx.log(`${def.id}: ${def.title}`);
+      const load = (prefix) => (seconds) =>
+        hammer({
+          url: `${server.url}/${prefix}/${source}/user-7`,
+          headers: { 'X-INTERNAL-TOKEN': ctx.token },
+          connections: settings.connections,
+          seconds,
+        });
+      const measured = await alternate({
+        baseline: load('open'),
+        subject: load('guarded'),
+        ...settings,
+        log: ctx.log,
+      });
+      results.push(comparisonResult(def, measured));
+    }
+
+    ctx.log(`${LOGGING.id}: ${LOGGING.title}`);
+    const open = (target) => (seconds) =>
+      hammer({
+        url: `${target.url}/open/memory/user-7`,
+        headers: { 'X-INTERNAL-TOKEN': ctx.token },
+        connections: settings.connections,
+        seconds,
+      });
+    const measured = await alternate({
+      baseline: open(quiet),
+      subject: open(server),
+      ...settings,
+      log: ctx.log,
+    });
+    results.push(
+      comparisonResult(
+        { ...LOGGING, load: loadDescription(settings, settings.connections) },
+        measured,
+      ),
+    );
+  } finally {
+    await Promise.all([server.stop(), quiet.stop()]);
+  }
+  return results;
+}

@@ -1,0 +1,253 @@
+// 3a. Internal hop: GET /me through the backend (user token check + billing call) against
+// billing's GET /balance called directly, on one connection (latency, not throughput).
+// 5. Memory: resident memory of each of the four services idle and under load, on
+// PostgreSQL and on the embedded PGlite default (`npm start` on a fresh machine).
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { alternate } from '../lib/compare.mjs';
+import { hammer } from '../lib/load.mjs';
+import { sampleRss } from '../lib/memory.mjs';
+import { comparisonResult, skippedResult } from '../lib/result.mjs';
+import {
+  call,
+  expectStatus,
+  SERVICE_NAMES,
+  serviceMain,
+  signUp,
+  startStack,
+} from '../lib/stack.mjs';
+import { round, summarize } from '../lib/stats.mjs';
+import { loadDescription } from './framework-floor.mjs';
+
+export const GROUP = 'stack';
+const MEMORY_TARGET = {
+  metric: 'idleTotalMiB',
+  op: '<=',
+  value: 400,
+  description: 'the four services together <= 400 MB resident, idle',
+};
+const FILE = 'bench.txt';
+
+function hopDefinition(settings, database) {
+  return {
+    id: 'internal-hop',
+    group: GROUP,
+    title: 'Internal hop: GET /me through the backend vs GET /balance on billing directly',
+    baseline: {
+      label: 'billing GET /balance/:user_id, direct (X-INTERNAL-TOKEN)',
+      request: 'GET /balance/:user_id',
+    },
+    subject: {
+      label: 'backend GET /me (JWT check + internal call to billing)',
+      request: 'GET /me',
+    },
+    load: { ...loadDescription(settings, 1), database },
+    target: {
+      metric: 'p50DiffMs',
+      op: '<=',
+      value: 0.5,
+      description: 'the hop adds <= 0.5 ms at p50',
+    },
+    notes:
+      'One connection, so that latency is not queueing; both sides end in the same billing read.',
+  };
+}
+
+function memoryDefinition(database) {
+  return {
+    id: `memory-${database}`,
+    group: GROUP,
+    kind: 'memory',
+    title: `Memory: the four services on ${database === 'postgres' ? 'PostgreSQL' : 'embedded PGlite (npm start defaults)'}, idle and under load`,
+    target: MEMORY_TARGET,
+  };
+}
+
+export async function run(ctx) {
+  const results = [];
+  const hopOn = ctx.postgres.url ? 'postgres' : 'pglite';
+  for (const database of ['postgres', 'pglite']) {
+    if (database === 'postgres' && !ctx.postgres.url) {
+      results.push(skippedResult(memoryDefinition(database), ctx.postgres.reason));
+      continue;
+    }
+    results.push(...(await runOn(ctx, database, database === hopOn)));
+  }
+  // The hop first, then the memory entries, whatever the order they were measured in.
+  return results.sort((a, b) => (a.id === 'internal-hop' ? -1 : b.id === 'internal-hop' ? 1 : 0));
+}
+
+async function runOn(ctx, database, withHop) {
+  const { settings } = ctx;
+  const dataDir = mkdtempSync(join(ctx.tmp, `stack-${database}-`));
+  const databaseUrl = database === 'postgres' ? await ctx.scratch.create() : undefined;
+  ctx.log(`stack on ${database}: starting the four services`);
+  const stack = await startStack(ctx.group, {
+    token: ctx.token,
+    dataDir,
+    databaseUrl,
+    mainOf: (name) => serviceMain(ctx.paths.root, name),
+  });
+  try {
+    const { services } = stack;
+    const user = await signUp(stack, ctx.token, `bench-${database}@example.com`, 'team');
+    const bearer = { Authorization: `Bearer ${user.accessToken}` };
+    expectStatus(
+      `PUT /me/files/${FILE}`,
+      await call(`${services.backend.url}/me/files/${FILE}`, {
+        method: 'PUT',
+        headers: { ...bearer, 'Content-Type': 'application/octet-stream' },
+        body: 'a small file, read back under load\n',
+      }),
+      201,
+    );
+    expectStatus('GET /me', await call(`${services.backend.url}/me`, { headers: bearer }), 200);
+
+    const pids = () => Object.fromEntries(SERVICE_NAMES.map((name) => [name, services[name].pid]));
+    const idle = await sampleIdle(pids(), settings);
+    const results = [];
+
+    if (withHop) {
+      const def = hopDefinition(settings, database);
+      ctx.log(`${def.id}: ${def.title}`);
+      const measured = await alternate({
+        baseline: (seconds) =>
+          hammer({
+            url: `${services['billing-server'].url}/balance/${user.userId}`,
+            headers: { 'X-INTERNAL-TOKEN': ctx.token, 'X-Caller-Service': 'backend' },
+            connections: 1,
+            seconds,
+          }),
+        subject: (seconds) =>
+          hammer({ url: `${services.backend.url}/me`, headers: bearer, connections: 1, seconds }),
+        ...settings,
+        log: ctx.log,
+      });
+      results.push(comparisonResult(def, measured));
+    }
+
+    ctx.log(`memory-${database}: idle sampled; now under load`);
+    const underLoad = [];
+    for (let index = 0; index < settings.rounds; index += 1) {
+      underLoad.push(await sampleUnderLoad(pids(), services, user, settings));
+    }
+
+    let restartIdle;
+    if (database === 'pglite') {
+      // The first start of an embedded database runs initdb, whose memory stays mapped until
+      // a garbage collection; a restart on the same folder is how the stack runs afterwards.
+      await stack.restart('billing-server');
+      await stack.restart('auth-server');
+      expectStatus(
+        'GET /me after restart',
+        await call(`${services.backend.url}/me`, { headers: bearer }),
+        200,
+      );
+      restartIdle = await sampleIdle(pids(), settings);
+    }
+    results.push(memoryResult(database, idle, underLoad, restartIdle));
+    return results;
+  } finally {
+    await stack.stop();
+  }
+}
+
+/** RSS samples of the settled stack (after its set-up requests), every 100 ms. */
+async function sampleIdle(pids, settings) {
+  await sleep(settings.idleSettleSeconds * 1000);
+  const sampler = sampleRss(pids, 100);
+  await sleep(settings.idleSampleSeconds * 1000);
+  return sampler.stop();
+}
+
+/**
+ * One window of mixed load on every service, with the RSS sampled every 100 ms: GET /me
+ * (backend and billing) and GET /me/files/<file> (backend and filesystem) from 4 connections
+ * each, and POST /login (auth: scrypt) from 2.
+ */
+async function sampleUnderLoad(pids, services, user, settings) {
+  const sampler = sampleRss(pids, 100);
+  const bearer = { Authorization: `Bearer ${user.accessToken}` };
+  const [me, file, login] = await Promise.all([
+    hammer({
+      url: `${services.backend.url}/me`,
+      headers: bearer,
+      connections: 4,
+      seconds: settings.seconds,
+    }),
+    hammer({
+      url: `${services.backend.url}/me/files/${FILE}`,
+      headers: bearer,
+      connections: 4,
+      seconds: settings.seconds,
+    }),
+    hammer({
+      url: `${services['auth-server'].url}/login`,
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email: user.email, password: user.password }),
+      connections: 2,
+      seconds: settings.seconds,
+    }),
+  ]);
+  const samples = sampler.stop();
+  return {
+    samples,
+    load: {
+      'GET /me': answered(me),
+      [`GET /me/files/${FILE}`]: answered(file),
+      'POST /login': answered(login),
+    },
+  };
+}
+
+function answered(measurement) {
+  return {
+    rps: round(measurement.count / measurement.seconds, 1),
+    non2xx: measurement.non2xx,
+    errors: measurement.errors,
+  };
+}
+
+function total(sample) {
+  return SERVICE_NAMES.reduce((sum, name) => sum + sample[name], 0);
+}
+
+function peak(samples, read) {
+  return Math.max(...samples.map(read));
+}
+
+function memoryResult(database, idle, underLoad, restartIdle) {
+  const services = {};
+  for (const name of SERVICE_NAMES) {
+    services[name] = {
+      idleMiB: summarize(idle.map((sample) => sample[name])),
+      loadPeakMiB: summarize(underLoad.map((window) => peak(window.samples, (s) => s[name]))),
+      ...(restartIdle && { restartIdleMiB: summarize(restartIdle.map((sample) => sample[name])) }),
+    };
+  }
+  const metrics = {
+    idleTotalMiB: summarize(idle.map(total)),
+    loadPeakTotalMiB: summarize(underLoad.map((window) => peak(window.samples, total))),
+    ...(restartIdle && { restartIdleTotalMiB: summarize(restartIdle.map(total)) }),
+  };
+  const definition = memoryDefinition(database);
+  const observed = metrics.idleTotalMiB.median;
+  return {
+    id: definition.id,
+    group: GROUP,
+    title: definition.title,
+    kind: 'memory',
+    status: 'ok',
+    load: {
+      idle: 'after start-up, sign-up, one file written and one GET /me; sampled every 100 ms',
+      underLoad:
+        'GET /me x4 connections, GET /me/files/<file> x4, POST /login x2 (scrypt), together; peak of 100 ms samples per window',
+      windows: underLoad.map((window) => window.load),
+    },
+    metrics,
+    services,
+    target: { ...MEMORY_TARGET, observed: round(observed), met: observed <= MEMORY_TARGET.value },
+  };
+}

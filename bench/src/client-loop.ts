@@ -1,0 +1,64 @@
+// The client fixture of `npm run bench` (group "breaker"): the internal HTTP client of
+// @zt/service-utils calling a local server from a closed loop, with its opossum breaker, with
+// the breaker bypassed, or a bare node:http call in its place, on the runner's command (IPC,
+// one run at a time).
+import { internalHeaders, InternalHttpClient } from '@zt/service-utils';
+import { bypassBreaker } from './client/breaker-bypass';
+import { runClosedLoop } from './client/closed-loop';
+import { NodeHttpCaller } from './client/node-http-caller';
+import { loadClientLoopConfigFromProcess } from './config/client-loop.config';
+
+const UPSTREAM = 'upstream';
+
+interface RunCommand {
+  readonly type: 'run';
+  readonly mode: 'breaker' | 'direct' | 'node-http';
+  readonly path: string;
+  readonly connections: number;
+  readonly seconds: number;
+}
+
+function main(): void {
+  const config = loadClientLoopConfigFromProcess();
+  const options = {
+    callerName: 'bench',
+    upstreams: { [UPSTREAM]: { baseUrl: config.upstreamUrl } },
+    client: config.client,
+  };
+  const clients = {
+    breaker: new InternalHttpClient(options, config.internalAuth),
+    direct: new InternalHttpClient(options, config.internalAuth),
+  };
+  bypassBreaker(clients.direct, UPSTREAM);
+  const bare = new NodeHttpCaller(config.upstreamUrl, {
+    ...internalHeaders(config.internalAuth),
+    'X-Caller-Service': 'bench',
+  });
+
+  const send = (message: unknown) => process.send?.(message);
+  process.on('message', (message: RunCommand) => {
+    if (message?.type !== 'run') return;
+    const { mode, path } = message;
+    let call: () => Promise<unknown>;
+    if (mode === 'node-http') {
+      call = () => bare.get(path);
+    } else {
+      const client = clients[mode];
+      call = () => client.request(UPSTREAM, { method: 'GET', path });
+    }
+    runClosedLoop(call, message.connections, message.seconds).then(
+      (result) => send({ type: 'result', mode, ...result }),
+      (error: Error) => send({ type: 'error', message: error.message }),
+    );
+  });
+  const stop = () => {
+    for (const client of Object.values(clients)) client.onApplicationShutdown();
+    bare.close();
+    process.exit(0);
+  };
+  process.once('disconnect', stop);
+  process.once('SIGTERM', stop);
+  send({ type: 'ready' });
+}
+
+main();

@@ -1,0 +1,35 @@
+import {
+  type Environment,
+  type InternalAuthConfig,
+  loadInternalAuthConfig,
+  loadServiceConfig,
+  readOptionalString,
+  type ServiceConfig,
+} from '@zt/service-utils';
+
+/** The guard fixture's configuration, read once at boot like a service's. */
+export interface GuardServerConfig {
+  readonly service: ServiceConfig;
+  /** Secret: the internal credential the guarded routes accept. */
+  readonly internalAuth: InternalAuthConfig;
+  /** PostgreSQL URL for the `/.../database/:user_id` routes; those answer 503 without it. */
+  readonly databaseUrl: string | undefined;
+}
+
+/** Reads `BENCH_PORT` (default 0: any free port), the shared service variables and `DATABASE_URL`. */
+export function loadGuardServerConfig(env: Environment): GuardServerConfig {
+  return {
+    service: loadServiceConfig(env, {
+      name: 'bench-guard-server',
+      portVariable: 'BENCH_PORT',
+      defaultPort: 0,
+    }),
+    internalAuth: loadInternalAuthConfig(env),
+    databaseUrl: readOptionalString(env, 'DATABASE_URL'),
+  };
+}
+
+/** The configuration of this process: the only place the fixture reads `process.env`. */
+export function loadGuardServerConfigFromProcess(): GuardServerConfig {
+  return loadGuardServerConfig(process.env);
+}

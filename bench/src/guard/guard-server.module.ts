@@ -1,0 +1,35 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import {
+  InternalAuthModule,
+  LoggingModule,
+  MetricsModule,
+  ServiceHttpModule,
+} from '@zt/service-utils';
+import type { GuardServerConfig } from '../config/guard-server.config';
+import { BalanceReader, BENCH_DATABASE_URL } from './balance.reader';
+import { GuardedBalanceController } from './guarded-balance.controller';
+import { OpenBalanceController } from './open-balance.controller';
+
+/**
+ * The guard fixture: one process, one handler ({@link BalanceReader}) mounted twice,
+ * `/guarded/...` behind `InternalTokenGuard` and `/open/...` without it, on the request
+ * pipeline of the billing server (`runService`; the logging, metrics and HTTP modules it
+ * imports, in its order). `forPublicEdge` provides the credential config the guard needs
+ * without registering the guard globally.
+ */
+@Module({})
+export class GuardServerModule {
+  static forRoot(config: GuardServerConfig): DynamicModule {
+    return {
+      module: GuardServerModule,
+      imports: [
+        LoggingModule.forRoot({ service: config.service }),
+        MetricsModule.forRoot({ serviceName: config.service.name }),
+        InternalAuthModule.forPublicEdge(config.internalAuth),
+        ServiceHttpModule.forRoot({ maxJsonBodyBytes: config.service.maxJsonBodyBytes }),
+      ],
+      controllers: [GuardedBalanceController, OpenBalanceController],
+      providers: [{ provide: BENCH_DATABASE_URL, useValue: config.databaseUrl }, BalanceReader],
+    };
+  }
+}

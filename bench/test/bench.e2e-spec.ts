@@ -1,0 +1,166 @@
+import { workspaceRoot } from '@zt/test-kit';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+interface Spread {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+interface Scenario {
+  readonly id: string;
+  readonly kind: 'comparison' | 'memory';
+  readonly status: 'ok' | 'skipped';
+  readonly reason?: string;
+  readonly rounds?: unknown[];
+  readonly metrics?: Record<string, Spread>;
+  readonly services?: Record<string, Record<string, Spread>>;
+  readonly target?: { readonly met: boolean; readonly observed: number };
+}
+
+interface Results {
+  readonly mode: string;
+  readonly machine: Record<string, unknown>;
+  readonly settings: Record<string, number>;
+  readonly scenarios: Scenario[];
+}
+
+const COMPARISONS = [
+  'framework-floor',
+  'guard-memory',
+  'guard-postgres',
+  'request-logging',
+  'internal-hop',
+  'breaker',
+  'client-overhead',
+  'ledger-postgres-spread',
+  'ledger-postgres-hot',
+  'ledger-pglite-spread',
+  'ledger-pglite-hot',
+];
+const MEMORY = ['memory-postgres', 'memory-pglite'];
+const NEEDS_POSTGRES = new Set([
+  'guard-postgres',
+  'ledger-postgres-spread',
+  'ledger-postgres-hot',
+  'memory-postgres',
+]);
+const SERVICES = ['billing-server', 'auth-server', 'filesystem-server', 'backend'];
+
+function expectSpread(spread: Spread | undefined): void {
+  expect(spread).toEqual({
+    median: expect.any(Number),
+    min: expect.any(Number),
+    max: expect.any(Number),
+  });
+  const { median, min, max } = spread as Spread;
+  for (const value of [median, min, max]) expect(Number.isFinite(value)).toBe(true);
+  expect(min).toBeLessThanOrEqual(median);
+  expect(median).toBeLessThanOrEqual(max);
+}
+
+/**
+ * `npm run bench -- --quick`, as a user would run it: every scenario runs (a few seconds
+ * each) and the report is written. What is checked is the shape of what it writes, never a
+ * time or a ratio: those depend on the machine and on what else runs on it.
+ */
+describe('npm run bench -- --quick', () => {
+  const root = workspaceRoot();
+  const out = mkdtempSync(join(tmpdir(), 'bench-e2e-'));
+  // CI has PostgreSQL: there, a skipped PostgreSQL scenario is a failure.
+  const postgresRequired = process.env['CI'] === 'true';
+  let results: Results;
+  let byId: Map<string, Scenario>;
+
+  beforeAll(async () => {
+    // --no-build: this target's dependsOn has just built the services and the fixtures.
+    await run('npm', ['run', 'bench', '--', '--quick', '--no-build', '--out', out], {
+      cwd: root,
+      timeout: 280_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
+    byId = new Map(results.scenarios.map((scenario) => [scenario.id, scenario]));
+  }, 300_000);
+
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('reports every scenario, in quick mode, with the machine it ran on', () => {
+    expect(results.mode).toBe('quick');
+    expect(results.scenarios.map((scenario) => scenario.id)).toEqual([...COMPARISONS, ...MEMORY]);
+    expect(results.machine).toMatchObject({ cores: expect.any(Number), node: process.version });
+  });
+
+  it('skips only the PostgreSQL scenarios, only without a database, and never on CI', () => {
+    const notRun = results.scenarios.filter((scenario) => scenario.status !== 'ok');
+    for (const scenario of notRun) {
+      expect(scenario).toMatchObject({ status: 'skipped', reason: expect.any(String) });
+    }
+    const wronglySkipped = notRun
+      .filter((scenario) => postgresRequired || !NEEDS_POSTGRES.has(scenario.id))
+      .map((scenario) => `${scenario.id}: ${scenario.reason}`);
+    expect(wronglySkipped).toEqual([]);
+  });
+
+  it.each(COMPARISONS)('%s: every round measured, median and min-max of each metric', (id) => {
+    const scenario = byId.get(id) as Scenario;
+    if (scenario.status === 'skipped') return;
+    expect(scenario.rounds).toHaveLength(results.settings['rounds']);
+    for (const metric of ['ratio', 'p50DiffMs', 'p99DiffMs', 'baselineRps', 'subjectRps']) {
+      expectSpread(scenario.metrics?.[metric]);
+    }
+    if (scenario.target) expect(scenario.target.met).toEqual(expect.any(Boolean));
+  });
+
+  it.each(MEMORY)('%s: idle and peak memory of each service, and their total', (id) => {
+    const scenario = byId.get(id) as Scenario;
+    if (scenario.status === 'skipped') return;
+    expectSpread(scenario.metrics?.['idleTotalMiB']);
+    expectSpread(scenario.metrics?.['loadPeakTotalMiB']);
+    for (const service of SERVICES) {
+      expectSpread(scenario.services?.[service]?.['idleMiB']);
+      expectSpread(scenario.services?.[service]?.['loadPeakMiB']);
+    }
+    expect(scenario.target?.met).toEqual(expect.any(Boolean));
+  });
+
+  it('writes the README with the table and an SVG chart drawn from the JSON', () => {
+    const readme = readFileSync(join(out, 'README.md'), 'utf8');
+    const chart = readFileSync(join(out, 'chart.svg'), 'utf8');
+    expect(readme).toContain('## Machine');
+    expect(readme).toContain('## How to rerun');
+    expect(readme).toContain('![');
+    expect(readme).toContain('(chart.svg)');
+    expect(chart.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(chart.trimEnd().endsWith('</svg>')).toBe(true);
+    for (const [index, id] of COMPARISONS.entries()) {
+      expect(readme).toMatch(new RegExp(`^\\| ${index + 1} +\\| `, 'm'));
+      expect(readme).toContain(`### ${id}`);
+      expect(chart).toContain(`>${id}</text>`);
+    }
+  });
+
+  it('regenerates the same README and chart from results.json alone (--report-only)', async () => {
+    const again = mkdtempSync(join(tmpdir(), 'bench-e2e-report-'));
+    try {
+      await run(
+        process.execPath,
+        ['bench/run.mjs', '--report-only', join(out, 'results.json'), '--out', again],
+        { cwd: root, timeout: 60_000 },
+      );
+      expect(readFileSync(join(again, 'chart.svg'), 'utf8')).toBe(
+        readFileSync(join(out, 'chart.svg'), 'utf8'),
+      );
+      const readme = readFileSync(join(again, 'README.md'), 'utf8');
+      expect(readme).toMatch(/^\| 1 +\| Framework floor/m);
+    } finally {
+      rmSync(again, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,120 @@
+// Where the CPU of a benchmark process goes, from the V8 profiles that
+// `npm run bench -- --cpu-prof <dir>` leaves in <dir> (one .cpuprofile per process, and
+// processes.json naming them):
+//
+//   node bench/tools/profile-summary.mjs <dir | file.cpuprofile> [more ...]
+//
+// Each sample is given to the innermost frame on its stack that belongs to a category
+// (logging, metrics, JWT verification, outgoing calls, the pg client, validation, ...), else
+// to the package of the frame that was running; the table shows each category's share of
+// the time the process was not idle.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+
+const CATEGORIES = [
+  ['gc', (f) => f.functionName === '(garbage collector)'],
+  [
+    'logging (pino, pino-http, redaction, writes)',
+    (f) =>
+      /node_modules\/(pino|pino-http|@pinojs|sonic-boom|nestjs-pino|fast-redact|pino-std-serializers)\//.test(
+        f.url,
+      ),
+  ],
+  ['metrics (prom-client)', (f) => /node_modules\/prom-client\//.test(f.url)],
+  [
+    'JWT verification (jose, crypto)',
+    (f) => /node_modules\/jose\//.test(f.url) || /crypto\/sig/.test(f.url),
+  ],
+  [
+    'guards (canActivate: InternalTokenGuard, UserTokenGuard)',
+    (f) => f.functionName === 'canActivate',
+  ],
+  [
+    'outgoing HTTP calls (axios, opossum, http client)',
+    (f) =>
+      /node_modules\/(axios|opossum|follow-redirects)\//.test(f.url) ||
+      /_http_client|_http_agent/.test(f.url),
+  ],
+  ['pg client', (f) => /node_modules\/(pg|pg-protocol|pg-pool|pg-types)\//.test(f.url)],
+  [
+    'PGlite (WebAssembly PostgreSQL)',
+    (f) => /@electric-sql\/pglite/.test(f.url) || f.url.startsWith('wasm://'),
+  ],
+  ['validation (zod)', (f) => /node_modules\/zod\//.test(f.url)],
+  [
+    'module loading (start-up)',
+    (f) => /modules\/cjs\/loader|bootstrap\/realm|modules\/esm/.test(f.url),
+  ],
+];
+const FRAMEWORK =
+  /^(@nestjs\/|express$|router$|body-parser$|rxjs$|path-to-regexp$|finalhandler$|send$|on-finished$|content-type$|qs$|raw-body$|parseurl$|etag$|fresh$)/;
+
+function fallback(frame) {
+  const match = frame.url.match(/node_modules\/((@[^/]+\/)?[^/]+)/);
+  if (match)
+    return FRAMEWORK.test(match[1]) ? 'NestJS / Express / rxjs' : `other package: ${match[1]}`;
+  if (/dist\/(apps|bench)\//.test(frame.url)) return 'our code (apps, libs, fixtures)';
+  if (frame.url.startsWith('node:')) return 'Node core (HTTP, streams, sockets)';
+  return 'native / other';
+}
+
+function summarize(file) {
+  const profile = JSON.parse(readFileSync(file, 'utf8'));
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map();
+  for (const node of profile.nodes)
+    for (const child of node.children ?? []) parent.set(child, node.id);
+  const categoryOf = new Map();
+  const category = (id) => {
+    if (categoryOf.has(id)) return categoryOf.get(id);
+    let found;
+    for (let current = id; current !== undefined && !found; current = parent.get(current)) {
+      const frame = byId.get(current).callFrame;
+      found = CATEGORIES.find(([, test]) => test(frame))?.[0];
+    }
+    const result = found ?? fallback(byId.get(id).callFrame);
+    categoryOf.set(id, result);
+    return result;
+  };
+  const totals = new Map();
+  let idle = 0;
+  let all = 0;
+  profile.samples.forEach((id, index) => {
+    const delta = profile.timeDeltas[index] ?? 0;
+    all += delta;
+    if (byId.get(id).callFrame.functionName === '(idle)') {
+      idle += delta;
+      return;
+    }
+    const name = category(id);
+    totals.set(name, (totals.get(name) ?? 0) + delta);
+  });
+  return { all, busy: all - idle, totals };
+}
+
+function profilesIn(path) {
+  if (statSync(path).isFile()) return [[path, basename(path)]];
+  const namesFile = join(path, 'processes.json');
+  const names = existsSync(namesFile) ? JSON.parse(readFileSync(namesFile, 'utf8')) : {};
+  return readdirSync(path)
+    .filter((file) => file.endsWith('.cpuprofile'))
+    .map((file) => {
+      const pid = file.split('.').at(-4);
+      return [join(path, file), names[pid] ? `${names[pid]} (pid ${pid})` : file];
+    });
+}
+
+const paths = process.argv.slice(2);
+if (paths.length === 0) {
+  process.stderr.write('usage: node bench/tools/profile-summary.mjs <dir | file.cpuprofile> ...\n');
+  process.exit(2);
+}
+for (const [file, label] of paths.flatMap(profilesIn)) {
+  const { all, busy, totals } = summarize(file);
+  console.log(
+    `\n${label}: ${(all / 1e6).toFixed(1)} s profiled, ${(busy / 1e6).toFixed(1)} s busy`,
+  );
+  for (const [name, time] of [...totals].sort((a, b) => b[1] - a[1]).slice(0, 14)) {
+    console.log(`  ${((100 * time) / busy).toFixed(1).padStart(5)}%  ${name}`);
+  }
+}
