@@ -23,6 +23,12 @@ describe.each(testBackends())('Database on %s', (backend) => {
     expect(sut.kind).toBe(backend === 'postgres' ? 'pg' : 'pglite');
   });
 
+  it('keeps the embedded store small: 16 MB of shared buffers, not 128', async () => {
+    const result = await sut.query<{ shared_buffers: string }>('SHOW shared_buffers');
+    if (backend === 'pglite') expect(result.rows).toEqual([{ shared_buffers: '16MB' }]);
+    else expect(result.rows).toHaveLength(1); // the server's own setting, not ours to choose
+  });
+
   it('returns BIGINT as bigint, exactly, whatever its size', async () => {
     const result = await sut.query<{ small: bigint; large: bigint }>(
       'SELECT 1::bigint AS small, 9007199254740993::bigint AS large',
