@@ -14,7 +14,11 @@ export default [
         {
           enforceBuildableLibDependency: true,
           banTransitiveDependencies: true,
-          allow: ['^.*/eslint(\\.base)?\\.config\\.[cm]?[jt]s$'],
+          // Shared tool configuration at the root, not code: the ESLint and webpack recipes.
+          allow: [
+            '^.*/eslint(\\.base)?\\.config\\.[cm]?[jt]s$',
+            '^.*/webpack\\.service\\.config\\.js$',
+          ],
           depConstraints: [
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['scope:shared'] },
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },

@@ -1,34 +1,9 @@
-import { freePort, inheritedProcessEnvironment, workspaceRoot } from '@zt/test-kit';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { workspaceRoot } from '@zt/test-kit';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
-
-const SERVICES = [
-  { name: 'billing-server', port: 'BILLING_SERVER_PORT', url: 'BILLING_SERVER_URL' },
-  { name: 'auth-server', port: 'AUTH_SERVER_PORT', url: 'AUTH_SERVER_URL' },
-  { name: 'filesystem-server', port: 'FILESYSTEM_SERVER_PORT', url: 'FILESYSTEM_SERVER_URL' },
-  { name: 'backend', port: 'BACKEND_PORT', url: 'BACKEND_URL' },
-] as const;
-
-/** Runs a script of the workspace to its end; resolves with its exit code and output. */
-function runScript(
-  script: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(workspaceRoot(), 'scripts', script), ...args],
-      { cwd: workspaceRoot(), env, timeout: 120_000 },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? Number(error.code ?? 1) : 0, output: stdout + stderr }),
-    );
-  });
-}
+import { type NpmStartStack, runScript, STACK_SERVICES, startNpmStart } from './npm-start-stack';
 
 function portIsClosed(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -47,77 +22,34 @@ function portIsClosed(port: number): Promise<boolean> {
  * with a scratch .env (STACK_ENV_FILE) and data folder, so a developer's own stay untouched.
  */
 describe('npm start, then npm run curl-matrix', () => {
-  const scratch = mkdtempSync(join(tmpdir(), 'stack-e2e-'));
-  const envFile = join(scratch, '.env');
+  let stack: NpmStartStack;
   let env: NodeJS.ProcessEnv;
-  let ports: number[];
-  let stack: ChildProcess;
-  let output = '';
-  let exited: Promise<number | null>;
+  let envFile: string;
+  let ports: readonly number[];
+  const output = () => stack.output();
 
   beforeAll(async () => {
-    ports = await Promise.all(SERVICES.map(() => freePort()));
-    env = {
-      ...inheritedProcessEnvironment(),
-      STACK_ENV_FILE: envFile,
-      DATA_DIR: join(scratch, 'data'),
-      // Embedded storage and the documented defaults, whatever the caller's shell says.
-      DATABASE_URL: '',
-      FILE_WRITE_PRICE: '0.01',
-      ACCESS_TOKEN_TTL_SECONDS: '900',
-      ...Object.fromEntries(
-        SERVICES.flatMap((service, i) => [
-          [service.port, String(ports[i])],
-          [service.url, `http://127.0.0.1:${ports[i]}`],
-        ]),
-      ),
-    };
-    stack = spawn(process.execPath, [join(workspaceRoot(), 'scripts', 'start.mjs')], {
-      cwd: workspaceRoot(),
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    exited = new Promise((resolve) => stack.once('exit', (code) => resolve(code)));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`stack not up in time:\n${output}`)),
-        240_000,
-      );
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString('utf8');
-        if (output.includes('Ctrl-C stops everything')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      stack.stdout?.on('data', onData);
-      stack.stderr?.on('data', onData);
-      void exited.then((code) => {
-        clearTimeout(timer);
-        reject(new Error(`npm start exited (code ${code}) before the stack was up:\n${output}`));
-      });
-    });
+    // The documented defaults, whatever the caller's shell says.
+    stack = await startNpmStart({ FILE_WRITE_PRICE: '0.01', ACCESS_TOKEN_TTL_SECONDS: '900' });
+    ({ env, envFile, ports } = stack);
   }, 300_000);
 
-  afterAll(async () => {
-    if (stack.exitCode === null) stack.kill('SIGKILL');
-    rmSync(scratch, { recursive: true, force: true });
-  });
+  afterAll(() => stack?.cleanUp());
 
   const token = () => parseEnv(readFileSync(envFile, 'utf8'))['INTERNAL_SERVICE_TOKEN'] ?? '';
 
   it('generates a strong token into a private .env, and never prints it', () => {
     expect(token()).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(readFileSync(envFile, 'utf8')).not.toContain('YOUR_GENERATED');
-    expect(output).toContain('generated INTERNAL_SERVICE_TOKEN');
-    expect(output).not.toContain(token());
+    expect(output()).toContain('generated INTERNAL_SERVICE_TOKEN');
+    expect(output()).not.toContain(token());
   });
 
   it('prints where each of the four services listens, and a first invite', () => {
-    SERVICES.forEach((service, i) => {
-      expect(output).toMatch(new RegExp(`${service.name}\\s+http://127\\.0\\.0\\.1:${ports[i]}`));
+    STACK_SERVICES.forEach((service, i) => {
+      expect(output()).toMatch(new RegExp(`${service.name}\\s+http://127\\.0\\.0\\.1:${ports[i]}`));
     });
-    expect(output).toMatch(/a first invite \(tier pro, single use\): [A-Za-z0-9_-]{32}\n/);
+    expect(output()).toMatch(/a first invite \(tier pro, single use\): [A-Za-z0-9_-]{32}\n/);
   });
 
   it('passes every check of docs/curl-matrix.md', async () => {
@@ -141,9 +73,9 @@ describe('npm start, then npm run curl-matrix', () => {
   });
 
   it('stops every service on SIGTERM', async () => {
-    stack.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    stack.child.kill('SIGTERM');
+    expect(await stack.exited).toBe(0);
     for (const port of ports) expect(await portIsClosed(port)).toBe(true);
-    expect(output).not.toContain(token());
+    expect(output()).not.toContain(token());
   });
 });

@@ -1,19 +1,16 @@
 import {
   builtServiceMain,
-  freePort,
   generateToken,
-  inheritedProcessEnvironment,
   type ServiceProcess,
   startServiceProcess,
-  workspaceRoot,
 } from '@zt/test-kit';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseEnv } from 'node:util';
+import { type NpmStartStack, runScript, startNpmStart } from './npm-start-stack';
 import { ServiceFront } from './service-front';
 
 const PASSWORD = 'correct horse battery staple';
@@ -534,23 +531,6 @@ describe('rotating INTERNAL_SERVICE_TOKEN across the four services under traffic
   });
 });
 
-/** Runs a script of the workspace to its end; resolves with its exit code and output. */
-function runScript(
-  script: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(workspaceRoot(), 'scripts', script), ...args],
-      { cwd: workspaceRoot(), env, timeout: 240_000 },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? Number(error.code ?? 1) : 0, output: stdout + stderr }),
-    );
-  });
-}
-
 /**
  * What an operator runs on a local stack: `npm start`, then `npm run rotate-token -- accept`,
  * `send` and `drop` in another shell. Each step edits the scratch env file (STACK_ENV_FILE)
@@ -558,15 +538,13 @@ function runScript(
  * internal service with both tokens itself.
  */
 describe('npm run rotate-token on a running npm start', () => {
-  let scratch: string;
+  let stack: NpmStartStack;
   let envFile: string;
   let env: NodeJS.ProcessEnv;
-  let stack: ChildProcess;
-  let output = '';
-  let exited: Promise<number | null>;
+  let internalUrls: NpmStartStack['urls'];
   let oldToken: string;
   const scriptOutputs: string[] = [];
-  const internalUrls: Record<string, string> = {};
+  const output = () => stack.output();
 
   const tokens = () => {
     const values = parseEnv(readFileSync(envFile, 'utf8'));
@@ -585,11 +563,11 @@ describe('npm run rotate-token on a running npm start', () => {
   /** The statuses billing, auth and filesystem answer to `token` on an internal route. */
   async function statuses(token: string): Promise<number[]> {
     const answers = await Promise.all([
-      fetch(`${internalUrls['billing']}/stats/subscription_count`, {
+      fetch(`${internalUrls.billing}/stats/subscription_count`, {
         headers: { 'X-INTERNAL-TOKEN': token },
       }),
-      fetch(`${internalUrls['auth']}/stats`, { headers: { 'X-INTERNAL-TOKEN': token } }),
-      fetch(`${internalUrls['filesystem']}/files`, {
+      fetch(`${internalUrls.auth}/stats`, { headers: { 'X-INTERNAL-TOKEN': token } }),
+      fetch(`${internalUrls.filesystem}/files`, {
         headers: { 'X-INTERNAL-TOKEN': token, 'X-User-ID': 'rotation-check' },
       }),
     ]);
@@ -597,55 +575,12 @@ describe('npm run rotate-token on a running npm start', () => {
   }
 
   beforeAll(async () => {
-    scratch = mkdtempSync(join(tmpdir(), 'rotate-token-'));
-    envFile = join(scratch, '.env');
-    const names = ['BILLING_SERVER', 'AUTH_SERVER', 'FILESYSTEM_SERVER', 'BACKEND'];
-    const ports = await Promise.all(names.map(() => freePort()));
-    env = {
-      ...inheritedProcessEnvironment(),
-      STACK_ENV_FILE: envFile,
-      DATA_DIR: join(scratch, 'data'),
-      DATABASE_URL: '',
-      ...Object.fromEntries(
-        names.flatMap((name, i) => [
-          [`${name}_PORT`, String(ports[i])],
-          [`${name}_URL`, `http://127.0.0.1:${ports[i]}`],
-        ]),
-      ),
-    };
-    internalUrls['billing'] = `http://127.0.0.1:${ports[0]}`;
-    internalUrls['auth'] = `http://127.0.0.1:${ports[1]}`;
-    internalUrls['filesystem'] = `http://127.0.0.1:${ports[2]}`;
-    internalUrls['backend'] = `http://127.0.0.1:${ports[3]}`;
-    stack = spawn(process.execPath, [join(workspaceRoot(), 'scripts', 'start.mjs')], {
-      cwd: workspaceRoot(),
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    exited = new Promise((resolve) => stack.once('exit', (code) => resolve(code)));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`stack not up:\n${output}`)), 240_000);
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString('utf8');
-        if (output.includes('Ctrl-C stops everything')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      stack.stdout?.on('data', onData);
-      stack.stderr?.on('data', onData);
-      void exited.then((code) => {
-        clearTimeout(timer);
-        reject(new Error(`npm start exited (code ${code}) before the stack was up:\n${output}`));
-      });
-    });
+    stack = await startNpmStart();
+    ({ env, envFile, urls: internalUrls } = stack);
     oldToken = tokens().send;
   }, 300_000);
 
-  afterAll(() => {
-    if (stack?.exitCode === null) stack.kill('SIGKILL');
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-  });
+  afterAll(() => stack?.cleanUp());
 
   it('refuses to send before a new token is accepted everywhere', async () => {
     const refused = await rotate('send');
@@ -662,7 +597,7 @@ describe('npm run rotate-token on a running npm start', () => {
     expect(statSync(envFile).mode & 0o777).toBe(0o600);
     expect(await statuses(oldToken)).toEqual([200, 200, 200]);
     expect(await statuses(accept)).toEqual([200, 200, 200]);
-    expect(output).toContain('[start] rolling restart: every service restarted');
+    expect(output()).toContain('[start] rolling restart: every service restarted');
   }, 240_000);
 
   it('send: every service sends the new token and still accepts the old', async () => {
@@ -687,19 +622,19 @@ describe('npm run rotate-token on a running npm start', () => {
     const invite = await runScript('invite.mjs', ['pro'], env);
     expect(invite.code).toBe(0);
     const email = 'rotated@example.com';
-    const registered = await fetch(`${internalUrls['auth']}/register`, {
+    const registered = await fetch(`${internalUrls.auth}/register`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ email, password: PASSWORD, invite_code: invite.output.trim() }),
     });
     expect(registered.status).toBe(201);
-    const login = await fetch(`${internalUrls['auth']}/login`, {
+    const login = await fetch(`${internalUrls.auth}/login`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ email, password: PASSWORD }),
     });
     const { access_token } = (await login.json()) as { access_token: string };
-    const me = await fetch(`${internalUrls['backend']}/me`, {
+    const me = await fetch(`${internalUrls.backend}/me`, {
       headers: { Authorization: `Bearer ${access_token}` },
     });
     expect({ status: me.status, body: await me.json() }).toMatchObject({
@@ -712,12 +647,12 @@ describe('npm run rotate-token on a running npm start', () => {
     const status = await rotate('status');
     expect(status.output).toContain('no rotation in progress');
     const { send } = tokens();
-    for (const text of [output, ...scriptOutputs]) {
+    for (const text of [output(), ...scriptOutputs]) {
       expect(text.includes(oldToken)).toBe(false);
       expect(text.includes(send)).toBe(false);
     }
-    stack.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    stack.child.kill('SIGTERM');
+    expect(await stack.exited).toBe(0);
     expect(existsSync(`${envFile}.stack.json`)).toBe(false);
   });
 });
