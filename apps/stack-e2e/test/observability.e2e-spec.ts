@@ -170,11 +170,7 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
           req: expect.objectContaining({
             method: 'POST',
             url: '/deduct',
-            headers: expect.objectContaining({
-              'x-caller-service': 'backend',
-              'x-request-id': requestId,
-              'x-internal-token': '[Redacted]',
-            }),
+            headers: expect.objectContaining({ 'x-caller-service': 'backend' }),
           }),
           res: { status_code: 200 },
         }),
@@ -289,12 +285,12 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
       for (const [name, secret] of Object.entries(secrets)) {
         expect({ name, leaked: logs.includes(secret) }).toEqual({ name, leaked: false });
       }
-      // The requests were logged, with the secrets replaced.
-      expect(api.output()).toContain('"authorization":"[Redacted]"');
-      expect(api.output()).toContain('"cookie":"[Redacted]"');
+      // The requests were logged: the credential headers left out, secret query values replaced.
       expect(api.output()).toContain('access_token=[Redacted]');
-      expect(billing.output()).toContain('"x-internal-token":"[Redacted]"');
       expect(billing.output()).toContain('token=[Redacted]');
+      for (const header of ['"authorization"', '"cookie"', '"x-internal-token"']) {
+        expect(api.output() + billing.output()).not.toContain(header);
+      }
     });
 
     it('writes readable lines with LOG_FORMAT=text, secrets redacted there too', async () => {

@@ -1,6 +1,8 @@
+import { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import { Writable } from 'node:stream';
-import { LOG_REDACT_PATHS, REDACTED, redactUrl } from './log-redaction';
-import { createServiceLogger } from './service-logger';
+import { LOG_REDACT_PATHS, LOGGED_REQUEST_HEADERS, REDACTED, redactUrl } from './log-redaction';
+import { createServiceLogger, serializeRequest } from './service-logger';
 
 const SECRET = 'S3cr3t-V4lue-Th4t-Must-N3ver-Be-L0gged';
 
@@ -25,49 +27,46 @@ function capture(format: 'json' | 'text'): {
 
 describe('log redaction', () => {
   it.each(['json', 'text'] as const)(
-    'keeps credentials in headers and secret fields in bodies out of %s lines',
+    'keeps the secret headers of a logged headers object and secret fields out of %s lines',
     (format) => {
       const { lines, logger } = capture(format);
       logger.info(
         {
-          req: {
-            method: 'POST',
-            url: '/register',
-            headers: {
-              'x-internal-token': SECRET,
-              authorization: `Bearer ${SECRET}`,
-              cookie: `session=${SECRET}`,
-              'user-agent': 'test',
-            },
-            body: { email: 'a@example.com', password: SECRET, invite_code: SECRET },
+          headers: {
+            'x-internal-token': SECRET,
+            'X-INTERNAL-TOKEN': SECRET,
+            authorization: `Bearer ${SECRET}`,
+            Cookie: `session=${SECRET}`,
+            'user-agent': 'test',
           },
-          body: { access_token: SECRET, token: SECRET },
-          config: { headers: { 'X-INTERNAL-TOKEN': SECRET } },
           password: SECRET,
-          upstream: { refresh_token: SECRET },
+          access_token: SECRET,
+          invite_code: SECRET,
+          token: SECRET,
+          email: 'a@example.com',
         },
-        'request completed',
+        'something happened',
       );
       const output = lines.join('');
-      expect(output).toContain('request completed');
+      expect(output).toContain('something happened');
       expect(output).not.toContain(SECRET);
       if (format === 'json') {
-        const entry = JSON.parse(output) as {
-          req: { headers: Record<string, string>; body: Record<string, string> };
-          level: string;
-          service: string;
-        };
-        expect(entry).toMatchObject({ level: 'info', service: 'test-service' });
-        expect(entry.req.headers).toEqual({
-          'x-internal-token': REDACTED,
-          authorization: REDACTED,
-          cookie: REDACTED,
-          'user-agent': 'test',
-        });
-        expect(entry.req.body).toEqual({
-          email: 'a@example.com',
+        const entry = JSON.parse(output) as Record<string, unknown>;
+        expect(entry).toMatchObject({
+          level: 'info',
+          service: 'test-service',
+          headers: {
+            'x-internal-token': REDACTED,
+            'X-INTERNAL-TOKEN': REDACTED,
+            authorization: REDACTED,
+            Cookie: REDACTED,
+            'user-agent': 'test',
+          },
           password: REDACTED,
+          access_token: REDACTED,
           invite_code: REDACTED,
+          token: REDACTED,
+          email: 'a@example.com',
         });
       }
     },
@@ -76,15 +75,50 @@ describe('log redaction', () => {
   it('has a path for each header and field the platform treats as secret', () => {
     expect(LOG_REDACT_PATHS).toEqual(
       expect.arrayContaining([
-        'req.headers["x-internal-token"]',
-        'req.headers["authorization"]',
-        'req.headers["cookie"]',
-        'req.body.password',
-        'req.body.access_token',
-        'req.body.invite_code',
-        'req.body.token',
+        'headers["x-internal-token"]',
+        'headers["authorization"]',
+        'headers["cookie"]',
+        'password',
+        'access_token',
+        'invite_code',
+        'token',
       ]),
     );
+  });
+});
+
+describe(serializeRequest.name, () => {
+  it('writes the allow-listed headers of a request and no other', () => {
+    const request = Object.assign(new IncomingMessage(new Socket()), {
+      method: 'POST',
+      url: `/deduct?token=${SECRET}`,
+      headers: {
+        'x-internal-token': SECRET,
+        authorization: `Bearer ${SECRET}`,
+        cookie: `session=${SECRET}`,
+        'x-api-key': SECRET,
+        'proxy-authorization': SECRET,
+        'user-agent': 'test',
+        'content-type': 'application/json',
+        'x-caller-service': 'backend',
+        'x-user-id': 'u1',
+      },
+    });
+    const logged = serializeRequest(request);
+    expect(logged).toMatchObject({
+      method: 'POST',
+      url: '/deduct?token=[Redacted]',
+      headers: {
+        'user-agent': 'test',
+        'content-type': 'application/json',
+        'x-caller-service': 'backend',
+        'x-user-id': 'u1',
+      },
+    });
+    expect(Object.keys(logged['headers'] as object).sort()).toEqual(
+      [...LOGGED_REQUEST_HEADERS].filter((name) => name !== 'content-length').sort(),
+    );
+    expect(JSON.stringify(logged)).not.toContain(SECRET);
   });
 });
 

@@ -4,7 +4,7 @@ import pino, { type Logger } from 'pino';
 import pinoPretty from 'pino-pretty';
 import type { LogLevel } from '../config/service.config';
 import { matchedRoute } from '../http/matched-route';
-import { LOG_REDACT_PATHS, REDACTED, redactUrl } from './log-redaction';
+import { LOG_REDACT_PATHS, LOGGED_REQUEST_HEADERS, REDACTED, redactUrl } from './log-redaction';
 
 /** How a service logs. */
 export interface ServiceLoggerOptions {
@@ -61,8 +61,8 @@ type LoggedRequest = IncomingMessage & { originalUrl?: string };
 
 /**
  * How a request appears in the `request completed` line: method, URL (secret-looking query
- * values redacted), the route pattern that matched, the remote address and the headers
- * (credentials redacted by the logger). Never the body.
+ * values redacted), the route pattern that matched, the remote address and the headers of
+ * {@link LOGGED_REQUEST_HEADERS} it has. Never the body, never another header.
  */
 export function serializeRequest(request: LoggedRequest): Record<string, unknown> {
   return {
@@ -70,8 +70,17 @@ export function serializeRequest(request: LoggedRequest): Record<string, unknown
     url: redactUrl(request.originalUrl ?? request.url ?? ''),
     route: matchedRoute(request),
     remote_address: request.socket?.remoteAddress,
-    headers: { ...request.headers },
+    headers: loggedHeaders(request),
   };
+}
+
+function loggedHeaders(request: IncomingMessage): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
+  for (const name of LOGGED_REQUEST_HEADERS) {
+    const value = request.headers[name];
+    if (value !== undefined) headers[name] = value;
+  }
+  return headers;
 }
 
 /** How an answer appears in the `request completed` line: its status. */
