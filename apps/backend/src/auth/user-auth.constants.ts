@@ -6,3 +6,5 @@ export const TOKEN_AUDIENCE = 'backend';
 export const TOKEN_ALGORITHMS = ['EdDSA'];
 /** Where the auth server publishes its public keys, relative to `AUTH_SERVER_URL`. */
 export const JWKS_PATH = '/.well-known/jwks.json';
+/** How many verified access tokens the backend remembers at most (oldest forgotten first). */
+export const MAX_REMEMBERED_TOKENS = 10_000;

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { base64url, SignJWT } from 'jose';
+import type * as Jose from 'jose';
+import { base64url, jwtVerify, SignJWT } from 'jose';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JwksConfig } from '../config/backend.config';
 import { type JwksServer, startJwksServer } from '../testing/jwks-server';
@@ -8,6 +9,13 @@ import { generateSigningKey, signToken, type TestSigningKey } from '../testing/t
 import { AuthUnavailableError } from './auth-unavailable.error';
 import { UserTokenRejectedError } from './user-token-rejected.error';
 import { UserTokenVerifier } from './user-token.verifier';
+
+// jwtVerify counted: it is the signature check a remembered token skips.
+jest.mock('jose', () => {
+  const actual = jest.requireActual<typeof Jose>('jose');
+  return { ...actual, jwtVerify: jest.fn(actual.jwtVerify) };
+});
+const signatureChecks = (): number => jest.mocked(jwtVerify).mock.calls.length;
 
 const USER_ID = '3f1c2b9e-7a41-4c55-9d0e-2b6f8a1c4d7e';
 const JWKS: JwksConfig = { timeoutMs: 500, cooldownMs: 60_000, cacheMaxAgeMs: 600_000 };
@@ -32,8 +40,12 @@ describe(UserTokenVerifier.name, () => {
   let jwks: JwksServer;
   let logged: string;
 
-  const verifierFor = (issuer: string, settings: Partial<JwksConfig> = {}, now?: () => Date) =>
-    new UserTokenVerifier({ issuer, jwks: { ...JWKS, ...settings }, now });
+  const verifierFor = (
+    issuer: string,
+    settings: Partial<JwksConfig> = {},
+    now?: () => Date,
+    maxRememberedTokens?: number,
+  ) => new UserTokenVerifier({ issuer, jwks: { ...JWKS, ...settings }, now, maxRememberedTokens });
 
   beforeAll(async () => {
     key = await generateSigningKey();
@@ -41,6 +53,7 @@ describe(UserTokenVerifier.name, () => {
 
   beforeEach(async () => {
     jwks = await startJwksServer([key.publicJwk]);
+    jest.mocked(jwtVerify).mockClear();
     logged = '';
     for (const level of ['log', 'warn', 'error'] as const) {
       jest.spyOn(Logger.prototype, level).mockImplementation((...args: unknown[]) => {
@@ -266,6 +279,167 @@ describe(UserTokenVerifier.name, () => {
       expect(await rejection(sut.verify(await signToken(next, jwks.url)))).toBeInstanceOf(
         AuthUnavailableError,
       );
+    });
+  });
+
+  describe('remembers verified tokens', () => {
+    it('checks the signature of a token seen before only once, and fetches no more keys', async () => {
+      const sut = verifierFor(jwks.url);
+      const token = await signToken(key, jwks.url, { subject: USER_ID });
+      const user = await sut.verify(token);
+      for (let i = 0; i < 3; i += 1) await expect(sut.verify(token)).resolves.toEqual(user);
+      expect(user).toEqual({ userId: USER_ID, email: 'ada@example.com' });
+      expect(Object.isFrozen(user)).toBe(true);
+      expect(signatureChecks()).toBe(1);
+      expect(jwks.fetches()).toBe(1);
+      // Another token is checked on its own.
+      await sut.verify(await signToken(key, jwks.url));
+      expect(signatureChecks()).toBe(2);
+    });
+
+    it('refuses a remembered token once the clock reaches its exp, and forgets it', async () => {
+      let now = new Date('2030-01-01T00:00:00.000Z');
+      const sut = verifierFor(jwks.url, {}, () => now);
+      const exp = Math.floor(now.getTime() / 1000) + 900;
+      const token = await signToken(key, jwks.url, { expiresAt: exp });
+      await sut.verify(token);
+      now = new Date(exp * 1000 - 1);
+      await expect(sut.verify(token)).resolves.toBeDefined();
+      expect(signatureChecks()).toBe(1);
+
+      now = new Date(exp * 1000);
+      expect(await rejectedFor(sut.verify(token))).toBe('ERR_JWT_EXPIRED');
+      expect(signatureChecks()).toBe(2);
+      // Forgotten: with the clock set back, it is checked again rather than taken from memory.
+      now = new Date(exp * 1000 - 1);
+      await expect(sut.verify(token)).resolves.toBeDefined();
+      expect(signatureChecks()).toBe(3);
+    });
+
+    it('refuses a remembered token when the clock is set back before its nbf', async () => {
+      let now = new Date('2030-01-01T00:00:00.000Z');
+      const nbf = Math.floor(now.getTime() / 1000);
+      const token = await new SignJWT({ email: 'ada@example.com' })
+        .setProtectedHeader({ alg: 'EdDSA', kid: key.kid })
+        .setIssuer(jwks.url)
+        .setAudience('backend')
+        .setSubject(USER_ID)
+        .setNotBefore(nbf)
+        .setExpirationTime(nbf + 900)
+        .sign(key.privateKey);
+      const sut = verifierFor(jwks.url, {}, () => now);
+      await sut.verify(token);
+      now = new Date(nbf * 1000 - 1000);
+      expect(await rejectedFor(sut.verify(token))).toBe('ERR_JWT_CLAIM_VALIDATION_FAILED');
+    });
+
+    it('never remembers more than its bound, and forgets the oldest first', async () => {
+      const sut = verifierFor(jwks.url, {}, undefined, 3);
+      const tokens: string[] = [];
+      for (let i = 0; i < 20; i += 1) tokens.push(await signToken(key, jwks.url));
+      for (const token of tokens) await sut.verify(token);
+      expect(signatureChecks()).toBe(20);
+
+      // Newest first: exactly the last three are remembered. Each miss is remembered in turn
+      // (pushing out the oldest), so every later one in this walk is a miss as well.
+      const remembered: number[] = [];
+      for (let i = tokens.length - 1; i >= 0; i -= 1) {
+        const before = signatureChecks();
+        await sut.verify(tokens[i]);
+        if (signatureChecks() === before) remembered.push(i);
+      }
+      expect(remembered).toEqual([19, 18, 17]);
+    });
+
+    it('refuses a bound that is not a positive integer', () => {
+      for (const bound of [0, -1, 1.5, Number.NaN]) {
+        expect(() => verifierFor(jwks.url, {}, undefined, bound)).toThrow(RangeError);
+      }
+    });
+
+    it('never remembers a refused token', async () => {
+      const sut = verifierFor(jwks.url);
+      const noEmail = await signToken(key, jwks.url, { email: undefined });
+      const [header, payload, signature] = (await signToken(key, jwks.url)).split('.');
+      const flipped = `${header}.${payload}.${(signature[0] === 'A' ? 'B' : 'A') + signature.slice(1)}`;
+      for (let i = 0; i < 2; i += 1) {
+        expect(await rejectedFor(sut.verify(noEmail))).toBe('invalid_email');
+        expect(await rejectedFor(sut.verify(flipped))).toBe(
+          'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+        );
+      }
+      expect(signatureChecks()).toBe(4);
+    });
+
+    it('does not remember a token refused while the auth server was down', async () => {
+      const sut = verifierFor(jwks.url);
+      const token = await signToken(key, jwks.url);
+      jwks.mode = 'error';
+      expect(await rejection(sut.verify(token))).toBeInstanceOf(AuthUnavailableError);
+      jwks.mode = 'serve';
+      await expect(sut.verify(token)).resolves.toBeDefined();
+      await expect(sut.verify(token)).resolves.toBeDefined();
+      expect(signatureChecks()).toBe(2);
+    });
+
+    describe('while the key set changes', () => {
+      it('honours a withdrawn key no longer than before: until the key set is refetched', async () => {
+        const sut = verifierFor(jwks.url, { cacheMaxAgeMs: 250 });
+        const token = await signToken(key, jwks.url);
+        const replacement = await generateSigningKey();
+        await sut.verify(token);
+        jwks.keys = [replacement.publicJwk];
+        // Not refetched yet: the verifier does not know, with or without remembering.
+        await expect(sut.verify(token)).resolves.toBeDefined();
+        expect(signatureChecks()).toBe(1);
+        await sleep(300);
+        expect(await rejectedFor(sut.verify(token))).toBe('ERR_JWKS_NO_MATCHING_KEY');
+        expect(jwks.fetches()).toBe(2);
+        expect(await rejectedFor(sut.verify(token))).toBe('ERR_JWKS_NO_MATCHING_KEY');
+      });
+
+      it('stops honouring it at once when a rotation refetches the key set early', async () => {
+        const sut = verifierFor(jwks.url, { cooldownMs: 0 });
+        const token = await signToken(key, jwks.url);
+        await sut.verify(token);
+        const next = await generateSigningKey();
+        jwks.keys = [next.publicJwk];
+        await sut.verify(await signToken(next, jwks.url));
+        expect(jwks.fetches()).toBe(2);
+        expect(await rejectedFor(sut.verify(token))).toBe('ERR_JWKS_NO_MATCHING_KEY');
+      });
+
+      it('does not trust a kid alone: another key under the same kid refuses the token', async () => {
+        const sut = verifierFor(jwks.url, { cacheMaxAgeMs: 50 });
+        const token = await signToken(key, jwks.url);
+        await sut.verify(token);
+        const impostor = await generateSigningKey();
+        jwks.keys = [{ ...impostor.publicJwk, kid: key.kid }];
+        await sleep(80);
+        expect(await rejectedFor(sut.verify(token))).toBe('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+      });
+
+      it('checks a remembered token once more after a refetch, then remembers it again', async () => {
+        const sut = verifierFor(jwks.url, { cacheMaxAgeMs: 50 });
+        const token = await signToken(key, jwks.url);
+        await sut.verify(token);
+        await sleep(80);
+        await expect(sut.verify(token)).resolves.toBeDefined();
+        expect(jwks.fetches()).toBe(2);
+        expect(signatureChecks()).toBe(2);
+        await expect(sut.verify(token)).resolves.toBeDefined();
+        expect(signatureChecks()).toBe(2);
+      });
+
+      it('looks the key up once, not twice, when the auth server is down past the max age', async () => {
+        const sut = verifierFor(jwks.url, { cacheMaxAgeMs: 50 });
+        const token = await signToken(key, jwks.url);
+        await sut.verify(token);
+        jwks.mode = 'error';
+        await sleep(80);
+        await expect(sut.verify(token)).resolves.toBeDefined();
+        expect(jwks.fetches()).toBe(2);
+      });
     });
   });
 
