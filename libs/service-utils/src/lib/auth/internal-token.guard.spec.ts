@@ -130,6 +130,35 @@ describe(InternalTokenGuard.name, () => {
     );
   });
 
+  it('judges an inherited handler by the controller it is served from, also after the first call', () => {
+    class BaseController {
+      @Get('status')
+      status(): string {
+        return 'status';
+      }
+    }
+    @Public()
+    @Controller('open')
+    class OpenController extends BaseController {}
+    @Controller('closed')
+    class ClosedController extends BaseController {}
+    const serve = (controller: typeof BaseController, headers: string[]) => {
+      const request = { rawHeaders: headers, method: 'GET', path: '/status', url: '/status' };
+      const context = new ExecutionContextHost(
+        [{ ...request, socket: { remoteAddress: '127.0.0.9' } }, {}],
+        controller,
+        BaseController.prototype.status,
+      );
+      context.setType('http');
+      return () => sut.canActivate(context);
+    };
+    for (let round = 0; round < 2; round++) {
+      expect(serve(OpenController, [])()).toBe(true);
+      expect(serve(ClosedController, [])).toThrow(ForbiddenException);
+      expect(serve(ClosedController, ['X-INTERNAL-TOKEN', TOKEN])()).toBe(true);
+    }
+  });
+
   it('counts each refusal by reason in internal_auth_denied_total', async () => {
     const metrics = new ServiceMetrics({ serviceName: 'probe', processMetrics: false });
     const counted = new InternalTokenGuard(

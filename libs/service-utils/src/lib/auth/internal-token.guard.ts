@@ -6,6 +6,7 @@ import {
   Injectable,
   Logger,
   Optional,
+  type Type,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
@@ -20,6 +21,9 @@ import {
 import type { InternalAuthDeniedReason } from './internal-auth-denied.reason';
 import { IS_PUBLIC_KEY } from './public.decorator';
 import { TokenMatcher } from './token-matcher';
+
+// A route handler as Nest hands it to a guard.
+type Handler = ReturnType<ExecutionContext['getHandler']>;
 
 /** The body of every refusal, whatever was wrong: the reason goes to the log only. */
 export const FORBIDDEN_BODY = { error: 'Forbidden' } as const;
@@ -38,6 +42,7 @@ export const FORBIDDEN_BODY = { error: 'Forbidden' } as const;
 export class InternalTokenGuard implements CanActivate {
   private readonly logger = new Logger(InternalTokenGuard.name);
   private readonly matcher: TokenMatcher;
+  private readonly openRoutes = new WeakMap<Type, WeakMap<Handler, boolean>>();
 
   constructor(
     private readonly reflector: Reflector,
@@ -48,13 +53,7 @@ export class InternalTokenGuard implements CanActivate {
   }
 
   canActivate(context: ExecutionContext): boolean {
-    const targets = [context.getHandler(), context.getClass()];
-    const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, targets);
-    const isInternalOnly = this.reflector.getAllAndOverride<boolean | undefined>(
-      IS_INTERNAL_ONLY_KEY,
-      targets,
-    );
-    if (isPublic && !isInternalOnly) return true;
+    if (this.isOpen(context.getClass(), context.getHandler())) return true;
 
     const request = context.switchToHttp().getRequest<Request>();
     const reason = this.findDenialReason(request);
@@ -70,6 +69,34 @@ export class InternalTokenGuard implements CanActivate {
     });
     this.metrics?.internalAuthDenied.inc({ reason });
     throw new ForbiddenException(FORBIDDEN_BODY);
+  }
+
+  /**
+   * Whether a route is open without a token: `@Public()` and not `@InternalOnly()`. Decorators
+   * are fixed once the app is built, so the answer is remembered per class and handler (a
+   * handler inherited by two controllers may be judged differently in each).
+   */
+  private isOpen(controller: Type, handler: Handler): boolean {
+    let handlers = this.openRoutes.get(controller);
+    if (handlers === undefined) {
+      handlers = new WeakMap();
+      this.openRoutes.set(controller, handlers);
+    }
+    let open = handlers.get(handler);
+    if (open === undefined) {
+      const targets = [handler, controller];
+      const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(
+        IS_PUBLIC_KEY,
+        targets,
+      );
+      const isInternalOnly = this.reflector.getAllAndOverride<boolean | undefined>(
+        IS_INTERNAL_ONLY_KEY,
+        targets,
+      );
+      open = isPublic === true && isInternalOnly !== true;
+      handlers.set(handler, open);
+    }
+    return open;
   }
 
   private findDenialReason(request: Request): InternalAuthDeniedReason | undefined {
