@@ -16,7 +16,7 @@ export function describeMachine(root) {
       '@nestjs/core',
       'express',
       'opossum',
-      'axios',
+      'pino',
       'pg',
       '@electric-sql/pglite',
       'autocannon',

@@ -60,7 +60,7 @@ export async function run(ctx) {
       title: 'Internal client vs a bare node:http keep-alive call, same server and route',
       baseline: { label: 'node:http request, keep-alive agent', request: 'GET /json' },
       subject: {
-        label: 'InternalHttpClient (axios, checks, deadline, breaker)',
+        label: 'InternalHttpClient (node:http, checks, deadline, breaker)',
         request: 'GET /json',
       },
       load: loadDescription(settings, settings.connections, 'closed loop in the client process'),

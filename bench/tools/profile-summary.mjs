@@ -30,10 +30,8 @@ const CATEGORIES = [
     (f) => f.functionName === 'canActivate',
   ],
   [
-    'outgoing HTTP calls (axios, opossum, http client)',
-    (f) =>
-      /node_modules\/(axios|opossum|follow-redirects)\//.test(f.url) ||
-      /_http_client|_http_agent/.test(f.url),
+    'outgoing HTTP calls (opossum, http client)',
+    (f) => /node_modules\/opossum\//.test(f.url) || /_http_client|_http_agent/.test(f.url),
   ],
   ['pg client', (f) => /node_modules\/(pg|pg-protocol|pg-pool|pg-types)\//.test(f.url)],
   [

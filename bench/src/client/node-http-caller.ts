@@ -2,7 +2,7 @@ import { Agent, request } from 'node:http';
 
 /**
  * The least a keep-alive JSON GET can do with node:http alone: the baseline that shows what
- * `InternalHttpClient` (axios, header checks, deadline, breaker) adds to one call. It sends
+ * `InternalHttpClient` (node:http, header checks, deadline, breaker) adds to one call. It sends
  * the same headers as the client and parses the JSON answer as it does.
  */
 export class NodeHttpCaller {

@@ -7,7 +7,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InternalAuthModule } from '../auth/internal-auth.module';
 import { runWithRequestId } from '../logging/request-context';
@@ -42,6 +42,8 @@ interface TestServer {
   readonly url: string;
   readonly port: number;
   readonly seen: Seen[];
+  /** Every connection the server accepted, in order. */
+  readonly sockets: Socket[];
   close(): Promise<void>;
 }
 
@@ -49,6 +51,7 @@ type Handler = (request: Seen, response: ServerResponse, index: number) => void;
 
 async function startServer(handler: Handler, port = 0): Promise<TestServer> {
   const seen: Seen[] = [];
+  const sockets: Socket[] = [];
   const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -64,12 +67,14 @@ async function startServer(handler: Handler, port = 0): Promise<TestServer> {
       handler(entry, response, seen.length - 1);
     });
   });
+  server.on('connection', (socket: Socket) => sockets.push(socket));
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const address = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${address.port}`,
     port: address.port,
     seen,
+    sockets,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -263,6 +268,34 @@ describe(InternalHttpClient.name, () => {
       expect(get.data.equals(bytes)).toBe(true);
     });
 
+    it('sends a body with its Content-Length, whatever the method, and an empty one as 0', async () => {
+      const server = await serve((_request, response) => json(response, 200, {}));
+      const sut = clientFor({ billing: { baseUrl: server.url } });
+
+      await sut.request('billing', { method: 'DELETE', path: '/a', body: { why: 'é' } });
+      await sut.request('billing', { method: 'POST', path: '/b' });
+      await sut.request('billing', { method: 'GET', path: '/c' });
+
+      const [remove, post, get] = server.seen;
+      expect(remove.headers['content-length']).toBe(String(Buffer.byteLength('{"why":"é"}')));
+      expect(remove.headers['transfer-encoding']).toBeUndefined();
+      expect(JSON.parse(remove.body.toString('utf8'))).toEqual({ why: 'é' });
+      expect(post.headers['content-length']).toBe('0');
+      expect(post.headers['content-type']).toBeUndefined();
+      expect(get.headers['content-length']).toBeUndefined();
+      expect(get.body).toHaveLength(0);
+    });
+
+    it('keeps the connection alive between calls', async () => {
+      const server = await serve((_request, response) => json(response, 200, {}));
+      const sut = clientFor({ billing: { baseUrl: server.url } });
+
+      for (let i = 0; i < 3; i += 1) await sut.request('billing', { method: 'GET', path: '/x' });
+
+      expect(server.seen).toHaveLength(3);
+      expect(server.sockets).toHaveLength(1);
+    });
+
     it('returns a redirect as an answer and does not follow it to another host', async () => {
       const elsewhere = await serve((_request, response) => json(response, 200, {}));
       const server = await serve((_request, response) => {
@@ -392,6 +425,37 @@ describe(InternalHttpClient.name, () => {
       expect(deleted).toMatchObject({ status: 204, data: undefined });
     });
 
+    it('parses every JSON media type, whatever its parameters, and only those', async () => {
+      const types = ['application/problem+json; charset=utf-8', 'APPLICATION/JSON', 'text/plain'];
+      const server = await serve((_request, response, index) => {
+        response.writeHead(400, { 'content-type': types[index] });
+        response.end('{"error":"no"}');
+      });
+      const sut = clientFor({ billing: { baseUrl: server.url } });
+      const data = async () => (await sut.request('billing', { method: 'GET', path: '/x' })).data;
+
+      expect(await data()).toEqual({ error: 'no' });
+      expect(await data()).toEqual({ error: 'no' });
+      expect(await data()).toBe('{"error":"no"}');
+    });
+
+    it('returns the headers of an answer in lower case, repeated ones joined', async () => {
+      const server = await serve((_request, response) => {
+        response.setHeader('Set-Cookie', ['a=1', 'b=2']);
+        response.setHeader('X-Upstream', 'billing');
+        json(response, 200, {});
+      });
+      const sut = clientFor({ billing: { baseUrl: server.url } });
+
+      const { headers } = await sut.request('billing', { method: 'GET', path: '/x' });
+
+      expect(headers).toMatchObject({
+        'set-cookie': 'a=1, b=2',
+        'x-upstream': 'billing',
+        'content-type': 'application/json',
+      });
+    });
+
     it('reports a 5xx as server_error with its status', async () => {
       const server = await serve((_request, response) => json(response, 500, { error: 'boom' }));
       const sut = clientFor({ billing: { baseUrl: server.url } });
@@ -434,6 +498,78 @@ describe(InternalHttpClient.name, () => {
       expect(error.reason).toBe('invalid_response');
     });
 
+    it('refuses an answer whose declared length is over maxResponseBytes without reading it, and closes the connection', async () => {
+      const server = await serve((_request, response) => {
+        response.writeHead(200, {
+          'content-type': 'application/octet-stream',
+          'content-length': String(1024 * 1024),
+        });
+        // Only the first bytes, then nothing: just reading would end in a timeout.
+        response.write(Buffer.alloc(10));
+      });
+      const sut = clientFor({ fs: { baseUrl: server.url, maxResponseBytes: 1024 } });
+
+      const error = await failure(
+        sut.request('fs', { method: 'GET', path: '/big', responseType: 'buffer' }),
+      );
+
+      expect(error.reason).toBe('invalid_response');
+      // Refused answers do not count as retryable: one request.
+      expect(server.seen).toHaveLength(1);
+      await until(() => server.sockets[0].destroyed);
+    });
+
+    it('stops reading an answer without a declared length once it passes maxResponseBytes', async () => {
+      const server = await serve((_request, response) => {
+        response.writeHead(200, { 'content-type': 'application/octet-stream' });
+        const stream = setInterval(() => response.write(Buffer.alloc(512, 1)), 5);
+        response.on('close', () => clearInterval(stream));
+      });
+      const sut = clientFor({ fs: { baseUrl: server.url, maxResponseBytes: 1024 } });
+
+      const error = await failure(
+        sut.request('fs', { method: 'GET', path: '/endless', responseType: 'buffer' }),
+      );
+
+      // Well before the deadline, which would have made it a timeout.
+      expect(error.reason).toBe('invalid_response');
+      await until(() => server.sockets[0].destroyed);
+    });
+
+    it('accepts an answer of exactly maxResponseBytes, and a HEAD that declares more', async () => {
+      const server = await serve((request, response) => {
+        if (request.method === 'HEAD') {
+          response.writeHead(200, { 'content-length': String(1024 * 1024) });
+          response.end();
+        } else {
+          response.writeHead(200, { 'content-type': 'application/octet-stream' });
+          response.end(Buffer.alloc(1024, 7));
+        }
+      });
+      const sut = clientFor({ fs: { baseUrl: server.url, maxResponseBytes: 1024 } });
+
+      const get = await sut.request('fs', { method: 'GET', path: '/f', responseType: 'buffer' });
+      const head = await sut.request('fs', { method: 'HEAD', path: '/f' });
+
+      expect(get.data.equals(Buffer.alloc(1024, 7))).toBe(true);
+      expect(head).toMatchObject({ status: 200, data: undefined });
+      expect(head.headers['content-length']).toBe(String(1024 * 1024));
+    });
+
+    it('reports a connection lost in the middle of an answer as network', async () => {
+      const server = await serve((_request, response) => {
+        response.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+        response.write('{"balance":');
+        setTimeout(() => response.socket?.destroy(), 20);
+      });
+      const sut = clientFor({ billing: { baseUrl: server.url } });
+
+      const error = await failure(sut.request('billing', { method: 'POST', path: '/x', body: {} }));
+
+      expect(error.reason).toBe('network');
+      expect(server.seen).toHaveLength(1);
+    });
+
     it('ends an answer that trickles in past the deadline (timeout bounds the whole call)', async () => {
       const server = await serve((_request, response) => {
         response.writeHead(200, { 'content-type': 'application/octet-stream' });
@@ -447,6 +583,23 @@ describe(InternalHttpClient.name, () => {
       );
       expect(error.reason).toBe('timeout');
       expect(server.seen).toHaveLength(1);
+    });
+
+    it('closes the connection of a call that timed out mid-answer, and the next call gets a new one', async () => {
+      const server = await serve((_request, response, index) => {
+        if (index > 0) return json(response, 200, { ok: true });
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.write('{"ok":');
+      });
+      const sut = clientFor({ billing: { baseUrl: server.url } });
+      const call = () => sut.request('billing', { method: 'POST', path: '/x', body: {} });
+
+      expect((await failure(call())).reason).toBe('timeout');
+      await until(() => server.sockets[0].destroyed);
+      const answer = await call();
+
+      expect(answer).toMatchObject({ status: 200, data: { ok: true }, attempts: 1 });
+      expect(server.sockets).toHaveLength(2);
     });
   });
 
@@ -694,6 +847,8 @@ describe(InternalHttpClient.name, () => {
       const error = await failure(sut.request('billing', { method: 'GET', path: '/x' }));
       expect(error.reason).toBe('shutdown');
       expect(server.seen).toHaveLength(1);
+      // The kept-alive connection is closed with the app.
+      await until(() => server.sockets[0].destroyed);
     });
   });
 });

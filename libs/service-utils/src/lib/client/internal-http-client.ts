@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from 'axios';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import { Agent as HttpAgent, type IncomingHttpHeaders, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import CircuitBreaker from 'opossum';
 import { INTERNAL_AUTH_CONFIG } from '../auth/internal-auth.constants';
@@ -29,19 +28,37 @@ import { UpstreamUnavailableError } from './upstream-unavailable.error';
 /** A call checked and ready to send; attempts of a retried call send the same one. */
 interface PreparedCall {
   readonly method: string;
-  readonly url: string;
+  readonly url: URL;
   readonly headers: Readonly<Record<string, string>>;
-  readonly body: Buffer | string | undefined;
+  readonly body: Buffer | undefined;
   readonly responseType: 'json' | 'buffer';
 }
 
-/** Everything the client keeps for one upstream. */
+/** How one upstream is reached: what an attempt needs besides the call. */
+interface HttpTransport {
+  /** `node:http`'s or `node:https`'s `request`, as the base URL's protocol says. */
+  readonly request: typeof httpRequest;
+  /** Keeps connections to this upstream alive between calls. */
+  readonly agent: HttpAgent;
+  readonly maxResponseBytes: number;
+}
+
+/**
+ * Everything the client keeps for one upstream. bench/src/client/breaker-bypass.ts reaches
+ * into `http`, `breaker` and `send(upstream, http, call)`: keep them in step.
+ */
 interface Upstream {
   readonly name: string;
   readonly base: URL;
-  readonly http: AxiosInstance;
-  readonly agent: HttpAgent;
+  readonly http: HttpTransport;
   readonly breaker: CircuitBreaker<[PreparedCall], InternalResponse<unknown>>;
+}
+
+/** A complete answer, before its status and body are looked at. */
+interface RawAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: Buffer;
 }
 
 // Must match what billing accepts in X-Caller-Service (apps/billing-server idempotency-key.ts).
@@ -60,6 +77,8 @@ const BACKOFF_BASE_MS = 50;
 const BACKOFF_MAX_MS = 1000;
 // Printable ASCII only: nothing that could end a header line or that Node would refuse.
 const HEADER_VALUE = /^[\x20-\x7e]*$/;
+// Statuses whose answers never have a body, whatever their Content-Length says (RFC 9110).
+const BODILESS_STATUSES: ReadonlySet<number> = new Set([204, 304]);
 // `.` and `..` segments, also percent-encoded: URL parsing would resolve them.
 const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
 
@@ -70,6 +89,8 @@ const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
  * sends the id of the request being served (`currentRequestId()`) as `X-Request-ID` unless
  * the call site set one, so one user action can be followed across services in the logs;
  * keeps connections alive; and gives every attempt a deadline (`INTERNAL_HTTP_TIMEOUT_MS`).
+ * It sends with `node:http` / `node:https` directly: no proxy (`HTTP_PROXY` is ignored), no
+ * redirects (a 3xx is an answer like any other) and no compression.
  *
  * Each upstream has its own opossum circuit breaker. Network errors, timeouts and 5xx answers
  * are failures; a 4xx is a normal answer and does not count. While a breaker is open, calls
@@ -158,33 +179,22 @@ export class InternalHttpClient implements OnApplicationShutdown {
   onApplicationShutdown(): void {
     for (const target of this.upstreams.values()) {
       target.breaker.shutdown();
-      target.agent.destroy();
+      target.http.agent.destroy();
     }
   }
 
   private createUpstream(name: string, upstream: InternalUpstream): Upstream {
     const base = parseBaseUrl(name, upstream.baseUrl);
-    const agent =
-      base.protocol === 'https:'
-        ? new HttpsAgent({ keepAlive: true })
-        : new HttpAgent({ keepAlive: true });
-    const http = axios.create({
-      httpAgent: agent,
-      httpsAgent: agent,
-      // Never through a proxy from HTTP_PROXY and the like: the credential stays on this hop.
-      proxy: false,
-      maxRedirects: 0,
-      // Every status is an answer here; which ones are failures is decided below.
-      validateStatus: () => true,
-      timeout: this.config.timeoutMs,
-      responseType: 'arraybuffer',
-      transformRequest: [(data: unknown) => data],
-      transformResponse: [(data: unknown) => data],
-      maxBodyLength: Infinity,
-      maxContentLength: upstream.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
-    });
+    const https = base.protocol === 'https:';
+    // Agents of our own: node:http never sends them through a proxy named by HTTP_PROXY and the
+    // like (only Node's global agents can be told to), so the credential stays on this hop.
+    const http: HttpTransport = {
+      request: https ? httpsRequest : httpRequest,
+      agent: https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true }),
+      maxResponseBytes: upstream.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+    };
     const breaker = new CircuitBreaker((call: PreparedCall) => this.send(name, http, call), {
-      // The deadline is enforced per attempt in send(), which also aborts the request.
+      // The deadline is enforced per attempt in exchange(), which also ends the request.
       timeout: false,
       resetTimeout: this.config.breakerResetMs,
       errorThresholdPercentage: this.config.breakerErrorThresholdPercent,
@@ -200,7 +210,7 @@ export class InternalHttpClient implements OnApplicationShutdown {
     breaker.on('open', () => logState('open'));
     breaker.on('halfOpen', () => logState('half_open'));
     breaker.on('close', () => logState('closed'));
-    return { name, base, http, agent, breaker };
+    return { name, base, http, breaker };
   }
 
   private prepare(target: Upstream, call: InternalRequest): PreparedCall {
@@ -221,14 +231,17 @@ export class InternalHttpClient implements OnApplicationShutdown {
       headers[REQUEST_ID_HEADER] = requestId;
     }
 
-    let body: Buffer | string | undefined;
+    let body: Buffer | undefined;
     if (Buffer.isBuffer(call.body)) {
       body = call.body;
       headers['Content-Type'] ??= 'application/octet-stream';
     } else if (call.body !== undefined) {
-      body = JSON.stringify(call.body);
+      body = Buffer.from(JSON.stringify(call.body));
       headers['Content-Type'] ??= 'application/json';
     }
+    // Always set: Node would send a GET's or DELETE's body with neither a length nor chunked
+    // encoding, and the upstream would not read it as a body.
+    if (body !== undefined) headers['Content-Length'] = String(body.length);
 
     // Set last, so that nothing a caller passes can replace them.
     headers[CALLER_SERVICE_HEADER] = this.callerName;
@@ -246,38 +259,67 @@ export class InternalHttpClient implements OnApplicationShutdown {
   /** One attempt: the breaker's action. Throws only what counts as an upstream failure. */
   private async send(
     upstream: string,
-    http: AxiosInstance,
+    http: HttpTransport,
     call: PreparedCall,
   ): Promise<InternalResponse<unknown>> {
-    // axios's own timeout is an idle timeout once connected; this one bounds the whole
-    // attempt, including a body that trickles in.
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), this.config.timeoutMs);
-    let response: AxiosResponse<Buffer>;
-    try {
-      response = await http.request<Buffer>({
-        method: call.method,
-        url: call.url,
-        headers: call.headers,
-        data: call.body,
-        signal: deadline.signal,
-      });
-    } catch (error) {
-      throw new UpstreamUnavailableError(
-        upstream,
-        classifyTransportError(error, deadline.signal.aborted),
-      );
-    } finally {
-      clearTimeout(timer);
+    const { status, headers, body } = await this.exchange(upstream, http, call);
+    if (status >= 500) {
+      throw new UpstreamUnavailableError(upstream, 'server_error', status);
     }
+    if (call.responseType === 'buffer') return { status, data: body, headers };
+    return { status, data: decodeBody(upstream, body, headers), headers };
+  }
 
-    if (response.status >= 500) {
-      throw new UpstreamUnavailableError(upstream, 'server_error', response.status);
-    }
-    const headers = flattenHeaders(response.headers);
-    const bytes = Buffer.isBuffer(response.data) ? response.data : Buffer.alloc(0);
-    if (call.responseType === 'buffer') return { status: response.status, data: bytes, headers };
-    return { status: response.status, data: decodeBody(upstream, bytes, headers), headers };
+  /**
+   * Sends the request and reads the whole answer, whatever its status, within the deadline.
+   * The deadline bounds the whole attempt, including a body that trickles in. When the
+   * deadline passes or the body grows past `maxResponseBytes`, the request is destroyed, and
+   * its socket with it: a half-read answer must not be reused for the next call.
+   */
+  private exchange(upstream: string, http: HttpTransport, call: PreparedCall): Promise<RawAnswer> {
+    return new Promise<RawAnswer>((resolve, reject) => {
+      // The first outcome settles the promise; destroying the request makes Node report
+      // errors of its own afterwards, which are then ignored.
+      const fail = (reason: 'timeout' | 'network' | 'invalid_response') => {
+        clearTimeout(deadline);
+        reject(new UpstreamUnavailableError(upstream, reason));
+        request.destroy();
+      };
+      const request = http.request(
+        call.url,
+        { method: call.method, headers: call.headers, agent: http.agent },
+        (response) => {
+          // Always set on the answer to a request (only a server's incoming message lacks it).
+          const status = response.statusCode as number;
+          const hasBody = call.method !== 'HEAD' && !BODILESS_STATUSES.has(status);
+          // A declared length over the limit fails before anything is read.
+          if (hasBody && Number(response.headers['content-length']) > http.maxResponseBytes) {
+            fail('invalid_response');
+            return;
+          }
+          const chunks: Buffer[] = [];
+          let size = 0;
+          response.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > http.maxResponseBytes) fail('invalid_response');
+            else chunks.push(chunk);
+          });
+          // A connection lost mid-body, or an answer Node cannot parse.
+          response.on('error', () => fail('network'));
+          response.on('end', () => {
+            clearTimeout(deadline);
+            resolve({
+              status,
+              headers: flattenHeaders(response.headers),
+              body: Buffer.concat(chunks, size),
+            });
+          });
+        },
+      );
+      const deadline = setTimeout(() => fail('timeout'), this.config.timeoutMs);
+      request.on('error', () => fail('network'));
+      request.end(call.body);
+    });
   }
 
   private toUpstreamError(upstream: string, error: unknown): UpstreamUnavailableError {
@@ -315,7 +357,7 @@ function parseBaseUrl(name: string, baseUrl: string): URL {
   return base;
 }
 
-function resolveUrl(base: URL, path: string): string {
+function resolveUrl(base: URL, path: string): URL {
   const [pathname] = path.split('?', 1);
   const refused =
     !path.startsWith('/') ||
@@ -327,21 +369,7 @@ function resolveUrl(base: URL, path: string): string {
   const url = new URL(base.origin + base.pathname.replace(/\/+$/, '') + path);
   // Belt and braces: whatever the path, the credential only goes to the configured origin.
   if (url.origin !== base.origin) throw new TypeError('InternalHttpClient: refused request path');
-  return url.toString();
-}
-
-function classifyTransportError(
-  error: unknown,
-  deadlinePassed: boolean,
-): 'timeout' | 'network' | 'invalid_response' {
-  if (deadlinePassed) return 'timeout';
-  if (isAxiosError(error)) {
-    if (error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT') return 'timeout';
-    if (error.code === 'ERR_BAD_RESPONSE' && error.message.startsWith('maxContentLength')) {
-      return 'invalid_response';
-    }
-  }
-  return 'network';
+  return url;
 }
 
 function isRetryableFailure(failure: UpstreamUnavailableError): boolean {
@@ -363,12 +391,12 @@ function backoffMs(attempt: number): number {
   return exponential + Math.floor(Math.random() * BACKOFF_BASE_MS);
 }
 
-function flattenHeaders(headers: AxiosResponse['headers']): Record<string, string> {
+function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  // Node gives the names in lower case, and repeated headers as an array (Set-Cookie) or
+  // already joined with `, `.
   const flat: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
-    if (typeof value === 'string') flat[name.toLowerCase()] = value;
-    else if (Array.isArray(value)) flat[name.toLowerCase()] = value.join(', ');
-    else if (typeof value === 'number') flat[name.toLowerCase()] = String(value);
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return flat;
 }
