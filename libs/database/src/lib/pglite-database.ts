@@ -1,9 +1,14 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite';
-import { mkdirSync } from 'node:fs';
 import type { Database, SqlExecutor, SqlParameter, SqlResult } from './database';
+import { initialisePgliteDirectory } from './initialise-pglite-directory';
 import { quoteIdentifier } from './pg-database';
 
 const INT8_OID = 20;
+
+// PostgreSQL's default 128 MB of shared buffers is resident memory in every process that
+// embeds a database; these small stores need far less (measured: a reopened store's process
+// 304 -> 187 MiB, see docs/benchmarks).
+const POSTGRESQL_CONF = ['shared_buffers=16MB'];
 
 /** A {@link Database} embedded in the process (PostgreSQL compiled to WebAssembly). */
 export class PgliteDatabase implements Database {
@@ -16,14 +21,13 @@ export class PgliteDatabase implements Database {
    * `directory` is undefined, and sets its `search_path` to `schema`.
    */
   static async open(directory: string | undefined, schema: string): Promise<PgliteDatabase> {
-    if (directory) mkdirSync(directory, { recursive: true });
+    // A new folder gets its initdb in a short-lived child process: run here, it would leave
+    // hundreds of MiB resident in the service for good (see initialisePgliteDirectory).
+    if (directory) await initialisePgliteDirectory(directory, POSTGRESQL_CONF);
     // PGlite returns small BIGINTs as numbers by default; pin them to bigint as pg does here.
     const db = await PGlite.create(directory, {
       parsers: { [INT8_OID]: (value: string) => BigInt(value) },
-      // PostgreSQL's default 128 MB of shared buffers is resident memory in every process
-      // that embeds a database; these small stores need far less (measured: a reopened
-      // store's process 304 -> 187 MiB, see docs/benchmarks).
-      postgresqlconf: ['shared_buffers=16MB'],
+      postgresqlconf: POSTGRESQL_CONF,
     });
     await db.exec(
       `CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}; SET search_path TO ${quoteIdentifier(schema)};`,
