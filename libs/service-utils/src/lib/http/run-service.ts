@@ -5,7 +5,7 @@ import {
   Logger,
   type LoggerService,
 } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { ModuleRef, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { ConfigError } from '../config/config.error';
@@ -62,7 +62,9 @@ export async function createServiceApp(definition: ServiceDefinition): Promise<I
 
 function serviceLogger(app: INestApplication, service: ServiceConfig): LoggerService {
   try {
-    return app.get(PinoNestLogger, { strict: false });
+    // Asked through ModuleRef: a failed `app.get` ends the process (Nest wraps the
+    // application's methods in its exception zone), a failed `ModuleRef.get` only throws.
+    return app.get(ModuleRef).get(PinoNestLogger, { strict: false });
   } catch {
     // No LoggingModule in this application: Nest's own logger, in the configured format.
     return consoleLogger(service);
