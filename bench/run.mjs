@@ -40,6 +40,7 @@ const REPORT_ORDER = [
   'framework-floor',
   'guard-memory',
   'guard-postgres',
+  'guard-own-code',
   'request-logging',
   'internal-hop',
   'breaker',

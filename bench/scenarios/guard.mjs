@@ -29,6 +29,16 @@ function definition(source, settings) {
   };
 }
 
+const OWN_CODE = {
+  id: 'guard-own-code',
+  group: GROUP,
+  title: "Guard's own code: InternalTokenGuard vs a guard that returns true (in-memory balance)",
+  baseline: { label: 'a guard that returns true', request: 'GET /allow-all/memory/:user_id' },
+  subject: { label: 'InternalTokenGuard', request: 'GET /guarded/memory/:user_id' },
+  notes:
+    "Context for the guard cost: both routes have one guard, so Nest's guard machinery (the guards consumer, one more await per request) is on both sides and what remains is InternalTokenGuard's own work (route metadata, header read, digest, constant-time compare).",
+};
+
 const LOGGING = {
   id: 'request-logging',
   group: GROUP,
@@ -83,6 +93,27 @@ export async function run(ctx) {
       });
       results.push(comparisonResult(def, measured));
     }
+
+    ctx.log(`${OWN_CODE.id}: ${OWN_CODE.title}`);
+    const memoryRoute = (prefix) => (seconds) =>
+      hammer({
+        url: `${server.url}/${prefix}/memory/user-7`,
+        headers: { 'X-INTERNAL-TOKEN': ctx.token },
+        connections: settings.connections,
+        seconds,
+      });
+    const ownCode = await alternate({
+      baseline: memoryRoute('allow-all'),
+      subject: memoryRoute('guarded'),
+      ...settings,
+      log: ctx.log,
+    });
+    results.push(
+      comparisonResult(
+        { ...OWN_CODE, load: loadDescription(settings, settings.connections) },
+        ownCode,
+      ),
+    );
 
     ctx.log(`${LOGGING.id}: ${LOGGING.title}`);
     const open = (target) => (seconds) =>

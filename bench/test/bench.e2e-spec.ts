@@ -35,6 +35,7 @@ const COMPARISONS = [
   'framework-floor',
   'guard-memory',
   'guard-postgres',
+  'guard-own-code',
   'request-logging',
   'internal-hop',
   'breaker',

@@ -6,13 +6,15 @@ import {
   ServiceHttpModule,
 } from '@zt/service-utils';
 import type { GuardServerConfig } from '../config/guard-server.config';
+import { AllowAllBalanceController } from './allow-all-balance.controller';
 import { BalanceReader, BENCH_DATABASE_URL } from './balance.reader';
 import { GuardedBalanceController } from './guarded-balance.controller';
 import { OpenBalanceController } from './open-balance.controller';
 
 /**
  * The guard fixture: one process, one handler ({@link BalanceReader}) mounted twice,
- * `/guarded/...` behind `InternalTokenGuard` and `/open/...` without it, on the request
+ * `/guarded/...` behind `InternalTokenGuard` and `/open/...` without it (and `/allow-all/...`
+ * behind a guard that returns true, to tell Nest's share from ours), on the request
  * pipeline of the billing server (`runService`; the logging, metrics and HTTP modules it
  * imports, in its order). `forPublicEdge` provides the credential config the guard needs
  * without registering the guard globally.
@@ -28,7 +30,7 @@ export class GuardServerModule {
         InternalAuthModule.forPublicEdge(config.internalAuth),
         ServiceHttpModule.forRoot({ maxJsonBodyBytes: config.service.maxJsonBodyBytes }),
       ],
-      controllers: [GuardedBalanceController, OpenBalanceController],
+      controllers: [GuardedBalanceController, OpenBalanceController, AllowAllBalanceController],
       providers: [{ provide: BENCH_DATABASE_URL, useValue: config.databaseUrl }, BalanceReader],
     };
   }
