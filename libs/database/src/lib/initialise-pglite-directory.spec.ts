@@ -1,4 +1,15 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initialisePgliteDirectory } from './initialise-pglite-directory';
@@ -25,12 +36,45 @@ describe(initialisePgliteDirectory.name, () => {
     expect(readdirSync(parent)).toEqual(['pgdata']);
   });
 
-  it('replaces an empty folder, as one made beforehand by hand or by an older version', async () => {
-    mkdirSync(directory);
+  it('initialises a folder that exists already in place, keeping its mode', async () => {
+    mkdirSync(directory, { mode: 0o750 });
 
     await sut(directory, CONF);
 
     expect(existsSync(join(directory, 'PG_VERSION'))).toBe(true);
+    expect(statSync(directory).mode & 0o777).toBe(0o750);
+  });
+
+  it('initialises the folder behind a symlink, and keeps the symlink', async () => {
+    const real = join(parent, 'volume');
+    mkdirSync(real);
+    symlinkSync(real, directory);
+
+    await sut(directory, CONF);
+
+    expect(lstatSync(directory).isSymbolicLink()).toBe(true);
+    expect(existsSync(join(real, 'PG_VERSION'))).toBe(true);
+  });
+
+  it('creates a new folder readable by its owner only', async () => {
+    await sut(directory, CONF);
+
+    expect(statSync(directory).mode & 0o777).toBe(0o700);
+  });
+
+  it('removes the scratch folders of processes that died, not those of running ones', async () => {
+    const dead = spawnSync(process.execPath, ['-e', '']).pid as number;
+    const abandoned = join(parent, `.pgdata.initdb-${dead}-0badf00d`);
+    const running = join(parent, `.pgdata.initdb-${process.pid}-0000beef`);
+    mkdirSync(abandoned);
+    mkdirSync(running);
+
+    await sut(directory, CONF);
+
+    expect(readdirSync(parent).sort()).toEqual([
+      '.pgdata.initdb-' + process.pid + '-0000beef',
+      'pgdata',
+    ]);
   });
 
   it('lets two processes race to create one folder: both end up with the same database', async () => {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 // initdb has taken ~3 s here; a child that has not finished long after that is stuck, and a
@@ -15,7 +15,8 @@ const STDERR_TAIL_CHARS = 4_000;
 // matter. CommonJS, so it loads PGlite's `require` build, as the bundle does.
 const INITDB_PROGRAM = `
 const [codeDir, dataDir, conf] = process.argv.slice(1);
-require('node:fs').mkdirSync(dataDir, { recursive: true });
+// Only this service's user may read the database: PGlite writes its files readable by all.
+require('node:fs').mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 const { PGlite } = require(require.resolve('@electric-sql/pglite', { paths: [codeDir] }));
 PGlite.create(dataDir, { postgresqlconf: JSON.parse(conf) })
   .then((db) => db.close())
@@ -34,10 +35,14 @@ PGlite.create(dataDir, { postgresqlconf: JSON.parse(conf) })
  * initdb in it, 190 MiB without). Run elsewhere, that memory goes away with the child, and the
  * caller opens the folder as it would after a restart.
  *
- * Why a scratch sibling folder: initdb writes `PG_VERSION` early, so a folder it failed in
- * would look like a database next time. The child works in a scratch folder that is renamed
- * into place only after it succeeded (a rename is atomic, and replaces an empty folder).
- * When two processes race, the second rename finds the first one's database and uses it.
+ * Why a scratch sibling folder when `directory` does not exist yet: initdb writes
+ * `PG_VERSION` early, so a folder it failed in would look like a database next time. The
+ * child works in a scratch folder (mode 0700) that is renamed into place only after it
+ * succeeded (a rename is atomic). When two processes race, the second rename finds the
+ * first one's database and uses it. Scratch folders left by a process that died meanwhile
+ * are removed. A `directory` that exists already (made by an operator: a symlink, a mount
+ * point, a folder with its own mode) is initialised in place and kept as it is; there, a
+ * failed initdb leaves what it wrote, and the operator empties the folder before a retry.
  *
  * @param postgresqlconf the same settings the database will be opened with.
  * @throws when the child fails, with the end of what it wrote to stderr.
@@ -47,9 +52,14 @@ export async function initialisePgliteDirectory(
   postgresqlconf: readonly string[],
 ): Promise<void> {
   if (hasDatabase(directory)) return;
+  // PGlite's file system cannot follow a symlink itself: it is given the real path.
+  if (existsSync(directory)) return runInitdb(realpathSync(directory), postgresqlconf, directory);
+
+  const prefix = `.${basename(directory)}.initdb-`;
+  removeAbandonedScratch(dirname(directory), prefix);
   const scratch = join(
     dirname(directory),
-    `.${basename(directory)}.initdb-${process.pid}-${randomBytes(4).toString('hex')}`,
+    `${prefix}${process.pid}-${randomBytes(4).toString('hex')}`,
   );
   try {
     await runInitdb(scratch, postgresqlconf, directory);
@@ -69,6 +79,33 @@ export async function initialisePgliteDirectory(
   }
 }
 
+/** Removes the scratch folders in `parent` of processes that are no longer running. */
+function removeAbandonedScratch(parent: string, prefix: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return; // No folder there (yet): nothing to clean, and the child will say what is wrong.
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split('-')[0]);
+    if (Number.isSafeInteger(pid) && pid > 0 && !isRunning(pid)) {
+      rmSync(join(parent, name), { recursive: true, force: true });
+    }
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 function hasDatabase(directory: string): boolean {
   return existsSync(join(directory, 'PG_VERSION'));
 }
@@ -82,7 +119,12 @@ function runInitdb(
     const child = spawn(
       process.execPath,
       ['-e', INITDB_PROGRAM, __dirname, dataDir, JSON.stringify(postgresqlconf)],
-      { stdio: ['ignore', 'ignore', 'pipe'], timeout: INITDB_TIMEOUT_MS },
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        timeout: INITDB_TIMEOUT_MS,
+        // Not the service's environment: no credential, no NODE_OPTIONS preloads.
+        env: { PATH: process.env['PATH'] ?? '' },
+      },
     );
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {

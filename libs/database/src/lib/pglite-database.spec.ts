@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PgliteDatabase } from './pglite-database';
@@ -22,6 +22,24 @@ describe(PgliteDatabase.name, () => {
     try {
       expect((await sut.query('SELECT body FROM notes')).rows).toEqual([{ body: 'kept' }]);
       expect((await sut.query('SHOW shared_buffers')).rows).toEqual([{ shared_buffers: '16MB' }]);
+    } finally {
+      await sut.close();
+    }
+  });
+
+  it('opens a data folder behind a symlink (a volume), and keeps its data there', async () => {
+    const volume = join(parent, 'volume');
+    mkdirSync(volume);
+    const directory = join(parent, 'pgdata');
+    symlinkSync(volume, directory);
+    const first = await PgliteDatabase.open(directory, 'spec');
+    await first.exec("CREATE TABLE notes (body text); INSERT INTO notes VALUES ('on the volume')");
+    await first.close();
+
+    const sut = await PgliteDatabase.open(directory, 'spec');
+    try {
+      expect((await sut.query('SELECT body FROM notes')).rows).toEqual([{ body: 'on the volume' }]);
+      expect(existsSync(join(volume, 'PG_VERSION'))).toBe(true);
     } finally {
       await sut.close();
     }

@@ -1,4 +1,5 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { realpathSync } from 'node:fs';
 import type { Database, SqlExecutor, SqlParameter, SqlResult } from './database';
 import { initialisePgliteDirectory } from './initialise-pglite-directory';
 import { quoteIdentifier } from './pg-database';
@@ -25,7 +26,8 @@ export class PgliteDatabase implements Database {
     // hundreds of MiB resident in the service for good (see initialisePgliteDirectory).
     if (directory) await initialisePgliteDirectory(directory, POSTGRESQL_CONF);
     // PGlite returns small BIGINTs as numbers by default; pin them to bigint as pg does here.
-    const db = await PGlite.create(directory, {
+    // The real path: PGlite's file system cannot follow a symlink (a data folder on a volume).
+    const db = await PGlite.create(directory && realpathSync(directory), {
       parsers: { [INT8_OID]: (value: string) => BigInt(value) },
       postgresqlconf: POSTGRESQL_CONF,
     });
