@@ -13,6 +13,7 @@ import type { ServiceConfig } from '../config/service.config';
 import { serveOpenApiDocs } from '../openapi/openapi-docs';
 import type { OpenApiOptions } from '../openapi/openapi.options';
 import { writeOpenApiDocument } from '../openapi/write-openapi';
+import { rejectMalformedUrl } from './malformed-url';
 
 /** What `runService` needs: the validated shared settings and the root module built from them. */
 export interface ServiceDefinition {
@@ -40,6 +41,7 @@ export const WRITE_OPENAPI_OPTION = '--write-openapi=';
 /**
  * Creates a service's Nest application the way every service of the platform is created:
  * no body parser before the guard (JSON is read by `ServiceHttpModule`), no `X-Powered-By`,
+ * a path with a malformed percent-encoding refused before routing (`rejectMalformedUrl`),
  * pino as the logger (from the module's `LoggingModule`; lines logged while booting are
  * buffered until it is in place), the OpenAPI docs when the service serves them, and
  * shutdown hooks so resources close on SIGTERM.
@@ -55,6 +57,8 @@ export async function createServiceApp(definition: ServiceDefinition): Promise<I
   app.useLogger(serviceLogger(app, definition.service));
   app.flushLogs();
   app.disable('x-powered-by');
+  // Registered before any route, so it runs before Express decodes a route parameter.
+  app.use(rejectMalformedUrl);
   app.enableShutdownHooks();
   if (definition.openApi) serveOpenApiDocs(app, definition.openApi);
   return app;

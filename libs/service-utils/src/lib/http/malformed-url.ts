@@ -1,0 +1,53 @@
+import { Logger } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** The body of the answer to a path with a malformed percent-encoding. */
+export const MALFORMED_URL_BODY = { error: 'malformed percent-encoding in the URL' } as const;
+
+const logger = new Logger('MalformedUrl');
+
+/**
+ * Express middleware that refuses a request whose path has a malformed percent-encoding
+ * (`%zz`, a truncated escape, bytes that are not UTF-8) with
+ * `400 {"error":"malformed percent-encoding in the URL"}` and one `malformed_url` log line.
+ *
+ * Why first, before routing: Express decodes every route parameter, and the platform's own
+ * middleware is mounted on a catch-all parameter, so such a path used to fail while it was
+ * routed, before the request id, the request log and the guard, with an error that echoed
+ * the path back. Refused here, every such request gets the same fixed answer whatever its
+ * path and credentials, as an unparsable HTTP request would.
+ */
+export function rejectMalformedUrl(
+  request: IncomingMessage,
+  response: ServerResponse,
+  next: () => void,
+): void {
+  const url = request.url ?? '';
+  const queryStart = url.indexOf('?');
+  const path = queryStart === -1 ? url : url.slice(0, queryStart);
+  if (!path.includes('%') || isDecodable(path)) return next();
+
+  // The path is left out: it may be anything, including a misplaced credential.
+  logger.warn({
+    event: 'malformed_url',
+    method: request.method,
+    remote_address: request.socket.remoteAddress,
+  });
+  const body = JSON.stringify(MALFORMED_URL_BODY);
+  response.writeHead(400, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    // Its body, if any, is not read.
+    Connection: 'close',
+  });
+  response.end(body);
+}
+
+function isDecodable(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
