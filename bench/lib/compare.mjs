@@ -30,10 +30,26 @@ class Side {
   }
 }
 
+// How long a side may take to give its first answers before the run fails.
+const FIRST_ANSWER_TIMEOUT_MS = 60_000;
+
+/**
+ * Loads `side` for `seconds`, and on until it has answered: a cold server (a JIT warming up,
+ * an embedded database's first queries) can answer nothing for a second or more on a busy
+ * machine, and a round must not start before it answers.
+ */
+async function warmUp(side, seconds) {
+  const deadline = Date.now() + FIRST_ANSWER_TIMEOUT_MS;
+  let answered = 0;
+  do {
+    answered += (await side(Math.max(seconds, 0.25))).count;
+  } while (answered === 0 && Date.now() < deadline);
+}
+
 /**
  * Measures `baseline` and `subject` (each `async (seconds) => { count, seconds, latencies,
- * non2xx, errors }`) in `rounds` rounds of `seconds` a side, after one discarded warm-up of
- * each. Within a round the two sides take turns in slices of about `sliceSeconds` (AB BA AB
+ * non2xx, errors }`) in `rounds` rounds of `seconds` a side, after a discarded warm-up of
+ * each (at least until it has answered). Within a round the two sides take turns in slices of about `sliceSeconds` (AB BA AB
  * ...), so that whatever else the machine does at that moment weighs on both alike; each
  * round gives one ratio (subject req/s / baseline req/s) and one latency difference (subject
  * - baseline, p50 and p99 of all the round's answers), and the report is their median over
@@ -49,10 +65,8 @@ export async function alternate({
   log,
 }) {
   const sides = { baseline, subject };
-  if (warmupSeconds > 0) {
-    await baseline(warmupSeconds);
-    await subject(warmupSeconds);
-  }
+  await warmUp(baseline, warmupSeconds);
+  await warmUp(subject, warmupSeconds);
   const slices = Math.max(1, Math.round(seconds / sliceSeconds));
   const measured = [];
   for (let index = 0; index < rounds; index += 1) {
