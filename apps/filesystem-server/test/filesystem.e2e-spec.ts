@@ -1,7 +1,11 @@
 import {
   builtServiceMain,
   generateToken,
+  type RawResponse,
   runServiceToExit,
+  sendRaw,
+  sendRawPartial,
+  sendRawThenDrop,
   type ServiceProcess,
   startServiceProcess,
 } from '@zt/test-kit';
@@ -19,7 +23,6 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { send, sendPartial, sendThenDrop, type WireResponse } from './http-wire';
 
 const main = builtServiceMain('filesystem-server');
 const MAX_FILE = 1024;
@@ -53,7 +56,7 @@ async function eventually(condition: () => boolean): Promise<void> {
   }
 }
 
-function statusAndBody(response: WireResponse): { status: number; body: unknown } {
+function statusAndBody(response: RawResponse): { status: number; body: unknown } {
   return { status: response.status, body: response.body };
 }
 
@@ -90,13 +93,13 @@ describe('filesystem-server process', () => {
 
   const as = (user?: string) => ['X-INTERNAL-TOKEN', token, ...(user ? ['X-User-ID', user] : [])];
   const call = (method: string, path: string, user: string, body?: Buffer | string) =>
-    send(service.url, { method, path, headers: as(user), body });
+    sendRaw(service.url, { method, path, headers: as(user), body });
   const putChunked = (path: string, user: string, chunks: Buffer[]) =>
-    send(service.url, { method: 'PUT', path, headers: as(user), chunks });
+    sendRaw(service.url, { method: 'PUT', path, headers: as(user), chunks });
   const onDisk = (user: string, ...segments: string[]) => join(filesDir, user, ...segments);
 
   it('answers GET /health without a credential, checking the data folder', async () => {
-    const response = await send(service.url, { path: '/health' });
+    const response = await sendRaw(service.url, { path: '/health' });
     expect(statusAndBody(response)).toEqual({
       status: 200,
       body: { status: 'ok', checks: { data_folder: 'up' } },
@@ -133,7 +136,7 @@ describe('filesystem-server process', () => {
       for (const [label, credential] of badCredentials) {
         for (const user of [undefined, victim, '../victim', 'not valid']) {
           const headers = [...credential(), ...(user === undefined ? [] : ['X-User-ID', user])];
-          const response = await send(service.url, { method, path, headers, body });
+          const response = await sendRaw(service.url, { method, path, headers, body });
           expect({ label, user, ...statusAndBody(response) }).toEqual({
             label,
             user,
@@ -142,7 +145,7 @@ describe('filesystem-server process', () => {
           });
         }
       }
-      const inQuery = await send(service.url, {
+      const inQuery = await sendRaw(service.url, {
         method,
         path: `${path}?token=${token}`,
         headers: ['X-User-ID', victim],
@@ -177,7 +180,7 @@ describe('filesystem-server process', () => {
         [['X-User-ID', 'a'.repeat(129)], 'X-User-ID is not a valid user id'],
       ];
       for (const [userHeaders, error] of cases) {
-        const response = await send(service.url, {
+        const response = await sendRaw(service.url, {
           method,
           path,
           headers: ['X-INTERNAL-TOKEN', token, ...userHeaders],
@@ -503,7 +506,7 @@ describe('filesystem-server process', () => {
     });
 
     it('refuses a declared size over the file limit at once, without waiting for the bytes', async () => {
-      const response = await sendPartial(service.url, {
+      const response = await sendRawPartial(service.url, {
         path: '/files/huge.bin',
         headers: as('limits'),
         declaredBytes: 50 * 1024 * 1024,
@@ -575,7 +578,7 @@ describe('filesystem-server process', () => {
     });
 
     it('leaves nothing behind when the caller drops the connection mid-upload', async () => {
-      await sendThenDrop(service.url, {
+      await sendRawThenDrop(service.url, {
         path: '/files/dropped.bin',
         headers: as('dropper'),
         declaredBytes: 1000,
@@ -615,7 +618,7 @@ describe('filesystem-server process', () => {
 
     it('refuses a declared size over what is left of the quota at once', async () => {
       // `racer` has 4000 of 4096 bytes.
-      const response = await sendPartial(service.url, {
+      const response = await sendRawPartial(service.url, {
         path: '/files/r/more',
         headers: as('racer'),
         declaredBytes: 97,

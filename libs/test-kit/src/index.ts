@@ -3,6 +3,7 @@ export * from './lib/config/test-environment';
 export * from './lib/free-port';
 export * from './lib/http-client';
 export * from './lib/metrics';
+export * from './lib/raw-http';
 export * from './lib/secrets';
 export * from './lib/service-process';
 export * from './lib/test-databases';

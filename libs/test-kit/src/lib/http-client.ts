@@ -1,4 +1,4 @@
-import { request as httpRequest } from 'node:http';
+import { sendRaw } from './raw-http';
 
 /** An HTTP answer as a test looks at it. */
 export interface TestResponse {
@@ -34,48 +34,27 @@ export async function request(url: string, options: TestRequest = {}): Promise<T
 
 /**
  * Sends one request with exactly the header lines given (`['X-A', '1', 'X-A', '2']`), which
- * `fetch` cannot do: it merges repeated headers. For tests of repeated credentials.
+ * `fetch` cannot do: it merges repeated headers. For tests of repeated credentials. The path
+ * and query of `url` are sent as written, never normalised: `..`, `%2e%2e` and `//` reach the
+ * server as they are (see {@link sendRaw}).
  */
-export function rawRequest(
+export async function rawRequest(
   url: string,
   options: { method?: string; rawHeaders: string[]; body?: string },
 ): Promise<TestResponse> {
-  const target = new URL(url);
-  return new Promise((resolve, reject) => {
-    const outgoing = httpRequest(
-      {
-        host: target.hostname,
-        port: target.port,
-        path: target.pathname + target.search,
-        method: options.method ?? 'GET',
-        headers: [
-          'Host',
-          target.host,
-          ...options.rawHeaders,
-          ...(options.body === undefined
-            ? []
-            : ['Content-Length', String(Buffer.byteLength(options.body))]),
-        ],
-      },
-      (incoming) => {
-        const chunks: Buffer[] = [];
-        incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-        incoming.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          const headers = new Headers();
-          for (const [name, value] of Object.entries(incoming.headers)) {
-            if (typeof value === 'string') headers.set(name, value);
-          }
-          const isJson = (incoming.headers['content-type'] ?? '').includes('application/json');
-          resolve({
-            status: incoming.statusCode ?? 0,
-            headers,
-            body: isJson ? JSON.parse(text) : text || undefined,
-          });
-        });
-      },
-    );
-    outgoing.on('error', reject);
-    outgoing.end(options.body);
+  // Split by hand: `new URL(url)` would resolve `..` and `%2e%2e` in the path.
+  const split = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]*)(.*)$/i.exec(url);
+  if (!split) throw new Error(`rawRequest needs an absolute URL, got ${url}`);
+  const [, origin, target] = split;
+  const answer = await sendRaw(origin, {
+    method: options.method,
+    path: target.startsWith('/') ? target : `/${target}`,
+    headers: options.rawHeaders,
+    body: options.body,
   });
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(answer.headers)) {
+    if (typeof value === 'string') headers.set(name, value);
+  }
+  return { status: answer.status, headers, body: answer.body };
 }

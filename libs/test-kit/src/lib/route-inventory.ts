@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
-import { listRoutes } from '@zt/service-utils';
+import { listRoutes, type RouteDescription } from '@zt/service-utils';
+import { isDeepStrictEqual } from 'node:util';
 import { request } from './http-client';
 
 /** `METHOD /path` of every route an application declares `@Public()` (open to anyone), sorted. */
@@ -9,27 +10,61 @@ export function publicRouteNames(app: INestApplication): string[] {
     .map((route) => `${route.method} ${route.path}`);
 }
 
+/** Which routes {@link routesOpenWithoutCredential} calls, with what, and the refusal it expects. */
+export interface CredentialProbe {
+  /** Which routes to call; by default every route that is not `@Public()`. */
+  readonly routes?: (route: RouteDescription) => boolean;
+  /**
+   * The header sets sent to each route, none of which may be a credential the route accepts;
+   * by default one empty set (no credential at all).
+   */
+  readonly attempts?: ReadonlyArray<Readonly<Record<string, string>>>;
+  /** The answer every attempt must get, status and exact JSON body; by default `403 {"error":"Forbidden"}`. */
+  readonly refusal?: { readonly status: number; readonly body: unknown };
+}
+
+/** A route that did not refuse a probe as expected, with the headers sent and what it answered. */
+export interface OpenRoute {
+  readonly route: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly status: number;
+}
+
 /**
- * Calls every route that is not `@Public()` without any credential (path parameters filled
- * with sample values) and returns those that did NOT answer `403 {"error":"Forbidden"}`:
- * an empty list means every such route is guarded. `app` must be listening.
+ * Calls the routes `probe.routes` selects (by default every route that is not `@Public()`)
+ * with each header set of `probe.attempts` (by default none at all), path parameters filled
+ * with sample values, and returns those answers that were NOT exactly `probe.refusal` (by
+ * default `403 {"error":"Forbidden"}`): an empty list means every such route is guarded.
+ * Throws when no route is selected, since probing nothing proves nothing. `app` must be listening.
  */
 export async function routesOpenWithoutCredential(
   app: INestApplication,
-): Promise<Array<{ route: string; status: number }>> {
+  probe: CredentialProbe = {},
+): Promise<OpenRoute[]> {
+  const {
+    routes: selected = (route: RouteDescription) => !route.isPublic,
+    attempts = [{}],
+    refusal = { status: 403, body: { error: 'Forbidden' } },
+  } = probe;
+  const routes = listRoutes(app).filter(selected);
+  if (routes.length === 0) throw new Error('routesOpenWithoutCredential: no route to probe');
   const baseUrl = await app.getUrl();
-  const open: Array<{ route: string; status: number }> = [];
-  for (const route of listRoutes(app).filter((candidate) => !candidate.isPublic)) {
+  const open: OpenRoute[] = [];
+  for (const route of routes) {
     const path = route.path.replace(/:[^/]+/g, 'sample-user').replace(/\*[^/]*/g, 'a/b.txt');
-    const response = await request(`${baseUrl}${path}`, {
-      method: route.method,
-      json: ['GET', 'HEAD', 'DELETE'].includes(route.method)
-        ? undefined
-        : { user_id: 'sample-user', tier: 'pro', amount: 1 },
-    });
-    const forbidden =
-      response.status === 403 && JSON.stringify(response.body) === '{"error":"Forbidden"}';
-    if (!forbidden) open.push({ route: `${route.method} ${route.path}`, status: response.status });
+    for (const headers of attempts) {
+      const response = await request(`${baseUrl}${path}`, {
+        method: route.method,
+        headers,
+        json: ['GET', 'HEAD', 'DELETE'].includes(route.method)
+          ? undefined
+          : { user_id: 'sample-user', tier: 'pro', amount: 1 },
+      });
+      const refused =
+        response.status === refusal.status && isDeepStrictEqual(response.body, refusal.body);
+      if (!refused)
+        open.push({ route: `${route.method} ${route.path}`, headers, status: response.status });
+    }
   }
   return open;
 }
