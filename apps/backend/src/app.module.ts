@@ -58,6 +58,7 @@ export class AppModule {
         FilesModule.forRoot({
           fileWritePrice: config.fileWritePrice,
           maxFileBytes: config.maxFileBytes,
+          uploadBudgetBytes: config.uploadBudgetBytes,
         }),
       ],
       controllers: [HealthController],

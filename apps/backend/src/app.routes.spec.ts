@@ -7,6 +7,7 @@ import {
   publicRouteNames,
   readMetric,
   request,
+  routesOpenWithoutCredential,
 } from '@zt/test-kit';
 import { AppModule, BACKEND_OPENAPI } from './app.module';
 import { loadBackendConfig } from './config/backend.config';
@@ -58,35 +59,17 @@ describe('backend route inventory', () => {
   });
 
   it('answers 401 on every other route without a user token, whatever else is sent', async () => {
-    const baseUrl = await app.getUrl();
-    const routes = listRoutes(app).filter((route) => !route.isPublic && !route.isInternalOnly);
-    expect(routes.length).toBeGreaterThan(0);
-    const open: string[] = [];
-    for (const route of routes) {
-      const url = `${baseUrl}${route.path.replace(/\*[^/]*/g, 'notes/a.txt')}`;
-      const attempts: Array<Record<string, string>> = [
+    const open = await routesOpenWithoutCredential(app, {
+      routes: (route) => !route.isPublic && !route.isInternalOnly,
+      attempts: [
         {},
         // The internal credential is not a user credential at the public edge.
         { 'X-INTERNAL-TOKEN': internalToken, 'X-User-ID': 'sample-user' },
         { Authorization: `Bearer ${internalToken}` },
         { Authorization: 'Bearer not.a.jwt' },
-      ];
-      for (const headers of attempts) {
-        const response = await request(url, {
-          method: route.method,
-          headers,
-          body: route.method === 'PUT' ? 'some bytes' : undefined,
-        });
-        if (
-          response.status !== 401 ||
-          JSON.stringify(response.body) !== '{"error":"unauthorized"}'
-        ) {
-          open.push(
-            `${route.method} ${route.path} ${JSON.stringify(headers)} -> ${response.status}`,
-          );
-        }
-      }
-    }
+      ],
+      refusal: { status: 401, body: { error: 'unauthorized' } },
+    });
     expect(open).toEqual([]);
   });
 
@@ -139,6 +122,9 @@ describe('backend route inventory', () => {
     }
     expect(readMetric(text, 'internal_auth_denied_total', { reason: 'mismatch' })).toBe(1);
     expect(readMetric(text, 'internal_auth_denied_total', { reason: 'comma_joined' })).toBe(1);
+    // The upload budget (default 64 MiB), and nothing held.
+    expect(readMetric(text, 'backend_upload_budget_bytes')).toBe(64 * 1024 * 1024);
+    expect(readMetric(text, 'backend_upload_held_bytes')).toBe(0);
   });
 
   it('serves its interactive API docs at /docs without a token, and the document beside them', async () => {

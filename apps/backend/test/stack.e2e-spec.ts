@@ -3,7 +3,9 @@ import {
   freePort,
   generateToken,
   rawRequest,
+  readMetric,
   request,
+  runServiceToExit,
   scratchDatabaseFor,
   type ServiceProcess,
   startServiceProcess,
@@ -11,7 +13,7 @@ import {
   testBackends,
 } from '@zt/test-kit';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { type ClientRequest, type IncomingMessage, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,6 +22,9 @@ const PASSWORD = 'correct horse battery staple';
 const CLIENT_TIMEOUT_MS = 2000;
 const BACKEND_MAX_FILE_BYTES = 8192;
 const FS_MAX_USER_BYTES = 4096;
+// Room for two of the largest uploads, or four uploads that each fill a user's quota.
+const BACKEND_UPLOAD_BUDGET_BYTES = 2 * BACKEND_MAX_FILE_BYTES;
+const UPLOADS_BUSY = { error: 'too many uploads in progress, retry later' };
 
 interface LedgerEntry {
   readonly transaction_id: string;
@@ -92,6 +97,7 @@ describe.each(testBackends())('the stack through the backend, as processes on %s
           BILLING_SERVER_URL: billing.url,
           FILESYSTEM_SERVER_URL: filesystem.url,
           BACKEND_MAX_FILE_BYTES: String(BACKEND_MAX_FILE_BYTES),
+          BACKEND_UPLOAD_BUDGET_BYTES: String(BACKEND_UPLOAD_BUDGET_BYTES),
           INTERNAL_HTTP_TIMEOUT_MS: String(CLIENT_TIMEOUT_MS),
           CIRCUIT_BREAKER_RESET_MS: '300',
           CIRCUIT_BREAKER_VOLUME_THRESHOLD: '3',
@@ -208,6 +214,96 @@ describe.each(testBackends())('the stack through the backend, as processes on %s
       status: response.status,
       type: response.headers.get('content-type'),
       bytes: Buffer.from(await response.arrayBuffer()),
+    };
+  }
+
+  /** The upload bytes the backend holds now, as its metrics say (internal credential). */
+  async function heldUploadBytes(): Promise<number | undefined> {
+    const scrape = await request(`${api.url}/metrics`, { headers: internal });
+    expect(scrape.status).toBe(200);
+    return readMetric(scrape.body as string, 'backend_upload_held_bytes');
+  }
+
+  /** Waits until the backend holds `bytes` of upload bodies (its uploads run concurrently). */
+  async function untilHeld(bytes: number): Promise<void> {
+    let held = await heldUploadBytes();
+    for (let attempt = 0; held !== bytes && attempt < 250; attempt += 1) {
+      await sleep(20);
+      held = await heldUploadBytes();
+    }
+    expect(held).toBe(bytes);
+  }
+
+  /** Reads an answer to a raw request (undefined body when empty). */
+  function answerOf(outgoing: ClientRequest): Promise<TestResponse> {
+    const answer = new Promise<TestResponse>((resolve, reject) => {
+      outgoing.on('response', (incoming: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+        incoming.on('end', () => {
+          const headers = new Headers();
+          for (const [name, value] of Object.entries(incoming.headers)) {
+            if (typeof value === 'string') headers.set(name, value);
+          }
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({
+            status: incoming.statusCode ?? 0,
+            headers,
+            body: text ? (JSON.parse(text) as unknown) : undefined,
+          });
+        });
+      });
+      outgoing.on('error', reject);
+    });
+    // A test may hang up on purpose; it never reads that answer.
+    answer.catch(() => undefined);
+    return answer;
+  }
+
+  // Raw PUTs still open: a failed test must not leave one that keeps the backend from stopping.
+  const unfinished = new Set<ClientRequest>();
+
+  /** A PUT on its own connection whose headers are sent now, and its body as the test says. */
+  function openPut(user: User, path: string, headers: Record<string, string>) {
+    const { hostname, port } = new URL(api.url);
+    const outgoing = httpRequest({
+      host: hostname,
+      port,
+      path,
+      method: 'PUT',
+      agent: false,
+      headers: { Authorization: `Bearer ${user.accessToken}`, ...headers },
+    });
+    const answer = answerOf(outgoing);
+    unfinished.add(outgoing);
+    outgoing.on('close', () => unfinished.delete(outgoing));
+    outgoing.flushHeaders();
+    return { outgoing, answer };
+  }
+
+  /**
+   * Starts an upload of `bytes` that holds its share of the budget until `finish()`: with a
+   * declared Content-Length, of which only the first KiB is sent (the backend reserves the
+   * whole length before reading); or chunked, all its bytes sent but not the final chunk (the
+   * backend reserves as they arrive).
+   */
+  function slowUpload(user: User, path: string, bytes: Buffer, mode: 'declared' | 'chunked') {
+    const { outgoing, answer } = openPut(
+      user,
+      path,
+      mode === 'declared'
+        ? { 'Content-Length': String(bytes.length) }
+        : { 'Transfer-Encoding': 'chunked' },
+    );
+    const sentNow = mode === 'declared' ? Math.min(1024, bytes.length) : bytes.length;
+    outgoing.write(bytes.subarray(0, sentNow));
+    return {
+      answer,
+      finish: () => {
+        outgoing.end(bytes.subarray(sentNow));
+        return answer;
+      },
+      hangUp: () => outgoing.destroy(),
     };
   }
 
@@ -590,9 +686,159 @@ describe.each(testBackends())('the stack through the backend, as processes on %s
     });
   });
 
+  describe('the global upload budget (BACKEND_UPLOAD_BUDGET_BYTES)', () => {
+    // Four uploads of a full user quota fill the budget exactly.
+    const SHARE = BACKEND_UPLOAD_BUDGET_BYTES / 4;
+    let holders: User[];
+    let frank: User;
+
+    beforeAll(async () => {
+      expect(SHARE).toBe(FS_MAX_USER_BYTES);
+      holders = [];
+      for (const name of ['dave', 'erin', 'fay', 'gus']) {
+        holders.push(await signUp(`${name}@example.com`, 'pro'));
+      }
+      frank = await signUp('frank@example.com', 'pro');
+    });
+
+    afterEach(() => {
+      for (const outgoing of unfinished) outgoing.destroy();
+    });
+
+    it('refuses one more upload with 503 and Retry-After while other users hold it, charging nothing; takes it again once they finish', async () => {
+      expect(await heldUploadBytes()).toBe(0);
+      const contents = holders.map((_, i) => Buffer.alloc(SHARE, 97 + i));
+      const held = holders.map((user, i) =>
+        slowUpload(user, '/me/files/held.bin', contents[i], i % 2 === 0 ? 'declared' : 'chunked'),
+      );
+      await untilHeld(BACKEND_UPLOAD_BUDGET_BYTES);
+      const ledgerBefore = await ledger(frank);
+
+      // A small upload, body sent at once.
+      const refused = await put(frank, '/me/files/refused.txt', 'hello');
+      expect(refused.status).toBe(503);
+      expect(refused.body).toEqual(UPLOADS_BUSY);
+      expect(refused.headers.get('retry-after')).toBe('1');
+
+      // Headers only: answered before its body was sent, and the connection is closed.
+      const unread = openPut(frank, '/me/files/refused.txt', { 'Content-Length': '5' });
+      const early = await unread.answer;
+      unread.outgoing.destroy();
+      expect({ status: early.status, body: early.body }).toEqual({
+        status: 503,
+        body: UPLOADS_BUSY,
+      });
+      expect(early.headers.get('retry-after')).toBe('1');
+      expect(early.headers.get('connection')).toBe('close');
+
+      // A chunked upload does not start either.
+      const chunked = openPut(frank, '/me/files/refused.txt', { 'Transfer-Encoding': 'chunked' });
+      const chunkedAnswer = await chunked.answer;
+      chunked.outgoing.destroy();
+      expect({ status: chunkedAnswer.status, body: chunkedAnswer.body }).toEqual({
+        status: 503,
+        body: UPLOADS_BUSY,
+      });
+
+      // Nothing was charged or written for the refused user.
+      expect(await ledger(frank)).toEqual(ledgerBefore);
+      expect(await balance(frank)).toBe(5);
+      expect(existsSync(onDisk(frank, 'refused.txt'))).toBe(false);
+      expect(await heldUploadBytes()).toBe(BACKEND_UPLOAD_BUDGET_BYTES);
+
+      // The held uploads were only waiting for their bytes: each completes and is charged once.
+      const written = await Promise.all(held.map((upload) => upload.finish()));
+      for (const [i, response] of written.entries()) {
+        expect({ status: response.status, body: response.body }).toEqual({
+          status: 201,
+          body: { path: 'held.bin', size: SHARE, charged: 0.01, balance: 4.99 },
+        });
+        expect(readFileSync(onDisk(holders[i], 'held.bin'))).toEqual(contents[i]);
+      }
+      await untilHeld(0);
+
+      const after = await put(frank, '/me/files/after.txt', 'hello');
+      expect(after).toMatchObject({ status: 201, body: { size: 5, charged: 0.01, balance: 4.99 } });
+      expect((await ledger(frank)).length).toBe(ledgerBefore.length + 1);
+    });
+
+    it('gets every byte back after aborts and failures: the whole budget can be held again, and no more', async () => {
+      const [dave, erin, fay, gus] = holders;
+
+      // Clients that hang up mid-body, declared and chunked.
+      for (const [user, mode] of [
+        [dave, 'declared'],
+        [erin, 'chunked'],
+      ] as const) {
+        const upload = slowUpload(user, '/me/files/gone.bin', Buffer.alloc(SHARE), mode);
+        await untilHeld(SHARE);
+        upload.hangUp();
+        await untilHeld(0);
+      }
+      expect(existsSync(onDisk(dave, 'gone.bin'))).toBe(false);
+
+      // A chunked body past the backend's limit (413 while reading).
+      const tooLarge = slowUpload(
+        fay,
+        '/me/files/huge.bin',
+        Buffer.alloc(BACKEND_MAX_FILE_BYTES + 1),
+        'chunked',
+      );
+      expect(await tooLarge.answer).toMatchObject({
+        status: 413,
+        body: { error: `file is larger than ${BACKEND_MAX_FILE_BYTES} bytes` },
+      });
+      tooLarge.hangUp();
+      await untilHeld(0);
+
+      // A write the filesystem refuses after the charge (gus's quota is full): refunded.
+      const balanceBefore = await balance(gus);
+      const refusedByFilesystem = await put(gus, '/me/files/more.bin', Buffer.alloc(SHARE));
+      expect(refusedByFilesystem.status).toBe(413);
+      const [refund, deduct] = await ledger(gus);
+      expect([refund.kind, deduct.kind]).toEqual(['top_up', 'deduct']);
+      expect(await balance(gus)).toBe(balanceBefore);
+      await untilHeld(0);
+
+      // The whole budget again: four full shares are taken, and a fifth byte is not.
+      const held = holders.map((user) =>
+        slowUpload(user, '/me/files/again.bin', Buffer.alloc(SHARE), 'declared'),
+      );
+      await untilHeld(BACKEND_UPLOAD_BUDGET_BYTES);
+      const ledgerBefore = await ledger(frank);
+      expect(await put(frank, '/me/files/one-byte.txt', 'x')).toMatchObject({
+        status: 503,
+        body: UPLOADS_BUSY,
+      });
+      expect(await ledger(frank)).toEqual(ledgerBefore);
+      for (const upload of held) upload.hangUp();
+      await untilHeld(0);
+    });
+  });
+
   it('never logs the internal token nor an access token', () => {
     const logs = api.output() + auth.output() + billing.output() + filesystem.output();
     expect(logs).not.toContain(internalToken);
     for (const user of [alice, bob]) expect(logs).not.toContain(user.accessToken.split('.')[2]);
+  });
+});
+
+describe('the backend at start-up', () => {
+  it('refuses an upload budget below the largest upload: exits 1 with one line naming it', async () => {
+    const result = await runServiceToExit({
+      main: builtServiceMain('backend'),
+      env: {
+        INTERNAL_SERVICE_TOKEN: generateToken(),
+        BACKEND_PORT: '0',
+        BACKEND_MAX_FILE_BYTES: '8192',
+        BACKEND_UPLOAD_BUDGET_BYTES: '8191',
+      },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe(
+      'configuration error: BACKEND_UPLOAD_BUDGET_BYTES must be at least the largest upload, ' +
+        "8192 bytes (BACKEND_MAX_FILE_BYTES, else FS_MAX_FILE_BYTES; the budget's default is 67108864)",
+    );
+    expect(result.stdout).not.toContain('listening');
   });
 });

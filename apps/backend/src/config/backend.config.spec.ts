@@ -23,6 +23,7 @@ describe(loadBackendConfig.name, () => {
       filesystemUrl: 'http://127.0.0.1:6002',
       fileWritePrice: '0.01',
       maxFileBytes: 10 * 1024 * 1024,
+      uploadBudgetBytes: 64 * 1024 * 1024,
       jwks: { timeoutMs: 3000, cooldownMs: 30_000, cacheMaxAgeMs: 600_000 },
     });
     expect(config.internalAuth.sendToken).toBe(TOKEN);
@@ -83,6 +84,36 @@ describe(loadBackendConfig.name, () => {
     expect(loadBackendConfig({ ...both, BACKEND_MAX_FILE_BYTES: '4096' }).maxFileBytes).toBe(4096);
     expect(failure({ BACKEND_MAX_FILE_BYTES: '0' }).variable).toBe('BACKEND_MAX_FILE_BYTES');
     expect(failure({ FS_MAX_FILE_BYTES: '10MB' }).variable).toBe('FS_MAX_FILE_BYTES');
+  });
+
+  it('reads the upload budget, and refuses one below the largest upload at boot', () => {
+    const env = { INTERNAL_SERVICE_TOKEN: TOKEN, BACKEND_MAX_FILE_BYTES: '4096' };
+    expect(
+      loadBackendConfig({ ...env, BACKEND_UPLOAD_BUDGET_BYTES: '8192' }).uploadBudgetBytes,
+    ).toBe(8192);
+    // Exactly one largest upload at a time is the least that works.
+    expect(
+      loadBackendConfig({ ...env, BACKEND_UPLOAD_BUDGET_BYTES: '4096' }).uploadBudgetBytes,
+    ).toBe(4096);
+
+    const below = failure({ ...env, BACKEND_UPLOAD_BUDGET_BYTES: '4095' });
+    expect(below.variable).toBe('BACKEND_UPLOAD_BUDGET_BYTES');
+    expect(below.message).toBe(
+      'BACKEND_UPLOAD_BUDGET_BYTES must be at least the largest upload, 4096 bytes ' +
+        "(BACKEND_MAX_FILE_BYTES, else FS_MAX_FILE_BYTES; the budget's default is 67108864)",
+    );
+    // The fallback limit counts too, and so does the default budget.
+    expect(
+      failure({ FS_MAX_FILE_BYTES: '8192', BACKEND_UPLOAD_BUDGET_BYTES: '8191' }).variable,
+    ).toBe('BACKEND_UPLOAD_BUDGET_BYTES');
+    expect(failure({ BACKEND_MAX_FILE_BYTES: String(64 * 1024 * 1024 + 1) }).variable).toBe(
+      'BACKEND_UPLOAD_BUDGET_BYTES',
+    );
+    for (const value of ['0', '-1', '64MiB', '1.5']) {
+      expect(failure({ BACKEND_UPLOAD_BUDGET_BYTES: value }).variable).toBe(
+        'BACKEND_UPLOAD_BUDGET_BYTES',
+      );
+    }
   });
 
   it('bounds the JWKS settings', () => {

@@ -49,10 +49,18 @@ export interface BackendConfig {
    * (`BACKEND_MAX_FILE_BYTES`, else `FS_MAX_FILE_BYTES`, else 10 MiB; 1 to 1 GiB). 413 beyond.
    */
   readonly maxFileBytes: number;
+  /**
+   * The bytes of upload bodies the backend holds in memory at once, all users together
+   * (`BACKEND_UPLOAD_BUDGET_BYTES`, default 64 MiB; at least `maxFileBytes`, at most 1 TiB).
+   * An upload the budget cannot hold now is 503, before anything is read or charged.
+   */
+  readonly uploadBudgetBytes: number;
 }
 
 const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
 const FILE_BYTES_RANGE = { min: 1, max: 1024 * 1024 * 1024 };
+const DEFAULT_UPLOAD_BUDGET_BYTES = 64 * 1024 * 1024;
+const UPLOAD_BUDGET_RANGE = { min: 1, max: 1024 ** 4 };
 // The amount syntax billing accepts (DESIGN section 5).
 const CREDIT_AMOUNT = /^(0|[1-9][0-9]{0,6})(\.[0-9]{1,6})?$/;
 
@@ -61,6 +69,7 @@ const CREDIT_AMOUNT = /^(0|[1-9][0-9]{0,6})(\.[0-9]{1,6})?$/;
  * @throws ConfigError naming the variable at fault.
  */
 export function loadBackendConfig(env: Environment): BackendConfig {
+  const maxFileBytes = readMaxFileBytes(env);
   return {
     service: loadServiceConfig(env, {
       name: 'backend',
@@ -81,7 +90,8 @@ export function loadBackendConfig(env: Environment): BackendConfig {
       }),
     },
     fileWritePrice: readCreditAmount(env, 'FILE_WRITE_PRICE', '0.01'),
-    maxFileBytes: readMaxFileBytes(env),
+    maxFileBytes,
+    uploadBudgetBytes: readUploadBudgetBytes(env, maxFileBytes),
   };
 }
 
@@ -110,4 +120,24 @@ function readMaxFileBytes(env: Environment): number {
     return readInteger(env, 'BACKEND_MAX_FILE_BYTES', DEFAULT_MAX_FILE_BYTES, FILE_BYTES_RANGE);
   }
   return readInteger(env, 'FS_MAX_FILE_BYTES', DEFAULT_MAX_FILE_BYTES, FILE_BYTES_RANGE);
+}
+
+// Below the largest upload, an upload of that size could never be held: every one would be
+// refused with a 503 that invites retries forever. Refused at boot instead, also when the
+// default is what falls short (a larger upload limit needs a budget chosen with it).
+function readUploadBudgetBytes(env: Environment, maxFileBytes: number): number {
+  const budget = readInteger(
+    env,
+    'BACKEND_UPLOAD_BUDGET_BYTES',
+    DEFAULT_UPLOAD_BUDGET_BYTES,
+    UPLOAD_BUDGET_RANGE,
+  );
+  if (budget < maxFileBytes) {
+    throw new ConfigError(
+      'BACKEND_UPLOAD_BUDGET_BYTES',
+      `must be at least the largest upload, ${maxFileBytes} bytes (BACKEND_MAX_FILE_BYTES, else ` +
+        `FS_MAX_FILE_BYTES; the budget's default is ${DEFAULT_UPLOAD_BUDGET_BYTES})`,
+    );
+  }
+  return budget;
 }

@@ -7,4 +7,9 @@ export interface FilesOptions {
   readonly fileWritePrice: string;
   /** The largest upload read into memory, in bytes; 413 beyond, before anything is charged. */
   readonly maxFileBytes: number;
+  /**
+   * The upload bytes held in memory at once, all users together (at least `maxFileBytes`);
+   * 503 beyond, before anything is read or charged (see `UploadBudget`).
+   */
+  readonly uploadBudgetBytes: number;
 }

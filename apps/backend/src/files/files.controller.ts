@@ -21,6 +21,7 @@ import { FilesService } from './files.service';
 import { MeteredWriteService, type WriteResult } from './metered-write.service';
 import { PerUserConcurrencyInterceptor } from './per-user-concurrency.interceptor';
 import { readUpload } from './upload';
+import { UploadBudget } from './upload-budget';
 import { FILES_OPTIONS, type FilesOptions } from './files.constants';
 
 /**
@@ -34,6 +35,7 @@ export class FilesController {
   constructor(
     private readonly files: FilesService,
     private readonly writes: MeteredWriteService,
+    private readonly budget: UploadBudget,
     @Inject(FILES_OPTIONS) private readonly options: FilesOptions,
   ) {}
 
@@ -63,7 +65,9 @@ export class FilesController {
   /**
    * `PUT /me/files/*path` with the raw bytes as the body: a metered write (see
    * {@link MeteredWriteService}). 201 created or 200 replaced,
-   * `{"path","size","charged","balance"}`.
+   * `{"path","size","charged","balance"}`. The body's bytes are taken from the
+   * {@link UploadBudget} before they are read (503 with `Retry-After: 1` when it cannot hold
+   * them) and given back when the request ends.
    */
   @Put('*path')
   @RawBody()
@@ -74,18 +78,31 @@ export class FilesController {
   ): Promise<WriteResult['body']> {
     const encodedPath = readFilePath(request);
     const clientKey = readClientIdempotencyKey(request);
-    let bytes: Buffer;
+    const reservation = this.budget.open();
     try {
-      bytes = await readUpload(request, this.options.maxFileBytes);
-    } catch (error) {
-      // The rest of an oversized body is not worth reading: answer, then hang up.
-      if (error instanceof HttpError) response.setHeader('Connection', 'close');
-      throw error;
+      let bytes: Buffer;
+      try {
+        bytes = await readUpload(request, this.options.maxFileBytes, reservation);
+      } catch (error) {
+        if (error instanceof HttpError) {
+          // The rest of a refused body is not worth reading: answer, then hang up.
+          response.setHeader('Connection', 'close');
+          // readUpload's only 503: the budget is held by other uploads, soon given back.
+          if (error.getStatus() === HttpStatus.SERVICE_UNAVAILABLE) {
+            response.setHeader('Retry-After', '1');
+          }
+        }
+        throw error;
+      }
+      const result = await this.writes.write({ user, encodedPath, bytes, clientKey });
+      response.status(result.status);
+      if (result.replayed) response.setHeader('Idempotent-Replayed', 'true');
+      return result.body;
+    } finally {
+      // However the request ended (written, refused, upstream failure, client gone while
+      // reading or while the saga ran), its bytes are no longer held: give them all back.
+      reservation.release();
     }
-    const result = await this.writes.write({ user, encodedPath, bytes, clientKey });
-    response.status(result.status);
-    if (result.replayed) response.setHeader('Idempotent-Replayed', 'true');
-    return result.body;
   }
 
   /** `DELETE /me/files/*path`: 204. */

@@ -5,6 +5,7 @@ import { FilesController } from './files.controller';
 import { FilesService } from './files.service';
 import { MeteredWriteService } from './metered-write.service';
 import { PerUserConcurrencyInterceptor } from './per-user-concurrency.interceptor';
+import { UploadBudget } from './upload-budget';
 
 /** The signed-in user's files, and the metered write. */
 @Module({})
@@ -19,6 +20,7 @@ export class FilesModule {
         FilesService,
         MeteredWriteService,
         PerUserConcurrencyInterceptor,
+        UploadBudget,
       ],
     };
   }

@@ -60,6 +60,7 @@ describe(MeteredWriteService.name, () => {
     sut = new MeteredWriteService(new BillingClient(client), new FilesystemClient(client), {
       fileWritePrice: '0.01',
       maxFileBytes: 1024,
+      uploadBudgetBytes: 4096,
     });
   };
 
