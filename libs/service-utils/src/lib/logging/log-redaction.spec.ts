@@ -72,6 +72,14 @@ describe('log redaction', () => {
     },
   );
 
+  it('writes a message with braces as it is in text lines, and an event in place of a message', () => {
+    const { lines, logger } = capture('text');
+    logger.info('Mapped {/balance/:user_id, GET} route');
+    logger.warn({ event: 'internal_auth_denied', reason: 'missing' });
+    expect(lines[0]).toContain('INFO: Mapped {/balance/:user_id, GET} route');
+    expect(lines[1]).toContain('WARN: internal_auth_denied {');
+  });
+
   it('has a path for each header and field the platform treats as secret', () => {
     expect(LOG_REDACT_PATHS).toEqual(
       expect.arrayContaining([

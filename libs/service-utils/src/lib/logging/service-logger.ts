@@ -40,8 +40,10 @@ export function createServiceLogger(options: ServiceLoggerOptions): Logger {
         singleLine: true,
         translateTime: 'SYS:HH:MM:ss.l',
         ignore: 'pid,hostname,service,req.headers',
-        // Structured events have no msg: show their name in its place.
-        messageFormat: '{if msg}{msg}{end}{if event}{event}{end}',
+        // Structured events have no msg: show their name in its place. A function, not a
+        // template: a template would also expand `{...}` inside the message itself (Nest's
+        // "Mapped {/balance/:user_id, GET} route" lost its route).
+        messageFormat: (log) => String(log['msg'] ?? log['event'] ?? ''),
         destination: options.destination ?? 1,
       }),
     );
