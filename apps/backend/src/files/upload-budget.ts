@@ -31,7 +31,7 @@ export interface UploadReservation {
 @Injectable()
 export class UploadBudget {
   /** The budget in bytes. */
-  readonly capacity: number;
+  private readonly capacity: number;
   private heldBytes = 0;
 
   constructor(@Inject(FILES_OPTIONS) options: FilesOptions, @Optional() metrics?: ServiceMetrics) {

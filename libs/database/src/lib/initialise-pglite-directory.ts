@@ -122,8 +122,9 @@ function runInitdb(
       {
         stdio: ['ignore', 'ignore', 'pipe'],
         timeout: INITDB_TIMEOUT_MS,
-        // Not the service's environment: no credential, no NODE_OPTIONS preloads.
-        env: { PATH: process.env['PATH'] ?? '' },
+        // Not the service's environment: no credential, no NODE_OPTIONS preloads. The child
+        // needs none: it is started by its absolute path and loads PGlite by its path.
+        env: {},
       },
     );
     let stderr = '';
