@@ -23,6 +23,8 @@ module.exports = function serviceWebpackConfig(projectDir) {
         optimization: false,
         outputHashing: 'none',
         generatePackageJson: true,
+        // tsc's importHelpers makes every bundle require tslib, which Nx does not list on its own.
+        runtimeDependencies: ['tslib'],
         sourceMap: true,
       }),
     ],
