@@ -9,7 +9,10 @@
 #   .ci/docker-engine.sh base-images   pull the official bases, or build stand-ins; appends
 #                                      NODE_IMAGE / POSTGRES_IMAGE to $ENGINE_DIR/env
 #   .ci/docker-engine.sh stop          containers, volumes, networks, the daemon, its
-#                                      iptables chains and bridges, the scratch folder
+#                                      iptables chains and bridges, the scratch folder;
+#                                      exits 1 when any of it is still there
+#   .ci/docker-engine.sh run CMD...    install, start, base-images, CMD with the engine's
+#                                      variables, stop (also when CMD fails); CMD's status
 #
 # ENGINE_DIR (default /tmp/zt-docker) holds the socket, the data root and the env file. It is
 # kept short: containerd's socket path lives below it and unix socket paths are limited.
@@ -46,6 +49,9 @@ start_engine() {
     log "already running at $DOCKER_HOST"
   else
     mkdir -p "$ENGINE_DIR"/{data,exec,config/cli-plugins}
+    # What dockerd changes on the host and `stop` puts back.
+    iptables -S FORWARD 2>/dev/null | awk '$1 == "-P" {print $3}' >"$ENGINE_DIR/forward-policy"
+    cat /proc/sys/net/ipv4/ip_forward >"$ENGINE_DIR/ip-forward"
     cat >"$ENGINE_DIR/daemon.json" <<JSON
 {
   "data-root": "$ENGINE_DIR/data",
@@ -94,6 +100,8 @@ pulled() {
   timeout 60 docker pull -q "$1" >/dev/null 2>&1
 }
 
+# The hooks' "$1" is the new root, expanded by mmdebstrap, not here.
+# shellcheck disable=SC2016
 build_node_standin() {
   docker image inspect "$STANDIN_NODE_IMAGE" >/dev/null 2>&1 && return 0
   log "building $STANDIN_NODE_IMAGE: a minimal Debian with this host's Node and CA bundle"
@@ -163,9 +171,7 @@ base_images() {
 
 stop_engine() {
   if [ -S "$SOCKET" ] && docker version >/dev/null 2>&1; then
-    local ids
-    ids="$(docker ps -aq)"
-    [ -z "$ids" ] || docker rm -f -v $ids >/dev/null 2>&1 || true
+    docker ps -aq | xargs -r docker rm -f -v >/dev/null 2>&1 || true
     docker volume prune -f >/dev/null 2>&1 || true
     docker network prune -f >/dev/null 2>&1 || true
   fi
@@ -182,12 +188,50 @@ stop_engine() {
   # A containerd-shim whose daemon died would keep its container (and mounts) alive.
   pkill -KILL -f "containerd-shim.*$ENGINE_DIR" 2>/dev/null || true
   remove_network_rules
+  restore_host_settings
   if [ "${KEEP_IMAGES:-0}" != 1 ]; then
     # Mounts left below the data root by a daemon that was killed keep rm from finishing.
-    grep -o " $ENGINE_DIR[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+    grep -o " ${ENGINE_DIR}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
     rm -rf "$ENGINE_DIR"
   fi
-  log "stopped; nothing of it left running"
+  verify_stopped
+}
+
+restore_host_settings() {
+  local policy
+  policy="$(cat "$ENGINE_DIR/forward-policy" 2>/dev/null || true)"
+  iptables -P FORWARD "${policy:-ACCEPT}" 2>/dev/null || true
+  if [ -s "$ENGINE_DIR/ip-forward" ]; then
+    cat "$ENGINE_DIR/ip-forward" >/proc/sys/net/ipv4/ip_forward 2>/dev/null || true
+  fi
+}
+
+# Fails, naming what is left, when a daemon, shim, bridge or chain of the engine survived.
+verify_stopped() {
+  local left=()
+  pgrep -f "dockerd --config-file $ENGINE_DIR/" >/dev/null && left+=("dockerd")
+  pgrep -f "containerd-shim.*$ENGINE_DIR" >/dev/null && left+=("containerd-shim")
+  ip -o link show type bridge 2>/dev/null | grep -qE ': (docker0|br-[0-9a-f]{12}):' && left+=("bridge")
+  { iptables -S; iptables -t nat -S; } 2>/dev/null | grep -q DOCKER && left+=("iptables chains")
+  if ((${#left[@]})); then
+    log "left behind: ${left[*]}"
+    return 1
+  fi
+  log "stopped; no daemon, container, bridge or iptables chain of it is left"
+}
+
+run_with_engine() {
+  install_packages
+  trap 'stop_engine' EXIT
+  start_engine
+  base_images
+  # shellcheck source=/dev/null
+  source "$ENGINE_DIR/env"
+  local status=0
+  "$@" || status=$?
+  trap - EXIT
+  stop_engine || status=1
+  return "$status"
 }
 
 # dockerd leaves its chains, their jump rules and its bridges behind when it stops.
@@ -215,8 +259,12 @@ install) install_packages ;;
 start) start_engine ;;
 base-images) base_images ;;
 stop) stop_engine ;;
+run)
+  shift
+  run_with_engine "$@"
+  ;;
 *)
-  echo "usage: $0 install|start|base-images|stop" >&2
+  echo "usage: $0 install|start|base-images|stop|run CMD..." >&2
   exit 2
   ;;
 esac

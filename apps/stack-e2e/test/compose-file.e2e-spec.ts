@@ -7,9 +7,10 @@ import { join } from 'node:path';
 const hasCompose = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0;
 
 /**
- * No Docker engine runs where this project is built, so the compose file is checked by
- * docker-compose itself without starting anything (`config`). CI installs docker-compose and
- * must run this; a machine without it reports the test as skipped, never as passed.
+ * The compose file as docker-compose reads it (`config`), without an engine: its services,
+ * health checks and required secrets. compose-stack.e2e-spec.ts runs it for real. CI installs
+ * docker-compose and must run this; a machine without it reports the test as skipped, never
+ * as passed.
  */
 describe('docker-compose.yml', () => {
   if (!hasCompose && process.env['CI'] === 'true') {
