@@ -39,6 +39,8 @@ export class AppModule {
           dataDir: config.service.dataDir,
           maxFileBytes: config.maxFileBytes,
           maxUserBytes: config.maxUserBytes,
+          maxUserEntries: config.maxUserEntries,
+          maxPathDepth: config.maxPathDepth,
         }),
       ],
       controllers: [HealthController],

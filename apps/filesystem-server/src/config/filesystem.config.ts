@@ -13,6 +13,10 @@ const MIB = 1024 * 1024;
 export const DEFAULT_MAX_FILE_BYTES = 10 * MIB;
 /** Default of `FS_MAX_USER_BYTES`: 100 MiB. */
 export const DEFAULT_MAX_USER_BYTES = 100 * MIB;
+/** Default of `FS_MAX_USER_ENTRIES`: files and folders of one user. */
+export const DEFAULT_MAX_USER_ENTRIES = 10_000;
+/** Default of `FS_MAX_PATH_DEPTH`: segments of a file path. */
+export const DEFAULT_MAX_PATH_DEPTH = 32;
 
 /** The filesystem server's configuration, read and validated once at boot. */
 export interface FilesystemConfig {
@@ -24,6 +28,10 @@ export interface FilesystemConfig {
   readonly maxFileBytes: number;
   /** Largest total of one user's files in bytes (`FS_MAX_USER_BYTES`, default 100 MiB); 413 beyond. */
   readonly maxUserBytes: number;
+  /** Most files and folders one user may have (`FS_MAX_USER_ENTRIES`, default 10,000); 413 beyond. */
+  readonly maxUserEntries: number;
+  /** Most segments in a file path (`FS_MAX_PATH_DEPTH`, default 32); 400 beyond. */
+  readonly maxPathDepth: number;
 }
 
 /**
@@ -47,6 +55,16 @@ export function loadFilesystemConfig(env: Environment): FilesystemConfig {
     maxUserBytes: readInteger(env, 'FS_MAX_USER_BYTES', DEFAULT_MAX_USER_BYTES, {
       min: 1,
       max: 2 ** 50,
+    }),
+    // Folders count as entries, so that no user can grow a tree whose walk would slow the
+    // service for others; a path of at most 1024 characters has at most 512 segments.
+    maxUserEntries: readInteger(env, 'FS_MAX_USER_ENTRIES', DEFAULT_MAX_USER_ENTRIES, {
+      min: 1,
+      max: 1_000_000,
+    }),
+    maxPathDepth: readInteger(env, 'FS_MAX_PATH_DEPTH', DEFAULT_MAX_PATH_DEPTH, {
+      min: 1,
+      max: 512,
     }),
   };
 }

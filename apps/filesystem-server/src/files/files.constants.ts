@@ -9,6 +9,10 @@ export interface FilesOptions {
   readonly maxFileBytes: number;
   /** Largest total of one user's files in bytes; 413 beyond. */
   readonly maxUserBytes: number;
+  /** Most files and folders one user may have; 413 beyond. */
+  readonly maxUserEntries: number;
+  /** Most segments in a file path; 400 beyond. */
+  readonly maxPathDepth: number;
 }
 
 /**

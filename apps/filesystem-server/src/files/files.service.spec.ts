@@ -18,6 +18,14 @@ import { FilesService } from './files.service';
 
 const MAX_FILE = 1024;
 const MAX_USER = 4096;
+const MAX_ENTRIES = 6;
+const MAX_DEPTH = 5;
+const LIMITS = {
+  maxFileBytes: MAX_FILE,
+  maxUserBytes: MAX_USER,
+  maxUserEntries: 100,
+  maxPathDepth: MAX_DEPTH,
+};
 
 async function failure(promise: Promise<unknown>): Promise<{ status: number; body: unknown }> {
   try {
@@ -59,7 +67,7 @@ describe(FilesService.name, () => {
   beforeEach(async () => {
     root = mkdtempSync(join(tmpdir(), 'files-service-'));
     dataDir = join(root, 'filesystem-server');
-    sut = new FilesService({ dataDir, maxFileBytes: MAX_FILE, maxUserBytes: MAX_USER });
+    sut = new FilesService({ dataDir, ...LIMITS });
     await sut.onModuleInit();
   });
 
@@ -181,6 +189,71 @@ describe(FilesService.name, () => {
       expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(4);
       const stored = await sut.list('alice');
       expect(stored.reduce((sum, file) => sum + file.size, 0)).toBe(4000);
+    });
+  });
+
+  describe('entries and depth', () => {
+    beforeEach(async () => {
+      sut = new FilesService({ dataDir, ...LIMITS, maxUserEntries: MAX_ENTRIES });
+      await sut.onModuleInit();
+    });
+
+    it('counts folders with files toward the entry quota, and creates nothing past it', async () => {
+      // a, a/b, a/b/c and the file: four entries.
+      await sut.write('alice', path('a/b/c/one.txt'), body(Buffer.from('1')), 1);
+      // x, x/y and the file would make seven.
+      expect(await failure(sut.write('alice', path('x/y/two.txt'), body(), 0))).toEqual({
+        status: 413,
+        body: { error: `entry quota of ${MAX_ENTRIES} files and folders would be exceeded` },
+      });
+      expect(existsSync(join(userDir('alice'), 'x'))).toBe(false);
+      // Two more fit: a file beside the first, and one in an existing folder.
+      await sut.write('alice', path('a/b/c/two.txt'), body(Buffer.from('2')), 1);
+      await sut.write('alice', path('a/three.txt'), body(Buffer.from('3')), 1);
+      expect(await failure(sut.write('alice', path('four.txt'), body(), 0))).toMatchObject({
+        status: 413,
+      });
+      // Replacing adds no entry; other users have their own quota.
+      await sut.write('alice', path('a/three.txt'), body(Buffer.from('33')), 2);
+      await sut.write('bob', path('a/b/c/d.txt'), body(Buffer.from('b')), 1);
+    });
+
+    it('gives entries back on delete, folders left empty included', async () => {
+      await sut.write('alice', path('a/b/c/d/one.txt'), body(Buffer.from('1')), 1);
+      await sut.write('alice', path('two.txt'), body(Buffer.from('2')), 1);
+      expect(await failure(sut.write('alice', path('x/y.txt'), body(), 0))).toMatchObject({
+        status: 413,
+      });
+      await sut.remove('alice', path('a/b/c/d/one.txt'));
+      await sut.write('alice', path('x/y/z/w.txt'), body(Buffer.from('w')), 1);
+      expect(await sut.list('alice')).toEqual([
+        { path: 'two.txt', size: 1 },
+        { path: 'x/y/z/w.txt', size: 1 },
+      ]);
+    });
+
+    it('refuses a path deeper than the limit with 400 before anything is read', async () => {
+      const tooDeep = untouchedBody();
+      expect(await failure(sut.write('alice', path('a/b/c/d/e/f.txt'), tooDeep, 10))).toEqual({
+        status: 400,
+        body: { error: `path has more than ${MAX_DEPTH} segments` },
+      });
+      expect(tooDeep.wasRead).toBe(false);
+      await sut.write('alice', path('a/b/c/d/e.txt'), body(Buffer.from('ok')), 2);
+    });
+
+    it('keeps usage instead of walking the tree on every write, and measures it again on restart', async () => {
+      await sut.write('alice', path('first.txt'), body(Buffer.alloc(10)), 10);
+      // Bytes put there behind the server's back are not seen by a running server...
+      writeFileSync(join(userDir('alice'), 'outside.bin'), Buffer.alloc(MAX_USER));
+      await sut.write('alice', path('second.txt'), body(Buffer.alloc(10)), 10);
+      // ...and a restarted one measures the folder once, and counts them.
+      const restarted = new FilesService({ dataDir, ...LIMITS });
+      await restarted.onModuleInit();
+      expect(await failure(restarted.write('alice', path('third.txt'), body(), 1))).toMatchObject({
+        status: 413,
+        body: { error: `storage quota of ${MAX_USER} bytes would be exceeded` },
+      });
     });
   });
 
@@ -334,7 +407,7 @@ describe(FilesService.name, () => {
 
     it('drops uploads left by a crash when it starts', async () => {
       writeFileSync(join(dataDir, UPLOADS_FOLDER, 'alice.1234.part'), 'partial');
-      await new FilesService({ dataDir, maxFileBytes: 1, maxUserBytes: 1 }).onModuleInit();
+      await new FilesService({ dataDir, ...LIMITS }).onModuleInit();
       expect(readdirSync(join(dataDir, UPLOADS_FOLDER))).toEqual([]);
     });
   });

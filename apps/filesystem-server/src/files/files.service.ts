@@ -21,6 +21,7 @@ import type { Readable } from 'node:stream';
 import { type FilePath, isValidSegment } from './file-path';
 import { FILES_OPTIONS, type FilesOptions, UPLOADS_FOLDER } from './files.constants';
 import { KeyedLock, KeyedLockQueueFullError } from './keyed-lock';
+import { type Usage, UsageTracker } from './usage-tracker';
 
 /** One file of a user, as listed. */
 export interface FileEntry {
@@ -48,7 +49,8 @@ export interface OpenedFile {
 type Lookup =
   | { readonly kind: 'file'; readonly size: number }
   | { readonly kind: 'not-a-file' }
-  | { readonly kind: 'absent' }
+  /** `foldersFound`: how many of the path's parent folders exist already. */
+  | { readonly kind: 'absent'; readonly foldersFound: number }
   | { readonly kind: 'parent-is-file' }
   | { readonly kind: 'symlink' };
 
@@ -72,10 +74,15 @@ const FILE_MODE = 0o600;
  * timeout (and open its circuit breaker for all users).
  */
 const MAX_QUEUED_WRITES_PER_USER = 16;
+/** Users whose usage is remembered; beyond, the least recently written is walked again later. */
+const REMEMBERED_USAGES = 100_000;
 
 @Injectable()
 export class FilesService implements OnModuleInit {
   private readonly writes = new KeyedLock(MAX_QUEUED_WRITES_PER_USER);
+  private readonly usage = new UsageTracker(REMEMBERED_USAGES, (userId) =>
+    measureUsage(this.userRoot(userId)),
+  );
   private readonly uploadsDir: string;
 
   constructor(@Inject(FILES_OPTIONS) private readonly options: FilesOptions) {
@@ -166,7 +173,10 @@ export class FilesService implements OnModuleInit {
     body: Readable,
     declaredBytes: number | undefined,
   ): Promise<WriteResult> {
-    const { maxFileBytes, maxUserBytes } = this.options;
+    const { maxFileBytes, maxUserBytes, maxUserEntries, maxPathDepth } = this.options;
+    if (path.segments.length > maxPathDepth) {
+      throw new HttpError(HttpStatus.BAD_REQUEST, `path has more than ${maxPathDepth} segments`);
+    }
     if (declaredBytes !== undefined && declaredBytes > maxFileBytes)
       throw fileTooLarge(maxFileBytes);
     return this.oneAtATime(userId, async () => {
@@ -183,21 +193,33 @@ export class FilesService implements OnModuleInit {
         case 'absent':
           break;
       }
+      const usage = await this.usage.of(userId);
+      const newFolders =
+        found.kind === 'absent' ? path.segments.length - 1 - found.foldersFound : 0;
+      const newEntries = found.kind === 'absent' ? newFolders + 1 : 0;
+      if (usage.files + usage.folders + newEntries > maxUserEntries) {
+        throw new HttpError(
+          HttpStatus.PAYLOAD_TOO_LARGE,
+          `entry quota of ${maxUserEntries} files and folders would be exceeded`,
+        );
+      }
       // A replaced file's bytes are freed by the replacement, so they do not count.
       const replacedBytes = found.kind === 'file' ? found.size : 0;
-      const quotaLeft = Math.max(0, maxUserBytes - ((await usedBytes(root)) - replacedBytes));
+      const quotaLeft = Math.max(0, maxUserBytes - (usage.bytes - replacedBytes));
       if (declaredBytes !== undefined && declaredBytes > quotaLeft) {
         throw quotaExceeded(maxUserBytes);
       }
       const upload = join(this.uploadsDir, `${userId}.${randomUUID()}.part`);
       const size = await receive(body, upload, { maxFileBytes, quotaLeft, maxUserBytes });
       try {
-        await makeParents(root, path.segments);
+        usage.folders += await makeParents(root, path.segments);
         await rename(upload, join(root, ...path.segments));
       } catch (error) {
         await rm(upload, { force: true });
         throw error;
       }
+      usage.bytes += size - replacedBytes;
+      if (found.kind === 'absent') usage.files += 1;
       return { created: found.kind === 'absent', size };
     });
   }
@@ -210,16 +232,21 @@ export class FilesService implements OnModuleInit {
   async remove(userId: string, path: FilePath): Promise<void> {
     return this.oneAtATime(userId, async () => {
       const root = this.userRoot(userId);
-      if ((await lookup(root, path.segments)).kind !== 'file') throw fileNotFound();
+      const found = await lookup(root, path.segments);
+      if (found.kind !== 'file') throw fileNotFound();
+      const usage = await this.usage.of(userId);
       try {
         await unlink(join(root, ...path.segments));
       } catch (error) {
         if (hasCode(error, 'ENOENT', 'ENOTDIR')) throw fileNotFound();
         throw error;
       }
+      usage.bytes -= found.size;
+      usage.files -= 1;
       for (let depth = path.segments.length - 1; depth > 0; depth--) {
         try {
           await rmdir(join(root, ...path.segments.slice(0, depth)));
+          usage.folders -= 1;
         } catch (error) {
           if (hasCode(error, 'ENOTEMPTY', 'EEXIST', 'ENOENT', 'ENOTDIR')) return;
           throw error;
@@ -238,13 +265,13 @@ export class FilesService implements OnModuleInit {
 /** Follows `segments` from `root` with `lstat`, stopping at the first symlink or non-folder. */
 async function lookup(root: string, segments: readonly string[]): Promise<Lookup> {
   const rootStats = await lstatOrUndefined(root);
-  if (!rootStats) return { kind: 'absent' };
+  if (!rootStats) return { kind: 'absent', foldersFound: 0 };
   if (!rootStats.isDirectory()) return { kind: 'symlink' };
   let current = root;
   for (const [index, segment] of segments.entries()) {
     current = join(current, segment);
     const stats = await lstatOrUndefined(current);
-    if (!stats) return { kind: 'absent' };
+    if (!stats) return { kind: 'absent', foldersFound: index };
     if (stats.isSymbolicLink()) return { kind: 'symlink' };
     if (index === segments.length - 1) {
       return stats.isFile() ? { kind: 'file', size: stats.size } : { kind: 'not-a-file' };
@@ -254,13 +281,18 @@ async function lookup(root: string, segments: readonly string[]): Promise<Lookup
   return { kind: 'not-a-file' };
 }
 
-/** Creates the user's folder and the parents of `segments` that are missing, one by one. */
-async function makeParents(root: string, segments: readonly string[]): Promise<void> {
+/**
+ * Creates the user's folder and the parents of `segments` that are missing, one by one.
+ * @returns how many folders below the user's folder it created.
+ */
+async function makeParents(root: string, segments: readonly string[]): Promise<number> {
   let current = root;
+  let created = 0;
   for (const folder of ['', ...segments.slice(0, -1)]) {
     current = folder === '' ? root : join(current, folder);
     try {
       await mkdir(current, { mode: DIRECTORY_MODE });
+      if (folder !== '') created += 1;
     } catch (error) {
       if (!hasCode(error, 'EEXIST')) throw error;
       // Checked again because it may have changed since the lookup (outside this process).
@@ -269,6 +301,7 @@ async function makeParents(root: string, segments: readonly string[]): Promise<v
       }
     }
   }
+  return created;
 }
 
 /**
@@ -327,18 +360,30 @@ async function writeAll(handle: FileHandle, chunk: Buffer): Promise<void> {
   }
 }
 
-/** Total bytes of the regular files under `root` (symlinks not followed nor counted). */
-async function usedBytes(root: string): Promise<number> {
-  let total = 0;
-  await walkFiles(root, [], (_segments, size) => (total += size));
-  return total;
+/** What is under `root`: its regular files' bytes and count, and its folders (no symlink followed). */
+async function measureUsage(root: string): Promise<Usage> {
+  const usage: Usage = { bytes: 0, files: 0, folders: 0 };
+  await walkFiles(
+    root,
+    [],
+    (_segments, size) => {
+      usage.bytes += size;
+      usage.files += 1;
+    },
+    () => (usage.folders += 1),
+  );
+  return usage;
 }
 
-/** Calls `visit` for every regular file under `folder`, descending into folders, not symlinks. */
+/**
+ * Calls `visit` for every regular file under `folder` and `visitFolder` for every folder,
+ * descending into folders, not symlinks.
+ */
 async function walkFiles(
   folder: string,
   prefix: readonly string[],
   visit: (segments: string[], size: number) => void,
+  visitFolder: () => void = () => undefined,
 ): Promise<void> {
   let entries;
   try {
@@ -351,7 +396,8 @@ async function walkFiles(
   for (const entry of entries) {
     const path = join(folder, entry.name);
     if (entry.isDirectory()) {
-      await walkFiles(path, [...prefix, entry.name], visit);
+      visitFolder();
+      await walkFiles(path, [...prefix, entry.name], visit, visitFolder);
     } else if (entry.isFile()) {
       const stats = await lstatOrUndefined(path);
       if (stats?.isFile()) visit([...prefix, entry.name], stats.size);
