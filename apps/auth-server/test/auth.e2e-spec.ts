@@ -207,6 +207,19 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
       // Another account is not affected.
       expect((await login('token@example.com')).status).toBe(200);
     });
+
+    it('throttles a parallel burst as it would a sequence: at most 10 password checks', async () => {
+      await register('burst@example.com', await invite('free'));
+      // 40 guesses at once: before, each got a password check (the failures were counted
+      // only after it), so a burst could try 40 passwords where a sequence tries 10.
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => login('burst@example.com', `wrong password ${i}`)),
+      );
+      const statuses = answers.map((answer) => answer.status);
+      expect(statuses.filter((status) => status === 429)).toHaveLength(30);
+      expect(statuses.filter((status) => status !== 429).sort()).toEqual(Array(10).fill(401));
+      expect((await login('burst@example.com')).status).toBe(429);
+    });
   });
 
   describe('stats', () => {

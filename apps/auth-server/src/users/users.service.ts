@@ -69,20 +69,29 @@ export class UsersService {
     request: LoginRequest,
   ): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number }> {
     const email = request.email.trim().toLowerCase();
-    const waitMs = this.throttle.retryAfterMs(email);
+    const waitMs = this.throttle.reserve(email);
     if (waitMs > 0) {
       throw new HttpError(HttpStatus.TOO_MANY_REQUESTS, 'too many failed logins; try again later', {
         retry_after_seconds: Math.ceil(waitMs / 1000),
       });
     }
-    const user = await this.repository.findByEmail(email);
-    const valid = await this.hasher.verify(request.password, user?.passwordHash);
-    if (!user || !valid) {
+    const user = await this.userWithPassword(email, request.password).catch((error: unknown) => {
+      this.throttle.release(email);
+      throw error;
+    });
+    if (!user) {
       this.throttle.recordFailure(email);
       throw new HttpError(HttpStatus.UNAUTHORIZED, 'invalid credentials');
     }
     this.throttle.recordSuccess(email);
     const { token, expiresIn } = await this.tokens.issue(user);
     return { access_token: token, token_type: 'Bearer', expires_in: expiresIn };
+  }
+
+  /** The user of `email` when `password` is theirs; the hash is checked even for no user. */
+  private async userWithPassword(email: string, password: string) {
+    const user = await this.repository.findByEmail(email);
+    const valid = await this.hasher.verify(password, user?.passwordHash);
+    return user && valid ? user : undefined;
   }
 }
