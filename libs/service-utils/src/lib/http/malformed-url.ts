@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { refuseEarly } from './early-refusal';
 
 /** The body of the answer to a path with a malformed percent-encoding. */
 export const MALFORMED_URL_BODY = { error: 'malformed percent-encoding in the URL' } as const;
@@ -33,14 +34,7 @@ export function rejectMalformedUrl(
     method: request.method,
     remote_address: request.socket.remoteAddress,
   });
-  const body = JSON.stringify(MALFORMED_URL_BODY);
-  response.writeHead(400, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-    // Its body, if any, is not read.
-    Connection: 'close',
-  });
-  response.end(body);
+  refuseEarly(response, 400, MALFORMED_URL_BODY);
 }
 
 function isDecodable(path: string): boolean {

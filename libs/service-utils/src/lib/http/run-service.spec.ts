@@ -1,6 +1,8 @@
 import { Controller, Get, Logger, Module, Param } from '@nestjs/common';
+import { connect } from 'node:net';
 import { loadServiceConfig } from '../config/service.config';
 import { createServiceApp } from './run-service';
+import { MAX_HEADER_LINES } from './too-many-headers';
 
 @Controller()
 class HelloController {
@@ -17,6 +19,24 @@ class HelloController {
 
 @Module({ controllers: [HelloController] })
 class WithoutLoggingModule {}
+
+/** Sends a GET with exactly these header lines over a raw socket; resolves with the status line. */
+function getWithHeaderLines(port: number, lines: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write(`GET /hello HTTP/1.1\r\n${lines.map((line) => `${line}\r\n`).join('')}\r\n`);
+    });
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString('latin1');
+      if (answer.includes('\r\n\r\n')) {
+        socket.destroy();
+        resolve(answer.slice(0, answer.indexOf('\r\n')));
+      }
+    });
+    socket.on('error', reject);
+  });
+}
 
 function bareService() {
   return loadServiceConfig(
@@ -56,6 +76,44 @@ describe(createServiceApp.name, () => {
       const lines = written.mock.calls.map(([chunk]) => String(chunk));
       expect(lines.filter((line) => line.includes('malformed_url'))).toHaveLength(5);
       expect(lines.join('')).not.toContain('%3Cb%3E');
+    } finally {
+      written.mockRestore();
+      await app.close();
+    }
+  });
+
+  it('refuses a request with more header lines than the limit (431), however they are padded', async () => {
+    const written = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const app = await createServiceApp({
+      service: bareService(),
+      module: { module: WithoutLoggingModule },
+    });
+    try {
+      await app.listen(0, '127.0.0.1');
+      const { port } = app.getHttpServer().address() as { port: number };
+      const filler = (count: number) => Array.from({ length: count }, (_, i) => `X-Filler-${i}: x`);
+      // A repeated credential after 1,000 filler lines: Node would keep only the first 2,000
+      // lines of a longer request, so nothing after the limit may be trusted to be seen.
+      const padded = [
+        'Host: localhost',
+        'X-INTERNAL-TOKEN: one',
+        ...filler(1000),
+        'X-INTERNAL-TOKEN: two',
+      ];
+      expect(await getWithHeaderLines(port, padded)).toBe(
+        'HTTP/1.1 431 Request Header Fields Too Large',
+      );
+      // Past Node's own count (2,000 kept), in short lines that stay under its 16 KiB cap.
+      const short = Array.from({ length: 2500 }, () => 'a:x');
+      expect(await getWithHeaderLines(port, ['Host: localhost', ...short])).toBe(
+        'HTTP/1.1 431 Request Header Fields Too Large',
+      );
+      // Exactly the limit is routed as usual.
+      expect(
+        await getWithHeaderLines(port, ['Host: localhost', ...filler(MAX_HEADER_LINES - 1)]),
+      ).toBe('HTTP/1.1 200 OK');
+      const lines = written.mock.calls.map(([chunk]) => String(chunk));
+      expect(lines.filter((line) => line.includes('too_many_headers'))).toHaveLength(2);
     } finally {
       written.mockRestore();
       await app.close();

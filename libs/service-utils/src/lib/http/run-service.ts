@@ -14,6 +14,7 @@ import { serveOpenApiDocs } from '../openapi/openapi-docs';
 import type { OpenApiOptions } from '../openapi/openapi.options';
 import { writeOpenApiDocument } from '../openapi/write-openapi';
 import { rejectMalformedUrl } from './malformed-url';
+import { rejectTooManyHeaders } from './too-many-headers';
 
 /** What `runService` needs: the validated shared settings and the root module built from them. */
 export interface ServiceDefinition {
@@ -41,7 +42,8 @@ export const WRITE_OPENAPI_OPTION = '--write-openapi=';
 /**
  * Creates a service's Nest application the way every service of the platform is created:
  * no body parser before the guard (JSON is read by `ServiceHttpModule`), no `X-Powered-By`,
- * a path with a malformed percent-encoding refused before routing (`rejectMalformedUrl`),
+ * a request with too many header lines (`rejectTooManyHeaders`, 431) or a path with a
+ * malformed percent-encoding (`rejectMalformedUrl`, 400) refused before routing,
  * pino as the logger (from the module's `LoggingModule`; lines logged while booting are
  * buffered until it is in place), the OpenAPI docs when the service serves them, and
  * shutdown hooks so resources close on SIGTERM.
@@ -57,7 +59,8 @@ export async function createServiceApp(definition: ServiceDefinition): Promise<I
   app.useLogger(serviceLogger(app, definition.service));
   app.flushLogs();
   app.disable('x-powered-by');
-  // Registered before any route, so it runs before Express decodes a route parameter.
+  // Registered before any route, so they run before Express decodes a route parameter.
+  app.use(rejectTooManyHeaders);
   app.use(rejectMalformedUrl);
   app.enableShutdownHooks();
   if (definition.openApi) serveOpenApiDocs(app, definition.openApi);
