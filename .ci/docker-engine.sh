@@ -14,12 +14,23 @@
 #   .ci/docker-engine.sh run CMD...    install, start, base-images, CMD with the engine's
 #                                      variables, stop (also when CMD fails); CMD's status
 #
-# ENGINE_DIR (default /tmp/zt-docker) holds the socket, the data root and the env file. It is
-# kept short: containerd's socket path lives below it and unix socket paths are limited.
-# The stand-ins are cached in the data root, which `stop` removes unless KEEP_IMAGES=1.
+# ENGINE_DIR (default /run/zt-docker; root's alone, mode 0700) holds the socket, the data root
+# and the env file. It is kept short: containerd's socket path lives below it and unix socket
+# paths are limited. The stand-ins are cached in the data root, which `stop` removes unless
+# KEEP_IMAGES=1. It refuses to start beside another Docker engine: the teardown removes every
+# docker0/br-* bridge and DOCKER* chain, which are then all its own.
 set -euo pipefail
 
-ENGINE_DIR="${ENGINE_DIR:-/tmp/zt-docker}"
+ENGINE_DIR="${ENGINE_DIR:-/run/zt-docker}"
+case "$ENGINE_DIR" in
+/?*/?*) ;;
+*)
+  echo "[docker-engine] ENGINE_DIR must be an absolute path two levels deep, not '$ENGINE_DIR'" >&2
+  exit 2
+  ;;
+esac
+# Written by `start`; `stop` removes nothing from a folder without it.
+MARKER="$ENGINE_DIR/.zt-docker-engine"
 SOCKET="$ENGINE_DIR/docker.sock"
 export DOCKER_HOST="unix://$SOCKET"
 export DOCKER_CONFIG="$ENGINE_DIR/config"
@@ -48,9 +59,19 @@ start_engine() {
   if [ -S "$SOCKET" ] && docker version >/dev/null 2>&1; then
     log "already running at $DOCKER_HOST"
   else
+    if pgrep -x dockerd >/dev/null; then
+      log "another Docker engine runs on this machine: use it (DOCKER_HOST), or stop it first"
+      exit 1
+    fi
+    if [ -e "$ENGINE_DIR" ] && { [ ! -O "$ENGINE_DIR" ] || [ -n "$(find "$ENGINE_DIR" -maxdepth 0 -perm /022)" ]; }; then
+      log "$ENGINE_DIR is not this user's alone: refusing to use it"
+      exit 1
+    fi
+    [ -d "$ENGINE_DIR" ] || mkdir -m 700 "$ENGINE_DIR"
+    touch "$MARKER"
     mkdir -p "$ENGINE_DIR"/{data,exec,config/cli-plugins}
     # What dockerd changes on the host and `stop` puts back.
-    iptables -S FORWARD 2>/dev/null | awk '$1 == "-P" {print $3}' >"$ENGINE_DIR/forward-policy"
+    { iptables -S FORWARD 2>/dev/null || true; } | awk '$1 == "-P" {print $3}' >"$ENGINE_DIR/forward-policy"
     cat /proc/sys/net/ipv4/ip_forward >"$ENGINE_DIR/ip-forward"
     cat >"$ENGINE_DIR/daemon.json" <<JSON
 {
@@ -170,6 +191,10 @@ base_images() {
 }
 
 stop_engine() {
+  if [ ! -f "$MARKER" ]; then
+    log "no engine of this script at $ENGINE_DIR: nothing to stop"
+    return 0
+  fi
   if [ -S "$SOCKET" ] && docker version >/dev/null 2>&1; then
     docker ps -aq | xargs -r docker rm -f -v >/dev/null 2>&1 || true
     docker volume prune -f >/dev/null 2>&1 || true
@@ -180,19 +205,20 @@ stop_engine() {
     pid="$(cat "$ENGINE_DIR/dockerd.pid")"
     if kill -0 "$pid" 2>/dev/null; then
       log "stopping dockerd ($pid)"
-      kill -TERM "$pid"
+      kill -TERM "$pid" 2>/dev/null || true
       for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
       kill -KILL "$pid" 2>/dev/null || true
     fi
   fi
   # A containerd-shim whose daemon died would keep its container (and mounts) alive.
-  pkill -KILL -f "containerd-shim.*$ENGINE_DIR" 2>/dev/null || true
+  pkill -KILL -f "containerd-shim.* -namespace moby .*$ENGINE_DIR/" 2>/dev/null || true
   remove_network_rules
   restore_host_settings
   if [ "${KEEP_IMAGES:-0}" != 1 ]; then
     # Mounts left below the data root by a daemon that was killed keep rm from finishing.
-    grep -o " ${ENGINE_DIR}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-    rm -rf "$ENGINE_DIR"
+    awk -v dir="$ENGINE_DIR/" 'index($2, dir) == 1 {print $2}' /proc/mounts | sort -r |
+      xargs -r -n1 umount -l 2>/dev/null || true
+    rm -rf --one-file-system "$ENGINE_DIR"
   fi
   verify_stopped
 }
@@ -200,7 +226,7 @@ stop_engine() {
 restore_host_settings() {
   local policy
   policy="$(cat "$ENGINE_DIR/forward-policy" 2>/dev/null || true)"
-  iptables -P FORWARD "${policy:-ACCEPT}" 2>/dev/null || true
+  [ -z "$policy" ] || iptables -P FORWARD "$policy" 2>/dev/null || true
   if [ -s "$ENGINE_DIR/ip-forward" ]; then
     cat "$ENGINE_DIR/ip-forward" >/proc/sys/net/ipv4/ip_forward 2>/dev/null || true
   fi
@@ -209,8 +235,8 @@ restore_host_settings() {
 # Fails, naming what is left, when a daemon, shim, bridge or chain of the engine survived.
 verify_stopped() {
   local left=()
-  pgrep -f "dockerd --config-file $ENGINE_DIR/" >/dev/null && left+=("dockerd")
-  pgrep -f "containerd-shim.*$ENGINE_DIR" >/dev/null && left+=("containerd-shim")
+  pgrep -f "dockerd --config-file $ENGINE_DIR/daemon.json" >/dev/null && left+=("dockerd")
+  pgrep -f "containerd-shim.* -namespace moby .*$ENGINE_DIR/" >/dev/null && left+=("containerd-shim")
   ip -o link show type bridge 2>/dev/null | grep -qE ': (docker0|br-[0-9a-f]{12}):' && left+=("bridge")
   { iptables -S; iptables -t nat -S; } 2>/dev/null | grep -q DOCKER && left+=("iptables chains")
   if ((${#left[@]})); then
@@ -238,9 +264,10 @@ run_with_engine() {
 remove_network_rules() {
   local table chain
   for table in filter nat; do
+    # Rules docker wrote hold no quotes nor comments: plain words, split as iptables -S prints them.
     iptables -t "$table" -S 2>/dev/null | grep -E '^-A [A-Z]+ .*(DOCKER|docker0|br-[0-9a-f]{12})' |
-      grep -vE '^-A DOCKER' | sed 's/^-A/-D/' | while read -r rule; do
-      eval "iptables -t $table $rule" 2>/dev/null || true
+      grep -vE '^-A DOCKER' | sed 's/^-A/-D/' | while read -ra rule; do
+      iptables -t "$table" "${rule[@]}" 2>/dev/null || true
     done
     for chain in $(iptables -t "$table" -S 2>/dev/null | awk '/^-N DOCKER/ {print $2}'); do
       iptables -t "$table" -F "$chain" 2>/dev/null || true

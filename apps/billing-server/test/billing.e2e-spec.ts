@@ -208,7 +208,15 @@ describe.each(testBackends())('billing-server process on %s', (backend) => {
       [
         'a number literal beyond double range',
         '{"user_id":"validation-user","amount":1e309}',
-        'invalid request',
+        'malformed JSON',
+      ],
+      // Numbers are judged as written: each of these used to pass as 5, 0.15 and 1.
+      ['an amount with an exponent', '{"user_id":"validation-user","amount":5E0}', 'exact'],
+      ['an amount 1.5e-1', '{"user_id":"validation-user","amount":1.5e-1}', 'exact'],
+      [
+        'an amount with 17 decimals',
+        '{"user_id":"validation-user","amount":1.00000000000000001}',
+        'exact',
       ],
       ['NaN', '{"user_id":"validation-user","amount":NaN}', 'malformed JSON'],
       ['an empty body', '', 'must be a JSON object'],

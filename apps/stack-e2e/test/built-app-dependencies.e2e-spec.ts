@@ -1,4 +1,9 @@
-import { generateToken, startServiceProcess, workspaceRoot } from '@zt/test-kit';
+import {
+  generateToken,
+  npmProcessEnvironment,
+  startServiceProcess,
+  workspaceRoot,
+} from '@zt/test-kit';
 import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
@@ -39,9 +44,10 @@ describe('built apps run from their own package.json, without dev dependencies',
       for (const file of ['main.js', 'package.json', 'package-lock.json']) {
         copyFileSync(join(dist, file), join(folder, file));
       }
-      await promisify(execFile)('npm', ['install', '--omit=dev', '--no-audit', '--no-fund'], {
+      const install = ['install', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'];
+      await promisify(execFile)('npm', install, {
         cwd: folder,
-        env: { ...process.env, NODE_ENV: 'production' },
+        env: { ...npmProcessEnvironment(), NODE_ENV: 'production' },
         timeout: 180_000,
       });
 

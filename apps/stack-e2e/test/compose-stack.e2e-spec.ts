@@ -1,4 +1,4 @@
-import { inheritedProcessEnvironment, request, workspaceRoot } from '@zt/test-kit';
+import { inheritedProcessEnvironment, request, runningInCi, workspaceRoot } from '@zt/test-kit';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,7 +12,7 @@ import {
 import { runScript } from './npm-start-stack';
 
 const unavailable = composeUnavailableReason();
-const inCi = process.env['CI'] === 'true';
+const inCi = runningInCi();
 if (unavailable && !inCi) {
   // One line in `npm test`'s output: the suite did not run (Jest reports it as skipped).
   process.stderr.write(
@@ -148,8 +148,12 @@ describeWithEngine('docker compose up (the containerised stack)', () => {
       Number(stack.docker(['inspect', '--format', '{{.RestartCount}}', billing]));
     const before = restarts();
 
-    // A crash, not an operator's stop (which the policy respects): SIGKILL to the process.
+    // A crash, not an operator's stop (which the policy respects): SIGKILL to the process,
+    // from the engine's host (as root, as in CI). Checked to be that container's process
+    // first: a pid of 0 would signal this test's own process group.
     const pid = Number(stack.docker(['inspect', '--format', '{{.State.Pid}}', billing]));
+    expect(pid).toBeGreaterThan(1);
+    expect(readFileSync(`/proc/${pid}/cgroup`, 'utf8')).toContain(billing);
     process.kill(pid, 'SIGKILL');
 
     await eventually(
@@ -178,7 +182,7 @@ describeWithEngine('docker compose up (the containerised stack)', () => {
     ).toMatchObject({ status: 403 });
 
     for (const service of Object.keys(COMPOSE_SERVICES) as ComposeService[]) {
-      const logs = stack.docker(['logs', stack.containerId(service)]);
+      const logs = stack.logs(service);
       expect(logs.length).toBeGreaterThan(0);
       expect(logs).not.toContain(token);
       expect(logs).not.toContain(stack.env['POSTGRES_PASSWORD']);

@@ -48,8 +48,10 @@ export interface ComposeStack {
   readonly environment: StartedDockerComposeEnvironment;
   /** The id of a service's container (the running one, or the last that ran). */
   containerId(service: ComposeService): string;
-  /** Runs `docker` with these arguments and returns what it printed. */
+  /** Runs `docker` with these arguments and returns what it printed on standard output. */
   docker(args: readonly string[]): string;
+  /** Everything a service's container wrote, standard output and error together. */
+  logs(service: ComposeService): string;
   /** Stops the stack; removes its containers, networks, volumes, image tags and scratch folder. */
   down(): Promise<void>;
 }
@@ -119,6 +121,11 @@ export async function startComposeStack(): Promise<ComposeStack> {
     environment,
     containerId,
     docker,
+    logs(service) {
+      const result = spawnSync('docker', ['logs', containerId(service)], { encoding: 'utf8' });
+      if (result.status !== 0) throw new Error(`docker logs ${service} failed: ${result.stderr}`);
+      return result.stdout + result.stderr;
+    },
     async down() {
       try {
         await environment.down({ removeVolumes: true, timeout: 10_000 });

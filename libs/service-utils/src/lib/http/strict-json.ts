@@ -18,8 +18,10 @@ const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
 /**
  * Parses JSON (RFC 8259) like `JSON.parse`, but refuses what `JSON.parse` silently accepts
  * and an attacker can exploit: a key repeated in one object (the last copy would win,
- * unseen by whoever checked the first), a `__proto__` key, and nesting deeper than
- * {@link MAX_JSON_DEPTH}.
+ * unseen by whoever checked the first), a `__proto__` key, nesting deeper than
+ * {@link MAX_JSON_DEPTH}, and a number that is not plain decimal or that `JSON.parse` would
+ * round (`5E0`, `1.5e-1`, `1.00000000000000001`, `12345678901234567890`): what a rule about
+ * a number checks must be what the caller wrote.
  * @throws StrictJsonError with a message fit to return to the caller.
  */
 export function parseStrictJson(text: string): unknown {
@@ -65,8 +67,10 @@ export function parseStrictJson(text: string): unknown {
     }
     const number = match(NUMBER);
     if (number === undefined)
-      fail(char === undefined ? 'unexpected end of input' : 'unexpected character');
-    return Number(number);
+      return fail(char === undefined ? 'unexpected end of input' : 'unexpected character');
+    const value = Number(number);
+    if (!isPlainExactDecimal(number, value)) fail('number not in plain, exact decimal form');
+    return value;
   };
 
   const parseString = (): string => {
@@ -127,4 +131,15 @@ export function parseStrictJson(text: string): unknown {
   skipWhitespace();
   if (position !== text.length) fail('unexpected data after the JSON value');
   return value;
+}
+
+/**
+ * True when `text` has no exponent and names exactly the number it parses to: once trailing
+ * zeros of its fraction are dropped, it reads as JavaScript writes that number (`1.50` is
+ * `1.5`; `1.00000000000000001` parses to `1`, `-0` to `0`).
+ */
+function isPlainExactDecimal(text: string, value: number): boolean {
+  if (/[eE]/.test(text)) return false;
+  const trimmed = text.includes('.') ? text.replace(/\.?0+$/, '') : text;
+  return trimmed === String(value);
 }

@@ -9,6 +9,27 @@ export function testDatabaseAdminUrl(): string | undefined {
   return url ? url : undefined;
 }
 
+/** True in CI (`CI=true`), where a suite that cannot run must fail instead of skipping. */
+export function runningInCi(): boolean {
+  return process.env['CI'] === 'true';
+}
+
+/**
+ * What an `npm install` child needs beyond {@link inheritedProcessEnvironment}: npm's own
+ * settings, the CA bundle and proxies. Still none of the developer's other variables.
+ */
+export function npmProcessEnvironment(): Record<string, string> {
+  const npmVariable = /^(npm_config_\w+|NODE_EXTRA_CA_CERTS|HTTPS?_PROXY|NO_PROXY)$/i;
+  return {
+    ...inheritedProcessEnvironment(),
+    ...Object.fromEntries(
+      Object.entries(process.env).filter(
+        (entry): entry is [string, string] => npmVariable.test(entry[0]) && entry[1] !== undefined,
+      ),
+    ),
+  };
+}
+
 /** The inherited variables a child service process needs (not the developer's secrets). */
 export function inheritedProcessEnvironment(): Record<string, string> {
   const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ', 'NODE_OPTIONS'];
