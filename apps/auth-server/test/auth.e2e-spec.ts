@@ -126,6 +126,34 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
       });
     });
 
+    it('counts a password in characters, not UTF-16 units, and refuses control characters in an email', async () => {
+      const code = await invite('free');
+      // Six emoji are twelve UTF-16 units but six characters: too short.
+      expect(await register('emoji@example.com', code, '🔑'.repeat(6))).toMatchObject({
+        status: 400,
+        body: {
+          details: [{ field: 'password', message: 'must be at least 12 characters' }],
+        },
+      });
+      for (const email of [
+        'nul\u0000@example.com',
+        'bell\u0007@example.com',
+        'c1\u0085@example.com',
+      ]) {
+        expect(await register(email, code)).toMatchObject({
+          status: 400,
+          body: { details: [{ field: 'email', message: 'must not contain control characters' }] },
+        });
+        // At login too: a 400, never the 500 a NUL once caused in the database.
+        expect(await login(email)).toMatchObject({ status: 400 });
+      }
+      // The invite was not spent: twelve emoji are twelve characters.
+      expect(await register('emoji@example.com', code, '🔑'.repeat(12))).toMatchObject({
+        status: 201,
+      });
+      expect((await login('emoji@example.com', '🔑'.repeat(12))).status).toBe(200);
+    });
+
     it('refuses an unknown or used invite with 403', async () => {
       expect(await register('nobody@example.com', 'A'.repeat(32))).toMatchObject({
         status: 403,
@@ -290,8 +318,9 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
     ).resolves.toBeDefined();
   });
 
-  it('never writes a password or the internal token to its log', () => {
+  it('never writes a password or the internal token to its log, nor an unhandled error', () => {
     expect(auth.output() + billing.output()).not.toContain(PASSWORD);
     expect(auth.output() + billing.output()).not.toContain(token);
+    expect(auth.output()).not.toContain('unhandled_error');
   });
 });

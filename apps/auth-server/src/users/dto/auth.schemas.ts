@@ -1,40 +1,55 @@
 import { z } from 'zod';
 import { TIERS } from '../tiers';
 
-/** The shortest accepted password. */
+/** The shortest accepted password, in characters (code points). */
 export const MIN_PASSWORD_LENGTH = 12;
+/** The longest accepted password, in characters (code points). */
+export const MAX_PASSWORD_LENGTH = 1024;
 
-const email = z
-  .string({ required_error: 'is required', invalid_type_error: 'must be a string' })
+/** Characters, as a person counts them: code points, not UTF-16 units (an emoji is one). */
+const codePoints = (text: string) => [...text].length;
+// C0, DEL and C1: never part of an address, and a NUL is refused by PostgreSQL itself.
+const CONTROL_CHARACTER = /\p{Cc}/u;
+
+const text = () =>
+  z.string({ required_error: 'is required', invalid_type_error: 'must be a string' });
+
+const email = text()
   .trim()
   .toLowerCase()
   .max(254, 'must be at most 254 characters')
-  .regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'must be an email address');
+  .refine((value) => !CONTROL_CHARACTER.test(value), 'must not contain control characters')
+  .refine((value) => /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value), 'must be an email address');
 
 /** Body of `POST /register`. */
 export const registerSchema = z
   .object({
     email,
-    password: z
-      .string({ required_error: 'is required', invalid_type_error: 'must be a string' })
-      .min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`)
-      .max(1024, 'must be at most 1024 characters'),
-    invite_code: z
-      .string({ required_error: 'is required', invalid_type_error: 'must be a string' })
-      .regex(/^[A-Za-z0-9_-]{16,64}$/, 'is not an invite code'),
+    password: text()
+      .refine(
+        (value) => codePoints(value) >= MIN_PASSWORD_LENGTH,
+        `must be at least ${MIN_PASSWORD_LENGTH} characters`,
+      )
+      .refine(
+        (value) => codePoints(value) <= MAX_PASSWORD_LENGTH,
+        `must be at most ${MAX_PASSWORD_LENGTH} characters`,
+      ),
+    invite_code: text().regex(/^[A-Za-z0-9_-]{16,64}$/, 'is not an invite code'),
   })
   .strict();
 export type RegisterRequest = z.infer<typeof registerSchema>;
 
-/** Body of `POST /login`. Deliberately loose: every mismatch is the same 401. */
+/**
+ * Body of `POST /login`. Deliberately loose: every mismatch of a well-formed request is the
+ * same 401; only what no account could ever hold (a control character in the email, an
+ * oversized field) is a 400.
+ */
 export const loginSchema = z
   .object({
-    email: z
-      .string({ required_error: 'is required', invalid_type_error: 'must be a string' })
-      .max(254),
-    password: z
-      .string({ required_error: 'is required', invalid_type_error: 'must be a string' })
-      .max(1024),
+    email: text()
+      .max(254)
+      .refine((value) => !CONTROL_CHARACTER.test(value), 'must not contain control characters'),
+    password: text().refine((value) => codePoints(value) <= MAX_PASSWORD_LENGTH, 'is too long'),
   })
   .strict();
 export type LoginRequest = z.infer<typeof loginSchema>;
