@@ -5,6 +5,7 @@ import {
   request,
   runServiceToExit,
   scratchDatabaseFor,
+  sendRawThenDrop,
   type ServiceProcess,
   startServiceProcess,
   testBackends,
@@ -230,6 +231,35 @@ describe.each(testBackends())('billing-server process on %s', (backend) => {
       expect(response.status).toBe(400);
       expect(JSON.stringify(response.body)).toContain(message);
       expect(await ledgerOf(user)).toEqual(before);
+    });
+
+    it('takes a body the caller abandons halfway as an expected event: no error line, nothing changed', async () => {
+      const before = await ledgerOf(user);
+      const linesBefore = service.output().length;
+      await sendRawThenDrop(service.url, {
+        method: 'POST',
+        path: '/top_up',
+        headers: [...Object.entries(authed).flat(), 'Content-Type', 'application/json'],
+        declaredBytes: 200,
+        sentBytes: 20,
+      });
+      // Its request line is written once the server has given up on the body.
+      const logged = () => service.output().slice(linesBefore);
+      for (let i = 0; i < 100 && !logged().includes('"url":"/top_up"'); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(logged()).toContain('"url":"/top_up"');
+      expect((await call('GET', `/balance/${user}`)).status).toBe(200);
+      expect(await ledgerOf(user)).toEqual(before);
+      expect(logged()).not.toContain('unhandled_error');
+      expect(logged()).not.toContain('"level":"error"');
+    });
+
+    it('answers an unknown path with a fixed 404 that does not echo it', async () => {
+      const response = await call('GET', '/no/such/route/<script>alert(1)</script>');
+      expect(response).toEqual(
+        expect.objectContaining({ status: 404, body: { error: 'not found' } }),
+      );
     });
 
     it('refuses a body that is not JSON with 415 and an oversized one with 413', async () => {

@@ -30,6 +30,8 @@ export interface RawRequest {
 
 /** An upload that declares more bytes than it sends, as a caller that stalls or crashes does. */
 export interface TruncatedUpload {
+  /** `PUT` unless given. */
+  readonly method?: string;
   /** The request target, sent exactly as written. */
   readonly path: string;
   /** Header lines as name, value, name, value... (`Content-Length` is added). */
@@ -124,7 +126,7 @@ function startTruncatedUpload(
 ): ClientRequest {
   const outgoing = open(
     baseUrl,
-    'PUT',
+    upload.method ?? 'PUT',
     upload.path,
     [...upload.headers, 'Content-Length', String(upload.declaredBytes)],
     onAnswer,

@@ -73,7 +73,9 @@ function toErrorBody(exception: HttpException): Record<string, unknown> {
   if (typeof body === 'object' && body !== null && 'error' in body && !('statusCode' in body)) {
     return body as Record<string, unknown>;
   }
-  // Nest's own exceptions (unknown route, wrong method, ...) carry `message`.
+  // Nest's "Cannot GET /<path>" would echo whatever the caller put in the path.
+  if (exception.getStatus() === HttpStatus.NOT_FOUND) return { error: 'not found' };
+  // Nest's own exceptions (wrong method, ...) carry `message`.
   const message = typeof body === 'string' ? body : (body as { message?: unknown }).message;
   return { error: typeof message === 'string' ? message : exception.message };
 }

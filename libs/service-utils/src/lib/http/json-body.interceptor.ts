@@ -62,10 +62,16 @@ export class JsonBodyInterceptor implements NestInterceptor {
 
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of request as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > this.maxBytes) throw this.tooLarge();
-      chunks.push(chunk);
+    try {
+      for await (const chunk of request as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > this.maxBytes) throw this.tooLarge();
+        chunks.push(chunk);
+      }
+    } catch (error) {
+      if (error instanceof HttpError) throw error;
+      // The caller went away mid-body: an expected event, not an error of ours to log.
+      throw new HttpError(HttpStatus.BAD_REQUEST, 'incomplete request body');
     }
 
     let text: string;
