@@ -406,6 +406,8 @@ describe.each(testBackends())('billing-server process on %s', (backend) => {
       expect(first.status).toBe(200);
       expect(second.status).toBe(200);
       expect(second.body).toEqual(first.body);
+      // The same bytes: keys in the same order (a jsonb column used to reorder them).
+      expect(JSON.stringify(second.body)).toBe(JSON.stringify(first.body));
       expect(second.headers.get('idempotent-replayed')).toBe('true');
       expect((await call('GET', `/balance/${user}`)).body).toMatchObject({ balance: 4 });
       expect(
@@ -478,6 +480,22 @@ describe.each(testBackends())('billing-server process on %s', (backend) => {
       expect(repeated).toMatchObject({
         status: 400,
         body: { error: 'Idempotency-Key must appear once' },
+      });
+    });
+
+    it('replays a finished request to every retry that arrives at once, never with 409', async () => {
+      const first = await deduct('finished-then-burst');
+      expect(first.status).toBe(200);
+      const replays = await Promise.all(
+        Array.from({ length: 5 }, () => deduct('finished-then-burst')),
+      );
+      expect(replays.map((replay) => replay.status)).toEqual([200, 200, 200, 200, 200]);
+      for (const replay of replays) {
+        expect(JSON.stringify(replay.body)).toBe(JSON.stringify(first.body));
+      }
+      // One charge: the balance is still what the first answer said.
+      expect((await call('GET', `/balance/${user}`)).body).toMatchObject({
+        balance: (first.body as { balance: number }).balance,
       });
     });
 

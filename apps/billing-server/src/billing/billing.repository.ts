@@ -197,7 +197,7 @@ export class BillingRepository {
       endpoint: string;
       request_hash: string;
       status_code: number;
-      response_body: Record<string, unknown>;
+      response_body: string;
     }>(
       `SELECT endpoint, request_hash, status_code, response_body FROM idempotency_keys
        WHERE caller = $1 AND key = $2 AND created_at > now() - make_interval(hours => $3)`,
@@ -209,7 +209,8 @@ export class BillingRepository {
         endpoint: row.endpoint,
         requestHash: row.request_hash,
         statusCode: row.status_code,
-        responseBody: row.response_body,
+        // Kept as the text first sent, so a replay has its keys in the same order.
+        responseBody: JSON.parse(row.response_body) as Record<string, unknown>,
       }
     );
   }
@@ -223,7 +224,7 @@ export class BillingRepository {
   ): Promise<void> {
     await tx.query(
       `INSERT INTO idempotency_keys (caller, key, endpoint, request_hash, status_code, response_body)
-       VALUES ($1, $2, $3, $4, $5, $6::jsonb)
+       VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (caller, key) DO UPDATE SET
          endpoint = EXCLUDED.endpoint, request_hash = EXCLUDED.request_hash,
          status_code = EXCLUDED.status_code, response_body = EXCLUDED.response_body,

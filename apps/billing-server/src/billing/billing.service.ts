@@ -14,7 +14,7 @@ import { Counter } from 'prom-client';
 import { MAX_BALANCE_MICROS, toCredits } from '../money/credits';
 import type { BillingResult } from './billing-result';
 import { IDEMPOTENCY_KEY_TTL_HOURS } from './billing.constants';
-import { BillingRepository, type BalanceChange } from './billing.repository';
+import { type BalanceChange, BillingRepository, type StoredResponse } from './billing.repository';
 import type { IdempotencyKey } from './idempotency-key';
 import { TIER_OPENING_MICROS, type Tier } from './tiers';
 
@@ -29,7 +29,7 @@ export class BillingService implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     private readonly repository: BillingRepository,
-    @Inject(IDEMPOTENCY_KEY_TTL_HOURS) private readonly idempotencyKeyTtlHours: number,
+    @Inject(IDEMPOTENCY_KEY_TTL_HOURS) private readonly ttlHours: number,
     @Optional() metrics?: ServiceMetrics,
   ) {
     if (metrics) {
@@ -105,29 +105,31 @@ export class BillingService implements OnModuleInit, OnApplicationShutdown {
     const requestHash = createHash('sha256')
       .update(JSON.stringify([change.userId, change.micros.toString(), change.reason ?? null]))
       .digest('hex');
+    const { caller, key } = idempotency;
+    const replay = (stored: StoredResponse): BillingResult => {
+      if (stored.endpoint !== change.kind || stored.requestHash !== requestHash) {
+        throw new HttpError(
+          HttpStatus.UNPROCESSABLE_ENTITY,
+          'this Idempotency-Key was used for a different request',
+        );
+      }
+      return { status: stored.statusCode, body: stored.responseBody, replayed: true };
+    };
     return this.repository.transaction(async (tx) => {
-      const { caller, key } = idempotency;
+      // A finished request is replayed without its lock, however many replays come at once:
+      // only a request whose original is still running may get 409.
+      const finished = await this.repository.findStoredResponse(tx, caller, key, this.ttlHours);
+      if (finished) return replay(finished);
       if (!(await this.repository.tryLockIdempotencyKey(tx, caller, key))) {
         throw new HttpError(
           HttpStatus.CONFLICT,
           'a request with this Idempotency-Key is still in progress',
         );
       }
-      const stored = await this.repository.findStoredResponse(
-        tx,
-        caller,
-        key,
-        this.idempotencyKeyTtlHours,
-      );
-      if (stored) {
-        if (stored.endpoint !== change.kind || stored.requestHash !== requestHash) {
-          throw new HttpError(
-            HttpStatus.UNPROCESSABLE_ENTITY,
-            'this Idempotency-Key was used for a different request',
-          );
-        }
-        return { status: stored.statusCode, body: stored.responseBody, replayed: true };
-      }
+      // The original may have finished between the look-up and the lock (READ COMMITTED: this
+      // statement sees what committed before it).
+      const stored = await this.repository.findStoredResponse(tx, caller, key, this.ttlHours);
+      if (stored) return replay(stored);
       const result = await this.apply(tx, change);
       await this.repository.storeResponse(tx, caller, key, {
         endpoint: change.kind,
@@ -173,7 +175,7 @@ export class BillingService implements OnModuleInit, OnApplicationShutdown {
 
   private async purgeExpiredKeys(): Promise<void> {
     try {
-      const removed = await this.repository.purgeIdempotencyKeys(this.idempotencyKeyTtlHours);
+      const removed = await this.repository.purgeIdempotencyKeys(this.ttlHours);
       if (removed > 0) this.logger.log({ event: 'idempotency_keys_purged', removed });
     } catch (error) {
       this.logger.error({

@@ -50,4 +50,10 @@ export const BILLING_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
     `,
   },
+  {
+    // jsonb reorders an object's keys, so a replay came back in another order than the
+    // first answer; text keeps the answer as it was sent.
+    id: '002_idempotency_response_as_text',
+    sql: `ALTER TABLE idempotency_keys ALTER COLUMN response_body TYPE text USING response_body::text;`,
+  },
 ];
