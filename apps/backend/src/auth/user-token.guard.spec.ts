@@ -168,7 +168,8 @@ describe(UserTokenGuard.name, () => {
         ServiceHttpModule.forRoot({ maxJsonBodyBytes: 65536 }),
         UserAuthModule.forRoot({
           issuer: jwks.url,
-          jwks: { timeoutMs: 500, cooldownMs: 60_000, cacheMaxAgeMs: 600_000 },
+          // No cooldown: the fetch after a failure is tried at once.
+          jwks: { timeoutMs: 500, cooldownMs: 0, cacheMaxAgeMs: 600_000 },
         }),
       ],
       controllers: [ProbeController],

@@ -8,7 +8,7 @@ import { closedPort } from '../testing/scripted-server';
 import { generateSigningKey, signToken, type TestSigningKey } from '../testing/token-factory';
 import { AuthUnavailableError } from './auth-unavailable.error';
 import { UserTokenRejectedError } from './user-token-rejected.error';
-import { UserTokenVerifier } from './user-token.verifier';
+import { RETRY_FAILED_FETCH_AFTER_MS, UserTokenVerifier } from './user-token.verifier';
 
 // jwtVerify counted: it is the signature check a remembered token skips.
 jest.mock('jose', () => {
@@ -197,10 +197,60 @@ describe(UserTokenVerifier.name, () => {
       expect(await rejectedFor(sut.verify(token))).toBe('invalid_email');
     });
 
+    it('a lifetime over 15 minutes, however far away its exp', async () => {
+      const now = Math.floor(Date.now() / 1000);
+      const tenYears = await signToken(key, jwks.url, { expiresAt: now + 10 * 365 * 86_400 });
+      expect(await rejectedFor(verifierFor(jwks.url).verify(tenYears))).toBe('lifetime_too_long');
+      const sixteenMinutes = await signToken(key, jwks.url, { expiresAt: now + 16 * 60 });
+      expect(await rejectedFor(verifierFor(jwks.url).verify(sixteenMinutes))).toBe(
+        'lifetime_too_long',
+      );
+    });
+
+    it('an iat in the future, or a token older than 15 minutes', async () => {
+      const now = Math.floor(Date.now() / 1000);
+      const future = await signToken(key, jwks.url, {
+        issuedAt: now + 3600,
+        expiresAt: now + 3900,
+      });
+      expect(await rejectedFor(verifierFor(jwks.url).verify(future))).toBe(
+        'ERR_JWT_CLAIM_VALIDATION_FAILED',
+      );
+      // Signed 14 minutes ago, valid 14 minutes more by its exp: too old at 15.
+      const issuedAt = now - 14 * 60;
+      const old = await signToken(key, jwks.url, { issuedAt, expiresAt: issuedAt + 900 });
+      const later = verifierFor(jwks.url, {}, () => new Date((now + 61) * 1000));
+      expect(await rejectedFor(later.verify(old))).toBe('ERR_JWT_EXPIRED');
+    });
+
+    it('a typ other than JWT (a service token is at+jwt)', async () => {
+      const serviceToken = await signToken(key, jwks.url, { typ: 'at+jwt' });
+      expect(await rejectedFor(verifierFor(jwks.url).verify(serviceToken))).toBe(
+        'ERR_JWT_CLAIM_VALIDATION_FAILED',
+      );
+    });
+
+    it('another spelling of the same signature (non-canonical base64url)', async () => {
+      const sut = verifierFor(jwks.url);
+      const token = await signToken(key, jwks.url);
+      const [header, payload, signature] = token.split('.');
+      // 64 bytes take 86 characters: the last one carries 4 spare bits.
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      const last = alphabet.indexOf(signature.slice(-1));
+      const respelled = `${signature.slice(0, -1)}${alphabet[last ^ 1]}`;
+      expect(Buffer.from(respelled, 'base64url')).toEqual(Buffer.from(signature, 'base64url'));
+      await expect(sut.verify(token)).resolves.toBeDefined();
+      expect(await rejectedFor(sut.verify(`${header}.${payload}.${respelled}`))).toBe(
+        'non_canonical_encoding',
+      );
+    });
+
     it('garbage', async () => {
       const sut = verifierFor(jwks.url);
       for (const token of ['abc', 'a.b.c', '..', 'eyJhbGciOiJFZERTQSJ9.e30']) {
-        expect(await rejectedFor(sut.verify(token))).toMatch(/^ERR_JW[ST]_INVALID$/);
+        expect(await rejectedFor(sut.verify(token))).toMatch(
+          /^(ERR_JW[ST]_INVALID|non_canonical_encoding)$/,
+        );
       }
     });
   });
@@ -241,7 +291,8 @@ describe(UserTokenVerifier.name, () => {
     });
 
     it('is unavailable when the auth server answers 500, or not within the timeout', async () => {
-      const sut = verifierFor(jwks.url, { timeoutMs: 200 });
+      // No cooldown: each verify below fetches again.
+      const sut = verifierFor(jwks.url, { timeoutMs: 200, cooldownMs: 0 });
       const token = await signToken(key, jwks.url);
       jwks.mode = 'error';
       expect(await rejection(sut.verify(token))).toBeInstanceOf(AuthUnavailableError);
@@ -253,6 +304,24 @@ describe(UserTokenVerifier.name, () => {
       expect(Date.now() - started).toBeLessThan(JWKS.timeoutMs * 10);
       jwks.mode = 'serve';
       await expect(sut.verify(token)).resolves.toBeDefined();
+    });
+
+    it('tries a failed fetch again only after a pause: a hanging key server costs one timeout', async () => {
+      let now = Date.now();
+      const sut = verifierFor(jwks.url, { timeoutMs: 200 }, () => new Date(now));
+      const token = await signToken(key, jwks.url);
+      jwks.mode = 'hang';
+      for (let i = 0; i < 5; i += 1) {
+        const error = await rejection(sut.verify(token));
+        expect((error as AuthUnavailableError).reason).toBe('ERR_JWKS_TIMEOUT');
+      }
+      expect(jwks.fetches()).toBe(1);
+      jwks.mode = 'serve';
+      now += RETRY_FAILED_FETCH_AFTER_MS - 1;
+      expect(await rejection(sut.verify(token))).toBeInstanceOf(AuthUnavailableError);
+      now += 1;
+      await expect(sut.verify(token)).resolves.toBeDefined();
+      expect(jwks.fetches()).toBe(2);
     });
 
     it('keeps verifying with the keys it has when a refresh fails', async () => {
@@ -301,7 +370,7 @@ describe(UserTokenVerifier.name, () => {
       let now = new Date('2030-01-01T00:00:00.000Z');
       const sut = verifierFor(jwks.url, {}, () => now);
       const exp = Math.floor(now.getTime() / 1000) + 900;
-      const token = await signToken(key, jwks.url, { expiresAt: exp });
+      const token = await signToken(key, jwks.url, { issuedAt: exp - 900, expiresAt: exp });
       await sut.verify(token);
       now = new Date(exp * 1000 - 1);
       await expect(sut.verify(token)).resolves.toBeDefined();
@@ -320,10 +389,11 @@ describe(UserTokenVerifier.name, () => {
       let now = new Date('2030-01-01T00:00:00.000Z');
       const nbf = Math.floor(now.getTime() / 1000);
       const token = await new SignJWT({ email: 'ada@example.com' })
-        .setProtectedHeader({ alg: 'EdDSA', kid: key.kid })
+        .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'JWT' })
         .setIssuer(jwks.url)
         .setAudience('backend')
         .setSubject(USER_ID)
+        .setIssuedAt(nbf)
         .setNotBefore(nbf)
         .setExpirationTime(nbf + 900)
         .sign(key.privateKey);
@@ -372,11 +442,13 @@ describe(UserTokenVerifier.name, () => {
     });
 
     it('does not remember a token refused while the auth server was down', async () => {
-      const sut = verifierFor(jwks.url);
+      let now = Date.now();
+      const sut = verifierFor(jwks.url, {}, () => new Date(now));
       const token = await signToken(key, jwks.url);
       jwks.mode = 'error';
       expect(await rejection(sut.verify(token))).toBeInstanceOf(AuthUnavailableError);
       jwks.mode = 'serve';
+      now += RETRY_FAILED_FETCH_AFTER_MS;
       await expect(sut.verify(token)).resolves.toBeDefined();
       await expect(sut.verify(token)).resolves.toBeDefined();
       expect(signatureChecks()).toBe(2);

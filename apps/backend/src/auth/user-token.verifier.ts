@@ -19,8 +19,10 @@ import type { AuthenticatedUser } from './authenticated-user';
 import {
   JWKS_PATH,
   MAX_REMEMBERED_TOKENS,
+  MAX_TOKEN_LIFETIME_SECONDS,
   TOKEN_ALGORITHMS,
   TOKEN_AUDIENCE,
+  TOKEN_TYPE,
   USER_TOKEN_VERIFIER_OPTIONS,
 } from './user-auth.constants';
 import { UserTokenRejectedError } from './user-token-rejected.error';
@@ -51,15 +53,30 @@ interface RememberedToken {
 // key server's. Any other failure of the key lookup is a failed fetch of the key set.
 const KEY_SELECTION_ERRORS = [errors.JWKSNoMatchingKey, errors.JWKSMultipleMatchingKeys];
 
+/** The least time between a failed fetch of the key set and the next try. */
+export const RETRY_FAILED_FETCH_AFTER_MS = 5_000;
+
+/** A failed fetch of the key set, and the keys known then, used until the next try. */
+interface FailedFetch {
+  readonly at: number;
+  readonly reason: string;
+  readonly knownKeys: ReturnType<typeof createLocalJWKSet> | undefined;
+}
+
 /**
- * Verifies user access tokens locally against the auth server's JWKS with jose: signature
- * (EdDSA only), `iss` = the auth server, `aud` = `backend`, `exp` required and not passed,
- * `sub` a valid user id, `email` a string.
+ * Verifies user access tokens locally against the auth server's JWKS with jose: each part
+ * of the token in canonical base64url (one token, one spelling), signature (EdDSA only),
+ * `typ` = `JWT`, `iss` = the auth server, `aud` = `backend`, `iat` not in the future, `exp`
+ * not passed and at most {@link MAX_TOKEN_LIFETIME_SECONDS} after `iat` (and the token no
+ * older than that, whatever its `exp` says), `sub` a valid user id, `email` a string.
  *
  * Keys are cached (`JWKS_CACHE_MAX_AGE_MS`) and refetched when a token names an unknown `kid`
  * (at most once per `JWKS_COOLDOWN_MS`). When a fetch fails, keys fetched earlier still
  * verify the tokens they fit, so an auth outage does not lock out users whose keys are known;
- * only when no known key fits is the answer {@link AuthUnavailableError}.
+ * only when no known key fits is the answer {@link AuthUnavailableError}. A failed fetch is
+ * not tried again for {@link RETRY_FAILED_FETCH_AFTER_MS} (or the cooldown, when shorter): a
+ * key server that hangs costs one request its timeout in that time, not every request, and
+ * its return is noticed within it.
  *
  * Tokens that verified are remembered (at most `maxRememberedTokens`, the oldest forgotten
  * first) until their `exp`, so a token seen before skips the Ed25519 check. Only the
@@ -71,6 +88,7 @@ export class UserTokenVerifier {
   private readonly logger = new Logger(UserTokenVerifier.name);
   private readonly remoteKeys: ReturnType<typeof createRemoteJWKSet>;
   private fetchFailure: string | undefined;
+  private failedFetch: FailedFetch | undefined;
   // Insertion order is age order: the first key is the oldest entry.
   private readonly rememberedTokens = new Map<string, RememberedToken>();
   private readonly maxRememberedTokens: number;
@@ -95,7 +113,8 @@ export class UserTokenVerifier {
    * @throws AuthUnavailableError when no key to check it could be had (503).
    */
   async verify(token: string): Promise<AuthenticatedUser> {
-    const now = this.options.now?.() ?? new Date();
+    const now = this.now();
+    if (!isCanonicalCompact(token)) throw new UserTokenRejectedError('non_canonical_encoding');
     const digest = hash('sha256', token, 'base64url');
     let result: JWTVerifyResult & ResolvedKey;
     try {
@@ -116,7 +135,9 @@ export class UserTokenVerifier {
         issuer: this.options.issuer,
         audience: TOKEN_AUDIENCE,
         algorithms: TOKEN_ALGORITHMS,
-        requiredClaims: ['exp', 'sub'],
+        typ: TOKEN_TYPE,
+        requiredClaims: ['exp', 'iat', 'sub'],
+        maxTokenAge: MAX_TOKEN_LIFETIME_SECONDS,
         currentDate: now,
       });
     } catch (error) {
@@ -125,7 +146,13 @@ export class UserTokenVerifier {
       if (error instanceof errors.JOSEError) throw new UserTokenRejectedError(error.code);
       throw error;
     }
-    const { sub, email, exp, nbf } = result.payload;
+    // jose checked that exp and iat are numbers, iat not in the future.
+    const { sub, email, nbf } = result.payload;
+    const exp = result.payload.exp as number;
+    const iat = result.payload.iat as number;
+    if (exp - iat > MAX_TOKEN_LIFETIME_SECONDS) {
+      throw new UserTokenRejectedError('lifetime_too_long');
+    }
     if (typeof sub !== 'string' || !USER_ID_PATTERN.test(sub)) {
       throw new UserTokenRejectedError('invalid_subject');
     }
@@ -137,9 +164,8 @@ export class UserTokenVerifier {
       user,
       key: result.key,
       header: result.protectedHeader,
-      notBefore: nbf ?? -Infinity,
-      // jose checked that exp is present and a number.
-      expiresAt: exp as number,
+      notBefore: Math.max(nbf ?? -Infinity, iat),
+      expiresAt: exp,
     });
     return user;
   }
@@ -171,6 +197,11 @@ export class UserTokenVerifier {
     header: JWSHeaderParameters,
     token: FlattenedJWSInput,
   ): Promise<KeyLike> => {
+    const failed = this.failedFetch;
+    const retryAfterMs = Math.min(this.options.jwks.cooldownMs, RETRY_FAILED_FETCH_AFTER_MS);
+    if (failed && this.now().getTime() - failed.at < retryAfterMs) {
+      return this.withKnownKeys(failed, header, token);
+    }
     let key: KeyLike;
     try {
       key = await this.remoteKeys(header, token);
@@ -179,18 +210,38 @@ export class UserTokenVerifier {
       const reason = describeFetchFailure(error);
       this.reportFetchState(reason);
       const known = this.remoteKeys.jwks();
-      if (known) {
-        try {
-          return await createLocalJWKSet(known)(header, token);
-        } catch (fallbackError) {
-          if (!(fallbackError instanceof errors.JWKSNoMatchingKey)) throw fallbackError;
-        }
-      }
-      throw new AuthUnavailableError(reason);
+      // Made once per failure, so its key objects stay the same until the next fetch.
+      this.failedFetch = {
+        at: this.now().getTime(),
+        reason,
+        knownKeys: known && createLocalJWKSet(known),
+      };
+      return this.withKnownKeys(this.failedFetch, header, token);
     }
+    this.failedFetch = undefined;
     this.reportFetchState(undefined);
     return key;
   };
+
+  /** The key for `header` among those known when fetching failed; else auth is unavailable. */
+  private async withKnownKeys(
+    failed: FailedFetch,
+    header: JWSHeaderParameters,
+    token: FlattenedJWSInput,
+  ): Promise<KeyLike> {
+    if (failed.knownKeys) {
+      try {
+        return await failed.knownKeys(header, token);
+      } catch (error) {
+        if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+      }
+    }
+    throw new AuthUnavailableError(failed.reason);
+  }
+
+  private now(): Date {
+    return this.options.now?.() ?? new Date();
+  }
 
   // One log line when fetching the keys starts failing and one when it works again, not one
   // per request during an outage.
@@ -206,6 +257,19 @@ export class UserTokenVerifier {
     }
     this.fetchFailure = failure;
   }
+}
+
+/**
+ * False when `token` is three parts of base64url and one is not in canonical form: base64url
+ * has spare bits in its last character, so one signature has several spellings, each a
+ * different token string (and a different entry among the remembered tokens).
+ */
+function isCanonicalCompact(token: string): boolean {
+  // Anything else is no compact JWS at all: jose refuses it with its own reason.
+  if (!/^[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/.test(token)) return true;
+  return token
+    .split('.')
+    .every((part) => Buffer.from(part, 'base64url').toString('base64url') === part);
 }
 
 /** The parts of a compact JWS, as jose hands them to a key lookup. */

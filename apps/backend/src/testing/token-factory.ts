@@ -38,7 +38,11 @@ export interface TestTokenOptions {
   readonly email?: string | undefined;
   /** Seconds since the epoch; `null` leaves `exp` out. */
   readonly expiresAt?: number | null;
+  /** Seconds since the epoch; now when absent. */
+  readonly issuedAt?: number;
   readonly kid?: string;
+  /** The `typ` header; `JWT` when absent. */
+  readonly typ?: string;
 }
 
 /** Signs an access token the way the auth server does (claims overridable). */
@@ -47,12 +51,12 @@ export function signToken(
   issuer: string,
   options: TestTokenOptions = {},
 ): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
+  const now = options.issuedAt ?? Math.floor(Date.now() / 1000);
   const payload: JWTPayload = {};
   const email = 'email' in options ? options.email : 'ada@example.com';
   if (email !== undefined) payload['email'] = email;
   let jwt = new SignJWT(payload)
-    .setProtectedHeader({ alg: key.alg, kid: options.kid ?? key.kid, typ: 'JWT' })
+    .setProtectedHeader({ alg: key.alg, kid: options.kid ?? key.kid, typ: options.typ ?? 'JWT' })
     .setIssuer(options.issuer ?? issuer)
     .setAudience(options.audience ?? 'backend')
     .setIssuedAt(now)
