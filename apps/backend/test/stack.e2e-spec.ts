@@ -1,3 +1,4 @@
+import { keepSlashesInPath } from '@zt/service-utils';
 import {
   builtServiceMain,
   freePort,
@@ -354,6 +355,58 @@ describe.each(testBackends())('the stack through the backend, as processes on %s
         status: 200,
         body: { user_id: bob.userId, email: 'bob@example.com', tier: 'free', balance: 1 },
       });
+    });
+  });
+
+  describe('the interactive API docs (/docs)', () => {
+    interface Operation {
+      parameters?: Array<{ name: string; in: string }>;
+      requestBody?: { content: Record<string, unknown> };
+      responses: Record<string, unknown>;
+    }
+    let paths: Record<string, Record<string, Operation>>;
+    beforeAll(async () => {
+      const document = await request(`${api.url}/docs/openapi.json`);
+      expect(document.status).toBe(200);
+      paths = (document.body as { paths: typeof paths }).paths;
+    });
+
+    it('declares the file path parameter, and the raw body of a write', () => {
+      for (const method of ['get', 'put', 'delete']) {
+        expect(paths['/me/files/{path}'][method].parameters).toContainEqual(
+          expect.objectContaining({ name: 'path', in: 'path', required: true }),
+        );
+      }
+      expect(paths['/me/files/{path}']['put'].requestBody?.content).toHaveProperty(
+        'application/octet-stream',
+      );
+    });
+
+    it('answers "Try it out" as documented: the request Swagger UI builds, through its interceptor', async () => {
+      // Swagger UI encodes the whole parameter; the docs page sends "/" back as "/".
+      const url = keepSlashesInPath({
+        url: `${api.url}/me/files/${encodeURIComponent('docs/try it.txt')}`,
+      }).url;
+      expect(url).toBe(`${api.url}/me/files/docs/try%20it.txt`);
+      const documented = (method: string) =>
+        Object.keys(paths['/me/files/{path}'][method].responses);
+
+      const written = await call(alice, url.slice(api.url.length), {
+        method: 'PUT',
+        body: 'from the docs page',
+      });
+      expect(written.status).toBe(201);
+      expect(documented('put')).toContain(String(written.status));
+      const read = await call(alice, url.slice(api.url.length));
+      expect(read).toMatchObject({ status: 200, body: 'from the docs page' });
+      expect(documented('get')).toContain(String(read.status));
+      const removed = await call(alice, url.slice(api.url.length), { method: 'DELETE' });
+      expect(removed.status).toBe(204);
+      expect(documented('delete')).toContain(String(removed.status));
+      // The page itself runs that interceptor.
+      const init = await request(`${api.url}/docs/swagger-ui-init.js`);
+      expect(String(init.body)).toContain('requestInterceptor');
+      expect(String(init.body)).toContain('%2F');
     });
   });
 
