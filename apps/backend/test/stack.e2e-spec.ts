@@ -390,17 +390,18 @@ describe.each(testBackends())('the stack through the backend, as processes on %s
       expect(url).toBe(`${api.url}/me/files/docs/try%20it.txt`);
       const documented = (method: string) =>
         Object.keys(paths['/me/files/{path}'][method].responses);
+      const reader = await signUp(`docs-${backend}@example.com`, 'free');
 
-      const written = await call(alice, url.slice(api.url.length), {
+      const written = await call(reader, url.slice(api.url.length), {
         method: 'PUT',
         body: 'from the docs page',
       });
       expect(written.status).toBe(201);
       expect(documented('put')).toContain(String(written.status));
-      const read = await call(alice, url.slice(api.url.length));
+      const read = await call(reader, url.slice(api.url.length));
       expect(read).toMatchObject({ status: 200, body: 'from the docs page' });
       expect(documented('get')).toContain(String(read.status));
-      const removed = await call(alice, url.slice(api.url.length), { method: 'DELETE' });
+      const removed = await call(reader, url.slice(api.url.length), { method: 'DELETE' });
       expect(removed.status).toBe(204);
       expect(documented('delete')).toContain(String(removed.status));
       // The page itself runs that interceptor.
@@ -677,7 +678,9 @@ describe.each(testBackends())('the stack through the backend, as processes on %s
     it('answers 503 billing unavailable, fast once the breaker is open, and writes nothing', async () => {
       await billing.stop();
       const elapsed: number[] = [];
-      for (let i = 0; i < 8; i += 1) {
+      // Until the breaker opens: how many failures that takes depends on how many calls the
+      // tests before this one made within the breaker's rolling window.
+      for (let i = 0; i < 60; i += 1) {
         const started = performance.now();
         const response =
           i % 2 === 0
@@ -685,6 +688,7 @@ describe.each(testBackends())('the stack through the backend, as processes on %s
             : await call(alice, '/me');
         elapsed.push(Math.round(performance.now() - started));
         expect(response).toMatchObject({ status: 503, body: { error: 'billing unavailable' } });
+        if (i >= 7 && (await request(`${api.url}/health`)).status === 503) break;
       }
       console.log(
         `[${backend}] billing down: 503 answer times in ms, in order: ${elapsed.join(', ')}`,
@@ -867,6 +871,57 @@ describe.each(testBackends())('the stack through the backend, as processes on %s
       for (const upload of held) upload.hangUp();
       await untilHeld(0);
     });
+  });
+
+  describe('one noisy user', () => {
+    it('cannot slow the file service for others: a full tree listed in parallel, and every quiet request succeeds', async () => {
+      const noisy = await signUp(`noisy-${backend}@example.com`, 'team');
+      const quiet = await signUp(`quiet-${backend}@example.com`, 'team');
+      // Deepest paths allowed (32 segments), until the entry quota (10,000) refuses one,
+      // refunded: the tree a noisy user could once grow without bound.
+      const deep = (n: number) =>
+        `/me/files/tree-${n}/${Array.from({ length: 30 }, (_, i) => `d${i}`).join('/')}/f`;
+      let stored = 0;
+      for (; ; stored++) {
+        const answer = await put(noisy, deep(stored), 'x');
+        if (answer.status !== 201) {
+          expect(answer.status).toBe(413);
+          break;
+        }
+      }
+      expect(stored).toBe(312);
+
+      let noisyRunning = true;
+      const noisyStatuses: number[] = [];
+      // Three listings of the whole tree at a time, and rewrites beside them (the backend
+      // lets one user have four file requests in flight).
+      const noise = [
+        ...Array.from({ length: 3 }, async () => {
+          while (noisyRunning) noisyStatuses.push((await call(noisy, '/me/files')).status);
+        }),
+        (async () => {
+          for (let n = 0; noisyRunning; n++)
+            noisyStatuses.push((await put(noisy, deep(n % 312), 'y')).status);
+        })(),
+      ];
+      const quietStatuses: number[] = [];
+      try {
+        for (let i = 0; i < 15; i++) {
+          quietStatuses.push((await put(quiet, `/me/files/quiet-${i}.txt`, `note ${i}`)).status);
+          quietStatuses.push((await call(quiet, `/me/files/quiet-${i}.txt`)).status);
+        }
+        expect(await request(`${api.url}/health/ready`)).toMatchObject({ status: 200 });
+      } finally {
+        noisyRunning = false;
+        await Promise.all(noise);
+      }
+      expect(quietStatuses.filter((status) => status !== 201 && status !== 200)).toEqual([]);
+      expect(noisyStatuses.filter((status) => status !== 200)).toEqual([]);
+      expect(await request(`${api.url}/health`)).toMatchObject({
+        status: 200,
+        body: { checks: { filesystem: 'up' } },
+      });
+    }, 240_000);
   });
 
   it('never logs the internal token nor an access token', () => {
