@@ -45,16 +45,31 @@ function bareService() {
   );
 }
 
+/**
+ * Runs `check` against a bare service (no LoggingModule) listening on a free port, with what
+ * it writes to standard output captured as lines.
+ */
+async function withBareService(
+  check: (port: number, lines: () => string[]) => Promise<void>,
+): Promise<void> {
+  const written = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  const app = await createServiceApp({
+    service: bareService(),
+    module: { module: WithoutLoggingModule },
+  });
+  try {
+    await app.listen(0, '127.0.0.1');
+    const { port } = app.getHttpServer().address() as { port: number };
+    await check(port, () => written.mock.calls.map(([chunk]) => String(chunk)));
+  } finally {
+    written.mockRestore();
+    await app.close();
+  }
+}
+
 describe(createServiceApp.name, () => {
-  it('refuses a path with a malformed percent-encoding before routing, with a fixed answer', async () => {
-    const written = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    const app = await createServiceApp({
-      service: bareService(),
-      module: { module: WithoutLoggingModule },
-    });
-    try {
-      await app.listen(0, '127.0.0.1');
-      const { port } = app.getHttpServer().address() as { port: number };
+  it('refuses a path with a malformed percent-encoding before routing, with a fixed answer', () =>
+    withBareService(async (port, lines) => {
       const get = async (path: string) => {
         const response = await fetch(`http://127.0.0.1:${port}${path}`);
         return { status: response.status, body: await response.text() };
@@ -73,24 +88,12 @@ describe(createServiceApp.name, () => {
       // Well-formed escapes, and a malformed one in the query string, are routed as before.
       expect(await get('/echo/%41%2Fb')).toEqual({ status: 200, body: 'A/b' });
       expect(await get('/hello?q=%zz')).toEqual({ status: 200, body: 'hello' });
-      const lines = written.mock.calls.map(([chunk]) => String(chunk));
-      expect(lines.filter((line) => line.includes('malformed_url'))).toHaveLength(5);
-      expect(lines.join('')).not.toContain('%3Cb%3E');
-    } finally {
-      written.mockRestore();
-      await app.close();
-    }
-  });
+      expect(lines().filter((line) => line.includes('malformed_url'))).toHaveLength(5);
+      expect(lines().join('')).not.toContain('%3Cb%3E');
+    }));
 
-  it('refuses a request with more header lines than the limit (431), however they are padded', async () => {
-    const written = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    const app = await createServiceApp({
-      service: bareService(),
-      module: { module: WithoutLoggingModule },
-    });
-    try {
-      await app.listen(0, '127.0.0.1');
-      const { port } = app.getHttpServer().address() as { port: number };
+  it('refuses a request with more header lines than the limit (431), however they are padded', () =>
+    withBareService(async (port, lines) => {
       const filler = (count: number) => Array.from({ length: count }, (_, i) => `X-Filler-${i}: x`);
       // A repeated credential after 1,000 filler lines: Node would keep only the first 2,000
       // lines of a longer request, so nothing after the limit may be trusted to be seen.
@@ -112,31 +115,14 @@ describe(createServiceApp.name, () => {
       expect(
         await getWithHeaderLines(port, ['Host: localhost', ...filler(MAX_HEADER_LINES - 1)]),
       ).toBe('HTTP/1.1 200 OK');
-      const lines = written.mock.calls.map(([chunk]) => String(chunk));
-      expect(lines.filter((line) => line.includes('too_many_headers'))).toHaveLength(2);
-    } finally {
-      written.mockRestore();
-      await app.close();
-    }
-  });
+      expect(lines().filter((line) => line.includes('too_many_headers'))).toHaveLength(2);
+    }));
 
-  it('serves an application without LoggingModule, logging through the console logger', async () => {
-    const written = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    const app = await createServiceApp({
-      service: bareService(),
-      module: { module: WithoutLoggingModule },
-    });
-    try {
-      await app.listen(0, '127.0.0.1');
-      const { port } = app.getHttpServer().address() as { port: number };
+  it('serves an application without LoggingModule, logging through the console logger', () =>
+    withBareService(async (port, lines) => {
       const response = await fetch(`http://127.0.0.1:${port}/hello`);
       expect(await response.text()).toBe('hello');
       new Logger('Probe').log('console line');
-      const lines = written.mock.calls.map(([chunk]) => String(chunk));
-      expect(lines.some((line) => line.includes('"message":"console line"'))).toBe(true);
-    } finally {
-      written.mockRestore();
-      await app.close();
-    }
-  });
+      expect(lines().some((line) => line.includes('"message":"console line"'))).toBe(true);
+    }));
 });
