@@ -77,9 +77,12 @@ export class BillingRepository {
     });
   }
 
-  /** The account of `userId`, if there is one. */
-  async findAccount(userId: string): Promise<AccountRow | undefined> {
-    const result = await this.db.query<{ user_id: string; tier: Tier; balance: bigint }>(
+  /** The account of `userId`, if there is one (read in `executor`'s transaction when given). */
+  async findAccount(
+    userId: string,
+    executor: SqlExecutor = this.db,
+  ): Promise<AccountRow | undefined> {
+    const result = await executor.query<{ user_id: string; tier: Tier; balance: bigint }>(
       'SELECT user_id, tier, balance FROM accounts WHERE user_id = $1',
       [userId],
     );
@@ -129,6 +132,15 @@ export class BillingRepository {
     return change.kind === 'deduct'
       ? { kind: 'insufficient_funds', balance: account.balance }
       : { kind: 'balance_limit_exceeded' };
+  }
+
+  /** The balance right after ledger entry `transactionId`, if there is one. */
+  async balanceAfter(executor: SqlExecutor, transactionId: string): Promise<bigint | undefined> {
+    const result = await executor.query<{ balance_after: bigint }>(
+      'SELECT balance_after FROM ledger_entries WHERE transaction_id = $1',
+      [transactionId],
+    );
+    return result.rows[0]?.balance_after;
   }
 
   /** Up to `limit` ledger entries of `userId`, newest first, older than `beforeSeq` when given. */

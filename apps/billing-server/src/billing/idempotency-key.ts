@@ -28,6 +28,15 @@ export function readIdempotencyKey(request: IncomingMessage): IdempotencyKey | u
       'Idempotency-Key must be 1-255 visible ASCII characters',
     );
   }
+  return { caller: readCallerService(request), key: key.value };
+}
+
+/**
+ * The calling service as `X-Caller-Service` names it (`unspecified` when absent): the
+ * namespace of its idempotency keys and holds.
+ * @throws HttpError 400 for a malformed or repeated header.
+ */
+export function readCallerService(request: IncomingMessage): string {
   const caller = readSingleHeader(request, 'X-Caller-Service');
   if (caller.kind === 'repeated')
     throw new HttpError(HttpStatus.BAD_REQUEST, 'X-Caller-Service must appear once');
@@ -37,5 +46,5 @@ export function readIdempotencyKey(request: IncomingMessage): IdempotencyKey | u
       'X-Caller-Service must be a lower-case service name',
     );
   }
-  return { caller: caller.kind === 'single' ? caller.value : 'unspecified', key: key.value };
+  return caller.kind === 'single' ? caller.value : 'unspecified';
 }

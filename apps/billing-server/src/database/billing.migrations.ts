@@ -56,4 +56,30 @@ export const BILLING_MIGRATIONS: readonly Migration[] = [
     id: '002_idempotency_response_as_text',
     sql: `ALTER TABLE idempotency_keys ALTER COLUMN response_body TYPE text USING response_body::text;`,
   },
+  {
+    // A hold takes the amount from the balance at once (a `deduct` ledger row) and is then
+    // captured (kept) or released (paid back with a `top_up` row): the saga state of a
+    // metered write, kept with the money so that no step of it can be lost.
+    id: '003_holds',
+    sql: `
+      CREATE TABLE holds (
+        seq                   bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+        caller                text NOT NULL,
+        hold_id               text NOT NULL CHECK (hold_id ~ '^[A-Za-z0-9_-]{1,64}$'),
+        user_id               text NOT NULL REFERENCES accounts (user_id),
+        amount                bigint NOT NULL CHECK (amount > 0),
+        reason                text CHECK (char_length(reason) <= 256),
+        state                 text NOT NULL CHECK (state IN ('held', 'captured', 'released')),
+        charge_transaction_id uuid NOT NULL
+          REFERENCES ledger_entries (transaction_id) DEFERRABLE INITIALLY DEFERRED,
+        refund_transaction_id uuid REFERENCES ledger_entries (transaction_id),
+        created_at            timestamptz NOT NULL DEFAULT now(),
+        settled_at            timestamptz,
+        PRIMARY KEY (caller, hold_id),
+        CHECK ((state = 'released') = (refund_transaction_id IS NOT NULL)),
+        CHECK ((state = 'held') = (settled_at IS NULL))
+      );
+      CREATE INDEX holds_open ON holds (seq) WHERE state = 'held';
+    `,
+  },
 ];

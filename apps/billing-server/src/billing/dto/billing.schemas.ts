@@ -3,14 +3,16 @@ import { z } from 'zod';
 import { parseAmount } from '../../money/credits';
 import { TIERS, type Tier } from '../tiers';
 
-const userId = z
+/** A user id, as every body and path names it. */
+export const userId = z
   .string({ required_error: 'is required', invalid_type_error: 'must be a string' })
   .regex(
     USER_ID_PATTERN,
     'must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit',
   );
 
-const amount = z.unknown().transform((value, context) => {
+/** An amount of credits, as sent: its micro-credits. */
+export const amount = z.unknown().transform((value, context) => {
   const micros = parseAmount(value);
   if (micros === undefined) {
     context.addIssue({
@@ -23,7 +25,8 @@ const amount = z.unknown().transform((value, context) => {
   return micros;
 });
 
-const reason = z
+/** A ledger reason: at most 256 characters, no control character. */
+export const reason = z
   .string({ invalid_type_error: 'must be a string' })
   .max(256, 'must be at most 256 characters')
   .refine((value) => !/\p{Cc}/u.test(value), 'must not contain control characters')
