@@ -41,6 +41,7 @@ export class AppModule {
           maxUserBytes: config.maxUserBytes,
           maxUserEntries: config.maxUserEntries,
           maxPathDepth: config.maxPathDepth,
+          writeJournalDays: config.writeJournalDays,
         }),
       ],
       controllers: [HealthController],

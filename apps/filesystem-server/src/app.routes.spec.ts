@@ -39,7 +39,7 @@ describe('filesystem-server route inventory', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('declares the file routes, health and metrics, nothing else', () => {
+  it('declares the file and write journal routes, health and metrics, nothing else', () => {
     expect(listRoutes(app).map((route) => `${route.method} ${route.path}`)).toEqual([
       'GET /files',
       'DELETE /files/*path',
@@ -49,6 +49,8 @@ describe('filesystem-server route inventory', () => {
       'GET /health/live',
       'GET /health/ready',
       'GET /metrics',
+      'GET /writes',
+      'POST /writes/:write_id/resolve',
     ]);
   });
 
@@ -59,8 +61,10 @@ describe('filesystem-server route inventory', () => {
 
   it('refuses every other route without the internal credential', async () => {
     expect(await routesOpenWithoutCredential(app)).toEqual([]);
-    // Nothing was written for anyone: only the service's own uploads folder exists.
-    expect(readdirSync(join(dataDir, 'filesystem-server'))).toEqual(['.uploads']);
+    // Nothing was written or fenced for anyone: only the service's own folders exist, empty.
+    const filesDir = join(dataDir, 'filesystem-server');
+    expect(readdirSync(filesDir).sort()).toEqual(['.uploads', '.writes']);
+    expect(readdirSync(join(filesDir, '.writes'))).toEqual([]);
   });
 
   it('answers its public routes without a credential, checking the data folder', async () => {

@@ -25,6 +25,17 @@ describe(loadFilesystemConfig.name, () => {
     expect(sut.internalAuth.acceptedTokens).toEqual([TOKEN]);
   });
 
+  it('keeps write journal records 30 days by default, FS_WRITE_JOURNAL_DAYS when given', () => {
+    expect(loadFilesystemConfig({ INTERNAL_SERVICE_TOKEN: TOKEN }).writeJournalDays).toBe(30);
+    for (const days of [1, 3650]) {
+      const sut = loadFilesystemConfig({
+        INTERNAL_SERVICE_TOKEN: TOKEN,
+        FS_WRITE_JOURNAL_DAYS: String(days),
+      });
+      expect(sut.writeJournalDays).toBe(days);
+    }
+  });
+
   it('reads FILESYSTEM_SERVER_PORT, DATA_DIR and both limits', () => {
     const sut = loadFilesystemConfig({
       INTERNAL_SERVICE_TOKEN: TOKEN,
@@ -47,6 +58,9 @@ describe(loadFilesystemConfig.name, () => {
     ['FS_MAX_USER_BYTES', '0'],
     ['FS_MAX_USER_BYTES', 'lots'],
     ['FS_MAX_USER_BYTES', String(2 ** 53)],
+    ['FS_WRITE_JOURNAL_DAYS', '0'],
+    ['FS_WRITE_JOURNAL_DAYS', '3651'],
+    ['FS_WRITE_JOURNAL_DAYS', '7d'],
     ['FILESYSTEM_SERVER_PORT', '70000'],
   ])('refuses %s=%s with an error naming the variable', (variable, value) => {
     const error = refusal({ INTERNAL_SERVICE_TOKEN: TOKEN, [variable]: value });

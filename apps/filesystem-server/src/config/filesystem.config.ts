@@ -17,6 +17,8 @@ export const DEFAULT_MAX_USER_BYTES = 100 * MIB;
 export const DEFAULT_MAX_USER_ENTRIES = 10_000;
 /** Default of `FS_MAX_PATH_DEPTH`: segments of a file path. */
 export const DEFAULT_MAX_PATH_DEPTH = 32;
+/** Default of `FS_WRITE_JOURNAL_DAYS`: days a write journal record is kept. */
+export const DEFAULT_WRITE_JOURNAL_DAYS = 30;
 
 /** The filesystem server's configuration, read and validated once at boot. */
 export interface FilesystemConfig {
@@ -32,6 +34,12 @@ export interface FilesystemConfig {
   readonly maxUserEntries: number;
   /** Most segments in a file path (`FS_MAX_PATH_DEPTH`, default 32); 400 beyond. */
   readonly maxPathDepth: number;
+  /**
+   * Days the outcome of a write sent with `X-Write-ID` is kept (`FS_WRITE_JOURNAL_DAYS`,
+   * 1-3650, default 30). A caller must resolve an unknown outcome within this time: past it,
+   * the write id is unknown again.
+   */
+  readonly writeJournalDays: number;
 }
 
 /**
@@ -65,6 +73,10 @@ export function loadFilesystemConfig(env: Environment): FilesystemConfig {
     maxPathDepth: readInteger(env, 'FS_MAX_PATH_DEPTH', DEFAULT_MAX_PATH_DEPTH, {
       min: 1,
       max: 512,
+    }),
+    writeJournalDays: readInteger(env, 'FS_WRITE_JOURNAL_DAYS', DEFAULT_WRITE_JOURNAL_DAYS, {
+      min: 1,
+      max: 3650,
     }),
   };
 }

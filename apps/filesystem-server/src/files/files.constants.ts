@@ -13,6 +13,8 @@ export interface FilesOptions {
   readonly maxUserEntries: number;
   /** Most segments in a file path; 400 beyond. */
   readonly maxPathDepth: number;
+  /** Days a settled write journal record is kept. */
+  readonly writeJournalDays: number;
 }
 
 /**
@@ -20,3 +22,10 @@ export interface FilesOptions {
  * cannot start with a dot, so no user's folder can ever be this one.
  */
 export const UPLOADS_FOLDER = '.uploads';
+
+/**
+ * Folder of `dataDir` that holds the write journal, `<user_id>/<write_id>.json`. Like
+ * {@link UPLOADS_FOLDER}, no user's folder can be this one; it is outside every user's folder,
+ * so it counts toward no quota and is never listed.
+ */
+export const WRITES_FOLDER = '.writes';

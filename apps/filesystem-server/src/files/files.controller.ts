@@ -1,10 +1,19 @@
 import { Controller, Delete, Get, HttpCode, HttpStatus, Put, Req, Res } from '@nestjs/common';
+import { ApiBody, ApiConsumes, ApiHeader, ApiParam, ApiResponse } from '@nestjs/swagger';
 import { ActingUser, HttpError, RawBody } from '@zt/service-utils';
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
+import {
+  FILE_BYTES,
+  FILE_PATH_PARAM,
+  WRITE_ANSWER,
+  WRITE_ANSWER_HEADERS,
+  WRITE_ID_HEADER_DOC,
+} from './dto/files.openapi';
 import { encodedFilePathOf, type FilePath, parseFilePath } from './file-path';
 import { type FileEntry, FilesService } from './files.service';
 import { InvalidFilePathError } from './invalid-file-path.error';
+import { readWriteIdHeader, WRITE_REPLAYED_HEADER } from './write-id';
 
 /**
  * Per-user files. Every route is internal (global guard) and acts for the user named by
@@ -21,9 +30,38 @@ export class FilesController {
     return { files: await this.files.list(userId) };
   }
 
-  /** `PUT /files/*path`: stores the raw body; 201 when created, 200 when replaced. */
+  /**
+   * `PUT /files/*path`: stores the raw body; 201 when created, 200 when replaced. With
+   * `X-Write-ID` the outcome is journaled (see `POST /writes/:write_id/resolve`), and a
+   * repeat of an applied write gets the same answer with `Write-Replayed: true`.
+   */
   @Put('*path')
   @RawBody()
+  @ApiParam(FILE_PATH_PARAM)
+  @ApiConsumes('application/octet-stream')
+  @ApiBody({ description: 'The raw bytes to store', schema: FILE_BYTES })
+  @ApiHeader(WRITE_ID_HEADER_DOC)
+  @ApiResponse({
+    status: 201,
+    description: 'Created (or its replay)',
+    schema: WRITE_ANSWER,
+    headers: WRITE_ANSWER_HEADERS,
+  })
+  @ApiResponse({
+    status: 200,
+    description: 'Replaced (or its replay)',
+    schema: WRITE_ANSWER,
+    headers: WRITE_ANSWER_HEADERS,
+  })
+  @ApiResponse({ status: 400, description: 'Invalid path, X-User-ID or X-Write-ID' })
+  @ApiResponse({
+    status: 409,
+    description:
+      'A parent is a file or the path is a folder; {"error":"write aborted"}; ' +
+      '{"error":"write id used for a different write"}',
+  })
+  @ApiResponse({ status: 413, description: 'Over the file size, storage or entry quota' })
+  @ApiResponse({ status: 429, description: 'Too many writes of this user in progress' })
   async write(
     @ActingUser() userId: string,
     @Req() request: Request,
@@ -31,8 +69,10 @@ export class FilesController {
   ): Promise<{ path: string; size: number }> {
     // A refusal before the whole body is read closes the connection (HttpErrorFilter).
     const path = filePathOf(request);
-    const result = await this.files.write(userId, path, request, declaredLength(request));
+    const writeId = readWriteIdHeader(request);
+    const result = await this.files.write(userId, path, request, declaredLength(request), writeId);
     response.status(result.created ? HttpStatus.CREATED : HttpStatus.OK);
+    if (result.replayed) response.setHeader(WRITE_REPLAYED_HEADER, 'true');
     return { path: path.path, size: result.size };
   }
 

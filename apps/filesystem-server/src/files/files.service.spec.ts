@@ -25,6 +25,7 @@ const LIMITS = {
   maxUserBytes: MAX_USER,
   maxUserEntries: 100,
   maxPathDepth: MAX_DEPTH,
+  writeJournalDays: 30,
 };
 
 async function failure(promise: Promise<unknown>): Promise<{ status: number; body: unknown }> {
@@ -71,7 +72,10 @@ describe(FilesService.name, () => {
     await sut.onModuleInit();
   });
 
-  afterEach(() => rmSync(root, { recursive: true, force: true }));
+  afterEach(() => {
+    sut.onModuleDestroy();
+    rmSync(root, { recursive: true, force: true });
+  });
 
   describe('write', () => {
     it('creates a file with its parents, then replaces it atomically', async () => {
@@ -79,11 +83,13 @@ describe(FilesService.name, () => {
       expect(await sut.write('alice', path('a/b/c.bin'), body(bytes), undefined)).toEqual({
         created: true,
         size: 6,
+        replayed: false,
       });
       expect(readFileSync(join(userDir('alice'), 'a', 'b', 'c.bin'))).toEqual(bytes);
       expect(await sut.write('alice', path('a/b/c.bin'), body(Buffer.from('new')), 3)).toEqual({
         created: false,
         size: 3,
+        replayed: false,
       });
       expect(readFileSync(join(userDir('alice'), 'a', 'b', 'c.bin'), 'utf8')).toBe('new');
       expect(readdirSync(join(dataDir, UPLOADS_FOLDER))).toEqual([]);
@@ -93,6 +99,7 @@ describe(FilesService.name, () => {
       expect(await sut.write('alice', path('empty'), body(), 0)).toEqual({
         created: true,
         size: 0,
+        replayed: false,
       });
       expect(readFileSync(join(userDir('alice'), 'empty'))).toHaveLength(0);
     });
@@ -137,7 +144,7 @@ describe(FilesService.name, () => {
     it('accepts a file of exactly the file limit', async () => {
       expect(
         await sut.write('alice', path('max'), body(Buffer.alloc(MAX_FILE, 1)), undefined),
-      ).toEqual({ created: true, size: MAX_FILE });
+      ).toEqual({ created: true, size: MAX_FILE, replayed: false });
     });
 
     it('keeps a failed replacement from touching the old file', async () => {
@@ -162,16 +169,19 @@ describe(FilesService.name, () => {
       expect(await sut.write('alice', path('q/5'), body(Buffer.alloc(96)), 96)).toEqual({
         created: true,
         size: 96,
+        replayed: false,
       });
       // Replacing a 1000-byte file with 1000 bytes fits although the quota is nearly full.
       expect(await sut.write('alice', path('q/1'), body(Buffer.alloc(1000, 2)), 1000)).toEqual({
         created: false,
         size: 1000,
+        replayed: false,
       });
       // Another user's quota is untouched.
       expect(await sut.write('bob', path('q/1'), body(Buffer.alloc(1000)), 1000)).toEqual({
         created: true,
         size: 1000,
+        replayed: false,
       });
     });
 

@@ -1,0 +1,91 @@
+import { Controller, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
+import { ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
+import { ActingUser, ZodBodyPipe } from '@zt/service-utils';
+import { RESOLVE_ANSWER, WRITE_ID_PARAM, WRITES_PAGE } from './dto/files.openapi';
+import { MAX_WRITES_PAGE, writesQuerySchema, type WritesQuery } from './dto/writes.schemas';
+import { FilesService } from './files.service';
+import { checkWriteId } from './write-id';
+import type { WriteRecord } from './write-journal';
+
+/** Answer of `POST /writes/:write_id/resolve`. */
+export type ResolveAnswer =
+  | { write_id: string; outcome: 'applied'; path: string; size: number }
+  | { write_id: string; outcome: 'aborted' };
+
+/** One record in `GET /writes`. */
+export interface WriteListEntry {
+  write_id: string;
+  outcome: WriteRecord['outcome'];
+  path: string | null;
+  size: number | null;
+  sha256: string | null;
+  at: string;
+}
+
+/**
+ * The write journal of the user named by `X-User-ID`: the definitive outcome of a write sent
+ * with `X-Write-ID`, and the list an operator's checker compares with billing's holds.
+ * Internal routes (global guard), like the file routes.
+ */
+@Controller('writes')
+export class WritesController {
+  constructor(private readonly files: FilesService) {}
+
+  /**
+   * `POST /writes/:write_id/resolve`: `applied` or `aborted`, for certain. An unknown id is
+   * recorded as aborted first, so a write with it can never land afterwards.
+   */
+  @Post(':write_id/resolve')
+  @HttpCode(HttpStatus.OK)
+  @ApiParam(WRITE_ID_PARAM)
+  @ApiResponse({
+    status: 200,
+    description:
+      '{"write_id","outcome":"applied","path","size"} or {"write_id","outcome":"aborted"} ' +
+      '(an unknown id is aborted from now on)',
+    schema: RESOLVE_ANSWER,
+  })
+  @ApiResponse({ status: 400, description: 'Invalid write_id or X-User-ID' })
+  @ApiResponse({ status: 429, description: 'Too many writes of this user in progress' })
+  async resolve(
+    @ActingUser() userId: string,
+    @Param('write_id') rawWriteId: string,
+  ): Promise<ResolveAnswer> {
+    const writeId = checkWriteId(rawWriteId, 'write_id');
+    const record = await this.files.resolveWrite(userId, writeId);
+    switch (record.outcome) {
+      case 'applied':
+        return { write_id: writeId, outcome: 'applied', path: record.path, size: record.size };
+      case 'aborted':
+        return { write_id: writeId, outcome: 'aborted' };
+    }
+  }
+
+  /** `GET /writes`: the user's journal, sorted by write id, a page at a time. */
+  @Get()
+  @ApiQuery({ name: 'after', required: false, description: 'next_after of the previous page' })
+  @ApiQuery({
+    name: 'limit',
+    required: false,
+    schema: { type: 'integer', minimum: 1, maximum: MAX_WRITES_PAGE, default: MAX_WRITES_PAGE },
+  })
+  @ApiResponse({ status: 200, description: 'Sorted by write_id', schema: WRITES_PAGE })
+  @ApiResponse({ status: 400, description: 'Invalid query or X-User-ID' })
+  async list(
+    @ActingUser() userId: string,
+    @Query(new ZodBodyPipe(writesQuerySchema)) query: WritesQuery,
+  ): Promise<{ writes: WriteListEntry[]; next_after: string | null }> {
+    const page = await this.files.listWrites(userId, query.after, query.limit ?? MAX_WRITES_PAGE);
+    return {
+      writes: page.records.map((record) => ({
+        write_id: record.write_id,
+        outcome: record.outcome,
+        path: record.path,
+        size: record.size,
+        sha256: record.sha256,
+        at: record.at,
+      })),
+      next_after: page.nextAfter,
+    };
+  }
+}
