@@ -59,6 +59,8 @@ export class AppModule {
           fileWritePrice: config.fileWritePrice,
           maxFileBytes: config.maxFileBytes,
           uploadBudgetBytes: config.uploadBudgetBytes,
+          settleAfterSeconds: config.writeSettleAfterSeconds,
+          settleIntervalMs: config.writeSettleIntervalMs,
         }),
       ],
       controllers: [HealthController],

@@ -511,9 +511,10 @@ describe.each(testBackends())('the stack through the backend, as processes on %s
         status: 201,
         body: { path: 'notes/b.txt', size: 9, charged: 0.01, balance: 4.96 },
       });
+      // The first answer again, status included: the write happened once.
       const retry = await put(alice, '/me/files/notes/b.txt', 'version 1', headers);
       expect(retry).toMatchObject({
-        status: 200,
+        status: 201,
         body: { path: 'notes/b.txt', size: 9, charged: 0.01, balance: 4.96 },
       });
       expect(retry.headers.get('idempotent-replayed')).toBe('true');
@@ -558,18 +559,21 @@ describe.each(testBackends())('the stack through the backend, as processes on %s
       expect(await ledger(carol)).toEqual(before);
     });
 
-    it('does not refund a write that happened: a retry after it is refused (409), no top-up', async () => {
+    it('answers a retry of a write that happened like the first time: no top-up, nothing rewritten', async () => {
       const carol = await signUp('carol-2@example.com', 'pro');
       const key = { 'Idempotency-Key': 'paid-once-1' };
-      expect((await put(carol, '/me/files/spot/x.txt', 'paid', key)).status).toBe(201);
+      const first = await put(carol, '/me/files/spot/x.txt', 'paid', key);
+      expect(first.status).toBe(201);
       expect((await call(carol, '/me/files/spot/x.txt', { method: 'DELETE' })).status).toBe(204);
       expect((await put(carol, '/me/files/spot', 'now a file')).status).toBe(201);
       const before = await ledger(carol);
 
-      // The retried write would fail now (parent is a file); its charge paid the first write.
+      // The write would fail now (parent is a file); its charge paid the first write.
       const retry = await put(carol, '/me/files/spot/x.txt', 'paid', key);
-      expect(retry).toMatchObject({ status: 409, body: SPENT });
+      expect(retry).toMatchObject({ status: 201, body: first.body });
+      expect(retry.headers.get('idempotent-replayed')).toBe('true');
       expect(await ledger(carol)).toEqual(before);
+      expect(readFileSync(onDisk(carol, 'spot'), 'utf8')).toBe('now a file');
     });
 
     it('refuses a malformed or repeated Idempotency-Key with 400 before charging', async () => {
@@ -632,7 +636,7 @@ describe.each(testBackends())('the stack through the backend, as processes on %s
       expect(refund).toMatchObject({
         kind: 'top_up',
         amount: 0.01,
-        reason: expect.stringMatching(/^file write refund [0-9a-f]{32}$/),
+        reason: expect.stringMatching(/^release of hold r[0-9a-f]{32}$/),
         balance_after: before,
       });
       expect(await balance(alice)).toBe(before);

@@ -55,6 +55,14 @@ export interface BackendConfig {
    * An upload the budget cannot hold now is 503, before anything is read or charged.
    */
   readonly uploadBudgetBytes: number;
+  /**
+   * Age after which the resolver settles a metered write that its request left open
+   * (`WRITE_SETTLE_AFTER_SECONDS`, 1 to 86400, default 60): well past any live request, which
+   * settles its own write within a few internal timeouts.
+   */
+  readonly writeSettleAfterSeconds: number;
+  /** How often the resolver looks for such writes (`WRITE_SETTLE_INTERVAL_MS`, 100 to 3600000, default 10000). */
+  readonly writeSettleIntervalMs: number;
 }
 
 const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
@@ -92,6 +100,14 @@ export function loadBackendConfig(env: Environment): BackendConfig {
     fileWritePrice: readCreditAmount(env, 'FILE_WRITE_PRICE', '0.01'),
     maxFileBytes,
     uploadBudgetBytes: readUploadBudgetBytes(env, maxFileBytes),
+    writeSettleAfterSeconds: readInteger(env, 'WRITE_SETTLE_AFTER_SECONDS', 60, {
+      min: 1,
+      max: 86_400,
+    }),
+    writeSettleIntervalMs: readInteger(env, 'WRITE_SETTLE_INTERVAL_MS', 10_000, {
+      min: 100,
+      max: 3_600_000,
+    }),
   };
 }
 

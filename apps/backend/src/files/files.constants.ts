@@ -12,4 +12,8 @@ export interface FilesOptions {
    * 503 beyond, before anything is read or charged (see `UploadBudget`).
    */
   readonly uploadBudgetBytes: number;
+  /** Age in seconds after which the resolver settles a hold its request left open. */
+  readonly settleAfterSeconds: number;
+  /** How often the resolver looks for such holds, in milliseconds. */
+  readonly settleIntervalMs: number;
 }

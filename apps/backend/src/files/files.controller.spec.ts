@@ -22,7 +22,13 @@ const WRITTEN: WriteResult = {
  * (MeteredWriteService has its own spec); the route reads a real IncomingMessage.
  */
 describe(FilesController.name, () => {
-  const options = { fileWritePrice: '0.01', maxFileBytes: MAX_FILE_BYTES, uploadBudgetBytes: 200 };
+  const options = {
+    fileWritePrice: '0.01',
+    maxFileBytes: MAX_FILE_BYTES,
+    uploadBudgetBytes: 200,
+    settleAfterSeconds: 60,
+    settleIntervalMs: 10_000,
+  };
   let budget: UploadBudget;
   let saga: jest.Mock<Promise<WriteResult>, [WriteRequest]>;
   let sut: FilesController;

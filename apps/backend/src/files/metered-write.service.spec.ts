@@ -14,38 +14,65 @@ import {
 } from '../testing/scripted-server';
 import { BillingClient } from '../upstreams/billing.client';
 import { FilesystemClient } from '../upstreams/filesystem.client';
-import { UnexpectedUpstreamAnswerError } from '../upstreams/unexpected-upstream-answer.error';
+import type { FilesOptions } from './files.constants';
 import { MeteredWriteService, type WriteRequest } from './metered-write.service';
+import { PendingWritesResolver } from './pending-writes.resolver';
+import { WriteSettlement } from './write-settlement';
 
 const TOKEN = 'q3V9sLk2Xw8RzT1mN6pB4yH7cJ0dF5gA';
 const USER_ID = '3f1c2b9e-7a41-4c55-9d0e-2b6f8a1c4d7e';
 const CLIENT: InternalClientConfig = {
-  timeoutMs: 500,
+  timeoutMs: 300,
   retries: 1,
   breakerResetMs: 1000,
   breakerErrorThresholdPercent: 50,
   breakerVolumeThreshold: 100,
 };
+const OPTIONS: FilesOptions = {
+  fileWritePrice: '0.01',
+  maxFileBytes: 1024,
+  uploadBudgetBytes: 4096,
+  settleAfterSeconds: 60,
+  settleIntervalMs: 60_000,
+};
 
 type Answer = (request: SeenRequest, response: ServerResponse) => void;
 const json =
-  (status: number, body: unknown): Answer =>
-  (_request, response) =>
-    sendJson(response, status, body);
+  (status: number, body: unknown, headers: Record<string, string> = {}): Answer =>
+  (_request, response) => {
+    response.writeHead(status, { 'content-type': 'application/json', ...headers });
+    response.end(JSON.stringify(body));
+  };
 /** Drops the connection without an answer. */
 const hangUp: Answer = (_request, response) => response.socket?.destroy();
+const hold = (state: string, balance = 4.99) => ({
+  hold_id: 'w',
+  user_id: USER_ID,
+  state,
+  balance,
+});
+
+interface Answers {
+  place: Answer;
+  capture: Answer;
+  release: Answer;
+  list: Answer;
+  write: Answer;
+  resolve: Answer;
+}
 
 /**
  * Billing and filesystem stand-ins on real ports, each answering per endpoint as the test
- * says, and the service under test wired to them through the real internal client.
+ * says, and the services under test wired to them through the real internal client.
  */
-describe(MeteredWriteService.name, () => {
+describe('metered writes', () => {
   let billing: ScriptedServer;
   let filesystem: ScriptedServer;
   let client: InternalHttpClient;
   let sut: MeteredWriteService;
+  let resolver: PendingWritesResolver;
   let logged: Array<Record<string, unknown>>;
-  let answers: { deduct: Answer; topUp: Answer; write: Answer; read: Answer };
+  let answers: Answers;
 
   const wire = (billingUrl: string, filesystemUrl: string) => {
     client?.onApplicationShutdown();
@@ -57,25 +84,32 @@ describe(MeteredWriteService.name, () => {
       },
       { sendToken: TOKEN, acceptedTokens: [TOKEN] },
     );
-    sut = new MeteredWriteService(new BillingClient(client), new FilesystemClient(client), {
-      fileWritePrice: '0.01',
-      maxFileBytes: 1024,
-      uploadBudgetBytes: 4096,
-    });
+    const billingClient = new BillingClient(client);
+    const filesystemClient = new FilesystemClient(client);
+    const settlement = new WriteSettlement(billingClient, filesystemClient);
+    sut = new MeteredWriteService(billingClient, filesystemClient, settlement, OPTIONS);
+    resolver = new PendingWritesResolver(billingClient, settlement, OPTIONS);
   };
 
   beforeEach(async () => {
     answers = {
-      deduct: json(200, { user_id: USER_ID, balance: 4.99, transaction_id: 't1' }),
-      topUp: json(200, { user_id: USER_ID, balance: 5, transaction_id: 't2' }),
+      place: json(201, hold('held')),
+      capture: json(200, hold('captured')),
+      release: json(200, hold('released', 5)),
+      list: json(200, { holds: [], next_after: null }),
       write: json(201, { path: 'notes/a.txt', size: 5 }),
-      read: json(404, { error: 'file not found' }),
+      resolve: json(200, { outcome: 'aborted' }),
     };
-    billing = await startScriptedServer((request, response) =>
-      (request.url === '/deduct' ? answers.deduct : answers.topUp)(request, response),
-    );
+    billing = await startScriptedServer((request, response) => {
+      if (request.method === 'GET') return answers.list(request, response);
+      if (request.url === '/holds') return answers.place(request, response);
+      return (request.url.endsWith('/capture') ? answers.capture : answers.release)(
+        request,
+        response,
+      );
+    });
     filesystem = await startScriptedServer((request, response) =>
-      (request.method === 'GET' ? answers.read : answers.write)(request, response),
+      (request.method === 'PUT' ? answers.write : answers.resolve)(request, response),
     );
     wire(billing.url, filesystem.url);
     logged = [];
@@ -102,6 +136,9 @@ describe(MeteredWriteService.name, () => {
     });
   const calls = (server: ScriptedServer) => server.seen.map((seen) => `${seen.method} ${seen.url}`);
   const bodyOf = (seen: SeenRequest) => JSON.parse(seen.body.toString('utf8')) as unknown;
+  const writeIdOf = () => filesystem.seen[0]?.headers['x-write-id'] ?? holdIdOf(billing.seen[0]);
+  const holdIdOf = (seen: SeenRequest) => (bodyOf(seen) as { hold_id: string }).hold_id;
+  const events = () => logged.map((entry) => entry['event']);
 
   async function failure(promise: Promise<unknown>): Promise<unknown> {
     try {
@@ -117,251 +154,262 @@ describe(MeteredWriteService.name, () => {
     return { status: error.getStatus(), body: error.getResponse() };
   };
 
-  it('deducts under the derived key, then writes for the token user, and reports the charge', async () => {
-    const result = await write();
-    expect(result).toEqual({
-      status: 201,
-      body: { path: 'notes/a.txt', size: 5, charged: 0.01, balance: 4.99 },
-      replayed: false,
+  describe('a write that goes through', () => {
+    it('holds the price, writes as the same write id for the token user, then captures', async () => {
+      expect(await write()).toEqual({
+        status: 201,
+        body: { path: 'notes/a.txt', size: 5, charged: 0.01, balance: 4.99 },
+        replayed: false,
+      });
+      const writeId = writeIdOf();
+      expect(writeId).toMatch(/^k[A-Za-z0-9_-]{43}$/);
+      expect(calls(billing)).toEqual(['POST /holds', `POST /holds/${writeId}/capture`]);
+      expect(billing.seen[0].headers['x-internal-token']).toBe(TOKEN);
+      expect(bodyOf(billing.seen[0])).toEqual({
+        hold_id: writeId,
+        user_id: USER_ID,
+        amount: '0.01',
+        reason: expect.stringMatching(/^file write [0-9a-f]{32}$/),
+      });
+      expect(calls(filesystem)).toEqual(['PUT /files/notes/a.txt']);
+      expect(filesystem.seen[0].headers['x-user-id']).toBe(USER_ID);
+      expect(filesystem.seen[0].body.toString('utf8')).toBe('hello');
     });
 
-    expect(calls(billing)).toEqual(['POST /deduct']);
-    const [deduct] = billing.seen;
-    expect(deduct.headers['idempotency-key']).toBe(`charge:${USER_ID}:client-key-1`);
-    expect(deduct.headers['x-internal-token']).toBe(TOKEN);
-    expect(bodyOf(deduct)).toEqual({
-      user_id: USER_ID,
-      amount: '0.01',
-      reason: expect.stringMatching(/^file write [0-9a-f]{32}$/),
+    it('derives the write id from user and key: a retry meets its write, another user never', async () => {
+      await write();
+      await write();
+      await write({ user: { userId: 'someone-else', email: 'b@example.com' } });
+      const ids = billing.seen
+        .filter((seen) => seen.url === '/holds')
+        .map((seen) => holdIdOf(seen));
+      expect(ids[0]).toBe(ids[1]);
+      expect(ids[2]).not.toBe(ids[0]);
     });
 
-    expect(calls(filesystem)).toEqual(['PUT /files/notes/a.txt']);
-    const [stored] = filesystem.seen;
-    expect(stored.headers['x-user-id']).toBe(USER_ID);
-    expect(stored.body.toString('utf8')).toBe('hello');
-  });
-
-  it('uses a fresh random key when the client sent none', async () => {
-    await write({ clientKey: undefined });
-    await write({ clientKey: undefined });
-    const keys = billing.seen.map((seen) => seen.headers['idempotency-key']);
-    for (const key of keys) {
-      expect(key).toMatch(new RegExp(`^charge:${USER_ID}:[0-9a-f-]{36}$`));
-    }
-    expect(keys[0]).not.toBe(keys[1]);
-  });
-
-  it('binds the key to the write: another path or other bytes give another reason', async () => {
-    await write();
-    await write({ bytes: Buffer.from('other') });
-    await write({ encodedPath: 'notes/b.txt' });
-    const reasons = billing.seen.map((seen) => (bodyOf(seen) as { reason: string }).reason);
-    expect(new Set(reasons).size).toBe(3);
-  });
-
-  it('forwards the path still percent-encoded', async () => {
-    await write({ encodedPath: 'a%20b/%C3%A9.txt' });
-    expect(calls(filesystem)).toEqual(['PUT /files/a%20b/%C3%A9.txt']);
-  });
-
-  describe('a retry whose charge billing replays', () => {
-    beforeEach(() => {
-      answers.deduct = (_request, response) => {
-        response.writeHead(200, {
-          'content-type': 'application/json',
-          'idempotent-replayed': 'true',
-        });
-        response.end(JSON.stringify({ user_id: USER_ID, balance: 4.99, transaction_id: 't1' }));
-      };
+    it('uses a fresh random write id when the client sent no key', async () => {
+      await write({ clientKey: undefined });
+      await write({ clientKey: undefined });
+      const ids = billing.seen
+        .filter((seen) => seen.url === '/holds')
+        .map((seen) => holdIdOf(seen));
+      for (const id of ids) expect(id).toMatch(/^r[0-9a-f]{32}$/);
+      expect(ids[0]).not.toBe(ids[1]);
     });
 
-    it('answers the earlier success when the same bytes are stored, writing and refunding nothing', async () => {
-      answers.read = (_request, response) => {
-        response.writeHead(200, { 'content-type': 'application/octet-stream' });
-        response.end('hello');
-      };
-      expect(await write({ encodedPath: 'notes/a%20b.txt' })).toEqual({
-        status: 200,
-        body: { path: 'notes/a b.txt', size: 5, charged: 0.01, balance: 4.99 },
+    it('binds the hold to the write: another path or other bytes give another reason', async () => {
+      await write();
+      await write({ bytes: Buffer.from('other') });
+      await write({ encodedPath: 'notes/b.txt' });
+      const reasons = billing.seen
+        .filter((seen) => seen.url === '/holds')
+        .map((seen) => (bodyOf(seen) as { reason: string }).reason);
+      expect(new Set(reasons).size).toBe(3);
+    });
+
+    it('forwards the path still percent-encoded', async () => {
+      await write({ encodedPath: 'a%20b/%C3%A9.txt' });
+      expect(calls(filesystem)).toEqual(['PUT /files/a%20b/%C3%A9.txt']);
+    });
+
+    it('answers a retry of a finished write like the first time, charging nothing more', async () => {
+      answers.place = json(200, hold('captured'));
+      answers.write = json(201, { path: 'notes/a.txt', size: 5 }, { 'write-replayed': 'true' });
+      expect(await write()).toEqual({
+        status: 201,
+        body: { path: 'notes/a.txt', size: 5, charged: 0.01, balance: 4.99 },
         replayed: true,
       });
-      expect(calls(filesystem)).toEqual(['GET /files/notes/a%20b.txt']);
-      expect(calls(billing)).toEqual(['POST /deduct']);
+      expect(calls(billing).filter((call) => call.endsWith('/release'))).toEqual([]);
     });
 
-    it.each([
-      ['after a refund (the file was never stored)', 404, ''],
-      ['after the file was deleted or replaced', 200, 'other'],
-    ])(
-      'refuses with 409 %s: no free write, no second refund',
-      async (_case, readStatus, stored) => {
-        answers.read = (_request, response) => {
-          response.writeHead(readStatus, { 'content-type': 'application/octet-stream' });
-          response.end(stored);
-        };
-        // Even a write that would fail now must not be refunded: the charge paid an earlier one.
-        answers.write = json(409, { error: 'a parent folder on this path is a file' });
-        expect(await httpFailure(write())).toEqual({
-          status: 409,
-          body: {
-            error:
-              'this Idempotency-Key was already settled by an earlier write; send a new write with a new key',
-          },
-        });
-        expect(calls(filesystem)).toEqual(['GET /files/notes/a.txt']);
-        expect(calls(billing)).toEqual(['POST /deduct']);
-      },
-    );
+    it('still answers the stored write when the capture cannot be made now (the resolver will)', async () => {
+      answers.capture = hangUp;
+      expect(await write()).toMatchObject({ status: 201, body: { balance: 4.99 } });
+      expect(logged).toContainEqual(
+        expect.objectContaining({ event: 'write_settlement_deferred', settlement: 'capture' }),
+      );
+    });
   });
 
-  describe('a charge whose outcome was left open', () => {
-    const replayedCharge: Answer = (_request, response) => {
-      response.writeHead(200, {
-        'content-type': 'application/json',
-        'idempotent-replayed': 'true',
+  describe('an outcome left unknown is resolved, never guessed', () => {
+    it('captures a write whose answer was lost but which the filesystem stored (no free write)', async () => {
+      answers.write = hangUp;
+      answers.resolve = json(200, { outcome: 'applied', path: 'notes/a.txt', size: 5 });
+      expect(await write()).toEqual({
+        status: 200,
+        body: { path: 'notes/a.txt', size: 5, charged: 0.01, balance: 4.99 },
+        replayed: true,
       });
-      response.end(JSON.stringify({ user_id: USER_ID, balance: 4.99, transaction_id: 't1' }));
-    };
-    /** Answers the n-th deduct (from 0) with `answersInOrder[n]`, the last one after that. */
-    const inOrder = (...answersInOrder: Answer[]): Answer => {
-      let n = 0;
-      return (request, response) =>
-        answersInOrder[Math.min(n++, answersInOrder.length - 1)](request, response);
-    };
-    const never: Answer = () => undefined;
-
-    it('is this request own when the client retry is answered with a replay: it writes', async () => {
-      // The first attempt times out after billing took the charge; the retry gets the replay.
-      answers.deduct = inOrder(never, replayedCharge);
-      expect(await write()).toMatchObject({ status: 201, replayed: false });
-      expect(calls(filesystem)).toEqual(['PUT /files/notes/a.txt']);
+      const writeId = writeIdOf();
+      expect(calls(filesystem)).toContain(`POST /writes/${writeId}/resolve`);
+      expect(calls(billing)).toEqual(['POST /holds', `POST /holds/${writeId}/capture`]);
     });
 
-    it('asks again under the same key after 5xx answers, and writes on the definite answer', async () => {
-      answers.deduct = inOrder(json(503, {}), json(503, {}), replayedCharge);
-      expect(await write()).toMatchObject({ status: 201 });
-      const keys = billing.seen.map((seen) => seen.headers['idempotency-key']);
-      expect(keys).toEqual(Array(3).fill(`charge:${USER_ID}:client-key-1`));
-      expect(calls(filesystem)).toEqual(['PUT /files/notes/a.txt']);
-    });
-
-    it('waits out a 409 (its own first attempt still in flight) once the outcome is open', async () => {
-      answers.deduct = inOrder(json(503, {}), json(503, {}), json(409, {}), replayedCharge);
-      expect(await write()).toMatchObject({ status: 201 });
-      expect(calls(filesystem)).toEqual(['PUT /files/notes/a.txt']);
-    });
-
-    it('logs charge_unknown with the key when the outcome stays open, writing nothing', async () => {
-      answers.deduct = json(503, {});
+    it('releases a write whose answer was lost and which the filesystem did not store', async () => {
+      answers.write = hangUp;
       const error = await failure(write());
       expect(error).toBeInstanceOf(UpstreamUnavailableError);
-      expect(logged).toContainEqual({
-        event: 'charge_unknown',
-        idempotency_key: `charge:${USER_ID}:client-key-1`,
-        user_id: USER_ID,
+      expect((error as UpstreamUnavailableError).upstream).toBe('filesystem');
+      expect(calls(billing)).toEqual(['POST /holds', `POST /holds/${writeIdOf()}/release`]);
+    });
+
+    it('leaves the hold held when the filesystem cannot say: no refund of what may have landed', async () => {
+      answers.write = hangUp;
+      answers.resolve = hangUp;
+      const error = await failure(write());
+      expect(error).toBeInstanceOf(UpstreamUnavailableError);
+      expect(calls(billing)).toEqual(['POST /holds']);
+      expect(events()).toContain('write_outcome_open');
+    });
+  });
+
+  describe('a write that does not happen costs nothing', () => {
+    it('releases after the filesystem refuses and confirms the write aborted: its error is answered', async () => {
+      answers.write = json(413, { error: 'storage quota of 10 bytes would be exceeded' });
+      expect(await httpFailure(write())).toEqual({
+        status: 413,
+        body: { error: 'storage quota of 10 bytes would be exceeded' },
       });
-      expect(filesystem.seen).toHaveLength(0);
+      const writeId = writeIdOf();
+      expect(calls(filesystem)).toEqual([
+        'PUT /files/notes/a.txt',
+        `POST /writes/${writeId}/resolve`,
+      ]);
+      expect(calls(billing)).toEqual(['POST /holds', `POST /holds/${writeId}/release`]);
     });
 
-    it('does not ask again after a refused connection: the charge cannot have happened', async () => {
-      wire(`http://127.0.0.1:${await closedPort()}`, filesystem.url);
-      expect(await failure(write())).toBeInstanceOf(UpstreamUnavailableError);
-      expect(logged).not.toContainEqual(expect.objectContaining({ event: 'charge_unknown' }));
+    it('captures instead when the resolve finds the write stored by a concurrent retry', async () => {
+      answers.write = json(429, { error: 'too many writes in progress for this user' });
+      answers.resolve = json(200, { outcome: 'applied', path: 'notes/a.txt', size: 5 });
+      expect(await write()).toMatchObject({ status: 200, replayed: true });
+      expect(calls(billing)).toEqual(['POST /holds', `POST /holds/${writeIdOf()}/capture`]);
     });
-  });
 
-  it('writes nothing when funds are short: 402 with the balance', async () => {
-    answers.deduct = json(402, { error: 'insufficient funds', balance: 0.005 });
-    expect(await httpFailure(write())).toEqual({
-      status: 402,
-      body: { error: 'insufficient funds', balance: 0.005 },
-    });
-    expect(filesystem.seen).toHaveLength(0);
-  });
-
-  it.each([
-    [404, { error: 'account not found' }],
-    [409, { error: 'a write with this Idempotency-Key is still in progress' }],
-    [422, { error: 'this Idempotency-Key was used for a different write' }],
-  ])('answers %p when the deduct is refused so, writing nothing', async (status, expected) => {
-    answers.deduct = json(status, { error: 'whatever billing says' });
-    expect(await httpFailure(write())).toEqual({ status, body: expected });
-    expect(filesystem.seen).toHaveLength(0);
-  });
-
-  it('writes nothing when billing is down: the error is billing unavailable', async () => {
-    wire(`http://127.0.0.1:${await closedPort()}`, filesystem.url);
-    const error = await failure(write());
-    expect(error).toBeInstanceOf(UpstreamUnavailableError);
-    expect((error as UpstreamUnavailableError).upstream).toBe('billing');
-    expect(filesystem.seen).toHaveLength(0);
-  });
-
-  it.each([
-    [400, { error: 'file path has an encoded slash (%2F) inside a segment' }],
-    [413, { error: 'user quota of 100 bytes exceeded' }],
-  ])(
-    'refunds under refund:<sub>:<key> when the filesystem refuses with %p, and passes the answer on',
-    async (status, body) => {
-      answers.write = json(status, body);
-      expect(await httpFailure(write())).toEqual({ status, body });
-      expect(calls(billing)).toEqual(['POST /deduct', 'POST /top_up']);
-      const [deduct, refund] = billing.seen;
-      expect(deduct.headers['idempotency-key']).toBe(`charge:${USER_ID}:client-key-1`);
-      expect(refund.headers['idempotency-key']).toBe(`refund:${USER_ID}:client-key-1`);
-      expect(bodyOf(refund)).toEqual({
-        user_id: USER_ID,
-        amount: '0.01',
-        reason: expect.stringMatching(/^file write refund [0-9a-f]{32}$/),
+    it('answers 409 when the resolver cancelled the write before it arrived, and releases', async () => {
+      answers.write = json(409, { error: 'write aborted' });
+      expect(await httpFailure(write())).toEqual({
+        status: 409,
+        body: {
+          error:
+            'this write was cancelled before it was stored and nothing was charged; send it again with a new Idempotency-Key',
+        },
       });
-      expect(logged).toContainEqual(expect.objectContaining({ event: 'write_refunded' }));
-    },
-  );
+      expect(calls(billing)).toEqual(['POST /holds', `POST /holds/${writeIdOf()}/release`]);
+    });
 
-  it('refunds when the filesystem is unreachable, and answers filesystem unavailable', async () => {
-    answers.write = hangUp;
-    const error = await failure(write());
-    expect(error).toBeInstanceOf(UpstreamUnavailableError);
-    expect((error as UpstreamUnavailableError).upstream).toBe('filesystem');
-    expect(calls(billing)).toEqual(['POST /deduct', 'POST /top_up']);
+    it('refuses a retry whose hold was released (409), writing nothing', async () => {
+      answers.place = json(200, hold('released', 5));
+      expect(await httpFailure(write())).toEqual({
+        status: 409,
+        body: {
+          error:
+            'this Idempotency-Key was already settled by an earlier write; send a new write with a new key',
+        },
+      });
+      expect(calls(filesystem)).toEqual([]);
+    });
+
+    it('writes nothing when funds are short: 402 with the balance', async () => {
+      answers.place = json(402, { error: 'insufficient funds', balance: 0.005 });
+      expect(await httpFailure(write())).toEqual({
+        status: 402,
+        body: { error: 'insufficient funds', balance: 0.005 },
+      });
+      expect(calls(filesystem)).toEqual([]);
+    });
+
+    it('maps a hold id reused for another write to 422 and an unknown account to 404', async () => {
+      answers.place = json(422, { error: 'this hold_id was used for a different hold' });
+      expect(await httpFailure(write())).toEqual({
+        status: 422,
+        body: { error: 'this Idempotency-Key was used for a different write' },
+      });
+      answers.place = json(404, { error: 'account not found' });
+      expect(await httpFailure(write())).toEqual({
+        status: 404,
+        body: { error: 'account not found' },
+      });
+      expect(calls(filesystem)).toEqual([]);
+    });
+
+    it('asks for the hold again while billing does not answer, then gives up: billing unavailable', async () => {
+      answers.place = hangUp;
+      const error = await failure(write());
+      expect(error).toBeInstanceOf(UpstreamUnavailableError);
+      expect((error as UpstreamUnavailableError).upstream).toBe('billing');
+      expect(calls(billing)).toEqual(['POST /holds', 'POST /holds', 'POST /holds']);
+      expect(calls(filesystem)).toEqual([]);
+      expect(events()).toContain('hold_outcome_open');
+    });
+
+    it('holds nothing while the filesystem breaker is open', async () => {
+      wire(billing.url, `http://127.0.0.1:${await closedPort()}`);
+      const down = jest.spyOn(FilesystemClient.prototype, 'knownDown').mockReturnValue(true);
+      const error = await failure(write());
+      expect(error).toBeInstanceOf(UpstreamUnavailableError);
+      expect((error as UpstreamUnavailableError).reason).toBe('breaker_open');
+      expect(calls(billing)).toEqual([]);
+      down.mockRestore();
+    });
   });
 
-  it('refunds when the filesystem refuses the credential, and answers 500', async () => {
-    answers.write = json(403, { error: 'Forbidden' });
-    expect(await failure(write())).toBeInstanceOf(UnexpectedUpstreamAnswerError);
-    expect(calls(billing)).toEqual(['POST /deduct', 'POST /top_up']);
-  });
+  describe('the resolver', () => {
+    const open = (id: string, user = USER_ID) => ({ hold_id: id, user_id: user, state: 'held' });
 
-  it('logs refund_failed with the key and answers billing unavailable when the refund cannot be made', async () => {
-    answers.write = json(413, { error: 'too large' });
-    answers.topUp = hangUp;
-    const error = await failure(write());
-    expect(error).toBeInstanceOf(UpstreamUnavailableError);
-    expect((error as UpstreamUnavailableError).upstream).toBe('billing');
-    expect(logged).toContainEqual(
-      expect.objectContaining({
-        event: 'refund_failed',
-        idempotency_key: `refund:${USER_ID}:client-key-1`,
-        user_id: USER_ID,
-        amount: '0.01',
-        refund_reason: expect.stringMatching(/^file write refund [0-9a-f]{32}$/),
-      }),
-    );
-    expect(JSON.stringify(logged)).not.toContain(TOKEN);
-  });
+    it('settles every open hold by the filesystem outcome, page by page', async () => {
+      const pages = [
+        { holds: [open('w-applied'), open('w-aborted', 'bob')], next_after: '2' },
+        { holds: [open('w-last')], next_after: null },
+      ];
+      answers.list = (request, response) =>
+        sendJson(response, 200, request.url.includes('after=2') ? pages[1] : pages[0]);
+      answers.resolve = (request, response) =>
+        sendJson(response, 200, {
+          outcome: request.url.includes('w-applied') ? 'applied' : 'aborted',
+        });
 
-  it('treats a refund that billing refuses as failed, too', async () => {
-    answers.write = json(400, { error: 'bad path' });
-    answers.topUp = json(404, { error: 'account not found' });
-    expect(await failure(write())).toBeInstanceOf(UpstreamUnavailableError);
-    expect(logged).toContainEqual(expect.objectContaining({ event: 'refund_failed', status: 404 }));
-  });
+      expect(await resolver.settleOpenHolds()).toEqual({ captured: 1, released: 2, left: 0 });
+      expect(calls(billing)).toEqual([
+        'GET /holds?state=held&older_than_seconds=60&limit=100',
+        'POST /holds/w-applied/capture',
+        'POST /holds/w-aborted/release',
+        'GET /holds?state=held&older_than_seconds=60&limit=100&after=2',
+        'POST /holds/w-last/release',
+      ]);
+      const resolves = filesystem.seen.map((seen) => [seen.url, seen.headers['x-user-id']]);
+      expect(resolves).toEqual([
+        ['/writes/w-applied/resolve', USER_ID],
+        ['/writes/w-aborted/resolve', 'bob'],
+        ['/writes/w-last/resolve', USER_ID],
+      ]);
+    });
 
-  it('keeps long keys within billing limits', async () => {
-    const longUser = `u${'x'.repeat(127)}`;
-    await write({ user: { userId: longUser, email: 'x@example.com' }, clientKey: 'k'.repeat(200) });
-    const key = billing.seen[0].headers['idempotency-key'] as string;
-    expect(key.length).toBeLessThanOrEqual(255);
-    expect(key).toMatch(new RegExp(`^charge:${longUser}:sha256-`));
+    it('releases nothing while the filesystem cannot say, and tries again next round', async () => {
+      answers.list = json(200, { holds: [open('w-1'), open('w-2')], next_after: null });
+      answers.resolve = hangUp;
+      expect(await resolver.settleOpenHolds()).toMatchObject({ captured: 0, released: 0 });
+      expect(calls(billing).filter((call) => call.startsWith('POST'))).toEqual([]);
+
+      answers.resolve = json(200, { outcome: 'aborted' });
+      expect(await resolver.settleOpenHolds()).toEqual({ captured: 0, released: 2, left: 0 });
+    });
+
+    it('does not let one hold with an odd answer hold up the others', async () => {
+      answers.list = json(200, { holds: [open('w-odd'), open('w-fine')], next_after: null });
+      answers.resolve = (request, response) =>
+        request.url.includes('w-odd')
+          ? sendJson(response, 400, { error: 'invalid user' })
+          : sendJson(response, 200, { outcome: 'applied' });
+      expect(await resolver.settleOpenHolds()).toEqual({ captured: 1, released: 0, left: 1 });
+      expect(events()).toContain('write_resolve_failed');
+    });
+
+    it('runs one round at a time', async () => {
+      const [first, second] = [resolver.settleOpenHolds(), resolver.settleOpenHolds()];
+      expect(first).toBe(second);
+      await first;
+      expect(calls(billing)).toHaveLength(1);
+    });
   });
 });

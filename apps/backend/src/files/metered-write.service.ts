@@ -1,19 +1,14 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
-import {
-  HttpError,
-  type InternalResponse,
-  type UpstreamFailureReason,
-  UpstreamUnavailableError,
-} from '@zt/service-utils';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { HttpError, type InternalResponse, UpstreamUnavailableError } from '@zt/service-utils';
 import { createHash, randomUUID } from 'node:crypto';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
-import { type BalanceChangeAnswer, BillingClient } from '../upstreams/billing.client';
+import { BillingClient, type HoldAnswer } from '../upstreams/billing.client';
 import { FilesystemClient } from '../upstreams/filesystem.client';
 import { UnexpectedUpstreamAnswerError } from '../upstreams/unexpected-upstream-answer.error';
 import { relayUpstreamError } from '../upstreams/upstream-answers';
 import { BILLING_UPSTREAM, FILESYSTEM_UPSTREAM } from '../upstreams/upstream.names';
 import { FILES_OPTIONS, type FilesOptions } from './files.constants';
+import { inRounds, type WriteOutcome, WriteSettlement } from './write-settlement';
 
 /** One metered write, as the controller hands it over. */
 export interface WriteRequest {
@@ -27,39 +22,34 @@ export interface WriteRequest {
 
 /** The outcome of a write that happened. */
 export interface WriteResult {
-  /** 201 created or 200 replaced, as the filesystem server said. */
+  /** 201 created or 200 replaced, as the filesystem server first said. */
   readonly status: number;
   readonly body: { path: unknown; size: unknown; charged: number; balance: unknown };
-  /** True when billing replayed an earlier deduct of the same saga (nothing charged now). */
+  /** True when this answers a write stored by an earlier attempt (nothing stored or charged now). */
   readonly replayed: boolean;
 }
 
-// Billing keeps keys of at most 255 characters.
-const MAX_BILLING_KEY_LENGTH = 255;
-// Failures after which a deduct may have happened (a refused connection or an open breaker
-// means it did not): the charge is asked for again, under the same key, to learn its outcome.
-const OPEN_OUTCOMES: ReadonlySet<UpstreamFailureReason> = new Set(['timeout', 'server_error']);
-const CHARGE_ROUNDS = 3;
-const CHARGE_ROUND_PAUSE_MS = 100;
+const SPENT =
+  'this Idempotency-Key was already settled by an earlier write; send a new write with a new key';
+const CANCELLED =
+  'this write was cancelled before it was stored and nothing was charged; send it again with a new Idempotency-Key';
 
 /**
- * `PUT /me/files/*path`: a write that costs `FILE_WRITE_PRICE` credits, as a small saga:
+ * `PUT /me/files/*path`: a write that costs `FILE_WRITE_PRICE` credits, exactly once for a
+ * stored file and never for a write that did not happen (DESIGN section 8,
+ * docs/metered-writes.md). Each write has an id W, the same at billing and the filesystem:
  *
- * 1. `POST billing /deduct` under the key K (402 insufficient funds ends it: nothing written);
- * 2. `PUT filesystem /files/<path>` with `X-User-ID` = the token's `sub`;
- * 3. when the write did not happen (the filesystem refused it or was unreachable):
- *    `POST billing /top_up` under `refund:<sub>:<...>`, then the filesystem's answer (or 503).
+ * 1. `POST billing /holds` W: the price leaves the balance (402: nothing written);
+ * 2. `PUT filesystem /files/<path>` as W: stored at most once, replayed to a retry;
+ * 3. capture W when stored; otherwise ask the filesystem to resolve W (which fences it: a
+ *    write not stored by then never will be) and capture or release by its answer.
  *
- * K is `charge:<sub>:<client Idempotency-Key>` when the client sent one, so a retried request
- * is charged once, and `charge:<sub>:<random uuid>` otherwise. A retry whose charge billing
- * replays is settled from the file alone, never written or refunded again (`settledEarlier`). The
- * deduct's `reason` carries a fingerprint of the path and the bytes (`file write <hex>`), so
- * billing refuses (422) a key reused for a different write instead of replaying its charge
- * for it: one key cannot pay for many writes.
- *
- * When the refund itself cannot be made (billing went down in between), the event
- * `refund_failed` is logged with the key and the answer is 503; retrying with the same
- * `Idempotency-Key` completes the saga (see docs/decisions.md).
+ * What a request cannot finish (a crash, billing or the filesystem unreachable) stays a held
+ * hold, which `PendingWritesResolver` settles the same way. W is derived from the client's
+ * `Idempotency-Key` when it sent one, so a retry finds the same hold and the same write:
+ * it completes a paid write, or is answered like the first attempt, and is never charged
+ * again. The hold's reason carries a fingerprint of the path and the bytes, so billing
+ * refuses (422) a key reused for a different write.
  */
 @Injectable()
 export class MeteredWriteService {
@@ -69,6 +59,7 @@ export class MeteredWriteService {
   constructor(
     private readonly billing: BillingClient,
     private readonly filesystem: FilesystemClient,
+    private readonly settlement: WriteSettlement,
     @Inject(FILES_OPTIONS) private readonly options: FilesOptions,
   ) {
     this.charged = Number(options.fileWritePrice);
@@ -76,197 +67,117 @@ export class MeteredWriteService {
 
   async write(request: WriteRequest): Promise<WriteResult> {
     const { user, encodedPath, bytes } = request;
-    const key = sagaKey(user.userId, request.clientKey);
-    const fingerprint = writeFingerprint(encodedPath, bytes);
+    // A filesystem known to be down would leave the price held until it returns.
+    if (this.filesystem.knownDown()) {
+      throw new UpstreamUnavailableError(FILESYSTEM_UPSTREAM, 'breaker_open');
+    }
+    const writeId = writeIdOf(user.userId, request.clientKey);
+    const hold = await this.placeHold(user, writeId, writeFingerprint(encodedPath, bytes));
+    if (hold.state === 'released') {
+      this.logger.log({ event: 'write_key_spent', write_id: writeId, user_id: user.userId });
+      throw new HttpError(HttpStatus.CONFLICT, SPENT);
+    }
 
-    const { deduct, ownCharge } = await this.charge(user, key, fingerprint);
-    this.checkDeduct(deduct);
-    if (!ownCharge) return this.settledEarlier(request, deduct);
-
-    let written: InternalResponse<unknown>;
+    let failure: Error;
     try {
-      written = await this.filesystem.write(user.userId, encodedPath, bytes);
+      const written = await this.filesystem.write(user.userId, encodedPath, bytes, writeId);
+      if (written.status === 200 || written.status === 201) {
+        await this.settlement.settle(writeId, user.userId, 'applied');
+        return this.success(written, hold);
+      }
+      failure = isAborted(written)
+        ? new HttpError(HttpStatus.CONFLICT, CANCELLED)
+        : relayUpstreamError(FILESYSTEM_UPSTREAM, 'PUT /files', written);
     } catch (error) {
-      if (error instanceof UpstreamUnavailableError) await this.refund(user, key, fingerprint);
-      throw error;
+      if (!(error instanceof UpstreamUnavailableError)) throw error;
+      failure = error;
     }
-    if (written.status !== 200 && written.status !== 201) {
-      await this.refund(user, key, fingerprint);
-      throw relayUpstreamError(FILESYSTEM_UPSTREAM, 'PUT /files', written);
+    // Not stored by this attempt, or not known to be: resolved, never guessed.
+    let outcome: WriteOutcome;
+    try {
+      outcome = await this.settlement.resolve(user.userId, writeId);
+    } catch (error) {
+      this.logger.warn({ event: 'write_outcome_open', write_id: writeId, user_id: user.userId });
+      throw error instanceof UpstreamUnavailableError ? error : failure;
     }
-
-    const stored = (written.data ?? {}) as { path?: unknown; size?: unknown };
-    return {
-      status: written.status,
-      body: {
-        path: stored.path,
-        size: stored.size,
-        charged: this.charged,
-        balance: (deduct.data as { balance?: unknown }).balance,
-      },
-      // This request's own charge, even when billing replayed it to a retried attempt.
-      replayed: false,
-    };
-  }
-
-  /**
-   * Deducts under `key` and tells whether the charge is this request's own. A replayed answer
-   * is this request's own when an earlier attempt of this very request may have reached
-   * billing: the client retried it (`attempts` > 1), or this method asked again after an
-   * answer that left the outcome open (a timeout, a 5xx, or a 409 while that attempt was still
-   * in flight). Asking again, under the same key, turns an open outcome into a definite one,
-   * so a charge that did happen is never left without its write or its refund. When it stays
-   * open, `charge_unknown` is logged with the key for an operator, and the error is answered.
-   */
-  private async charge(
-    user: AuthenticatedUser,
-    key: string,
-    fingerprint: string,
-  ): Promise<{ deduct: BalanceChangeAnswer; ownCharge: boolean }> {
-    let outcomeWasOpen = false;
-    for (let round = 1; ; round += 1) {
-      let deduct: BalanceChangeAnswer;
-      try {
-        deduct = await this.billing.deduct(
-          user.userId,
-          this.options.fileWritePrice,
-          `file write ${fingerprint}`,
-          key,
-        );
-      } catch (error) {
-        const open = error instanceof UpstreamUnavailableError && OPEN_OUTCOMES.has(error.reason);
-        if (!open) throw error;
-        outcomeWasOpen = true;
-        if (round === CHARGE_ROUNDS) {
-          this.logger.error({
-            event: 'charge_unknown',
-            idempotency_key: key,
-            user_id: user.userId,
-          });
-          throw error;
-        }
-        await sleep(CHARGE_ROUND_PAUSE_MS * round);
-        continue;
-      }
-      if (deduct.status === 409 && outcomeWasOpen && round < CHARGE_ROUNDS) {
-        await sleep(CHARGE_ROUND_PAUSE_MS * round);
-        continue;
-      }
-      const replayed = deduct.headers['idempotent-replayed'] === 'true';
-      const mayBeOwn = outcomeWasOpen || (deduct.attempts ?? 1) > 1;
-      return { deduct, ownCharge: !replayed || mayBeOwn };
-    }
-  }
-
-  /**
-   * A retry of a saga whose charge billing already took (the deduct was replayed). Neither
-   * writes nor refunds: writing again could store for free what an earlier refund paid back,
-   * and refunding again could pay back a write that did happen. The earlier write's outcome
-   * is read from the file itself: the same bytes at the path -> that write's success again;
-   * anything else -> 409, the key is spent (after a refund, or the file changed since).
-   */
-  private async settledEarlier(
-    request: WriteRequest,
-    deduct: InternalResponse<Record<string, unknown> | undefined>,
-  ): Promise<WriteResult> {
-    const { user, encodedPath, bytes } = request;
-    const stored = await this.filesystem.read(user.userId, encodedPath);
-    if (stored.status !== 200 || !stored.data.equals(bytes)) {
-      this.logger.log({ event: 'write_key_spent', user_id: user.userId });
-      throw new HttpError(
-        HttpStatus.CONFLICT,
-        'this Idempotency-Key was already settled by an earlier write; send a new write with a new key',
-      );
-    }
+    await this.settlement.settle(writeId, user.userId, outcome.kind);
+    if (outcome.kind === 'aborted') throw failure;
+    // Another attempt of the same write (a concurrent retry) stored it.
     return {
       status: HttpStatus.OK,
       body: {
-        // The backend refused any path it could not decode before charging (readFilePath).
-        path: encodedPath.split('/').map(decodeURIComponent).join('/'),
-        size: bytes.length,
+        path: outcome.path,
+        size: outcome.size,
         charged: this.charged,
-        balance: deduct.data?.['balance'],
+        balance: hold.balance,
       },
       replayed: true,
     };
   }
 
-  private checkDeduct(deduct: InternalResponse<Record<string, unknown> | undefined>): void {
-    switch (deduct.status) {
+  /** Places hold W, asking again while unanswered; the hold as it is now. */
+  private async placeHold(
+    user: AuthenticatedUser,
+    writeId: string,
+    fingerprint: string,
+  ): Promise<HoldAnswer> {
+    let answer: InternalResponse<HoldAnswer | Record<string, unknown>>;
+    try {
+      answer = await inRounds(() =>
+        this.billing.placeHold(
+          writeId,
+          user.userId,
+          this.options.fileWritePrice,
+          `file write ${fingerprint}`,
+        ),
+      );
+    } catch (error) {
+      // It may have been placed: the resolver pays it back if so (no write can follow).
+      this.logger.warn({ event: 'hold_outcome_open', write_id: writeId, user_id: user.userId });
+      throw error;
+    }
+    switch (answer.status) {
       case 200:
-        return;
+      case 201:
+        return answer.data as HoldAnswer;
       case 402:
         throw new HttpError(HttpStatus.PAYMENT_REQUIRED, 'insufficient funds', {
-          balance: deduct.data?.['balance'],
+          balance: (answer.data as Record<string, unknown> | undefined)?.['balance'],
         });
       case 404:
         throw new HttpError(HttpStatus.NOT_FOUND, 'account not found');
-      case 409:
-        throw new HttpError(
-          HttpStatus.CONFLICT,
-          'a write with this Idempotency-Key is still in progress',
-        );
       case 422:
         throw new HttpError(
           HttpStatus.UNPROCESSABLE_ENTITY,
           'this Idempotency-Key was used for a different write',
         );
       default:
-        throw new UnexpectedUpstreamAnswerError(BILLING_UPSTREAM, 'POST /deduct', deduct.status);
+        throw new UnexpectedUpstreamAnswerError(BILLING_UPSTREAM, 'POST /holds', answer.status);
     }
   }
 
-  /** The compensating top-up of a write that did not happen. */
-  private async refund(user: AuthenticatedUser, key: string, fingerprint: string): Promise<void> {
-    // `refund:` where the charge has `charge:`: no client key can make one equal the other.
-    const refundKey = key.replace(/^charge:/, 'refund:');
-    const reason = `file write refund ${fingerprint}`;
-    let answer: InternalResponse<unknown>;
-    try {
-      answer = await this.billing.topUp(
-        user.userId,
-        this.options.fileWritePrice,
-        reason,
-        refundKey,
-      );
-    } catch (error) {
-      if (!(error instanceof UpstreamUnavailableError)) throw error;
-      this.logger.error({
-        event: 'refund_failed',
-        idempotency_key: refundKey,
-        user_id: user.userId,
-        amount: this.options.fileWritePrice,
-        // With the key, what an operator needs to make the refund by hand, exactly once.
-        refund_reason: reason,
-        failure: error.reason,
-      });
-      throw error;
-    }
-    if (answer.status !== 200) {
-      this.logger.error({
-        event: 'refund_failed',
-        idempotency_key: refundKey,
-        user_id: user.userId,
-        amount: this.options.fileWritePrice,
-        refund_reason: reason,
-        failure: 'status',
-        status: answer.status,
-      });
-      throw new UpstreamUnavailableError(BILLING_UPSTREAM, 'invalid_response');
-    }
-    this.logger.log({ event: 'write_refunded', idempotency_key: refundKey, user_id: user.userId });
+  private success(written: InternalResponse<unknown>, hold: HoldAnswer): WriteResult {
+    const stored = (written.data ?? {}) as { path?: unknown; size?: unknown };
+    return {
+      status: written.status,
+      body: { path: stored.path, size: stored.size, charged: this.charged, balance: hold.balance },
+      replayed: written.headers['write-replayed'] === 'true',
+    };
   }
 }
 
-/** K: `charge:<sub>:<client key>` (or a random uuid), short enough for billing. */
-function sagaKey(userId: string, clientKey: string | undefined): string {
-  const key = `charge:${userId}:${clientKey ?? randomUUID()}`;
-  if (key.length <= MAX_BILLING_KEY_LENGTH) return key;
-  // Only for user ids much longer than the auth server's uuids, with very long client keys.
-  const digest = createHash('sha256')
-    .update(clientKey ?? '')
-    .digest('base64url');
-  return `charge:${userId}:sha256-${digest}`;
+/** The filesystem's refusal of a write that was resolved as aborted before it arrived. */
+function isAborted(answer: InternalResponse<unknown>): boolean {
+  return answer.status === 409 && (answer.data as { error?: unknown })?.error === 'write aborted';
+}
+
+/**
+ * W: `k` and a digest of the user and the client's key (so two users' keys never meet), or
+ * `r` and a random uuid for a write sent without one. At most 64 characters of [A-Za-z0-9_-].
+ */
+function writeIdOf(userId: string, clientKey: string | undefined): string {
+  if (clientKey === undefined) return `r${randomUUID().replaceAll('-', '')}`;
+  return `k${createHash('sha256').update(`${userId}\n${clientKey}`).digest('base64url')}`;
 }
 
 /** 128 bits of SHA-256 over the encoded path and the bytes' own SHA-256. */

@@ -6,7 +6,13 @@ const CAPACITY = 1000;
 
 function budgetOf(capacity: number, metrics?: ServiceMetrics): UploadBudget {
   return new UploadBudget(
-    { fileWritePrice: '0.01', maxFileBytes: capacity, uploadBudgetBytes: capacity },
+    {
+      fileWritePrice: '0.01',
+      maxFileBytes: capacity,
+      uploadBudgetBytes: capacity,
+      settleAfterSeconds: 60,
+      settleIntervalMs: 10_000,
+    },
     metrics,
   );
 }

@@ -38,6 +38,8 @@ describe(readUpload.name, () => {
       fileWritePrice: '0.01',
       maxFileBytes: MAX_BYTES,
       uploadBudgetBytes: BUDGET_BYTES,
+      settleAfterSeconds: 60,
+      settleIntervalMs: 10_000,
     });
     outcomes = [];
     server = createServer((request, response) => {

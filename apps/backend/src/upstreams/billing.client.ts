@@ -9,6 +9,14 @@ export interface BillingAccount {
   readonly balance: number;
 }
 
+/** A hold as billing answers it (DESIGN section 8; docs/metered-writes.md). */
+export interface HoldAnswer {
+  readonly hold_id: string;
+  readonly user_id: string;
+  readonly state: 'held' | 'captured' | 'released';
+  readonly balance?: number;
+}
+
 /** Billing's answer to a deduct or top-up: `200 {"user_id","balance","transaction_id"}` or an error. */
 export type BalanceChangeAnswer = InternalResponse<Record<string, unknown> | undefined>;
 
@@ -51,6 +59,48 @@ export class BillingClient {
     idempotencyKey: string,
   ): Promise<BalanceChangeAnswer> {
     return this.change('/top_up', userId, amount, reason, idempotencyKey);
+  }
+
+  /**
+   * `POST /holds`: takes `amount` from the balance now, as hold `holdId` (201), or answers the
+   * hold placed earlier under that id as it is now (200); 402, 404, 422 otherwise.
+   */
+  placeHold(
+    holdId: string,
+    userId: string,
+    amount: string,
+    reason: string,
+  ): Promise<InternalResponse<HoldAnswer | Record<string, unknown>>> {
+    return this.client.request(BILLING_UPSTREAM, {
+      method: 'POST',
+      path: '/holds',
+      body: { hold_id: holdId, user_id: userId, amount, reason },
+    });
+  }
+
+  /** `POST /holds/:id/capture` or `/release`: keeps the money, or pays it back (each once). */
+  settleHold(
+    holdId: string,
+    settlement: 'capture' | 'release',
+  ): Promise<InternalResponse<HoldAnswer | Record<string, unknown>>> {
+    return this.client.request(BILLING_UPSTREAM, {
+      method: 'POST',
+      path: `/holds/${encodeURIComponent(holdId)}/${settlement}`,
+    });
+  }
+
+  /** `GET /holds?state=held&older_than_seconds=`: a page of this service's open holds. */
+  openHolds(
+    olderThanSeconds: number,
+    after: string | undefined,
+  ): Promise<InternalResponse<{ holds?: HoldAnswer[]; next_after?: string | null }>> {
+    const query = new URLSearchParams({
+      state: 'held',
+      older_than_seconds: String(olderThanSeconds),
+      limit: '100',
+    });
+    if (after !== undefined) query.set('after', after);
+    return this.client.request(BILLING_UPSTREAM, { method: 'GET', path: `/holds?${query}` });
   }
 
   private change(

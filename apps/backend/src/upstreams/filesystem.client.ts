@@ -13,6 +13,11 @@ import { FILESYSTEM_UPSTREAM } from './upstream.names';
 export class FilesystemClient {
   constructor(private readonly client: InternalHttpClient) {}
 
+  /** True while the filesystem's breaker is open: a call now would fail at once. */
+  knownDown(): boolean {
+    return this.client.breakerState(FILESYSTEM_UPSTREAM) === 'open';
+  }
+
   /** `GET /files`: every file of the user. */
   list(userId: string): Promise<InternalResponse<unknown>> {
     return this.client.request(FILESYSTEM_UPSTREAM, {
@@ -22,13 +27,40 @@ export class FilesystemClient {
     });
   }
 
-  /** `PUT /files/<path>` with the bytes. */
-  write(userId: string, encodedPath: string, bytes: Buffer): Promise<InternalResponse<unknown>> {
+  /**
+   * `PUT /files/<path>` with the bytes, as write `writeId`: the filesystem stores it at most
+   * once, replays it to a retry, and refuses it (409 `write aborted`) once resolved as aborted.
+   */
+  write(
+    userId: string,
+    encodedPath: string,
+    bytes: Buffer,
+    writeId: string,
+  ): Promise<InternalResponse<unknown>> {
     return this.client.request(FILESYSTEM_UPSTREAM, {
       method: 'PUT',
       path: `/files/${encodedPath}`,
       body: bytes,
-      headers: { 'X-User-ID': userId, 'Content-Type': 'application/octet-stream' },
+      headers: {
+        'X-User-ID': userId,
+        'X-Write-ID': writeId,
+        'Content-Type': 'application/octet-stream',
+      },
+    });
+  }
+
+  /**
+   * `POST /writes/<id>/resolve`: the definitive outcome of write `writeId`, `applied` or
+   * `aborted`; a write not stored by now is aborted for good by this very call.
+   */
+  resolveWrite(
+    userId: string,
+    writeId: string,
+  ): Promise<InternalResponse<{ outcome?: unknown; path?: unknown; size?: unknown }>> {
+    return this.client.request(FILESYSTEM_UPSTREAM, {
+      method: 'POST',
+      path: `/writes/${encodeURIComponent(writeId)}/resolve`,
+      headers: { 'X-User-ID': userId },
     });
   }
 

@@ -15,6 +15,7 @@ export const CALLER_SERVICE_HEADER = 'X-Caller-Service';
 export const FORWARDABLE_HEADERS = [
   'Idempotency-Key',
   'X-User-ID',
+  'X-Write-ID',
   'X-Request-ID',
   'Content-Type',
 ] as const;

@@ -85,7 +85,7 @@ const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
 /**
  * The one way a service calls another. For every call it adds the internal credential (from
  * {@link internalHeaders}) and `X-Caller-Service`, so no call site handles either; sends only
- * the allowed caller headers (`Idempotency-Key`, `X-User-ID`, `X-Request-ID`, `Content-Type`);
+ * the allowed caller headers (`Idempotency-Key`, `X-User-ID`, `X-Write-ID`, `X-Request-ID`, `Content-Type`);
  * sends the id of the request being served (`currentRequestId()`) as `X-Request-ID` unless
  * the call site set one, so one user action can be followed across services in the logs;
  * keeps connections alive; and gives every attempt a deadline (`INTERNAL_HTTP_TIMEOUT_MS`).

@@ -1,0 +1,353 @@
+// `npm run drill -- [--seed N] [--writes N] [--fault-rate R] [--no-build]`: the fault drill of
+// metered writes (docs/metered-writes.md). Runs the four services as real processes on a
+// scratch PostgreSQL database and data folder, with a fault proxy in front of billing and of
+// the filesystem. For each write it may arm one fault, chosen from the seed: kill -9 of the
+// backend, of billing or of the filesystem, a timeout or a reset, before or after the hold,
+// the file write, the capture, the release or the resolve. Clients retry as a careful client
+// does. When every write has been settled, the ledger/files checker compares the ledger with
+// the stored files, and every acknowledged write must be stored byte for byte.
+// Prints one JSON report; exit 0 when nothing differs, 1 otherwise.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { FAULT_ACTIONS, startFaultProxy } from './drill/fault-proxy.mjs';
+import { seededRandom } from './drill/seeded-random.mjs';
+import { superviseProcess } from './drill/supervised-process.mjs';
+import { checkWrites } from './lib/write-check.mjs';
+import { ROOT } from './stack.mjs';
+
+const { values: args } = parseArgs({
+  options: {
+    seed: { type: 'string', default: String(Date.now() % 100_000) },
+    writes: { type: 'string', default: '200' },
+    'fault-rate': { type: 'string', default: '0.5' },
+    users: { type: 'string', default: '3' },
+    'no-build': { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const seed = Number(args.seed);
+const writes = Number(args.writes);
+const faultRate = Number(args['fault-rate']);
+const userCount = Number(args.users);
+if (![seed, writes, faultRate, userCount].every(Number.isFinite) || writes < 1) {
+  console.error('usage: npm run drill -- [--seed N] [--writes N] [--fault-rate 0..1] [--users N]');
+  process.exit(2);
+}
+const random = seededRandom(seed);
+// Billing's database: a scratch database on this PostgreSQL server, or PGlite (the embedded
+// default, in the scratch data folder) when none is given.
+const ADMIN_DATABASE_URL = process.env.DRILL_DATABASE_URL || process.env.TEST_DATABASE_URL;
+const INTERNAL_TIMEOUT_MS = 1000;
+const CLIENT_TIMEOUT_MS = 20_000;
+const MAX_ATTEMPTS = 8;
+const SETTLE_TIMEOUT_MS = 90_000;
+// The steps a fault can strike first, weighted towards the ones every write passes through,
+// and the steps only a write that went wrong passes through (a second fault may strike there).
+const STEPS = ['hold', 'hold', 'write', 'write', 'write', 'capture', 'capture'];
+const RECOVERY_STEPS = ['resolve', 'release'];
+
+if (!args['no-build']) {
+  execFileSync(
+    'npx',
+    [
+      'nx',
+      'run-many',
+      '-t',
+      'build',
+      '-p',
+      'billing-server',
+      'filesystem-server',
+      'auth-server',
+      'backend',
+      '--output-style=static',
+    ],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, NX_DAEMON: 'false' },
+    },
+  );
+}
+
+const started = Date.now();
+const scratch = mkdtempSync(join(tmpdir(), 'zt-drill-'));
+const token = randomBytes(32).toString('base64url');
+const database = `zt_drill_${randomBytes(6).toString('hex')}`;
+let admin;
+let databaseUrl;
+if (ADMIN_DATABASE_URL) {
+  admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${database}`);
+  databaseUrl = new URL(ADMIN_DATABASE_URL);
+  databaseUrl.pathname = `/${database}`;
+}
+
+const ports = {
+  billing: await freePort(),
+  filesystem: await freePort(),
+  auth: await freePort(),
+  backend: await freePort(),
+};
+const url = (port) => `http://127.0.0.1:${port}`;
+const baseEnv = {
+  PATH: process.env.PATH ?? '',
+  HOME: process.env.HOME ?? '',
+  INTERNAL_SERVICE_TOKEN: token,
+  DATA_DIR: join(scratch, 'data'),
+  LOG_LEVEL: 'info',
+  INTERNAL_HTTP_TIMEOUT_MS: String(INTERNAL_TIMEOUT_MS),
+  CIRCUIT_BREAKER_RESET_MS: '1000',
+};
+const service = (name, env) =>
+  superviseProcess({
+    name,
+    main: join(ROOT, 'dist', 'apps', name, 'main.js'),
+    env: { ...baseEnv, ...env },
+    logFile: join(scratch, `${name}.log`),
+  });
+
+const billing = service('billing-server', {
+  BILLING_SERVER_PORT: String(ports.billing),
+  ...(databaseUrl ? { DATABASE_URL: databaseUrl.href } : {}),
+});
+const filesystem = service('filesystem-server', {
+  FILESYSTEM_SERVER_PORT: String(ports.filesystem),
+});
+await Promise.all([billing.ready(), filesystem.ready()]);
+const auth = service('auth-server', {
+  AUTH_SERVER_PORT: String(ports.auth),
+  AUTH_SERVER_URL: url(ports.auth),
+  BILLING_SERVER_URL: url(ports.billing),
+});
+
+// The proxies kill the backend defined below (only ever once it runs).
+const kill = { backend: () => backend.kill9() };
+const billingProxy = await startFaultProxy({
+  targetUrl: url(ports.billing),
+  stepOf: (method, path) => {
+    if (method === 'POST' && path === '/holds') return 'hold';
+    if (method === 'POST' && path.endsWith('/capture')) return 'capture';
+    if (method === 'POST' && path.endsWith('/release')) return 'release';
+    return 'other';
+  },
+  kill: { ...kill, upstream: () => billing.kill9() },
+});
+const filesystemProxy = await startFaultProxy({
+  targetUrl: url(ports.filesystem),
+  stepOf: (method, path) => {
+    if (method === 'PUT' && path.startsWith('/files/')) return 'write';
+    if (method === 'POST' && path.endsWith('/resolve')) return 'resolve';
+    return 'other';
+  },
+  kill: { ...kill, upstream: () => filesystem.kill9() },
+});
+const backend = service('backend', {
+  BACKEND_PORT: String(ports.backend),
+  AUTH_SERVER_URL: url(ports.auth),
+  BILLING_SERVER_URL: billingProxy.url,
+  FILESYSTEM_SERVER_URL: filesystemProxy.url,
+  // Open writes are settled quickly, so the drill ends soon after its last write.
+  WRITE_SETTLE_AFTER_SECONDS: '1',
+  WRITE_SETTLE_INTERVAL_MS: '500',
+});
+await Promise.all([auth.ready(), backend.ready()]);
+
+const report = {
+  seed,
+  billing_database: admin ? 'postgres' : 'pglite',
+  writes,
+  fault_rate: faultRate,
+  acknowledged: 0,
+  cancelled: 0,
+  gave_up: 0,
+  attempts: 0,
+  faults_armed: 0,
+  faults_injected: 0,
+  faults_by_action: Object.fromEntries(FAULT_ACTIONS.map((action) => [action, 0])),
+  faults_by_step: {},
+  kills: {},
+  differences: [],
+};
+let exitCode = 1;
+try {
+  const users = [];
+  for (let index = 0; index < userCount; index += 1) users.push(await signUp(index));
+
+  const acknowledged = [];
+  for (let index = 0; index < writes; index += 1) {
+    const user = users[random.int(users.length)];
+    const write = {
+      user,
+      path: `drill/${index}.bin`,
+      bytes: random.bytes(1 + random.int(2048)),
+      key: random.next() < 0.75 ? `drill-${seed}-${index}` : undefined,
+    };
+    if (random.next() < faultRate) {
+      armFault(random.pick(STEPS));
+      if (random.next() < 0.5) armFault(random.pick(RECOVERY_STEPS));
+    }
+    const outcome = await runWrite(write);
+    disarmFaults();
+    report[outcome] += 1;
+    if (outcome === 'acknowledged') acknowledged.push(write);
+  }
+
+  await Promise.all([billing.ready(), filesystem.ready(), backend.ready()]);
+  await waitUntilSettled();
+  const check = await checkWrites({
+    billingUrl: url(ports.billing),
+    filesystemUrl: url(ports.filesystem),
+    token,
+  });
+  report.differences.push(...check.differences);
+  for (const write of acknowledged) {
+    const stored = await fetch(`${url(ports.filesystem)}/files/${write.path}`, {
+      headers: { 'X-INTERNAL-TOKEN': token, 'X-User-ID': write.user.userId },
+    });
+    const bytes = Buffer.from(await stored.arrayBuffer());
+    if (stored.status !== 200 || !bytes.equals(write.bytes)) {
+      report.differences.push({
+        kind: 'acknowledged_not_stored',
+        user_id: write.user.userId,
+        path: write.path,
+      });
+    }
+  }
+  report.check = { ...check, differences: check.differences.length };
+  exitCode = report.differences.length === 0 ? 0 : 1;
+} catch (error) {
+  report.error = error.message;
+} finally {
+  report.kills = Object.fromEntries(
+    [billing, filesystem, backend].map((supervised) => [supervised.name, supervised.kills]),
+  );
+  report.duration_s = Math.round((Date.now() - started) / 1000);
+  await Promise.all([backend, auth, billing, filesystem].map((supervised) => supervised.stop()));
+  await Promise.all([billingProxy.close(), filesystemProxy.close()]);
+  if (admin) {
+    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await admin.end();
+  }
+  if (args.keep || exitCode !== 0) report.scratch = scratch;
+  else rmSync(scratch, { recursive: true, force: true });
+}
+console.log(JSON.stringify(report));
+process.exit(exitCode);
+
+/** Arms one fault from the seed for `step`, at the proxy that step passes. */
+function armFault(step) {
+  const fault = {
+    step,
+    when: random.pick(['before', 'after']),
+    action: random.pick(FAULT_ACTIONS),
+    onFire(fired) {
+      report.faults_injected += 1;
+      report.faults_by_action[fired.action] += 1;
+      const label = `${fired.when} ${fired.step}`;
+      report.faults_by_step[label] = (report.faults_by_step[label] ?? 0) + 1;
+    },
+  };
+  report.faults_armed += 1;
+  (['write', 'resolve'].includes(step) ? filesystemProxy : billingProxy).arm(fault);
+}
+
+function disarmFaults() {
+  billingProxy.disarm();
+  filesystemProxy.disarm();
+}
+
+/**
+ * One write as a careful client makes it: on no answer or a 5xx it waits for the backend and
+ * tries again (with its Idempotency-Key when it has one, so the retry completes the same
+ * write). @returns `acknowledged`, `cancelled` (a 409: nothing stored, nothing charged) or
+ * `gave_up`.
+ */
+async function runWrite(write) {
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
+    report.attempts += 1;
+    await backend.ready();
+    let status;
+    try {
+      const response = await fetch(`${url(ports.backend)}/me/files/${write.path}`, {
+        method: 'PUT',
+        headers: {
+          Authorization: `Bearer ${write.user.accessToken}`,
+          'Content-Type': 'application/octet-stream',
+          ...(write.key ? { 'Idempotency-Key': write.key } : {}),
+        },
+        body: write.bytes,
+        signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS),
+      });
+      status = response.status;
+      await response.arrayBuffer();
+    } catch {
+      status = undefined;
+    }
+    if (status === 200 || status === 201) return 'acknowledged';
+    if (status === 409) return 'cancelled';
+    if (status !== undefined && status < 500) {
+      throw new Error(`write ${write.path} answered ${status}`);
+    }
+    await sleep(150 * attempt);
+  }
+  return 'gave_up';
+}
+
+/** Registers and signs in one user of the team tier (25 credits: 2500 writes). */
+async function signUp(index) {
+  const call = async (path, body, headers = {}) => {
+    const response = await fetch(`${url(ports.auth)}${path}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, body: await response.json() };
+  };
+  const invite = await call('/invites', { tier: 'team' }, { 'X-INTERNAL-TOKEN': token });
+  const email = `drill-${index}@example.com`;
+  const password = randomBytes(12).toString('base64url');
+  const registered = await call('/register', {
+    email,
+    password,
+    invite_code: invite.body.invite_code,
+  });
+  if (registered.status !== 201) throw new Error(`register answered ${registered.status}`);
+  const login = await call('/login', { email, password });
+  return { userId: registered.body.user_id, accessToken: login.body.access_token };
+}
+
+/** Waits until billing holds no open hold of the backend (the resolver settled them all). */
+async function waitUntilSettled() {
+  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+  for (;;) {
+    const response = await fetch(`${url(ports.billing)}/holds?state=held&limit=1`, {
+      headers: { 'X-INTERNAL-TOKEN': token, 'X-Caller-Service': 'backend' },
+    }).catch(() => undefined);
+    const open = response?.status === 200 ? (await response.json()).holds.length : 1;
+    if (open === 0) return;
+    if (Date.now() > deadline) return;
+    await sleep(250);
+  }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
