@@ -265,8 +265,10 @@ remove_network_rules() {
   local table chain
   for table in filter nat; do
     # Rules docker wrote hold no quotes nor comments: plain words, split as iptables -S prints them.
-    iptables -t "$table" -S 2>/dev/null | grep -E '^-A [A-Z]+ .*(DOCKER|docker0|br-[0-9a-f]{12})' |
-      grep -vE '^-A DOCKER' | sed 's/^-A/-D/' | while read -ra rule; do
+    # None left (a second stop) is fine: grep's "no match" must not end the script (pipefail).
+    iptables -t "$table" -S 2>/dev/null |
+      { grep -E '^-A [A-Z]+ .*(DOCKER|docker0|br-[0-9a-f]{12})' || true; } |
+      { grep -vE '^-A DOCKER' || true; } | sed 's/^-A/-D/' | while read -ra rule; do
       iptables -t "$table" "${rule[@]}" 2>/dev/null || true
     done
     for chain in $(iptables -t "$table" -S 2>/dev/null | awk '/^-N DOCKER/ {print $2}'); do

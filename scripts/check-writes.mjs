@@ -18,6 +18,7 @@ try {
     filesystemUrl:
       env.FILESYSTEM_SERVER_URL || `http://127.0.0.1:${env.FILESYSTEM_SERVER_PORT || 6002}`,
     token: env.INTERNAL_SERVICE_TOKEN,
+    journalDays: Number(env.FS_WRITE_JOURNAL_DAYS || 30),
   });
   console.log(JSON.stringify(result, null, 2));
   process.exit(result.differences.length === 0 ? 0 : 1);

@@ -47,6 +47,9 @@ const INTERNAL_TIMEOUT_MS = 1000;
 const CLIENT_TIMEOUT_MS = 20_000;
 const MAX_ATTEMPTS = 8;
 const SETTLE_TIMEOUT_MS = 90_000;
+// The team tier's opening balance and the price of a write, in micro-credits.
+const OPENING_MICROS = 25_000_000n;
+const PRICE_MICROS = 10_000n;
 // The steps a fault can strike first, weighted towards the ones every write passes through,
 // and the steps only a write that went wrong passes through (a second fault may strike there).
 const STEPS = ['hold', 'hold', 'write', 'write', 'write', 'capture', 'capture'];
@@ -154,7 +157,7 @@ const backend = service('backend', {
   BILLING_SERVER_URL: billingProxy.url,
   FILESYSTEM_SERVER_URL: filesystemProxy.url,
   // Open writes are settled quickly, so the drill ends soon after its last write.
-  WRITE_SETTLE_AFTER_SECONDS: '1',
+  WRITE_SETTLE_AFTER_SECONDS: '3',
   WRITE_SETTLE_INTERVAL_MS: '500',
 });
 await Promise.all([auth.ready(), backend.ready()]);
@@ -168,6 +171,7 @@ const report = {
   cancelled: 0,
   gave_up: 0,
   attempts: 0,
+  answers: {},
   faults_armed: 0,
   faults_injected: 0,
   faults_by_action: Object.fromEntries(FAULT_ACTIONS.map((action) => [action, 0])),
@@ -181,6 +185,8 @@ try {
   for (let index = 0; index < userCount; index += 1) users.push(await signUp(index));
 
   const acknowledged = [];
+  // Keyed writes answered 409: nothing stored, nothing charged, whatever happened before.
+  const cancelled = [];
   for (let index = 0; index < writes; index += 1) {
     const user = users[random.int(users.length)];
     const write = {
@@ -189,6 +195,7 @@ try {
       bytes: random.bytes(1 + random.int(2048)),
       key: random.next() < 0.75 ? `drill-${seed}-${index}` : undefined,
     };
+    write.doubled = write.key !== undefined && random.next() < 0.15;
     if (random.next() < faultRate) {
       armFault(random.pick(STEPS));
       if (random.next() < 0.5) armFault(random.pick(RECOVERY_STEPS));
@@ -197,6 +204,7 @@ try {
     disarmFaults();
     report[outcome] += 1;
     if (outcome === 'acknowledged') acknowledged.push(write);
+    if (outcome === 'cancelled' && write.key) cancelled.push(write);
   }
 
   await Promise.all([billing.ready(), filesystem.ready(), backend.ready()]);
@@ -217,6 +225,32 @@ try {
         kind: 'acknowledged_not_stored',
         user_id: write.user.userId,
         path: write.path,
+      });
+    }
+  }
+  for (const write of cancelled) {
+    const stored = await fetch(`${url(ports.filesystem)}/files/${write.path}`, {
+      headers: { 'X-INTERNAL-TOKEN': token, 'X-User-ID': write.user.userId },
+    });
+    await stored.arrayBuffer();
+    if (stored.status !== 404) {
+      report.differences.push({
+        kind: 'cancelled_but_stored',
+        user_id: write.user.userId,
+        path: write.path,
+      });
+    }
+  }
+  // Money, from the outside: each balance is the opening less one price per captured hold.
+  for (const user of users) {
+    const expected = OPENING_MICROS - PRICE_MICROS * (await capturedHolds(user.userId));
+    const balance = (await internalGet(url(ports.billing), `/balance/${user.userId}`)).balance;
+    if (BigInt(Math.round(balance * 1e6)) !== expected) {
+      report.differences.push({
+        kind: 'balance_not_expected',
+        user_id: user.userId,
+        balance,
+        expected: Number(expected) / 1e6,
       });
     }
   }
@@ -271,33 +305,46 @@ function disarmFaults() {
  */
 async function runWrite(write) {
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
-    report.attempts += 1;
     await backend.ready();
-    let status;
-    try {
-      const response = await fetch(`${url(ports.backend)}/me/files/${write.path}`, {
-        method: 'PUT',
-        headers: {
-          Authorization: `Bearer ${write.user.accessToken}`,
-          'Content-Type': 'application/octet-stream',
-          ...(write.key ? { 'Idempotency-Key': write.key } : {}),
-        },
-        body: write.bytes,
-        signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS),
-      });
-      status = response.status;
-      await response.arrayBuffer();
-    } catch {
-      status = undefined;
+    // A client that double-submits: the same keyed write twice at once.
+    const copies = write.doubled ? 2 : 1;
+    report.attempts += copies;
+    const statuses = await Promise.all(Array.from({ length: copies }, () => sendWrite(write)));
+    for (const status of statuses) {
+      const label = String(status ?? 'no answer');
+      report.answers[label] = (report.answers[label] ?? 0) + 1;
     }
-    if (status === 200 || status === 201) return 'acknowledged';
-    if (status === 409) return 'cancelled';
-    if (status !== undefined && status < 500) {
-      throw new Error(`write ${write.path} answered ${status}`);
-    }
-    await sleep(150 * attempt);
+    if (statuses.some((status) => status === 200 || status === 201)) return 'acknowledged';
+    if (statuses.every((status) => status === 409)) return 'cancelled';
+    const refused = statuses.find(
+      (status) => status !== undefined && status < 500 && status !== 409,
+    );
+    if (refused !== undefined) throw new Error(`write ${write.path} answered ${refused}`);
+    // The client backs off; meanwhile what was killed comes back (as a supervisor would).
+    await Promise.all([billing.ready(), filesystem.ready()]);
+    await sleep(250 * attempt);
   }
   return 'gave_up';
+}
+
+/** One PUT of `write`; its status, or undefined when no answer came. */
+async function sendWrite(write) {
+  try {
+    const response = await fetch(`${url(ports.backend)}/me/files/${write.path}`, {
+      method: 'PUT',
+      headers: {
+        Authorization: `Bearer ${write.user.accessToken}`,
+        'Content-Type': 'application/octet-stream',
+        ...(write.key ? { 'Idempotency-Key': write.key } : {}),
+      },
+      body: write.bytes,
+      signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS),
+    });
+    await response.arrayBuffer();
+    return response.status;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Registers and signs in one user of the team tier (25 credits: 2500 writes). */
@@ -321,6 +368,28 @@ async function signUp(index) {
   if (registered.status !== 201) throw new Error(`register answered ${registered.status}`);
   const login = await call('/login', { email, password });
   return { userId: registered.body.user_id, accessToken: login.body.access_token };
+}
+
+/** How many holds of `userId` were captured, as billing lists them. */
+async function capturedHolds(userId) {
+  let count = 0;
+  let after;
+  do {
+    const query = `/holds?state=captured&user_id=${userId}&limit=1000${after ? `&after=${after}` : ''}`;
+    const page = await internalGet(url(ports.billing), query);
+    count += page.holds.length;
+    after = page.next_after ?? undefined;
+  } while (after !== undefined);
+  return BigInt(count);
+}
+
+/** GET with the internal credential, as the backend; the JSON answer. */
+async function internalGet(base, path) {
+  const response = await fetch(`${base}${path}`, {
+    headers: { 'X-INTERNAL-TOKEN': token, 'X-Caller-Service': 'backend' },
+  });
+  if (response.status !== 200) throw new Error(`GET ${path} answered ${response.status}`);
+  return response.json();
 }
 
 /** Waits until billing holds no open hold of the backend (the resolver settled them all). */

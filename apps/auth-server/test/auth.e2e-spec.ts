@@ -250,6 +250,127 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
     });
   });
 
+  describe('ending sessions', () => {
+    const NEW_PASSWORD = 'a new passphrase, long enough';
+    const feed = async (after = '0') =>
+      (await request(`${auth.url}/revocations?after=${after}`, { headers: internal })).body as {
+        revocations: Array<{
+          seq: string;
+          user_id: string;
+          jti: string | null;
+          not_before: number | null;
+          expires_at: number;
+        }>;
+        next_after: string | null;
+      };
+    const claimsOf = (accessToken: string) =>
+      JSON.parse(Buffer.from(accessToken.split('.')[1], 'base64url').toString('utf8')) as {
+        sub: string;
+        jti: string;
+        iat: number;
+        exp: number;
+      };
+    const signIn = async (email: string, password = PASSWORD) => {
+      const response = await login(email, password);
+      expect(response.status).toBe(200);
+      return claimsOf((response.body as { access_token: string }).access_token);
+    };
+    const changePassword = (userId: string, body: unknown) =>
+      request(`${auth.url}/users/${userId}/password`, {
+        method: 'POST',
+        json: body,
+        headers: internal,
+      });
+
+    it('revokes one token by its jti, once, and publishes it in the feed', async () => {
+      await register('logout@example.com', await invite('free'));
+      const claims = await signIn('logout@example.com');
+      const before = await feed();
+      const revoke = () =>
+        request(`${auth.url}/revocations`, {
+          method: 'POST',
+          json: { user_id: claims.sub, jti: claims.jti, expires_at: claims.exp },
+          headers: internal,
+        });
+      expect((await revoke()).status).toBe(204);
+      expect((await revoke()).status).toBe(204);
+      const after = await feed(before.revocations.at(-1)?.seq ?? '0');
+      expect(after.revocations).toEqual([
+        {
+          seq: expect.stringMatching(/^[1-9][0-9]*$/),
+          user_id: claims.sub,
+          jti: claims.jti,
+          not_before: null,
+          expires_at: claims.exp,
+        },
+      ]);
+    });
+
+    it('refuses to revoke without the internal token, for an unknown user, or past any lifetime', async () => {
+      const claims = await signIn('logout@example.com');
+      const body = { user_id: claims.sub, jti: claims.jti, expires_at: claims.exp };
+      expect(
+        await request(`${auth.url}/revocations`, { method: 'POST', json: body }),
+      ).toMatchObject({ status: 403 });
+      expect(await request(`${auth.url}/revocations`)).toMatchObject({ status: 403 });
+      const post = (json: unknown) =>
+        request(`${auth.url}/revocations`, { method: 'POST', json, headers: internal });
+      expect(
+        await post({ ...body, user_id: '00000000-0000-4000-8000-000000000000' }),
+      ).toMatchObject({ status: 404, body: { error: 'user not found' } });
+      expect(await post({ ...body, expires_at: claims.exp + 86_400 })).toMatchObject({
+        status: 400,
+      });
+      expect(await post({ ...body, jti: 'not-a-uuid' })).toMatchObject({ status: 400 });
+      expect(await post({ ...body, extra: true })).toMatchObject({ status: 400 });
+    });
+
+    it('changes a password only with the current one, and then revokes every earlier token', async () => {
+      const { user_id: userId } = (await register('rotate@example.com', await invite('free')))
+        .body as { user_id: string };
+      const old = await signIn('rotate@example.com');
+
+      expect(
+        await changePassword(userId, {
+          current_password: 'wrong password!',
+          new_password: NEW_PASSWORD,
+        }),
+      ).toMatchObject({ status: 401, body: { error: 'invalid credentials' } });
+      expect(
+        await changePassword(userId, { current_password: PASSWORD, new_password: 'short' }),
+      ).toMatchObject({ status: 400 });
+      expect(await login('rotate@example.com', NEW_PASSWORD)).toMatchObject({ status: 401 });
+
+      const before = await feed();
+      expect(
+        (await changePassword(userId, { current_password: PASSWORD, new_password: NEW_PASSWORD }))
+          .status,
+      ).toBe(204);
+      const [cutoff] = (await feed(before.revocations.at(-1)?.seq ?? '0')).revocations;
+      expect(cutoff).toMatchObject({ user_id: userId, jti: null });
+      // Every token issued before the change is older than the cutoff; every one after is not.
+      expect(old.iat).toBeLessThan(cutoff.not_before ?? 0);
+      expect(await login('rotate@example.com')).toMatchObject({ status: 401 });
+      const fresh = await signIn('rotate@example.com', NEW_PASSWORD);
+      expect(fresh.iat).toBeGreaterThanOrEqual(cutoff.not_before ?? Infinity);
+    });
+
+    it('answers a password change for an unknown user like a wrong password', async () => {
+      expect(
+        await changePassword('00000000-0000-4000-8000-000000000000', {
+          current_password: PASSWORD,
+          new_password: NEW_PASSWORD,
+        }),
+      ).toMatchObject({ status: 401, body: { error: 'invalid credentials' } });
+      expect(
+        await changePassword('not-a-uuid', {
+          current_password: PASSWORD,
+          new_password: NEW_PASSWORD,
+        }),
+      ).toMatchObject({ status: 400 });
+    });
+  });
+
   describe('stats', () => {
     it('are internal, and count users here and subscriptions in billing', async () => {
       expect((await request(`${auth.url}/stats`)).status).toBe(403);

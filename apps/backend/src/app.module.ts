@@ -53,7 +53,15 @@ export class AppModule {
           client: config.client,
         }),
         ServiceHttpModule.forRoot({ maxJsonBodyBytes: config.service.maxJsonBodyBytes }),
-        UserAuthModule.forRoot({ issuer: config.authUrl, jwks: config.jwks }),
+        UserAuthModule.forRoot(
+          { issuer: config.authUrl, jwks: config.jwks },
+          {
+            authUrl: config.authUrl,
+            internalAuth: config.internalAuth,
+            timeoutMs: config.client.timeoutMs,
+            pollIntervalMs: config.revocationPollMs,
+          },
+        ),
         MeModule,
         FilesModule.forRoot({
           fileWritePrice: config.fileWritePrice,

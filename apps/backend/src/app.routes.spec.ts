@@ -54,6 +54,8 @@ describe('backend route inventory', () => {
       'DELETE /me/files/*path',
       'GET /me/files/*path',
       'PUT /me/files/*path',
+      'POST /me/logout',
+      'POST /me/password',
       'GET /metrics',
     ]);
   });

@@ -511,10 +511,10 @@ describe.each(testBackends())('the stack through the backend, as processes on %s
         status: 201,
         body: { path: 'notes/b.txt', size: 9, charged: 0.01, balance: 4.96 },
       });
-      // The first answer again, status included: the write happened once.
+      // The write happened once: its answer again, as a replay.
       const retry = await put(alice, '/me/files/notes/b.txt', 'version 1', headers);
       expect(retry).toMatchObject({
-        status: 201,
+        status: 200,
         body: { path: 'notes/b.txt', size: 9, charged: 0.01, balance: 4.96 },
       });
       expect(retry.headers.get('idempotent-replayed')).toBe('true');
@@ -570,7 +570,7 @@ describe.each(testBackends())('the stack through the backend, as processes on %s
 
       // The write would fail now (parent is a file); its charge paid the first write.
       const retry = await put(carol, '/me/files/spot/x.txt', 'paid', key);
-      expect(retry).toMatchObject({ status: 201, body: first.body });
+      expect(retry).toMatchObject({ status: 200, body: first.body });
       expect(retry.headers.get('idempotent-replayed')).toBe('true');
       expect(await ledger(carol)).toEqual(before);
       expect(readFileSync(onDisk(carol, 'spot'), 'utf8')).toBe('now a file');
@@ -896,16 +896,17 @@ describe.each(testBackends())('the stack through the backend, as processes on %s
       expect(stored).toBe(312);
 
       let noisyRunning = true;
-      const noisyStatuses: number[] = [];
+      const listings: number[] = [];
+      const rewrites: number[] = [];
       // Three listings of the whole tree at a time, and rewrites beside them (the backend
       // lets one user have four file requests in flight).
       const noise = [
         ...Array.from({ length: 3 }, async () => {
-          while (noisyRunning) noisyStatuses.push((await call(noisy, '/me/files')).status);
+          while (noisyRunning) listings.push((await call(noisy, '/me/files')).status);
         }),
         (async () => {
           for (let n = 0; noisyRunning; n++)
-            noisyStatuses.push((await put(noisy, deep(n % 312), 'y')).status);
+            rewrites.push((await put(noisy, deep(n % 312), 'y')).status);
         })(),
       ];
       const quietStatuses: number[] = [];
@@ -920,7 +921,13 @@ describe.each(testBackends())('the stack through the backend, as processes on %s
         await Promise.all(noise);
       }
       expect(quietStatuses.filter((status) => status !== 201 && status !== 200)).toEqual([]);
-      expect(noisyStatuses.filter((status) => status !== 200)).toEqual([]);
+      expect(rewrites.filter((status) => status !== 200)).toEqual([]);
+      // A listing of 10,000 entries takes about 0.5 s here alone, 1.5 s three at once; beside
+      // the rewrites it may pass this suite's 2 s deadline: the noisy user's own cost (503),
+      // never another user's (above), and the listing stops when its caller gives up.
+      console.log(`[${backend}] noisy user's listings: ${listings.join(', ')}`);
+      expect(listings.filter((status) => status !== 200 && status !== 503)).toEqual([]);
+      expect(listings.length).toBeGreaterThan(0);
       expect(await request(`${api.url}/health`)).toMatchObject({
         status: 200,
         body: { checks: { filesystem: 'up' } },

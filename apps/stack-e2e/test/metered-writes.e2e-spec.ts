@@ -59,6 +59,8 @@ describe('the fault drill of metered writes', () => {
       differences: [],
     });
     expect(report.acknowledged + report.cancelled + report.gave_up).toBe(40);
+    // Most writes complete despite the faults: a drill that cancels everything proves nothing.
+    expect(report.acknowledged).toBeGreaterThanOrEqual(30);
     expect(report.faults_injected).toBeGreaterThanOrEqual(10);
     for (const action of ['kill-backend', 'kill-upstream', 'timeout', 'reset']) {
       expect({ action, injected: report.faults_by_action[action] > 0 }).toEqual({
@@ -158,6 +160,7 @@ describe('npm run check-writes', () => {
         held: 0,
         applied: 1,
         files: 1,
+        unverifiable: 0,
         differences: [],
       },
     });
@@ -177,6 +180,9 @@ describe('npm run check-writes', () => {
     await store('around.txt', 'no write id');
     // Held and left.
     await hold('w-open');
+    // Paid back without asking the filesystem first.
+    await hold('w-unfenced');
+    await billingCall('POST', '/holds/w-unfenced/release');
 
     const { code, report } = await check();
     expect(code).toBe(1);
@@ -188,11 +194,33 @@ describe('npm run check-writes', () => {
       [
         ['charged_not_stored', 'w-charged'],
         ['file_without_paid_write', 'around.txt'],
+        ['released_without_fence', 'w-unfenced'],
         ['stored_not_charged', 'w-free'],
         ['stored_without_hold', 'w-unheld'],
         ['unsettled', 'w-open'],
       ].sort(),
     );
+  });
+
+  it('counts holds older than the filesystem journal as unverifiable, never as refunds owed', async () => {
+    const run = await runScript('check-writes.mjs', [], {
+      INTERNAL_SERVICE_TOKEN: token,
+      BILLING_SERVER_URL: billing.url,
+      FILESYSTEM_SERVER_URL: filesystem.url,
+      // A journal that keeps nothing: every hold is older than what it remembers.
+      FS_WRITE_JOURNAL_DAYS: '0',
+    });
+    const report = JSON.parse(run.stdout);
+    // Only what the journal itself still shows: a write nobody held. No captured hold is
+    // reported as a refund owed, no file as unpaid.
+    expect(run.code).toBe(1);
+    expect(
+      (report.differences as Array<Record<string, unknown>>).map((difference) => [
+        difference['kind'],
+        difference['write_id'] ?? difference['path'],
+      ]),
+    ).toEqual([['stored_without_hold', 'w-unheld']]);
+    expect(report.unverifiable).toBeGreaterThan(report.holds);
   });
 
   it('exits 2 with a clear message when it cannot reach the stack, printing no token', async () => {

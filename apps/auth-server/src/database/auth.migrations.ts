@@ -24,4 +24,23 @@ export const AUTH_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Ending sessions: a token revoked by its jti (logout) or every token of a user issued
+    // before a second (password change). Rows are kept until the tokens they name expire.
+    id: '002_revocations',
+    sql: `
+      ALTER TABLE users ADD COLUMN tokens_valid_after bigint NOT NULL DEFAULT 0;
+
+      CREATE TABLE revocations (
+        seq        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        user_id    uuid NOT NULL REFERENCES users (user_id),
+        jti        uuid UNIQUE,
+        not_before bigint,
+        expires_at timestamptz NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        CHECK ((jti IS NULL) <> (not_before IS NULL))
+      );
+      CREATE INDEX revocations_by_expiry ON revocations (expires_at);
+    `,
+  },
 ];

@@ -13,6 +13,11 @@ export class TokensService {
     @Inject(TOKEN_SETTINGS) private readonly settings: { issuer: string; ttlSeconds: number },
   ) {}
 
+  /** How long an issued token lives, in seconds. */
+  get lifetimeSeconds(): number {
+    return this.settings.ttlSeconds;
+  }
+
   async issue(user: UserRow): Promise<{ token: string; expiresIn: number }> {
     const { key, kid } = this.keys.signing();
     const token = await new SignJWT({ email: user.email })

@@ -1,6 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { BillingClient } from '../billing/billing.client';
 import { InvitesController } from '../invites/invites.controller';
+import { RevocationPurge } from '../sessions/revocation-purge';
+import { SessionsController } from '../sessions/sessions.controller';
 import { StatsController } from '../stats/stats.controller';
 import { JwksController } from '../tokens/jwks.controller';
 import { SigningKeyService } from '../tokens/signing-key.service';
@@ -25,11 +27,18 @@ export class UsersModule {
   static forRoot(options: UsersModuleOptions): DynamicModule {
     return {
       module: UsersModule,
-      controllers: [UsersController, InvitesController, JwksController, StatsController],
+      controllers: [
+        UsersController,
+        InvitesController,
+        JwksController,
+        StatsController,
+        SessionsController,
+      ],
       providers: [
         UsersRepository,
         UsersService,
         PasswordHasher,
+        RevocationPurge,
         { provide: FailedLoginThrottle, useValue: new FailedLoginThrottle() },
         BillingClient,
         SigningKeyService,

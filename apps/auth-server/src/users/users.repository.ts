@@ -8,6 +8,19 @@ export interface UserRow {
   readonly email: string;
   readonly passwordHash: string;
   readonly tier: Tier;
+  /** Unix seconds: tokens issued before are revoked (0 when the password never changed). */
+  readonly tokensValidAfter: number;
+}
+
+/** A revocation as stored: of one token (`jti`), or of a user's tokens issued before `notBefore`. */
+export interface RevocationRow {
+  readonly seq: bigint;
+  readonly userId: string;
+  readonly jti: string | null;
+  /** Unix seconds. */
+  readonly notBefore: number | null;
+  /** When the tokens it names have all expired; the row is forgotten after. */
+  readonly expiresAt: Date;
 }
 
 /** Every SQL statement of the auth server. */
@@ -52,7 +65,7 @@ export class UsersRepository {
   }
 
   /** @returns false when the email is taken (by a committed or concurrent registration). */
-  async insertUser(tx: SqlExecutor, user: UserRow): Promise<boolean> {
+  async insertUser(tx: SqlExecutor, user: Omit<UserRow, 'tokensValidAfter'>): Promise<boolean> {
     const result = await tx.query(
       `INSERT INTO users (user_id, email, password_hash, tier) VALUES ($1, $2, $3, $4)
        ON CONFLICT (email) DO NOTHING`,
@@ -62,12 +75,96 @@ export class UsersRepository {
   }
 
   async findByEmail(email: string): Promise<UserRow | undefined> {
+    return this.findOne('email', email);
+  }
+
+  async findById(userId: string): Promise<UserRow | undefined> {
+    return this.findOne('user_id', userId);
+  }
+
+  /**
+   * Replaces the password of `userId` and revokes every token issued before `notBefore`
+   * (unix seconds): the new hash and the revocation are one change.
+   */
+  async changePassword(
+    userId: string,
+    passwordHash: string,
+    notBefore: number,
+    revocationExpiresAt: Date,
+  ): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.query(
+        'UPDATE users SET password_hash = $2, tokens_valid_after = $3 WHERE user_id = $1',
+        [userId, passwordHash, notBefore],
+      );
+      await this.appendRevocation(tx, {
+        userId,
+        jti: null,
+        notBefore,
+        expiresAt: revocationExpiresAt,
+      });
+    });
+  }
+
+  /** Revokes the token `jti` of `userId` until `expiresAt` (once: a second call changes nothing). */
+  async revokeToken(userId: string, jti: string, expiresAt: Date): Promise<void> {
+    await this.db.transaction((tx) =>
+      this.appendRevocation(tx, { userId, jti, notBefore: null, expiresAt }),
+    );
+  }
+
+  /** Revocations after `afterSeq` whose tokens have not expired, oldest first. */
+  async listRevocations(afterSeq: bigint, limit: number): Promise<RevocationRow[]> {
+    const result = await this.db.query<{
+      seq: bigint;
+      user_id: string;
+      jti: string | null;
+      not_before: bigint | null;
+      expires_at: Date | string;
+    }>(
+      `SELECT seq, user_id, jti, not_before, expires_at FROM revocations
+       WHERE seq > $1::bigint AND expires_at > now() ORDER BY seq LIMIT $2`,
+      [afterSeq.toString(), limit],
+    );
+    return result.rows.map((row) => ({
+      seq: row.seq,
+      userId: row.user_id,
+      jti: row.jti,
+      notBefore: row.not_before === null ? null : Number(row.not_before),
+      expiresAt: new Date(row.expires_at),
+    }));
+  }
+
+  /** Forgets revocations whose tokens expired. @returns how many. */
+  async purgeRevocations(): Promise<number> {
+    return (await this.db.query('DELETE FROM revocations WHERE expires_at <= now()')).rowCount;
+  }
+
+  private async appendRevocation(
+    tx: SqlExecutor,
+    revocation: Omit<RevocationRow, 'seq'>,
+  ): Promise<void> {
+    // One writer at a time, so revocations commit in `seq` order and a reader that asks for
+    // those after the last `seq` it saw never misses one committed late.
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('auth/revocations', 0))`);
+    await tx.query(
+      `INSERT INTO revocations (user_id, jti, not_before, expires_at)
+       VALUES ($1, $2, $3, $4) ON CONFLICT (jti) DO NOTHING`,
+      [revocation.userId, revocation.jti, revocation.notBefore, revocation.expiresAt.toISOString()],
+    );
+  }
+
+  private async findOne(column: 'email' | 'user_id', value: string): Promise<UserRow | undefined> {
     const result = await this.db.query<{
       user_id: string;
       email: string;
       password_hash: string;
       tier: Tier;
-    }>('SELECT user_id, email, password_hash, tier FROM users WHERE email = $1', [email]);
+      tokens_valid_after: bigint;
+    }>(
+      `SELECT user_id, email, password_hash, tier, tokens_valid_after FROM users WHERE ${column} = $1`,
+      [value],
+    );
     const row = result.rows[0];
     return (
       row && {
@@ -75,6 +172,7 @@ export class UsersRepository {
         email: row.email,
         passwordHash: row.password_hash,
         tier: row.tier,
+        tokensValidAfter: Number(row.tokens_valid_after),
       }
     );
   }

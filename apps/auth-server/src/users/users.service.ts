@@ -1,9 +1,15 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { HttpError } from '@zt/service-utils';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BillingClient } from '../billing/billing.client';
 import { TokensService } from '../tokens/tokens.service';
-import type { LoginRequest, RegisterRequest } from './dto/auth.schemas';
+import type {
+  ChangePasswordRequest,
+  LoginRequest,
+  RegisterRequest,
+  RevokeTokenRequest,
+} from './dto/auth.schemas';
 import { FailedLoginThrottle } from './failed-login-throttle';
 import { PasswordHasher } from './password-hasher';
 import type { Tier } from './tiers';
@@ -84,8 +90,67 @@ export class UsersService {
       throw new HttpError(HttpStatus.UNAUTHORIZED, 'invalid credentials');
     }
     this.throttle.recordSuccess(email);
+    // Right after a password change, tokens of its second are revoked: wait for the next.
+    const untilValid = user.tokensValidAfter * 1000 - Date.now();
+    if (untilValid > 0) await sleep(untilValid);
+    // The password may have changed while it was checked: a token for the old one is refused.
+    if ((await this.repository.findById(user.userId))?.passwordHash !== user.passwordHash) {
+      throw new HttpError(HttpStatus.UNAUTHORIZED, 'invalid credentials');
+    }
     const { token, expiresIn } = await this.tokens.issue(user);
     return { access_token: token, token_type: 'Bearer', expires_in: expiresIn };
+  }
+
+  /**
+   * Replaces the password of `userId` after checking the current one (throttled like a
+   * login), and revokes every token of the user issued until now: all sessions end.
+   */
+  async changePassword(userId: string, request: ChangePasswordRequest): Promise<void> {
+    const user = await this.repository.findById(userId);
+    const email = user?.email ?? `unknown:${userId}`;
+    const waitMs = this.throttle.reserve(email);
+    if (waitMs > 0) {
+      throw new HttpError(HttpStatus.TOO_MANY_REQUESTS, 'too many failed logins; try again later', {
+        retry_after_seconds: Math.ceil(waitMs / 1000),
+      });
+    }
+    let valid: boolean;
+    try {
+      valid = await this.hasher.verify(request.current_password, user?.passwordHash);
+    } catch (error) {
+      this.throttle.release(email);
+      throw error;
+    }
+    if (!user || !valid) {
+      this.throttle.recordFailure(email);
+      throw new HttpError(HttpStatus.UNAUTHORIZED, 'invalid credentials');
+    }
+    this.throttle.recordSuccess(email);
+    const passwordHash = await this.hasher.hash(request.new_password);
+    // The next whole second: every token issued before the change has an earlier `iat`.
+    const notBefore = Math.floor(Date.now() / 1000) + 1;
+    await this.repository.changePassword(
+      userId,
+      passwordHash,
+      notBefore,
+      new Date((notBefore + this.tokens.lifetimeSeconds) * 1000),
+    );
+  }
+
+  /** Ends the session of the token `jti` of `userId`, until the token's own expiry. */
+  async revokeToken(request: RevokeTokenRequest): Promise<void> {
+    const latest = Math.floor(Date.now() / 1000) + this.tokens.lifetimeSeconds + 60;
+    if (request.expires_at > latest) {
+      throw new HttpError(HttpStatus.BAD_REQUEST, 'expires_at is later than any token lives');
+    }
+    if (!(await this.repository.findById(request.user_id))) {
+      throw new HttpError(HttpStatus.NOT_FOUND, 'user not found');
+    }
+    await this.repository.revokeToken(
+      request.user_id,
+      request.jti,
+      new Date(request.expires_at * 1000),
+    );
   }
 
   /** The user of `email` when `password` is theirs; the hash is checked even for no user. */

@@ -6,6 +6,11 @@ export interface AuthenticatedUser {
   readonly userId: string;
   /** The token's `email` claim. */
   readonly email: string;
+  /** The token's `jti`: what a logout revokes. */
+  readonly tokenId: string;
+  /** The token's `iat` and `exp`, unix seconds. */
+  readonly issuedAt: number;
+  readonly expiresAt: number;
 }
 
 // Kept beside the request rather than on it, so nothing a client sends can fill it.

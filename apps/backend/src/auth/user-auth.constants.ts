@@ -1,5 +1,7 @@
 /** Injection token of the {@link UserTokenVerifierOptions}. */
 export const USER_TOKEN_VERIFIER_OPTIONS = Symbol('USER_TOKEN_VERIFIER_OPTIONS');
+/** Injection token of the {@link SessionsOptions}. */
+export const SESSIONS_OPTIONS = Symbol('SESSIONS_OPTIONS');
 /** The `aud` every access token must carry: this service. */
 export const TOKEN_AUDIENCE = 'backend';
 /** The only signature algorithm accepted (the auth server signs with Ed25519). */

@@ -6,10 +6,18 @@ import { type JwksServer, startJwksServer } from '../testing/jwks-server';
 import { generateSigningKey, signToken, type TestSigningKey } from '../testing/token-factory';
 import type { AuthenticatedUser } from './authenticated-user';
 import { CurrentUser } from './current-user.decorator';
+import { RevocationList } from './revocation-list';
 import { UserAuthModule } from './user-auth.module';
 import { UserTokenGuard } from './user-token.guard';
 
 const USER_ID = '3f1c2b9e-7a41-4c55-9d0e-2b6f8a1c4d7e';
+/** Sessions options whose revocation feed is at `url` (here: none, so the list stays empty). */
+const sessionsAt = (url: string) => ({
+  authUrl: url,
+  internalAuth: { sendToken: 'q3V9sLk2Xw8RzT1mN6pB4yH7cJ0dF5gA', acceptedTokens: [] },
+  timeoutMs: 500,
+  pollIntervalMs: 60_000,
+});
 const OTHER_USER_ID = '9d0e2b6f-8a1c-4d7e-3f1c-2b9e7a414c55';
 
 @Controller('probe')
@@ -39,10 +47,13 @@ describe(UserTokenGuard.name, () => {
     const moduleRef = await Test.createTestingModule({
       imports: [
         ServiceHttpModule.forRoot({ maxJsonBodyBytes: 65536 }),
-        UserAuthModule.forRoot({
-          issuer: jwks.url,
-          jwks: { timeoutMs: 500, cooldownMs: 60_000, cacheMaxAgeMs: 600_000 },
-        }),
+        UserAuthModule.forRoot(
+          {
+            issuer: jwks.url,
+            jwks: { timeoutMs: 500, cooldownMs: 60_000, cacheMaxAgeMs: 600_000 },
+          },
+          sessionsAt(jwks.url),
+        ),
       ],
       controllers: [ProbeController],
     }).compile();
@@ -84,6 +95,24 @@ describe(UserTokenGuard.name, () => {
       status: 200,
       body: { userId: USER_ID, email: 'ada@example.com' },
     });
+  });
+
+  it('refuses a token whose session ended, and only that one', async () => {
+    const ended = await token();
+    const other = await token();
+    const response = await request(privateRoute(), {
+      headers: { Authorization: `Bearer ${ended}` },
+    });
+    expect(response.status).toBe(200);
+    app.get(RevocationList).revokeLocally(response.body as AuthenticatedUser);
+
+    expectUnauthorized(
+      await request(privateRoute(), { headers: { Authorization: `Bearer ${ended}` } }),
+    );
+    expect(logged).toContain('"reason":"revoked"');
+    expect(
+      await request(privateRoute(), { headers: { Authorization: `Bearer ${other}` } }),
+    ).toMatchObject({ status: 200 });
   });
 
   it('accepts the scheme in any case', async () => {
@@ -166,11 +195,14 @@ describe(UserTokenGuard.name, () => {
     const moduleRef = await Test.createTestingModule({
       imports: [
         ServiceHttpModule.forRoot({ maxJsonBodyBytes: 65536 }),
-        UserAuthModule.forRoot({
-          issuer: jwks.url,
-          // No cooldown: the fetch after a failure is tried at once.
-          jwks: { timeoutMs: 500, cooldownMs: 0, cacheMaxAgeMs: 600_000 },
-        }),
+        UserAuthModule.forRoot(
+          {
+            issuer: jwks.url,
+            // No cooldown: the fetch after a failure is tried at once.
+            jwks: { timeoutMs: 500, cooldownMs: 0, cacheMaxAgeMs: 600_000 },
+          },
+          sessionsAt(jwks.url),
+        ),
       ],
       controllers: [ProbeController],
     }).compile();

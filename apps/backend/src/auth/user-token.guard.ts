@@ -10,6 +10,7 @@ import { HttpError, IS_PUBLIC_KEY, readSingleHeader } from '@zt/service-utils';
 import type { Request, Response } from 'express';
 import { AuthUnavailableError } from './auth-unavailable.error';
 import { setAuthenticatedUser } from './authenticated-user';
+import { RevocationList } from './revocation-list';
 import { UserTokenRejectedError } from './user-token-rejected.error';
 import { UserTokenVerifier } from './user-token.verifier';
 
@@ -23,7 +24,7 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]{1,8192}=*)$/i;
  * and the user it names is recorded for `@CurrentUser()`.
  *
  * Refusal is `401 {"error":"unauthorized"}` with `WWW-Authenticate: Bearer`, whatever was
- * wrong (missing, repeated, malformed, bad signature, expired...); the reason goes to the log
+ * wrong (missing, repeated, malformed, bad signature, expired, its session ended...); the reason goes to the log
  * (`user_auth_denied`), never the token. When the auth server's keys cannot be had, the answer
  * is `503 {"error":"auth unavailable"}`: the token may be valid, so 401 would be a lie.
  */
@@ -34,6 +35,7 @@ export class UserTokenGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly verifier: UserTokenVerifier,
+    private readonly revocations: RevocationList,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -52,7 +54,9 @@ export class UserTokenGuard implements CanActivate {
     if (token === undefined) this.deny(context, 'malformed');
 
     try {
-      setAuthenticatedUser(request, await this.verifier.verify(token));
+      const user = await this.verifier.verify(token);
+      if (this.revocations.isRevoked(user)) this.deny(context, 'revoked');
+      setAuthenticatedUser(request, user);
     } catch (error) {
       if (error instanceof UserTokenRejectedError) this.deny(context, error.reason);
       if (error instanceof AuthUnavailableError) {

@@ -9,6 +9,7 @@ import { generateSigningKey, signToken, type TestSigningKey } from '../testing/t
 import { AuthUnavailableError } from './auth-unavailable.error';
 import { UserTokenRejectedError } from './user-token-rejected.error';
 import { RETRY_FAILED_FETCH_AFTER_MS, UserTokenVerifier } from './user-token.verifier';
+import { randomUUID } from 'node:crypto';
 
 // jwtVerify counted: it is the signature check a remembered token skips.
 jest.mock('jose', () => {
@@ -73,7 +74,21 @@ describe(UserTokenVerifier.name, () => {
     await expect(sut.verify(token)).resolves.toEqual({
       userId: USER_ID,
       email: 'ada@example.com',
+      tokenId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      issuedAt: expect.any(Number),
+      expiresAt: expect.any(Number),
     });
+  });
+
+  it('refuses a token without a jti, or with one no logout could name', async () => {
+    const sut = verifierFor(jwks.url);
+    for (const tokenId of [undefined, '', 'not-a-uuid']) {
+      const token = await signToken(key, jwks.url, { subject: USER_ID, tokenId });
+      expect({ tokenId, code: await rejectedFor(sut.verify(token)) }).toEqual({
+        tokenId,
+        code: tokenId === undefined ? 'ERR_JWT_CLAIM_VALIDATION_FAILED' : 'invalid_token_id',
+      });
+    }
   });
 
   it('caches the keys: many tokens, one fetch', async () => {
@@ -357,7 +372,7 @@ describe(UserTokenVerifier.name, () => {
       const token = await signToken(key, jwks.url, { subject: USER_ID });
       const user = await sut.verify(token);
       for (let i = 0; i < 3; i += 1) await expect(sut.verify(token)).resolves.toEqual(user);
-      expect(user).toEqual({ userId: USER_ID, email: 'ada@example.com' });
+      expect(user).toMatchObject({ userId: USER_ID, email: 'ada@example.com' });
       expect(Object.isFrozen(user)).toBe(true);
       expect(signatureChecks()).toBe(1);
       expect(jwks.fetches()).toBe(1);
@@ -396,6 +411,7 @@ describe(UserTokenVerifier.name, () => {
         .setIssuedAt(nbf)
         .setNotBefore(nbf)
         .setExpirationTime(nbf + 900)
+        .setJti(randomUUID())
         .sign(key.privateKey);
       const sut = verifierFor(jwks.url, {}, () => now);
       await sut.verify(token);

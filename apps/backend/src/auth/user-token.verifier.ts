@@ -53,6 +53,9 @@ interface RememberedToken {
 // key server's. Any other failure of the key lookup is a failed fetch of the key set.
 const KEY_SELECTION_ERRORS = [errors.JWKSNoMatchingKey, errors.JWKSMultipleMatchingKeys];
 
+// The auth server's token ids are UUIDs; a revocation names one.
+const TOKEN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** The least time between a failed fetch of the key set and the next try. */
 export const RETRY_FAILED_FETCH_AFTER_MS = 5_000;
 
@@ -136,7 +139,7 @@ export class UserTokenVerifier {
         audience: TOKEN_AUDIENCE,
         algorithms: TOKEN_ALGORITHMS,
         typ: TOKEN_TYPE,
-        requiredClaims: ['exp', 'iat', 'sub'],
+        requiredClaims: ['exp', 'iat', 'sub', 'jti'],
         maxTokenAge: MAX_TOKEN_LIFETIME_SECONDS,
         currentDate: now,
       });
@@ -147,7 +150,7 @@ export class UserTokenVerifier {
       throw error;
     }
     // jose checked that exp and iat are numbers, iat not in the future.
-    const { sub, email, nbf } = result.payload;
+    const { sub, email, nbf, jti } = result.payload;
     const exp = result.payload.exp as number;
     const iat = result.payload.iat as number;
     if (exp - iat > MAX_TOKEN_LIFETIME_SECONDS) {
@@ -158,8 +161,11 @@ export class UserTokenVerifier {
     }
     if (typeof email !== 'string' || email === '')
       throw new UserTokenRejectedError('invalid_email');
+    if (typeof jti !== 'string' || !TOKEN_ID.test(jti)) {
+      throw new UserTokenRejectedError('invalid_token_id');
+    }
     // Frozen: the same object is handed to every request that presents this token.
-    const user = Object.freeze({ userId: sub, email });
+    const user = Object.freeze({ userId: sub, email, tokenId: jti, issuedAt: iat, expiresAt: exp });
     this.remember(digest, {
       user,
       key: result.key,

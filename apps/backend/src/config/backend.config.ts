@@ -61,6 +61,12 @@ export interface BackendConfig {
    * settles its own write within a few internal timeouts.
    */
   readonly writeSettleAfterSeconds: number;
+  /**
+   * How often the auth server's revocation feed is read (`REVOCATION_POLL_MS`, 100 to 60000,
+   * default 2000): a logout or password change made through another backend counts here
+   * within about this long.
+   */
+  readonly revocationPollMs: number;
   /** How often the resolver looks for such writes (`WRITE_SETTLE_INTERVAL_MS`, 100 to 3600000, default 10000). */
   readonly writeSettleIntervalMs: number;
 }
@@ -104,6 +110,7 @@ export function loadBackendConfig(env: Environment): BackendConfig {
       min: 1,
       max: 86_400,
     }),
+    revocationPollMs: readInteger(env, 'REVOCATION_POLL_MS', 2000, { min: 100, max: 60_000 }),
     writeSettleIntervalMs: readInteger(env, 'WRITE_SETTLE_INTERVAL_MS', 10_000, {
       min: 100,
       max: 3_600_000,

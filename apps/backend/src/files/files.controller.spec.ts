@@ -7,9 +7,10 @@ import { FilesController } from './files.controller';
 import type { FilesService } from './files.service';
 import type { MeteredWriteService, WriteRequest, WriteResult } from './metered-write.service';
 import { UploadBudget } from './upload-budget';
+import { signedInUser } from '../testing/authenticated-user';
 
 const MAX_FILE_BYTES = 100;
-const USER = { userId: '3f1c2b9e-7a41-4c55-9d0e-2b6f8a1c4d7e', email: 'ada@example.com' };
+const USER = signedInUser('3f1c2b9e-7a41-4c55-9d0e-2b6f8a1c4d7e', 'ada@example.com');
 const WRITTEN: WriteResult = {
   status: 201,
   body: { path: 'a.txt', size: 5, charged: 0.01, balance: 4.99 },

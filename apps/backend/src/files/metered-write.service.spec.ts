@@ -18,6 +18,7 @@ import type { FilesOptions } from './files.constants';
 import { MeteredWriteService, type WriteRequest } from './metered-write.service';
 import { PendingWritesResolver } from './pending-writes.resolver';
 import { WriteSettlement } from './write-settlement';
+import { signedInUser } from '../testing/authenticated-user';
 
 const TOKEN = 'q3V9sLk2Xw8RzT1mN6pB4yH7cJ0dF5gA';
 const USER_ID = '3f1c2b9e-7a41-4c55-9d0e-2b6f8a1c4d7e';
@@ -128,7 +129,7 @@ describe('metered writes', () => {
 
   const write = (overrides: Partial<WriteRequest> = {}) =>
     sut.write({
-      user: { userId: USER_ID, email: 'ada@example.com' },
+      user: signedInUser(USER_ID, 'ada@example.com'),
       encodedPath: 'notes/a.txt',
       bytes: Buffer.from('hello'),
       clientKey: 'client-key-1',
@@ -179,7 +180,7 @@ describe('metered writes', () => {
     it('derives the write id from user and key: a retry meets its write, another user never', async () => {
       await write();
       await write();
-      await write({ user: { userId: 'someone-else', email: 'b@example.com' } });
+      await write({ user: signedInUser('someone-else', 'b@example.com') });
       const ids = billing.seen
         .filter((seen) => seen.url === '/holds')
         .map((seen) => holdIdOf(seen));
@@ -212,15 +213,26 @@ describe('metered writes', () => {
       expect(calls(filesystem)).toEqual(['PUT /files/a%20b/%C3%A9.txt']);
     });
 
-    it('answers a retry of a finished write like the first time, charging nothing more', async () => {
+    it('answers a retry of a finished write from the request: nothing written, settled or charged', async () => {
       answers.place = json(200, hold('captured'));
+      expect(await write({ encodedPath: 'notes/a%20b.txt' })).toEqual({
+        status: 200,
+        body: { path: 'notes/a b.txt', size: 5, charged: 0.01, balance: 4.99 },
+        replayed: true,
+      });
+      expect(calls(billing)).toEqual(['POST /holds']);
+      expect(calls(filesystem)).toEqual([]);
+    });
+
+    it('completes a retry whose hold is still held: the filesystem replays, then the capture', async () => {
+      answers.place = json(200, hold('held'));
       answers.write = json(201, { path: 'notes/a.txt', size: 5 }, { 'write-replayed': 'true' });
       expect(await write()).toEqual({
         status: 201,
         body: { path: 'notes/a.txt', size: 5, charged: 0.01, balance: 4.99 },
         replayed: true,
       });
-      expect(calls(billing).filter((call) => call.endsWith('/release'))).toEqual([]);
+      expect(calls(billing)).toEqual(['POST /holds', `POST /holds/${writeIdOf()}/capture`]);
     });
 
     it('still answers the stored write when the capture cannot be made now (the resolver will)', async () => {
@@ -395,13 +407,18 @@ describe('metered writes', () => {
       expect(await resolver.settleOpenHolds()).toEqual({ captured: 0, released: 2, left: 0 });
     });
 
-    it('does not let one hold with an odd answer hold up the others', async () => {
+    it.each([
+      ['a 4xx', json(400, { error: 'invalid user' })],
+      ['a 5xx', json(500, { error: 'internal error' })],
+      ['no answer', hangUp],
+    ])('does not let one hold that gets %s hold up the others', async (_label, odd) => {
       answers.list = json(200, { holds: [open('w-odd'), open('w-fine')], next_after: null });
       answers.resolve = (request, response) =>
         request.url.includes('w-odd')
-          ? sendJson(response, 400, { error: 'invalid user' })
+          ? odd(request, response)
           : sendJson(response, 200, { outcome: 'applied' });
       expect(await resolver.settleOpenHolds()).toEqual({ captured: 1, released: 0, left: 1 });
+      expect(calls(billing)).toContain('POST /holds/w-fine/capture');
       expect(events()).toContain('write_resolve_failed');
     });
 

@@ -77,6 +77,21 @@ export class MeteredWriteService {
       this.logger.log({ event: 'write_key_spent', write_id: writeId, user_id: user.userId });
       throw new HttpError(HttpStatus.CONFLICT, SPENT);
     }
+    if (hold.state === 'captured') {
+      // Finished: answered from the request itself (the hold's reason proves the same path
+      // and bytes), never written again, even once the filesystem has forgotten W.
+      return {
+        status: HttpStatus.OK,
+        body: {
+          // The backend refused any path it could not decode before the hold (readFilePath).
+          path: encodedPath.split('/').map(decodeURIComponent).join('/'),
+          size: bytes.length,
+          charged: this.charged,
+          balance: hold.balance,
+        },
+        replayed: true,
+      };
+    }
 
     let failure: Error;
     try {

@@ -66,9 +66,12 @@ export class PendingWritesResolver implements OnApplicationBootstrap, OnApplicat
           try {
             outcome = await this.settlement.resolve(hold.user_id, hold.hold_id);
           } catch (error) {
-            // The filesystem is unreachable: nothing more can be resolved this round.
-            if (error instanceof UpstreamUnavailableError) throw error;
-            // An answer this hold alone got: the others are not held up behind it.
+            // The filesystem's breaker is open: nothing more can be resolved this round.
+            if (error instanceof UpstreamUnavailableError && error.reason === 'breaker_open') {
+              throw error;
+            }
+            // A failure this hold may have alone (a 5xx or a timeout of one user's resolve):
+            // the holds after it are not held up behind it.
             done.left += 1;
             this.logger.error({
               event: 'write_resolve_failed',

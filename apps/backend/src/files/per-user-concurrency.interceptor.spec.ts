@@ -8,6 +8,7 @@ import {
   MAX_FILE_REQUESTS_PER_USER,
   PerUserConcurrencyInterceptor,
 } from './per-user-concurrency.interceptor';
+import { signedInUser } from '../testing/authenticated-user';
 
 describe(PerUserConcurrencyInterceptor.name, () => {
   let sut: PerUserConcurrencyInterceptor;
@@ -19,7 +20,7 @@ describe(PerUserConcurrencyInterceptor.name, () => {
   /** Starts one request of `userId` whose handler runs until `done` is completed. */
   function start(userId: string) {
     const request = new IncomingMessage(new Socket());
-    setAuthenticatedUser(request, { userId, email: `${userId}@example.com` });
+    setAuthenticatedUser(request, signedInUser(userId, `${userId}@example.com`));
     const response = new ServerResponse(request);
     const done = new Subject<string>();
     const result = lastValueFrom(
@@ -61,7 +62,7 @@ describe(PerUserConcurrencyInterceptor.name, () => {
   it('frees the slot when the handler fails', async () => {
     for (let i = 0; i < MAX_FILE_REQUESTS_PER_USER + 2; i += 1) {
       const request = new IncomingMessage(new Socket());
-      setAuthenticatedUser(request, { userId: 'carol', email: 'carol@example.com' });
+      setAuthenticatedUser(request, signedInUser('carol', 'carol@example.com'));
       const failing = new Subject<string>();
       const result = lastValueFrom(
         sut.intercept(new ExecutionContextHost([request, new ServerResponse(request)]), {

@@ -2,11 +2,12 @@ import { Module } from '@nestjs/common';
 import { UpstreamsModule } from '../upstreams/upstreams.module';
 import { MeController } from './me.controller';
 import { MeService } from './me.service';
+import { SessionsService } from './sessions.service';
 
-/** The signed-in user's profile. */
+/** The signed-in user: profile, logout, password change. */
 @Module({
   imports: [UpstreamsModule],
   controllers: [MeController],
-  providers: [MeService],
+  providers: [MeService, SessionsService],
 })
 export class MeModule {}

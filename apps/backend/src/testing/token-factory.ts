@@ -43,6 +43,8 @@ export interface TestTokenOptions {
   readonly kid?: string;
   /** The `typ` header; `JWT` when absent. */
   readonly typ?: string;
+  /** The `jti`; a random UUID when absent, left out when `undefined`. */
+  readonly tokenId?: string | undefined;
 }
 
 /** Signs an access token the way the auth server does (claims overridable). */
@@ -59,8 +61,9 @@ export function signToken(
     .setProtectedHeader({ alg: key.alg, kid: options.kid ?? key.kid, typ: options.typ ?? 'JWT' })
     .setIssuer(options.issuer ?? issuer)
     .setAudience(options.audience ?? 'backend')
-    .setIssuedAt(now)
-    .setJti(randomUUID());
+    .setIssuedAt(now);
+  const tokenId = 'tokenId' in options ? options.tokenId : randomUUID();
+  if (tokenId !== undefined) jwt = jwt.setJti(tokenId);
   const subject = 'subject' in options ? options.subject : randomUUID();
   if (subject !== undefined) jwt = jwt.setSubject(subject);
   const expiresAt = options.expiresAt === undefined ? now + 900 : options.expiresAt;

@@ -26,8 +26,28 @@ export class FilesController {
 
   /** `GET /files`: every file of the user, recursively, sorted by path. */
   @Get()
-  async list(@ActingUser() userId: string): Promise<{ files: FileEntry[] }> {
-    return { files: await this.files.list(userId) };
+  async list(
+    @ActingUser() userId: string,
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<{ files: FileEntry[] }> {
+    // The caller hung up (its deadline passed) before the answer: stop walking for nobody.
+    const gone = new AbortController();
+    const onClose = () => {
+      if (!response.writableFinished) gone.abort();
+    };
+    response.once('close', onClose);
+    try {
+      return { files: await this.files.list(userId, gone.signal) };
+    } catch (error) {
+      // Nobody reads this answer; the request line says what happened (408), no stack.
+      if (gone.signal.aborted) {
+        throw new HttpError(HttpStatus.REQUEST_TIMEOUT, 'the caller went away before the listing');
+      }
+      throw error;
+    } finally {
+      response.off('close', onClose);
+    }
   }
 
   /**

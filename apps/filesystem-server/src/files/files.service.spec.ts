@@ -242,6 +242,19 @@ describe(FilesService.name, () => {
       ]);
     });
 
+    it('lists a tree whole and sorted, and stops a listing whose caller went away', async () => {
+      // Three folders of one file each: the entry quota here (6) exactly.
+      for (let n = 2; n >= 0; n -= 1) {
+        await sut.write('alice', path(`t${n}/f`), body(Buffer.from(`${n}`)), 1);
+      }
+      const listed = await sut.list('alice');
+      expect(listed.map((file) => file.path)).toEqual(['t0/f', 't1/f', 't2/f']);
+      expect(listed.map((file) => file.path)).toEqual([...listed.map((file) => file.path)].sort());
+      const gone = new AbortController();
+      gone.abort();
+      await expect(sut.list('alice', gone.signal)).rejects.toMatchObject({ name: 'AbortError' });
+    });
+
     it('refuses a path deeper than the limit with 400 before anything is read', async () => {
       const tooDeep = untouchedBody();
       expect(await failure(sut.write('alice', path('a/b/c/d/e/f.txt'), tooDeep, 10))).toEqual({

@@ -93,6 +93,8 @@ const FILE_MODE = 0o600;
  * timeout (and open its circuit breaker for all users).
  */
 const MAX_QUEUED_WRITES_PER_USER = 16;
+/** File-system calls one listing or usage walk may have in flight (the pool has 4 threads). */
+const WALK_CONCURRENCY = 4;
 /** Users whose usage is remembered; beyond, the least recently written is walked again later. */
 const REMEMBERED_USAGES = 100_000;
 
@@ -164,15 +166,26 @@ export class FilesService implements OnModuleInit, OnModuleDestroy {
     await rm(probe);
   }
 
-  /** Every file of `userId`, recursively, sorted by path; symlinks and their targets left out. */
-  async list(userId: string): Promise<FileEntry[]> {
+  /**
+   * Every file of `userId`, recursively, sorted by path; symlinks and their targets left out.
+   * @param cancelled aborted when the caller has gone (its deadline passed): the walk stops
+   *   rather than keep the thread pool busy for nobody, so a retried listing does not add
+   *   to the one it replaces.
+   */
+  async list(userId: string, cancelled?: AbortSignal): Promise<FileEntry[]> {
     const root = this.userRoot(userId);
     if (!(await lstatOrUndefined(root))?.isDirectory()) return [];
     const files: FileEntry[] = [];
-    await walkFiles(root, [], (segments, size) => {
-      // Names no request could use (made outside this server) are not listed.
-      if (segments.every(isValidSegment)) files.push({ path: segments.join('/'), size });
-    });
+    await walkFiles(
+      root,
+      [],
+      (segments, size) => {
+        // Names no request could use (made outside this server) are not listed.
+        if (segments.every(isValidSegment)) files.push({ path: segments.join('/'), size });
+      },
+      undefined,
+      cancelled,
+    );
     return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
@@ -552,32 +565,64 @@ async function measureUsage(root: string): Promise<Usage> {
 
 /**
  * Calls `visit` for every regular file under `folder` and `visitFolder` for every folder,
- * descending into folders, not symlinks.
+ * descending into folders, not symlinks. Up to {@link WALK_CONCURRENCY} file-system calls of
+ * one walk are in flight at once: a tree of thousands of folders is walked several times
+ * faster than one call at a time, and other requests still find the thread pool between them.
  */
 async function walkFiles(
   folder: string,
   prefix: readonly string[],
   visit: (segments: string[], size: number) => void,
   visitFolder: () => void = () => undefined,
+  cancelled?: AbortSignal,
 ): Promise<void> {
-  let entries;
-  try {
-    entries = await readdir(folder, { withFileTypes: true });
-  } catch (error) {
-    // Removed while we walked (a concurrent delete's cleanup): nothing there any more.
-    if (hasCode(error, 'ENOENT', 'ENOTDIR')) return;
-    throw error;
-  }
-  for (const entry of entries) {
-    const path = join(folder, entry.name);
-    if (entry.isDirectory()) {
-      visitFolder();
-      await walkFiles(path, [...prefix, entry.name], visit, visitFolder);
-    } else if (entry.isFile()) {
-      const stats = await lstatOrUndefined(path);
-      if (stats?.isFile()) visit([...prefix, entry.name], stats.size);
+  const limited = limiter(WALK_CONCURRENCY);
+  const slot = <T>(call: () => Promise<T>): Promise<T> =>
+    limited(() => {
+      cancelled?.throwIfAborted();
+      return call();
+    });
+  const walk = async (current: string, segments: readonly string[]): Promise<void> => {
+    let entries;
+    try {
+      entries = await slot(() => readdir(current, { withFileTypes: true }));
+    } catch (error) {
+      // Removed while we walked (a concurrent delete's cleanup): nothing there any more.
+      if (hasCode(error, 'ENOENT', 'ENOTDIR')) return;
+      throw error;
     }
-  }
+    await Promise.all(
+      entries.map(async (entry) => {
+        const path = join(current, entry.name);
+        if (entry.isDirectory()) {
+          visitFolder();
+          await walk(path, [...segments, entry.name]);
+        } else if (entry.isFile()) {
+          const stats = await slot(() => lstatOrUndefined(path));
+          if (stats?.isFile()) visit([...segments, entry.name], stats.size);
+        }
+      }),
+    );
+  };
+  await walk(folder, prefix);
+}
+
+/** Runs at most `concurrency` of the calls given to it at once, the others in arrival order. */
+function limiter(concurrency: number): <T>(call: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async (call) => {
+    if (running < concurrency) running += 1;
+    // Else wait: a finishing call hands its place over (`running` stays as it is).
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await call();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running -= 1;
+    }
+  };
 }
 
 /**

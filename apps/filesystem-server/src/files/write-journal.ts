@@ -186,7 +186,9 @@ export class WriteJournal {
 
   /** Records that the write of `intent` was stored. */
   apply(userId: string, intent: IntentRecord): Promise<AppliedRecord> {
-    return this.save(userId, { ...intent, outcome: 'applied', at: this.stamp() });
+    // Not flushed: after a power loss that takes it, the intent is settled by inode at boot,
+    // to the same outcome (the rename was flushed before). Two fsyncs fewer on every write.
+    return this.save(userId, { ...intent, outcome: 'applied', at: this.stamp() }, false);
   }
 
   /**
@@ -284,7 +286,7 @@ export class WriteJournal {
     }
   }
 
-  private async save<T extends WriteRecord>(userId: string, record: T): Promise<T> {
+  private async save<T extends WriteRecord>(userId: string, record: T, flush = true): Promise<T> {
     const folder = join(this.options.folder, userId);
     const madeFolder = await mkdir(folder, { recursive: true, mode: DIRECTORY_MODE });
     if (madeFolder !== undefined) await syncFolder(this.options.folder);
@@ -297,7 +299,7 @@ export class WriteJournal {
     try {
       try {
         await handle.writeFile(`${JSON.stringify(record)}\n`);
-        await handle.sync();
+        if (flush) await handle.sync();
       } finally {
         await handle.close();
       }
@@ -306,7 +308,7 @@ export class WriteJournal {
       await rm(temp, { force: true });
       throw error;
     }
-    await syncFolder(folder);
+    if (flush) await syncFolder(folder);
     return record;
   }
 

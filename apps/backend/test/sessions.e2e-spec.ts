@@ -1,0 +1,197 @@
+import {
+  builtServiceMain,
+  freePort,
+  generateToken,
+  request,
+  scratchDatabaseFor,
+  type ServiceProcess,
+  startServiceProcess,
+  testBackends,
+} from '@zt/test-kit';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const PASSWORD = 'correct horse battery staple';
+const NEW_PASSWORD = 'another long passphrase';
+/** How often the second backend reads the revocation feed. */
+const POLL_MS = 200;
+
+/**
+ * Logout and password change, through the backend, with billing, auth and two backends as
+ * processes: the backend that ends a session refuses its token at once, the other one within
+ * a few polls of the revocation feed.
+ */
+describe.each(testBackends())('ending sessions through the backend, on %s', (backend) => {
+  const internalToken = generateToken();
+  const dataDir = mkdtempSync(join(tmpdir(), 'sessions-e2e-'));
+  const internal = { 'X-INTERNAL-TOKEN': internalToken };
+  let billing: ServiceProcess;
+  let auth: ServiceProcess;
+  let api: ServiceProcess;
+  let otherApi: ServiceProcess;
+  let drop: () => Promise<void> = async () => undefined;
+
+  beforeAll(async () => {
+    const scratch = await scratchDatabaseFor(backend);
+    drop = scratch.drop;
+    const authUrl = `http://127.0.0.1:${await freePort()}`;
+    const shared = { INTERNAL_SERVICE_TOKEN: internalToken, DATA_DIR: dataDir };
+    billing = await startServiceProcess({
+      main: builtServiceMain('billing-server'),
+      env: { ...shared, DATABASE_URL: scratch.url, BILLING_SERVER_PORT: '0' },
+    });
+    auth = await startServiceProcess({
+      main: builtServiceMain('auth-server'),
+      env: {
+        ...shared,
+        DATABASE_URL: scratch.url,
+        AUTH_SERVER_PORT: new URL(authUrl).port,
+        AUTH_SERVER_URL: authUrl,
+        BILLING_SERVER_URL: billing.url,
+      },
+    });
+    const backendEnv = {
+      ...shared,
+      BACKEND_PORT: '0',
+      AUTH_SERVER_URL: authUrl,
+      BILLING_SERVER_URL: billing.url,
+      FILESYSTEM_SERVER_URL: 'http://127.0.0.1:9',
+      REVOCATION_POLL_MS: String(POLL_MS),
+    };
+    [api, otherApi] = await Promise.all([
+      startServiceProcess({ main: builtServiceMain('backend'), env: backendEnv }),
+      startServiceProcess({ main: builtServiceMain('backend'), env: backendEnv }),
+    ]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([api, otherApi, auth, billing].map((service) => service?.stop()));
+    await drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function signUp(email: string): Promise<string> {
+    const invite = await request(`${auth.url}/invites`, {
+      method: 'POST',
+      json: { tier: 'free' },
+      headers: internal,
+    });
+    const { invite_code } = invite.body as { invite_code: string };
+    const registered = await request(`${auth.url}/register`, {
+      method: 'POST',
+      json: { email, password: PASSWORD, invite_code },
+    });
+    expect(registered.status).toBe(201);
+    return signIn(email);
+  }
+
+  async function signIn(email: string, password = PASSWORD): Promise<string> {
+    const login = await request(`${auth.url}/login`, {
+      method: 'POST',
+      json: { email, password },
+    });
+    expect(login.status).toBe(200);
+    return (login.body as { access_token: string }).access_token;
+  }
+
+  const me = (service: ServiceProcess, token: string) =>
+    request(`${service.url}/me`, { headers: { Authorization: `Bearer ${token}` } });
+  const post = (path: string, token: string, json?: unknown) =>
+    request(`${api.url}${path}`, {
+      method: 'POST',
+      json,
+      headers: { Authorization: `Bearer ${token}` },
+    });
+  /** Milliseconds until `service` refuses `token` (polled), or fails after 5 s. */
+  async function untilRefused(service: ServiceProcess, token: string): Promise<number> {
+    const started = performance.now();
+    for (;;) {
+      const answer = await me(service, token);
+      if (answer.status === 401) return performance.now() - started;
+      expect(answer.status).toBe(200);
+      if (performance.now() - started > 5000) throw new Error('the token is still accepted');
+      await sleep(20);
+    }
+  }
+
+  it('ends this session only: refused at once here, within seconds on another backend', async () => {
+    const session = await signUp('leaving@example.com');
+    const other = await signIn('leaving@example.com');
+    expect((await me(api, session)).status).toBe(200);
+    expect((await me(otherApi, session)).status).toBe(200);
+
+    expect(await post('/me/logout', session)).toMatchObject({ status: 204 });
+    expect(await me(api, session)).toMatchObject({ status: 401, body: { error: 'unauthorized' } });
+    const elsewhereMs = await untilRefused(otherApi, session);
+    console.log(
+      `[${backend}] logout honoured by another backend after ${elsewhereMs.toFixed(0)} ms`,
+    );
+    expect(elsewhereMs).toBeLessThan(5000);
+
+    // The user's other session goes on, on both backends.
+    expect((await me(api, other)).status).toBe(200);
+    expect((await me(otherApi, other)).status).toBe(200);
+    // A logged-out token cannot log out again, nor do anything else.
+    expect(await post('/me/logout', session)).toMatchObject({ status: 401 });
+  });
+
+  it('changes the password only with the current one, then ends every session of the user', async () => {
+    const first = await signUp('moving@example.com');
+    const second = await signIn('moving@example.com');
+    const bystander = await signUp('bystander@example.com');
+
+    expect(
+      await post('/me/password', first, {
+        current_password: 'not my password',
+        new_password: NEW_PASSWORD,
+      }),
+    ).toMatchObject({ status: 403, body: { error: 'invalid credentials' } });
+    expect(
+      await post('/me/password', first, { current_password: PASSWORD, new_password: 'short' }),
+    ).toMatchObject({ status: 400 });
+    expect(await post('/me/password', first, { current_password: PASSWORD })).toMatchObject({
+      status: 400,
+    });
+    expect((await me(api, second)).status).toBe(200);
+
+    expect(
+      await post('/me/password', first, { current_password: PASSWORD, new_password: NEW_PASSWORD }),
+    ).toMatchObject({ status: 204 });
+    // Here at once, for every session of the user; on the other backend within seconds.
+    expect((await me(api, first)).status).toBe(401);
+    expect((await me(api, second)).status).toBe(401);
+    await untilRefused(otherApi, second);
+    expect((await me(api, bystander)).status).toBe(200);
+
+    const fresh = await signIn('moving@example.com', NEW_PASSWORD);
+    expect((await me(api, fresh)).status).toBe(200);
+    expect((await me(otherApi, fresh)).status).toBe(200);
+    expect(
+      await request(`${auth.url}/login`, {
+        method: 'POST',
+        json: { email: 'moving@example.com', password: PASSWORD },
+      }),
+    ).toMatchObject({ status: 401 });
+  });
+
+  it('keeps internal headers a client sends out of the call to the auth server', async () => {
+    const token = await signUp('spoofer@example.com');
+    const victim = await signUp('victim@example.com');
+    const victimId = JSON.parse(Buffer.from(victim.split('.')[1], 'base64url').toString())
+      .sub as string;
+    const answer = await request(`${api.url}/me/logout`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${token}`,
+        'X-INTERNAL-TOKEN': internalToken,
+        'X-User-ID': victimId,
+      },
+    });
+    expect(answer.status).toBe(204);
+    // Only the caller's own session ended.
+    expect((await me(api, token)).status).toBe(401);
+    expect((await me(api, victim)).status).toBe(200);
+  });
+});
