@@ -7,10 +7,8 @@
 // does. When every write has been settled, the ledger/files checker compares the ledger with
 // the stored files, and every acknowledged write must be stored byte for byte.
 // Prints one JSON report; exit 0 when nothing differs, 1 otherwise.
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,7 +17,7 @@ import { FAULT_ACTIONS, startFaultProxy } from './drill/fault-proxy.mjs';
 import { seededRandom } from './drill/seeded-random.mjs';
 import { superviseProcess } from './drill/supervised-process.mjs';
 import { checkWrites } from './lib/write-check.mjs';
-import { ROOT } from './stack.mjs';
+import { buildServices, freePort, ROOT } from './stack.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -55,28 +53,7 @@ const PRICE_MICROS = 10_000n;
 const STEPS = ['hold', 'hold', 'write', 'write', 'write', 'capture', 'capture'];
 const RECOVERY_STEPS = ['resolve', 'release'];
 
-if (!args['no-build']) {
-  execFileSync(
-    'npx',
-    [
-      'nx',
-      'run-many',
-      '-t',
-      'build',
-      '-p',
-      'billing-server',
-      'filesystem-server',
-      'auth-server',
-      'backend',
-      '--output-style=static',
-    ],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, NX_DAEMON: 'false' },
-    },
-  );
-}
+if (!args['no-build']) buildServices();
 
 const started = Date.now();
 const scratch = mkdtempSync(join(tmpdir(), 'zt-drill-'));
@@ -404,17 +381,6 @@ async function waitUntilSettled() {
     if (Date.now() > deadline) return;
     await sleep(250);
   }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function sleep(ms) {

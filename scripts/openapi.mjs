@@ -11,32 +11,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ROOT, SERVICES } from './stack.mjs';
+import { buildServices, ROOT, SERVICES } from './stack.mjs';
 
 const args = process.argv.slice(2);
 const outIndex = args.indexOf('--out');
 const outDir = outIndex === -1 ? join(ROOT, 'docs', 'api') : resolve(args[outIndex + 1] ?? '');
 const build = !args.includes('--no-build');
 
-if (build) {
-  execFileSync(
-    'npx',
-    [
-      'nx',
-      'run-many',
-      '-t',
-      'build',
-      '-p',
-      ...SERVICES.map((s) => s.name),
-      '--output-style=static',
-    ],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' },
-    },
-  );
-}
+if (build) buildServices();
 
 mkdirSync(outDir, { recursive: true });
 const scratch = mkdtempSync(join(tmpdir(), 'openapi-'));

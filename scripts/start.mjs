@@ -2,10 +2,11 @@
 // on embedded defaults, prints where each listens, and stops them all on Ctrl-C or SIGTERM.
 // SIGUSR2 (what `npm run rotate-token` sends) restarts the services one at a time with the
 // env file as it is now: see docs/runbooks/token-rotation.md.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  buildServices,
   createInvite,
   ENV_FILE,
   ensureEnvFile,
@@ -28,15 +29,7 @@ if (generated.length > 0)
   );
 
 console.log('[start] building (cached when nothing changed)...');
-execFileSync(
-  'npx',
-  ['nx', 'run-many', '-t', 'build', '-p', ...SERVICES.map((s) => s.name), '--output-style=static'],
-  {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' },
-  },
-);
+buildServices();
 
 /** The services' environment: the env file under the shell's variables, as read at boot. */
 function serviceEnvironment() {
