@@ -164,14 +164,20 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
           res: { status_code: 201 },
         }),
       ]);
+      // The price is held, then the hold captured once the file is stored.
       expect(atBilling).toEqual([
         expect.objectContaining({
           service: 'billing-server',
           req: expect.objectContaining({
             method: 'POST',
-            url: '/deduct',
+            url: '/holds',
             headers: expect.objectContaining({ 'x-caller-service': 'backend' }),
           }),
+          res: { status_code: 201 },
+        }),
+        expect.objectContaining({
+          service: 'billing-server',
+          req: expect.objectContaining({ method: 'POST', route: '/holds/:hold_id/capture' }),
           res: { status_code: 200 },
         }),
       ]);
@@ -350,14 +356,11 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
       }
     });
 
-    it('counts requests by route and status, ledger operations, and breaker states', async () => {
+    it('counts requests by route and status, holds and ledger operations, and breaker states', async () => {
       const before = (await request(`${billing.url}/metrics`, { headers: internal }))
         .body as string;
-      const deducts = (text: string) =>
-        readMetric(text, 'billing_ledger_operations_total', {
-          kind: 'deduct',
-          result: 'applied',
-        }) ?? 0;
+      const holds = (text: string, action: string) =>
+        readMetric(text, 'billing_holds_total', { action, result: 'applied' }) ?? 0;
       const write = await request(`${api.url}/me/files/counted.txt`, {
         method: 'PUT',
         headers: asUser(),
@@ -367,7 +370,9 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
 
       const atBilling = (await request(`${billing.url}/metrics`, { headers: internal }))
         .body as string;
-      expect(deducts(atBilling)).toBe(deducts(before) + 1);
+      expect(holds(atBilling, 'place')).toBe(holds(before, 'place') + 1);
+      expect(holds(atBilling, 'capture')).toBe(holds(before, 'capture') + 1);
+      expect(holds(atBilling, 'release')).toBe(holds(before, 'release'));
       expect(
         readMetric(atBilling, 'billing_ledger_operations_total', {
           kind: 'opening',

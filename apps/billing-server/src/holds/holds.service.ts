@@ -1,6 +1,7 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { HttpStatus, Injectable, Optional } from '@nestjs/common';
 import type { SqlExecutor } from '@zt/database';
-import { HttpError } from '@zt/service-utils';
+import { HttpError, ServiceMetrics } from '@zt/service-utils';
+import { Counter } from 'prom-client';
 import { randomUUID } from 'node:crypto';
 import type { BillingResult } from '../billing/billing-result';
 import { BillingRepository } from '../billing/billing.repository';
@@ -32,12 +33,59 @@ class Refusal extends Error {
  */
 @Injectable()
 export class HoldsService {
+  private readonly operations: Counter<'action' | 'result'> | undefined;
+
   constructor(
     private readonly holds: HoldsRepository,
     private readonly billing: BillingRepository,
-  ) {}
+    @Optional() metrics?: ServiceMetrics,
+  ) {
+    if (metrics) {
+      this.operations = new Counter({
+        name: 'billing_holds_total',
+        help:
+          'Hold operations by action (place, capture, release) and result (applied, replayed, ' +
+          'or the refusal: insufficient_funds, account_not_found, status_<code>, error).',
+        labelNames: ['action', 'result'],
+        registers: [metrics.registry],
+      });
+      for (const action of ['place', 'capture', 'release'] as const) {
+        this.operations.inc({ action, result: 'applied' }, 0);
+      }
+    }
+  }
 
-  async place(caller: string, hold: NewHold): Promise<BillingResult> {
+  /** `POST /holds`: takes the amount now, or answers the hold placed earlier under this id. */
+  place(caller: string, hold: NewHold): Promise<BillingResult> {
+    return this.counted('place', this.placeOnce(caller, hold));
+  }
+
+  /** `POST /holds/:id/capture`: keeps the money. */
+  capture(caller: string, holdId: string): Promise<BillingResult> {
+    return this.counted('capture', this.captureOnce(caller, holdId));
+  }
+
+  /** `POST /holds/:id/release`: pays the amount back, once. */
+  release(caller: string, holdId: string): Promise<BillingResult> {
+    return this.counted('release', this.releaseOnce(caller, holdId));
+  }
+
+  private async counted(
+    action: 'place' | 'capture' | 'release',
+    pending: Promise<BillingResult>,
+  ): Promise<BillingResult> {
+    try {
+      const result = await pending;
+      this.operations?.inc({ action, result: resultLabel(result) });
+      return result;
+    } catch (error) {
+      const label = error instanceof HttpError ? `status_${error.getStatus()}` : 'error';
+      this.operations?.inc({ action, result: label });
+      throw error;
+    }
+  }
+
+  private async placeOnce(caller: string, hold: NewHold): Promise<BillingResult> {
     try {
       return await this.billing.transaction(async (tx) => {
         const chargeTransactionId = randomUUID();
@@ -79,8 +127,7 @@ export class HoldsService {
     }
   }
 
-  /** `POST /holds/:id/capture`: keeps the money. */
-  async capture(caller: string, holdId: string): Promise<BillingResult> {
+  private async captureOnce(caller: string, holdId: string): Promise<BillingResult> {
     const captured = await this.holds.capture(caller, holdId);
     if (captured) return { status: HttpStatus.OK, body: holdBody(captured) };
     const hold = await this.holds.find(undefined, caller, holdId);
@@ -91,8 +138,7 @@ export class HoldsService {
     return { status: HttpStatus.OK, body: holdBody(hold), replayed: true };
   }
 
-  /** `POST /holds/:id/release`: pays the amount back, once. */
-  release(caller: string, holdId: string): Promise<BillingResult> {
+  private releaseOnce(caller: string, holdId: string): Promise<BillingResult> {
     return this.billing.transaction(async (tx) => {
       const hold = await this.holds.find(tx, caller, holdId, true);
       if (!hold) throw holdNotFound();
@@ -173,6 +219,21 @@ function holdBody(hold: HoldRow, balance?: bigint): Record<string, unknown> {
     created_at: hold.createdAt.toISOString(),
     settled_at: hold.settledAt?.toISOString() ?? null,
   };
+}
+
+function resultLabel(result: BillingResult): string {
+  if (result.replayed) return 'replayed';
+  switch (result.status) {
+    case HttpStatus.OK:
+    case HttpStatus.CREATED:
+      return 'applied';
+    case HttpStatus.PAYMENT_REQUIRED:
+      return 'insufficient_funds';
+    case HttpStatus.NOT_FOUND:
+      return 'account_not_found';
+    default:
+      return `status_${result.status}`;
+  }
 }
 
 function accountNotFound(): BillingResult {
