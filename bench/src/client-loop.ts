@@ -2,7 +2,8 @@
 // @zt/service-utils calling a local server from a closed loop, with its opossum breaker, with
 // the breaker bypassed, or a bare node:http call in its place, on the runner's command (IPC,
 // one run at a time).
-import { internalHeaders, InternalHttpClient } from '@zt/service-utils';
+import { internalHeaders } from '@zt/service-utils';
+import { InternalHttpClient } from '@zt/service-chassis';
 import { bypassBreaker } from './client/breaker-bypass';
 import { runClosedLoop } from './client/closed-loop';
 import { NodeHttpCaller } from './client/node-http-caller';
@@ -24,10 +25,11 @@ function main(): void {
     callerName: 'bench',
     upstreams: { [UPSTREAM]: { baseUrl: config.upstreamUrl } },
     client: config.client,
+    internalAuth: config.internalAuth,
   };
   const clients = {
-    breaker: new InternalHttpClient(options, config.internalAuth),
-    direct: new InternalHttpClient(options, config.internalAuth),
+    breaker: new InternalHttpClient(options),
+    direct: new InternalHttpClient(options),
   };
   bypassBreaker(clients.direct, UPSTREAM);
   const bare = new NodeHttpCaller(config.upstreamUrl, {

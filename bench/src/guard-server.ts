@@ -1,5 +1,5 @@
 // The guard fixture of `npm run bench` (group "guard"): see guard/guard-server.module.ts.
-import { runService } from '@zt/service-utils';
+import { runService } from '@zt/service-chassis';
 import { loadGuardServerConfigFromProcess } from './config/guard-server.config';
 import { GuardServerModule } from './guard/guard-server.module';
 

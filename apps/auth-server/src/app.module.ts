@@ -1,15 +1,15 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { DATABASE_HEALTH_CHECKS, DatabaseModule, embeddedDatabaseDirectory } from '@zt/database';
+import { InternalAuthModule } from '@zt/service-utils';
 import {
   HealthController,
   HealthModule,
-  InternalAuthModule,
   InternalClientModule,
   LoggingModule,
   MetricsModule,
   type OpenApiOptions,
   ServiceHttpModule,
-} from '@zt/service-utils';
+} from '@zt/service-chassis';
 import { join } from 'node:path';
 import type { AuthConfig } from './config/auth.config';
 import { AUTH_MIGRATIONS } from './database/auth.migrations';
@@ -50,6 +50,7 @@ export class AppModule {
           callerName: config.service.name,
           upstreams: { billing: { baseUrl: config.billingUrl } },
           client: config.client,
+          internalAuth: config.internalAuth,
         }),
         ServiceHttpModule.forRoot({ maxJsonBodyBytes: config.service.maxJsonBodyBytes }),
         DatabaseModule.forRoot({

@@ -1,4 +1,4 @@
-import { runService } from '@zt/service-utils';
+import { runService } from '@zt/service-chassis';
 import { AppModule, AUTH_OPENAPI } from './app.module';
 import { loadAuthConfigFromProcess } from './config/auth.config';
 

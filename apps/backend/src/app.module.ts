@@ -1,14 +1,14 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { InternalAuthModule } from '@zt/service-utils';
 import {
   HealthController,
   HealthModule,
-  InternalAuthModule,
   InternalClientModule,
   LoggingModule,
   MetricsModule,
   type OpenApiOptions,
   ServiceHttpModule,
-} from '@zt/service-utils';
+} from '@zt/service-chassis';
 import { UserAuthModule } from './auth/user-auth.module';
 import type { BackendConfig } from './config/backend.config';
 import { FilesModule } from './files/files.module';
@@ -43,7 +43,8 @@ export class AppModule {
         LoggingModule.forRoot({ service: config.service }),
         MetricsModule.forRoot({ serviceName: config.service.name }),
         HealthModule,
-        InternalAuthModule.forPublicEdge(config.internalAuth),
+        // Only GET /metrics takes the internal credential; /me routes have UserTokenGuard.
+        InternalAuthModule.forRoot(config.internalAuth, { guard: 'internal-only-routes' }),
         InternalClientModule.forRoot({
           callerName: config.service.name,
           upstreams: {
@@ -51,6 +52,7 @@ export class AppModule {
             [FILESYSTEM_UPSTREAM]: { baseUrl: config.filesystemUrl },
           },
           client: config.client,
+          internalAuth: config.internalAuth,
         }),
         ServiceHttpModule.forRoot({ maxJsonBodyBytes: config.service.maxJsonBodyBytes }),
         UserAuthModule.forRoot(

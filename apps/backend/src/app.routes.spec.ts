@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { listRoutes, serveOpenApiDocs } from '@zt/service-utils';
+import { listRoutes } from '@zt/service-utils';
+import { serveOpenApiDocs } from '@zt/service-chassis';
 import {
   generateToken,
   internalOnlyRouteNames,

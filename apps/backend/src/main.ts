@@ -1,4 +1,4 @@
-import { runService } from '@zt/service-utils';
+import { runService } from '@zt/service-chassis';
 import { AppModule, BACKEND_OPENAPI } from './app.module';
 import { loadBackendConfigFromProcess } from './config/backend.config';
 

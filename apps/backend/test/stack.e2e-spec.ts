@@ -1,4 +1,4 @@
-import { keepSlashesInPath } from '@zt/service-utils';
+import { keepSlashesInPath } from '@zt/service-chassis';
 import {
   builtServiceMain,
   freePort,

@@ -1,14 +1,14 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { DATABASE_HEALTH_CHECKS, DatabaseModule, embeddedDatabaseDirectory } from '@zt/database';
+import { InternalAuthModule } from '@zt/service-utils';
 import {
   HealthController,
   HealthModule,
-  InternalAuthModule,
   LoggingModule,
   MetricsModule,
   type OpenApiOptions,
   ServiceHttpModule,
-} from '@zt/service-utils';
+} from '@zt/service-chassis';
 import { BillingModule } from './billing/billing.module';
 import type { BillingConfig } from './config/billing.config';
 import { BILLING_MIGRATIONS } from './database/billing.migrations';

@@ -1,4 +1,4 @@
-import { runService } from '@zt/service-utils';
+import { runService } from '@zt/service-chassis';
 import { AppModule, BILLING_OPENAPI } from './app.module';
 import { loadBillingConfigFromProcess } from './config/billing.config';
 

@@ -1,4 +1,4 @@
-import { InternalHttpClient, UpstreamUnavailableError } from '@zt/service-utils';
+import { InternalHttpClient, UpstreamUnavailableError } from '@zt/service-chassis';
 import {
   builtServiceMain,
   generateToken,
@@ -133,20 +133,18 @@ describe('InternalHttpClient retrying a deduct against the built billing-server'
       env: { INTERNAL_SERVICE_TOKEN: token, BILLING_SERVER_PORT: '0', DATA_DIR: dataDir },
     });
     proxy = await startLossyProxy(billing.url);
-    sut = new InternalHttpClient(
-      {
-        callerName: 'backend',
-        upstreams: { billing: { baseUrl: proxy.url } },
-        client: {
-          timeoutMs: 2000,
-          retries: 2,
-          breakerResetMs: 5000,
-          breakerErrorThresholdPercent: 50,
-          breakerVolumeThreshold: 5,
-        },
+    sut = new InternalHttpClient({
+      callerName: 'backend',
+      upstreams: { billing: { baseUrl: proxy.url } },
+      client: {
+        timeoutMs: 2000,
+        retries: 2,
+        breakerResetMs: 5000,
+        breakerErrorThresholdPercent: 50,
+        breakerVolumeThreshold: 5,
       },
-      { sendToken: token, acceptedTokens: [token] },
-    );
+      internalAuth: { sendToken: token, acceptedTokens: [token] },
+    });
   });
 
   afterAll(async () => {

@@ -1,15 +1,15 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { InternalAuthModule } from '@zt/service-utils';
 import {
   type HealthCheck,
   HEALTH_CHECKS,
   HealthController,
   HealthModule,
-  InternalAuthModule,
   LoggingModule,
   MetricsModule,
   type OpenApiOptions,
   ServiceHttpModule,
-} from '@zt/service-utils';
+} from '@zt/service-chassis';
 import type { FilesystemConfig } from './config/filesystem.config';
 import { FilesModule } from './files/files.module';
 import { FilesService } from './files/files.service';

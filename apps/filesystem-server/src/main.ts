@@ -1,4 +1,4 @@
-import { runService } from '@zt/service-utils';
+import { runService } from '@zt/service-chassis';
 import { AppModule, FILESYSTEM_OPENAPI } from './app.module';
 import { loadFilesystemConfigFromProcess } from './config/filesystem.config';
 

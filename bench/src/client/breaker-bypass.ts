@@ -1,4 +1,4 @@
-import type { InternalHttpClient } from '@zt/service-utils';
+import type { InternalHttpClient } from '@zt/service-chassis';
 
 /** The parts of `InternalHttpClient` the bypass reaches into (private in the class). */
 interface ClientInternals {

@@ -1,11 +1,10 @@
 import {
   type Environment,
   type InternalAuthConfig,
-  type InternalClientConfig,
   loadInternalAuthConfig,
-  loadInternalClientConfig,
   readHttpUrl,
 } from '@zt/service-utils';
+import { type InternalClientConfig, loadInternalClientConfig } from '@zt/service-chassis';
 
 /** The client-loop fixture's configuration. */
 export interface ClientLoopConfig {

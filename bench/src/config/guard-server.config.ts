@@ -2,10 +2,9 @@ import {
   type Environment,
   type InternalAuthConfig,
   loadInternalAuthConfig,
-  loadServiceConfig,
   readOptionalString,
-  type ServiceConfig,
 } from '@zt/service-utils';
+import { loadServiceConfig, type ServiceConfig } from '@zt/service-chassis';
 
 /** The guard fixture's configuration, read once at boot like a service's. */
 export interface GuardServerConfig {

@@ -5,7 +5,8 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import { HttpError, USER_ID_PATTERN } from '@zt/service-utils';
+import { USER_ID_PATTERN } from '@zt/service-utils';
+import { HttpError } from '@zt/service-chassis';
 import { Pool, types } from 'pg';
 
 /** Injection token of the PostgreSQL URL (or `undefined`: no database routes). */

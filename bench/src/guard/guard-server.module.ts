@@ -1,10 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import {
-  InternalAuthModule,
-  LoggingModule,
-  MetricsModule,
-  ServiceHttpModule,
-} from '@zt/service-utils';
+import { InternalAuthModule } from '@zt/service-utils';
+import { LoggingModule, MetricsModule, ServiceHttpModule } from '@zt/service-chassis';
 import type { GuardServerConfig } from '../config/guard-server.config';
 import { AllowAllBalanceController } from './allow-all-balance.controller';
 import { BalanceReader, BENCH_DATABASE_URL } from './balance.reader';
@@ -16,8 +12,7 @@ import { OpenBalanceController } from './open-balance.controller';
  * `/guarded/...` behind `InternalTokenGuard` and `/open/...` without it (and `/allow-all/...`
  * behind a guard that returns true, to tell Nest's share from ours), on the request
  * pipeline of the billing server (`runService`; the logging, metrics and HTTP modules it
- * imports, in its order). `forPublicEdge` provides the credential config the guard needs
- * without registering the guard globally.
+ * imports, in its order). The guard covers only the routes that ask for it.
  */
 @Module({})
 export class GuardServerModule {
@@ -27,7 +22,7 @@ export class GuardServerModule {
       imports: [
         LoggingModule.forRoot({ service: config.service }),
         MetricsModule.forRoot({ serviceName: config.service.name }),
-        InternalAuthModule.forPublicEdge(config.internalAuth),
+        InternalAuthModule.forRoot(config.internalAuth, { guard: 'internal-only-routes' }),
         ServiceHttpModule.forRoot({ maxJsonBodyBytes: config.service.maxJsonBodyBytes }),
       ],
       controllers: [GuardedBalanceController, OpenBalanceController, AllowAllBalanceController],

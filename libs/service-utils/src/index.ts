@@ -1,56 +1,23 @@
-// Configuration
+// The internal-trust kit: what a NestJS service needs to refuse what it cannot verify and to
+// prove itself on its own calls. It depends on @nestjs/common and @nestjs/core only; logging,
+// metrics, health and the HTTP client are in @zt/service-chassis, which builds on this.
+
+// Configuration: the internal credential, validated once at boot
 export * from './lib/config/config.error';
 export * from './lib/config/environment';
 export * from './lib/config/internal-auth.config';
-export * from './lib/config/service.config';
-// Internal trust: the guard, its module, decorators and the header factory
+// Receiving side: the guard, its module and decorators
 export * from './lib/auth/acting-user.decorator';
 export * from './lib/auth/internal-auth-denied.reason';
+export * from './lib/auth/internal-auth-events';
 export * from './lib/auth/internal-auth.constants';
 export * from './lib/auth/internal-auth.module';
-export * from './lib/auth/internal-headers';
 export * from './lib/auth/internal-only.decorator';
 export * from './lib/auth/internal-token.guard';
 export * from './lib/auth/public.decorator';
 export * from './lib/auth/token-matcher';
-// Request handling shared by every service
-export * from './lib/http/http-error';
-export * from './lib/http/http-error.filter';
-export * from './lib/http/json-body.interceptor';
-export * from './lib/http/matched-route';
-export * from './lib/http/raw-body.decorator';
-export * from './lib/http/run-service';
-export * from './lib/http/service-http.module';
 export * from './lib/http/single-header';
-export * from './lib/http/strict-json';
-export * from './lib/http/zod-body.pipe';
+// Sending side: the headers of an outgoing internal call
+export * from './lib/auth/internal-headers';
 // Route inventory (for tests that every route is guarded or explicitly public)
 export * from './lib/routes/route-inventory';
-// Health: /health/live, /health/ready (@nestjs/terminus)
-export * from './lib/health/health-check';
-export * from './lib/health/health.controller';
-export * from './lib/health/health.module';
-// Metrics: GET /metrics for Prometheus (prom-client), behind the internal credential
-export * from './lib/metrics/http-metrics.middleware';
-export * from './lib/metrics/metrics.constants';
-export * from './lib/metrics/metrics.controller';
-export * from './lib/metrics/metrics.module';
-export * from './lib/metrics/service-metrics';
-// Logs: pino JSON lines (nestjs-pino), request ids across services, redaction of secrets
-export * from './lib/logging/log-redaction';
-export * from './lib/logging/logging.module';
-export * from './lib/logging/request-context';
-export * from './lib/logging/request-id';
-export * from './lib/logging/service-logger';
-// OpenAPI (@nestjs/swagger): documents derived from the guards' metadata
-export * from './lib/openapi/openapi-docs';
-export * from './lib/openapi/openapi-document';
-export * from './lib/openapi/openapi.options';
-export * from './lib/openapi/write-openapi';
-// Internal calls
-export * from './lib/config/internal-client.config';
-export * from './lib/client/internal-client.constants';
-export * from './lib/client/internal-client.module';
-export * from './lib/client/internal-client.types';
-export * from './lib/client/internal-http-client';
-export * from './lib/client/upstream-unavailable.error';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InternalHttpClient } from '@zt/service-utils';
+import { InternalHttpClient } from '@zt/service-chassis';
 import type { Tier } from '../users/tiers';
 
 /** Subscription counts as billing reports them. */

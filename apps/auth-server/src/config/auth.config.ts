@@ -1,15 +1,17 @@
 import {
   type Environment,
   type InternalAuthConfig,
-  type InternalClientConfig,
   loadInternalAuthConfig,
-  loadInternalClientConfig,
-  loadServiceConfig,
   readHttpUrl,
   readInteger,
   readOptionalString,
-  type ServiceConfig,
 } from '@zt/service-utils';
+import {
+  type InternalClientConfig,
+  loadInternalClientConfig,
+  loadServiceConfig,
+  type ServiceConfig,
+} from '@zt/service-chassis';
 
 /** The auth server's configuration, read and validated once at boot. */
 export interface AuthConfig {

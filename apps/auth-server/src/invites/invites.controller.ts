@@ -1,6 +1,6 @@
 import { Body, Controller, Post } from '@nestjs/common';
 import { ApiBody, ApiResponse } from '@nestjs/swagger';
-import { ZodBodyPipe } from '@zt/service-utils';
+import { ZodBodyPipe } from '@zt/service-chassis';
 import { CREATE_INVITE_BODY } from '../users/dto/auth.openapi';
 import { createInviteSchema, type CreateInviteRequest } from '../users/dto/auth.schemas';
 import { UsersService } from '../users/users.service';

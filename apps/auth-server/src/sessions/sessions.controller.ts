@@ -10,7 +10,7 @@ import {
   Query,
 } from '@nestjs/common';
 import { ApiBody, ApiResponse } from '@nestjs/swagger';
-import { ZodBodyPipe } from '@zt/service-utils';
+import { ZodBodyPipe } from '@zt/service-chassis';
 import {
   changePasswordSchema,
   type ChangePasswordRequest,

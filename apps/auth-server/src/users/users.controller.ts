@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { ApiBody, ApiResponse } from '@nestjs/swagger';
-import { Public, ZodBodyPipe } from '@zt/service-utils';
+import { Public } from '@zt/service-utils';
+import { ZodBodyPipe } from '@zt/service-chassis';
 import { LOGIN_ANSWER, LOGIN_BODY, REGISTER_BODY } from './dto/auth.openapi';
 import {
   loginSchema,

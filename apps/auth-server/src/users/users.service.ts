@@ -1,5 +1,5 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
-import { HttpError } from '@zt/service-utils';
+import { HttpError } from '@zt/service-chassis';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BillingClient } from '../billing/billing.client';

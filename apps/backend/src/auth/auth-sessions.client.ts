@@ -1,5 +1,6 @@
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
-import { HttpError, type InternalAuthConfig, internalHeaders } from '@zt/service-utils';
+import { type InternalAuthConfig, internalHeaders } from '@zt/service-utils';
+import { HttpError } from '@zt/service-chassis';
 import { SESSIONS_OPTIONS } from './user-auth.constants';
 
 /** How the backend reaches the auth server's session routes. */

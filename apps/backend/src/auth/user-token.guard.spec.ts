@@ -1,6 +1,7 @@
 import { Controller, Get, type INestApplication, Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { Public, ServiceHttpModule } from '@zt/service-utils';
+import { Public } from '@zt/service-utils';
+import { ServiceHttpModule } from '@zt/service-chassis';
 import { rawRequest, request } from '@zt/test-kit';
 import { type JwksServer, startJwksServer } from '../testing/jwks-server';
 import { generateSigningKey, signToken, type TestSigningKey } from '../testing/token-factory';

@@ -6,7 +6,8 @@ import {
   Logger,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { HttpError, IS_PUBLIC_KEY, readSingleHeader } from '@zt/service-utils';
+import { IS_PUBLIC_KEY, readSingleHeader } from '@zt/service-utils';
+import { HttpError } from '@zt/service-chassis';
 import type { Request, Response } from 'express';
 import { AuthUnavailableError } from './auth-unavailable.error';
 import { setAuthenticatedUser } from './authenticated-user';

@@ -2,15 +2,17 @@ import {
   ConfigError,
   type Environment,
   type InternalAuthConfig,
-  type InternalClientConfig,
   loadInternalAuthConfig,
-  loadInternalClientConfig,
-  loadServiceConfig,
   readHttpUrl,
   readInteger,
   readString,
-  type ServiceConfig,
 } from '@zt/service-utils';
+import {
+  type InternalClientConfig,
+  loadInternalClientConfig,
+  loadServiceConfig,
+  type ServiceConfig,
+} from '@zt/service-chassis';
 
 /** How the backend fetches and caches the auth server's public keys. */
 export interface JwksConfig {

@@ -1,5 +1,6 @@
 import { HttpStatus } from '@nestjs/common';
-import { HttpError, readSingleHeader } from '@zt/service-utils';
+import { readSingleHeader } from '@zt/service-utils';
+import { HttpError } from '@zt/service-chassis';
 import type { IncomingMessage } from 'node:http';
 
 const CLIENT_KEY = /^[\x21-\x7e]{1,200}$/;

@@ -1,5 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
-import { HttpError } from '@zt/service-utils';
+import { HttpError } from '@zt/service-chassis';
 import type { Request } from 'express';
 
 // The route prefix of the file routes. Express matches routes case-insensitively.

@@ -1,5 +1,5 @@
 import { HttpException } from '@nestjs/common';
-import { UpstreamUnavailableError } from '@zt/service-utils';
+import { UpstreamUnavailableError } from '@zt/service-chassis';
 import type { Request, Response } from 'express';
 import { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';

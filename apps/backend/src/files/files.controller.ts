@@ -19,7 +19,7 @@ import {
   ApiProduces,
   ApiResponse,
 } from '@nestjs/swagger';
-import { HttpError, RawBody } from '@zt/service-utils';
+import { HttpError, RawBody } from '@zt/service-chassis';
 import type { Request, Response } from 'express';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { CurrentUser } from '../auth/current-user.decorator';

@@ -3,7 +3,7 @@ import {
   InternalHttpClient,
   type InternalClientConfig,
   UpstreamUnavailableError,
-} from '@zt/service-utils';
+} from '@zt/service-chassis';
 import type { ServerResponse } from 'node:http';
 import {
   closedPort,
@@ -77,14 +77,12 @@ describe('metered writes', () => {
 
   const wire = (billingUrl: string, filesystemUrl: string) => {
     client?.onApplicationShutdown();
-    client = new InternalHttpClient(
-      {
-        callerName: 'backend',
-        upstreams: { billing: { baseUrl: billingUrl }, filesystem: { baseUrl: filesystemUrl } },
-        client: CLIENT,
-      },
-      { sendToken: TOKEN, acceptedTokens: [TOKEN] },
-    );
+    client = new InternalHttpClient({
+      callerName: 'backend',
+      upstreams: { billing: { baseUrl: billingUrl }, filesystem: { baseUrl: filesystemUrl } },
+      client: CLIENT,
+      internalAuth: { sendToken: TOKEN, acceptedTokens: [TOKEN] },
+    });
     const billingClient = new BillingClient(client);
     const filesystemClient = new FilesystemClient(client);
     const settlement = new WriteSettlement(billingClient, filesystemClient);

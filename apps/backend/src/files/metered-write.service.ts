@@ -1,5 +1,5 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
-import { HttpError, type InternalResponse, UpstreamUnavailableError } from '@zt/service-utils';
+import { HttpError, type InternalResponse, UpstreamUnavailableError } from '@zt/service-chassis';
 import { createHash, randomUUID } from 'node:crypto';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { BillingClient, type HoldAnswer } from '../upstreams/billing.client';

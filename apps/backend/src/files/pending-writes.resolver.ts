@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { UpstreamUnavailableError } from '@zt/service-utils';
+import { UpstreamUnavailableError } from '@zt/service-chassis';
 import { BillingClient } from '../upstreams/billing.client';
 import { FILES_OPTIONS, type FilesOptions } from './files.constants';
 import { type WriteOutcome, WriteSettlement } from './write-settlement';

@@ -5,7 +5,7 @@ import {
   Injectable,
   type NestInterceptor,
 } from '@nestjs/common';
-import { HttpError } from '@zt/service-utils';
+import { HttpError } from '@zt/service-chassis';
 import type { Request, Response } from 'express';
 import { finalize, type Observable } from 'rxjs';
 import { getAuthenticatedUser } from '../auth/authenticated-user';

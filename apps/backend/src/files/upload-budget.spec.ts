@@ -1,4 +1,4 @@
-import { ServiceMetrics } from '@zt/service-utils';
+import { ServiceMetrics } from '@zt/service-chassis';
 import { readMetric } from '@zt/test-kit';
 import { UploadBudget } from './upload-budget';
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { ServiceMetrics } from '@zt/service-utils';
+import { ServiceMetrics } from '@zt/service-chassis';
 import { Gauge } from 'prom-client';
 import { FILES_OPTIONS, type FilesOptions } from './files.constants';
 

@@ -1,5 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
-import { HttpError } from '@zt/service-utils';
+import { HttpError } from '@zt/service-chassis';
 import type { IncomingMessage } from 'node:http';
 import type { UploadReservation } from './upload-budget';
 

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { type UpstreamFailureReason, UpstreamUnavailableError } from '@zt/service-utils';
+import { type UpstreamFailureReason, UpstreamUnavailableError } from '@zt/service-chassis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BillingClient } from '../upstreams/billing.client';
 import { FilesystemClient } from '../upstreams/filesystem.client';

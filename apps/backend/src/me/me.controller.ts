@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { ApiBody, ApiResponse } from '@nestjs/swagger';
-import { ZodBodyPipe } from '@zt/service-utils';
+import { ZodBodyPipe } from '@zt/service-chassis';
 import { z } from 'zod';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { CurrentUser } from '../auth/current-user.decorator';

@@ -1,5 +1,5 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
-import { HttpError } from '@zt/service-utils';
+import { HttpError } from '@zt/service-chassis';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { type BillingAccount, BillingClient } from '../upstreams/billing.client';
 import { UnexpectedUpstreamAnswerError } from '../upstreams/unexpected-upstream-answer.error';

@@ -1,5 +1,5 @@
 import { HttpException, HttpStatus, Injectable } from '@nestjs/common';
-import { HttpError } from '@zt/service-utils';
+import { HttpError } from '@zt/service-chassis';
 import { AuthSessionsClient } from '../auth/auth-sessions.client';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { RevocationList } from '../auth/revocation-list';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InternalHttpClient, type InternalResponse } from '@zt/service-utils';
+import { InternalHttpClient, type InternalResponse } from '@zt/service-chassis';
 import { BILLING_UPSTREAM } from './upstream.names';
 
 /** An account as `GET /balance/:user_id` reports it. */

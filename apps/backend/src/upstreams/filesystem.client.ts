@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InternalHttpClient, type InternalResponse } from '@zt/service-utils';
+import { InternalHttpClient, type InternalResponse } from '@zt/service-chassis';
 import { FILESYSTEM_UPSTREAM } from './upstream.names';
 
 /**

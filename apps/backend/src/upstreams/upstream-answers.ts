@@ -1,5 +1,5 @@
 import { HttpException } from '@nestjs/common';
-import type { InternalResponse } from '@zt/service-utils';
+import type { InternalResponse } from '@zt/service-chassis';
 import { UnexpectedUpstreamAnswerError } from './unexpected-upstream-answer.error';
 
 // Answers of the filesystem server that are about the client's request, and so are passed

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpStatus, Param, Post, Res } from '@nestjs/common';
-import { HttpError, ZodBodyPipe } from '@zt/service-utils';
+import { HttpError, ZodBodyPipe } from '@zt/service-chassis';
 import { ApiBody, ApiResponse } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { toCredits } from '../money/credits';

@@ -7,7 +7,7 @@ import {
   type OnModuleInit,
   Optional,
 } from '@nestjs/common';
-import { HttpError, ServiceMetrics } from '@zt/service-utils';
+import { HttpError, ServiceMetrics } from '@zt/service-chassis';
 import type { SqlExecutor } from '@zt/database';
 import { createHash, randomUUID } from 'node:crypto';
 import { Counter } from 'prom-client';

@@ -1,5 +1,6 @@
 import { HttpStatus } from '@nestjs/common';
-import { HttpError, readSingleHeader } from '@zt/service-utils';
+import { readSingleHeader } from '@zt/service-utils';
+import { HttpError } from '@zt/service-chassis';
 import type { IncomingMessage } from 'node:http';
 
 /** The key of an idempotent request and the calling service whose namespace it lives in. */

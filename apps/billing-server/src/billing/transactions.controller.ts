@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { HttpError, ZodBodyPipe } from '@zt/service-utils';
+import { HttpError, ZodBodyPipe } from '@zt/service-chassis';
 import { ApiBody, ApiHeader, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { toCredits } from '../money/credits';

@@ -1,5 +1,6 @@
 import { HttpStatus, type PipeTransform } from '@nestjs/common';
-import { HttpError, USER_ID_PATTERN } from '@zt/service-utils';
+import { USER_ID_PATTERN } from '@zt/service-utils';
+import { HttpError } from '@zt/service-chassis';
 
 /** Validates a `:user_id` path parameter: 400 `{"error":"invalid user_id"}` otherwise. */
 export class UserIdPipe implements PipeTransform<string, string> {

@@ -2,11 +2,10 @@ import {
   type Environment,
   type InternalAuthConfig,
   loadInternalAuthConfig,
-  loadServiceConfig,
   readInteger,
   readOptionalString,
-  type ServiceConfig,
 } from '@zt/service-utils';
+import { loadServiceConfig, type ServiceConfig } from '@zt/service-chassis';
 
 /** The billing server's configuration, read and validated once at boot. */
 export interface BillingConfig {

@@ -11,7 +11,7 @@ import {
   Res,
 } from '@nestjs/common';
 import { ApiBody, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
-import { HttpError, ZodBodyPipe } from '@zt/service-utils';
+import { HttpError, ZodBodyPipe } from '@zt/service-chassis';
 import type { Request, Response } from 'express';
 import type { BillingResult } from '../billing/billing-result';
 import { readCallerService } from '../billing/idempotency-key';

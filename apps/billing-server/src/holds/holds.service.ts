@@ -1,6 +1,6 @@
 import { HttpStatus, Injectable, Optional } from '@nestjs/common';
 import type { SqlExecutor } from '@zt/database';
-import { HttpError, ServiceMetrics } from '@zt/service-utils';
+import { HttpError, ServiceMetrics } from '@zt/service-chassis';
 import { Counter } from 'prom-client';
 import { randomUUID } from 'node:crypto';
 import type { BillingResult } from '../billing/billing-result';

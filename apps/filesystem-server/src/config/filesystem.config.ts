@@ -2,10 +2,9 @@ import {
   type Environment,
   type InternalAuthConfig,
   loadInternalAuthConfig,
-  loadServiceConfig,
   readInteger,
-  type ServiceConfig,
 } from '@zt/service-utils';
+import { loadServiceConfig, type ServiceConfig } from '@zt/service-chassis';
 
 const MIB = 1024 * 1024;
 

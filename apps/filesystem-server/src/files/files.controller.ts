@@ -1,6 +1,7 @@
 import { Controller, Delete, Get, HttpCode, HttpStatus, Put, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiHeader, ApiParam, ApiResponse } from '@nestjs/swagger';
-import { ActingUser, HttpError, RawBody } from '@zt/service-utils';
+import { ActingUser } from '@zt/service-utils';
+import { HttpError, RawBody } from '@zt/service-chassis';
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import {

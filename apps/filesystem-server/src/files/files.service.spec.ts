@@ -1,4 +1,4 @@
-import { HttpError } from '@zt/service-utils';
+import { HttpError } from '@zt/service-chassis';
 import {
   existsSync,
   mkdirSync,

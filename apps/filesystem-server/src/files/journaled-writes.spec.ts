@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { HttpError } from '@zt/service-utils';
+import { HttpError } from '@zt/service-chassis';
 import { createHash } from 'node:crypto';
 import {
   promises as fsPromises,

@@ -1,5 +1,6 @@
 import { HttpStatus } from '@nestjs/common';
-import { HttpError, readSingleHeader } from '@zt/service-utils';
+import { readSingleHeader } from '@zt/service-utils';
+import { HttpError } from '@zt/service-chassis';
 import type { IncomingMessage } from 'node:http';
 
 /** A write id: 1-64 letters, digits, `_` or `-` (also a safe file name in the journal). */

@@ -1,6 +1,7 @@
 import { Controller, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
 import { ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
-import { ActingUser, ZodBodyPipe } from '@zt/service-utils';
+import { ActingUser } from '@zt/service-utils';
+import { ZodBodyPipe } from '@zt/service-chassis';
 import { RESOLVE_ANSWER, WRITE_ID_PARAM, WRITES_PAGE } from './dto/files.openapi';
 import { MAX_WRITES_PAGE, writesQuerySchema, type WritesQuery } from './dto/writes.schemas';
 import { FilesService } from './files.service';

@@ -1,5 +1,5 @@
 import type { Provider } from '@nestjs/common';
-import { type HealthCheck, HEALTH_CHECKS } from '@zt/service-utils';
+import { type HealthCheck, HEALTH_CHECKS } from '@zt/service-chassis';
 import type { Database } from './database';
 import { DATABASE } from './database.module';
 

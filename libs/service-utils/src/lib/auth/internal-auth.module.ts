@@ -4,39 +4,43 @@ import type { InternalAuthConfig } from '../config/internal-auth.config';
 import { INTERNAL_AUTH_CONFIG } from './internal-auth.constants';
 import { InternalTokenGuard } from './internal-token.guard';
 
+/** Which routes {@link InternalAuthModule} guards. */
+export interface InternalAuthModuleOptions {
+  /**
+   * - `every-route` (the default, for an internal service): every route of the application
+   *   needs the internal credential unless it says `@Public()`;
+   * - `internal-only-routes` (for a public edge, whose own global guard checks its users):
+   *   only the routes marked `@InternalOnly()`, such as `GET /metrics`, need it.
+   */
+  readonly guard?: 'every-route' | 'internal-only-routes';
+}
+
 /**
- * Makes the validated {@link InternalAuthConfig} injectable as `INTERNAL_AUTH_CONFIG` (the
- * internal client sends its token) and, for internal services, guards every route.
+ * The receiving side of internal trust: gives {@link InternalTokenGuard} the accepted tokens
+ * and, by default, registers it for every route (`APP_GUARD`), so a new route is protected
+ * without anyone remembering to protect it. Import it once, in the root module:
+ *
+ * ```ts
+ * InternalAuthModule.forRoot(loadInternalAuthConfig(process.env))
+ * ```
+ *
+ * Outgoing calls take their credential elsewhere (`internalHeaders`, or the chassis's
+ * `InternalClientModule`), so a service that only calls out does not import this module.
  */
 @Module({})
 export class InternalAuthModule {
-  /**
-   * For an internal service: registers {@link InternalTokenGuard} for every route of the
-   * application (`APP_GUARD`), so a route is open only when it says `@Public()`. Import it
-   * once, in the root module.
-   */
-  static forRoot(config: InternalAuthConfig): DynamicModule {
+  static forRoot(
+    config: InternalAuthConfig,
+    options: InternalAuthModuleOptions = {},
+  ): DynamicModule {
+    const guardEveryRoute = (options.guard ?? 'every-route') === 'every-route';
     return {
       module: InternalAuthModule,
       global: true,
       providers: [
         { provide: INTERNAL_AUTH_CONFIG, useValue: config },
-        { provide: APP_GUARD, useClass: InternalTokenGuard },
+        ...(guardEveryRoute ? [{ provide: APP_GUARD, useClass: InternalTokenGuard }] : []),
       ],
-      exports: [INTERNAL_AUTH_CONFIG],
-    };
-  }
-
-  /**
-   * For the public edge (the backend), which calls internal services but is called by end
-   * users: provides the credential to the internal client and registers no internal guard.
-   * Such an app must register its own global guard (e.g. a user-token guard) instead.
-   */
-  static forPublicEdge(config: InternalAuthConfig): DynamicModule {
-    return {
-      module: InternalAuthModule,
-      global: true,
-      providers: [{ provide: INTERNAL_AUTH_CONFIG, useValue: config }],
       exports: [INTERNAL_AUTH_CONFIG],
     };
   }

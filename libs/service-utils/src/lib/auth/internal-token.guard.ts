@@ -12,13 +12,13 @@ import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import type { InternalAuthConfig } from '../config/internal-auth.config';
 import { readSingleHeader } from '../http/single-header';
-import { ServiceMetrics } from '../metrics/service-metrics';
 import {
   INTERNAL_AUTH_CONFIG,
   INTERNAL_TOKEN_HEADER,
   IS_INTERNAL_ONLY_KEY,
 } from './internal-auth.constants';
 import type { InternalAuthDeniedReason } from './internal-auth-denied.reason';
+import { InternalAuthEvents } from './internal-auth-events';
 import { IS_PUBLIC_KEY } from './public.decorator';
 import { TokenMatcher } from './token-matcher';
 
@@ -33,7 +33,8 @@ export const FORBIDDEN_BODY = { error: 'Forbidden' } as const;
  * `@Public()` (and not `@InternalOnly()`) or it carries exactly one `X-INTERNAL-TOKEN` header
  * whose value equals an accepted token. Anything else is `403 {"error":"Forbidden"}` plus one
  * structured `internal_auth_denied` log line (reason, remote address, method, path; never the
- * token), counted in `internal_auth_denied_total{reason}` when the app has `MetricsModule`.
+ * token), also reported to {@link InternalAuthEvents} when the app provides one (the chassis's
+ * `MetricsModule` counts them in `internal_auth_denied_total{reason}`).
  *
  * Registered globally by `InternalAuthModule`, so a new route is protected without anyone
  * remembering to protect it.
@@ -47,7 +48,7 @@ export class InternalTokenGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     @Inject(INTERNAL_AUTH_CONFIG) config: InternalAuthConfig,
-    @Optional() private readonly metrics?: ServiceMetrics,
+    @Optional() private readonly events?: InternalAuthEvents,
   ) {
     this.matcher = new TokenMatcher(config.acceptedTokens);
   }
@@ -67,7 +68,7 @@ export class InternalTokenGuard implements CanActivate {
       // The path only: a query string may carry a misplaced credential.
       path: request.path,
     });
-    this.metrics?.internalAuthDenied.inc({ reason });
+    this.events?.denied(reason);
     throw new ForbiddenException(FORBIDDEN_BODY);
   }
 

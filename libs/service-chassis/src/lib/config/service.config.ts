@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { type Environment, readChoice, readInteger, readString } from './environment';
+import { type Environment, readChoice, readInteger, readString } from '@zt/service-utils';
 
 /** Settings every service of the platform shares, validated at boot. */
 export interface ServiceConfig {

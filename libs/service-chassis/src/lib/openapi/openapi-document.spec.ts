@@ -1,8 +1,8 @@
 import { Controller, Get, type INestApplication, Post } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { InternalOnly } from '../auth/internal-only.decorator';
-import { InternalAuthModule } from '../auth/internal-auth.module';
-import { Public } from '../auth/public.decorator';
+import { InternalOnly } from '@zt/service-utils';
+import { InternalAuthModule } from '@zt/service-utils';
+import { Public } from '@zt/service-utils';
 import { createOpenApiDocument } from './openapi-document';
 
 const TOKEN = 'q3V9sLk2Xw8RzT1mN6pB4yH7cJ0dF5gA';

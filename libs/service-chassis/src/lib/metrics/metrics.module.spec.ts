@@ -1,7 +1,7 @@
 import { Controller, Get, type INestApplication, Param } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { InternalAuthModule } from '../auth/internal-auth.module';
-import { Public } from '../auth/public.decorator';
+import { InternalAuthModule } from '@zt/service-utils';
+import { Public } from '@zt/service-utils';
 import { InternalClientModule } from '../client/internal-client.module';
 import { MetricsModule } from './metrics.module';
 import { ServiceMetrics } from './service-metrics';
@@ -36,6 +36,7 @@ async function appWith(callerOf?: string[]): Promise<INestApplication> {
                 breakerErrorThresholdPercent: 50,
                 breakerVolumeThreshold: 5,
               },
+              internalAuth: { sendToken: TOKEN, acceptedTokens: [TOKEN] },
             }),
           ]
         : []),

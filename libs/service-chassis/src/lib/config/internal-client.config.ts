@@ -1,4 +1,4 @@
-import { type Environment, readInteger } from './environment';
+import { type Environment, readInteger } from '@zt/service-utils';
 
 /**
  * How the internal HTTP client calls other services: the timeout of every call, how often an

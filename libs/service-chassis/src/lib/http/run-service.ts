@@ -8,7 +8,7 @@ import {
 import { ModuleRef, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
-import { ConfigError } from '../config/config.error';
+import { ConfigError } from '@zt/service-utils';
 import type { ServiceConfig } from '../config/service.config';
 import { serveOpenApiDocs } from '../openapi/openapi-docs';
 import type { OpenApiOptions } from '../openapi/openapi.options';

@@ -22,7 +22,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Public } from '../auth/public.decorator';
+import { Public } from '@zt/service-utils';
 import { InternalHttpClient } from '../client/internal-http-client';
 import { type HealthCheck, HEALTH_CHECK_TIMEOUT_MS, HEALTH_CHECKS } from './health-check';
 

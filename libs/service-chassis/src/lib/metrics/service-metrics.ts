@@ -1,6 +1,10 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { INTERNAL_AUTH_DENIED_REASONS } from '../auth/internal-auth-denied.reason';
+import {
+  INTERNAL_AUTH_DENIED_REASONS,
+  type InternalAuthDeniedReason,
+  type InternalAuthEvents,
+} from '@zt/service-utils';
 import type { BreakerState } from '../client/internal-client.types';
 import { InternalHttpClient } from '../client/internal-http-client';
 import { METRICS_OPTIONS, type MetricsOptions } from './metrics.constants';
@@ -26,7 +30,7 @@ const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.
  * (e.g. billing's ledger operations): `new Counter({ ..., registers: [metrics.registry] })`.
  */
 @Injectable()
-export class ServiceMetrics {
+export class ServiceMetrics implements InternalAuthEvents {
   /** The registry `GET /metrics` serves. */
   readonly registry = new Registry();
   /** Request durations in seconds, by method, route pattern and status code. */
@@ -74,5 +78,9 @@ export class ServiceMetrics {
         },
       });
     }
+  }
+  /** Counts one refusal of the internal guard (`InternalAuthEvents`). */
+  denied(reason: InternalAuthDeniedReason): void {
+    this.internalAuthDenied.inc({ reason });
   }
 }

@@ -3,9 +3,7 @@ import { Agent as HttpAgent, type IncomingHttpHeaders, request as httpRequest } 
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import CircuitBreaker from 'opossum';
-import { INTERNAL_AUTH_CONFIG } from '../auth/internal-auth.constants';
-import { internalHeaders } from '../auth/internal-headers';
-import type { InternalAuthConfig } from '../config/internal-auth.config';
+import { type InternalAuthConfig, internalHeaders } from '@zt/service-utils';
 import type { InternalClientConfig } from '../config/internal-client.config';
 import { currentRequestId } from '../logging/request-context';
 import { REQUEST_ID_HEADER } from '../logging/request-id';
@@ -112,10 +110,9 @@ export class InternalHttpClient implements OnApplicationShutdown {
   private readonly config: InternalClientConfig;
   private readonly callerName: string;
 
-  constructor(
-    @Inject(INTERNAL_CLIENT_OPTIONS) options: InternalClientOptions,
-    @Inject(INTERNAL_AUTH_CONFIG) private readonly auth: InternalAuthConfig,
-  ) {
+  private readonly auth: InternalAuthConfig;
+
+  constructor(@Inject(INTERNAL_CLIENT_OPTIONS) options: InternalClientOptions) {
     if (!CALLER_NAME.test(options.callerName)) {
       throw new TypeError(
         'InternalHttpClient: callerName must be lower-case letters, digits and "-" (at most 63)',
@@ -123,6 +120,7 @@ export class InternalHttpClient implements OnApplicationShutdown {
     }
     this.callerName = options.callerName;
     this.config = options.client;
+    this.auth = options.internalAuth;
     for (const [name, upstream] of Object.entries(options.upstreams)) {
       this.upstreams.set(name, this.createUpstream(name, upstream));
     }

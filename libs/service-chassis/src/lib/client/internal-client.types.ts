@@ -1,3 +1,4 @@
+import type { InternalAuthConfig } from '@zt/service-utils';
 import type { InternalClientConfig } from '../config/internal-client.config';
 import type { FORWARDABLE_HEADERS } from './internal-client.constants';
 
@@ -23,6 +24,8 @@ export interface InternalClientOptions {
   readonly upstreams: Readonly<Record<string, InternalUpstream>>;
   /** Timeout, retries and breaker settings (from {@link loadInternalClientConfig}). */
   readonly client: InternalClientConfig;
+  /** The credential every call carries (`internalHeaders`): only its send token leaves. */
+  readonly internalAuth: InternalAuthConfig;
 }
 
 /** The HTTP methods an internal call may use. */

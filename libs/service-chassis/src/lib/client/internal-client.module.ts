@@ -5,14 +5,14 @@ import { InternalHttpClient } from './internal-http-client';
 
 /**
  * Provides {@link InternalHttpClient} to the whole application (global module). Import it once,
- * in the root module of a service that calls other services, beside `InternalAuthModule`
- * (whose `INTERNAL_AUTH_CONFIG` gives the client its credential):
+ * in the root module of a service that calls other services:
  *
  * ```ts
  * InternalClientModule.forRoot({
  *   callerName: 'backend',
  *   upstreams: { billing: { baseUrl: config.billingUrl } },
  *   client: loadInternalClientConfig(env), // env: what the app's config folder reads
+ *   internalAuth: loadInternalAuthConfig(env), // the credential every call carries
  * })
  * ```
  */

@@ -3,8 +3,8 @@ import type { INestApplication } from '@nestjs/common';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { InternalAuthModule } from '../auth/internal-auth.module';
-import { Public } from '../auth/public.decorator';
+import { InternalAuthModule } from '@zt/service-utils';
+import { Public } from '@zt/service-utils';
 import { InternalClientModule } from '../client/internal-client.module';
 import { InternalHttpClient } from '../client/internal-http-client';
 import { loadServiceConfig } from '../config/service.config';
@@ -76,6 +76,7 @@ class ProbeModule {
             breakerErrorThresholdPercent: 50,
             breakerVolumeThreshold: 5,
           },
+          internalAuth: { sendToken: TOKEN, acceptedTokens: [TOKEN] },
         }),
         ServiceHttpModule.forRoot({ maxJsonBodyBytes: 64 * 1024 }),
       ],

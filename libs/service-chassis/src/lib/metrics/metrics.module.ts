@@ -4,6 +4,7 @@ import {
   Module,
   type NestModule,
 } from '@nestjs/common';
+import { InternalAuthEvents } from '@zt/service-utils';
 import { ALL_ROUTES } from '../http/matched-route';
 import { HttpMetricsMiddleware } from './http-metrics.middleware';
 import { METRICS_OPTIONS, type MetricsOptions } from './metrics.constants';
@@ -14,7 +15,7 @@ import { ServiceMetrics } from './service-metrics';
  * Metrics for a service (global module): provides {@link ServiceMetrics}, times every request,
  * and serves `GET /metrics` to callers with the internal credential. Import it once, in the
  * root module: `MetricsModule.forRoot({ serviceName: config.service.name })`.
- * `InternalTokenGuard` counts its refusals there, and the breakers of `InternalHttpClient`
+ * `InternalTokenGuard` counts its refusals there (as `InternalAuthEvents`), and the breakers of `InternalHttpClient`
  * (when the app has one) are reported at each scrape.
  */
 @Module({})
@@ -24,8 +25,13 @@ export class MetricsModule implements NestModule {
       module: MetricsModule,
       global: true,
       controllers: [MetricsController],
-      providers: [{ provide: METRICS_OPTIONS, useValue: options }, ServiceMetrics],
-      exports: [ServiceMetrics],
+      providers: [
+        { provide: METRICS_OPTIONS, useValue: options },
+        ServiceMetrics,
+        // The internal guard (of the trust kit) reports its refusals here to be counted.
+        { provide: InternalAuthEvents, useExisting: ServiceMetrics },
+      ],
+      exports: [ServiceMetrics, InternalAuthEvents],
     };
   }
 

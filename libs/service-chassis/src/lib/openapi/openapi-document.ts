@@ -7,9 +7,9 @@ import {
   type ResponsesObject,
   SwaggerModule,
 } from '@nestjs/swagger';
-import { INTERNAL_TOKEN_HEADER } from '../auth/internal-auth.constants';
+import { INTERNAL_TOKEN_HEADER } from '@zt/service-utils';
 import { REQUEST_ID_HEADER } from '../logging/request-id';
-import { listRoutes, type RouteDescription } from '../routes/route-inventory';
+import { listRoutes, type RouteDescription } from '@zt/service-utils';
 import { BEARER_SECURITY, INTERNAL_TOKEN_SECURITY, type OpenApiOptions } from './openapi.options';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { readSingleHeader } from '../http/single-header';
+import { readSingleHeader } from '@zt/service-utils';
 
 /** The header that carries a request's id into a service, back to its caller, and on every internal call. */
 export const REQUEST_ID_HEADER = 'X-Request-ID';

@@ -1,4 +1,4 @@
-import { ConfigError } from './config.error';
+import { ConfigError } from '@zt/service-utils';
 import { loadInternalClientConfig } from './internal-client.config';
 
 describe(loadInternalClientConfig.name, () => {

@@ -1,7 +1,7 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { InternalOnly } from '../auth/internal-only.decorator';
+import { InternalOnly } from '@zt/service-utils';
 import { ServiceMetrics } from './service-metrics';
 
 /**

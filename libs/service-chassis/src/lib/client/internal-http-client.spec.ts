@@ -9,9 +9,8 @@ import {
 } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InternalAuthModule } from '../auth/internal-auth.module';
 import { runWithRequestId } from '../logging/request-context';
-import type { InternalAuthConfig } from '../config/internal-auth.config';
+import type { InternalAuthConfig } from '@zt/service-utils';
 import type { InternalClientConfig } from '../config/internal-client.config';
 import { InternalClientModule } from './internal-client.module';
 import type { BreakerState, InternalClientOptions } from './internal-client.types';
@@ -126,10 +125,12 @@ describe(InternalHttpClient.name, () => {
     upstreams: InternalClientOptions['upstreams'],
     client: Partial<InternalClientConfig> = {},
   ) => {
-    const sut = new InternalHttpClient(
-      { callerName: 'backend', upstreams, client: { ...CONFIG, ...client } },
-      AUTH,
-    );
+    const sut = new InternalHttpClient({
+      callerName: 'backend',
+      upstreams,
+      client: { ...CONFIG, ...client },
+      internalAuth: AUTH,
+    });
     clients.push(sut);
     return sut;
   };
@@ -371,21 +372,21 @@ describe(InternalHttpClient.name, () => {
       expect(() => sut.breakerState('nope')).toThrow(TypeError);
       expect(
         () =>
-          new InternalHttpClient(
-            { callerName: 'Backend Server', upstreams: {}, client: CONFIG },
-            AUTH,
-          ),
+          new InternalHttpClient({
+            callerName: 'Backend Server',
+            upstreams: {},
+            client: CONFIG,
+            internalAuth: AUTH,
+          }),
       ).toThrow(TypeError);
       expect(
         () =>
-          new InternalHttpClient(
-            {
-              callerName: 'backend',
-              upstreams: { billing: { baseUrl: 'http://user:pw@127.0.0.1:1' } },
-              client: CONFIG,
-            },
-            AUTH,
-          ),
+          new InternalHttpClient({
+            callerName: 'backend',
+            upstreams: { billing: { baseUrl: 'http://user:pw@127.0.0.1:1' } },
+            client: CONFIG,
+            internalAuth: AUTH,
+          }),
       ).toThrow(TypeError);
     });
   });
@@ -823,15 +824,15 @@ describe(InternalHttpClient.name, () => {
   });
 
   describe('as a Nest provider', () => {
-    it('is built by InternalClientModule with the credential of InternalAuthModule, and shuts down with the app', async () => {
+    it('is built by InternalClientModule with its credential, and shuts down with the app', async () => {
       const server = await serve((_request, response) => json(response, 200, { ok: true }));
       const moduleRef = await Test.createTestingModule({
         imports: [
-          InternalAuthModule.forRoot(AUTH),
           InternalClientModule.forRoot({
             callerName: 'auth-server',
             upstreams: { billing: { baseUrl: server.url } },
             client: CONFIG,
+            internalAuth: AUTH,
           }),
         ],
       }).compile();
