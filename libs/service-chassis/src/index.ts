@@ -42,4 +42,5 @@ export * from './lib/client/internal-client.constants';
 export * from './lib/client/internal-client.module';
 export * from './lib/client/internal-client.types';
 export * from './lib/client/internal-http-client';
+export * from './lib/client/unexpected-upstream-answer.error';
 export * from './lib/client/upstream-unavailable.error';

@@ -1,42 +1,30 @@
 import { Injectable } from '@nestjs/common';
+import { billingApi, type Outcome, type Tier } from '@zt/contracts';
 import { InternalHttpClient } from '@zt/service-chassis';
-import type { Tier } from '../users/tiers';
 
-/** Subscription counts as billing reports them. */
-export interface SubscriptionCount {
-  readonly subscription_count: number;
-  readonly by_tier: Record<Tier, number>;
-}
+/** The name under which the internal client knows billing. */
+export const BILLING_UPSTREAM = 'billing';
 
 /**
  * The auth server's calls to billing, over the internal client (credential, timeout,
- * breaker). An unreachable billing surfaces as `UpstreamUnavailableError`, which the
- * service's error filter answers with `503 {"error":"billing unavailable"}`.
+ * breaker), each answer read into its outcome by billing's contract. An unreachable billing
+ * surfaces as `UpstreamUnavailableError`, which the service's error filter answers with
+ * `503 {"error":"billing unavailable"}`; an answer the contract does not declare, as
+ * `UnexpectedUpstreamAnswerError` (500).
  */
 @Injectable()
 export class BillingClient {
   constructor(private readonly client: InternalHttpClient) {}
 
-  /** Opens the billing account of a new user. */
-  async createAccount(userId: string, tier: Tier): Promise<void> {
-    const response = await this.client.request('billing', {
-      method: 'POST',
-      path: '/account',
+  /** `POST /account`: opens the billing account of a new user. */
+  createAccount(userId: string, tier: Tier): Promise<Outcome<typeof billingApi.createAccount>> {
+    return this.client.call(BILLING_UPSTREAM, billingApi.createAccount, {
       body: { user_id: userId, tier },
     });
-    if (response.status !== 201) {
-      throw new Error(`billing answered ${response.status} to POST /account`);
-    }
   }
 
-  async subscriptionCount(): Promise<SubscriptionCount> {
-    const response = await this.client.request<SubscriptionCount>('billing', {
-      method: 'GET',
-      path: '/stats/subscription_count',
-    });
-    if (response.status !== 200) {
-      throw new Error(`billing answered ${response.status} to GET /stats/subscription_count`);
-    }
-    return response.data;
+  /** `GET /stats/subscription_count`. */
+  subscriptionCount(): Promise<Outcome<typeof billingApi.subscriptionCount>> {
+    return this.client.call(BILLING_UPSTREAM, billingApi.subscriptionCount);
   }
 }

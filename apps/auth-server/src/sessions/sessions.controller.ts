@@ -11,18 +11,9 @@ import {
 } from '@nestjs/common';
 import { ApiBody, ApiResponse } from '@nestjs/swagger';
 import { ZodBodyPipe } from '@zt/service-chassis';
-import {
-  changePasswordSchema,
-  type ChangePasswordRequest,
-  revocationsQuerySchema,
-  type RevocationsQuery,
-  revokeTokenSchema,
-  type RevokeTokenRequest,
-} from '../users/dto/auth.schemas';
+import { authApi, type ParsedBody, type ParsedQuery } from '@zt/contracts';
 import { UsersRepository } from '../users/users.repository';
 import { UsersService } from '../users/users.service';
-
-const DEFAULT_PAGE = 1000;
 
 /**
  * Ending sessions. Internal routes (global guard): the backend calls them for its users'
@@ -55,7 +46,8 @@ export class SessionsController {
   async changePassword(
     @Param('user_id', new ParseUUIDPipe({ errorHttpStatusCode: HttpStatus.BAD_REQUEST }))
     userId: string,
-    @Body(new ZodBodyPipe(changePasswordSchema)) body: ChangePasswordRequest,
+    @Body(new ZodBodyPipe(authApi.changePassword.body))
+    body: ParsedBody<typeof authApi.changePassword>,
   ): Promise<void> {
     await this.users.changePassword(userId, body);
   }
@@ -76,7 +68,9 @@ export class SessionsController {
   })
   @ApiResponse({ status: 204, description: 'Revoked (also when it already was)' })
   @ApiResponse({ status: 404, description: '{"error":"user not found"}' })
-  async revoke(@Body(new ZodBodyPipe(revokeTokenSchema)) body: RevokeTokenRequest): Promise<void> {
+  async revoke(
+    @Body(new ZodBodyPipe(authApi.revokeToken.body)) body: ParsedBody<typeof authApi.revokeToken>,
+  ): Promise<void> {
     await this.users.revokeToken(body);
   }
 
@@ -88,9 +82,10 @@ export class SessionsController {
       'those after `after` whose tokens have not expired, in the order they were made',
   })
   async feed(
-    @Query(new ZodBodyPipe(revocationsQuerySchema)) query: RevocationsQuery,
+    @Query(new ZodBodyPipe(authApi.listRevocations.query))
+    query: ParsedQuery<typeof authApi.listRevocations>,
   ): Promise<Record<string, unknown>> {
-    const limit = query.limit ?? DEFAULT_PAGE;
+    const limit = query.limit ?? authApi.MAX_REVOCATIONS_PAGE;
     const rows = await this.repository.listRevocations(query.after ?? 0n, limit);
     return {
       revocations: rows.map((row) => ({

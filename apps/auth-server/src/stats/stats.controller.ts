@@ -18,8 +18,8 @@ export class StatsController {
     ]);
     return {
       users,
-      subscription_count: subscriptions.subscription_count,
-      by_tier: subscriptions.by_tier,
+      subscription_count: subscriptions.body.subscription_count,
+      by_tier: subscriptions.body.by_tier,
     };
   }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DATABASE, type Database, type SqlExecutor } from '@zt/database';
-import type { Tier } from './tiers';
+import type { Tier } from '@zt/contracts';
 
 /** A user as stored. */
 export interface UserRow {

@@ -1,18 +1,13 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
-import { HttpError } from '@zt/service-chassis';
+import { HttpError, UnexpectedUpstreamAnswerError } from '@zt/service-chassis';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BillingClient } from '../billing/billing.client';
+import { BILLING_UPSTREAM, BillingClient } from '../billing/billing.client';
 import { TokensService } from '../tokens/tokens.service';
-import type {
-  ChangePasswordRequest,
-  LoginRequest,
-  RegisterRequest,
-  RevokeTokenRequest,
-} from './dto/auth.schemas';
+import type { authApi, ParsedBody, Tier } from '@zt/contracts';
+import type { LoginRequest, RegisterRequest } from './dto/auth.schemas';
 import { FailedLoginThrottle } from './failed-login-throttle';
 import { PasswordHasher } from './password-hasher';
-import type { Tier } from './tiers';
 import { UsersRepository } from './users.repository';
 
 /** The digest under which an invite code is stored. */
@@ -64,7 +59,14 @@ export class UsersService {
         tier,
       });
       if (!inserted) throw new HttpError(HttpStatus.CONFLICT, 'email already registered');
-      await this.billing.createAccount(userId, tier);
+      const opened = await this.billing.createAccount(userId, tier);
+      switch (opened.kind) {
+        case 'created':
+          break;
+        case 'account_exists': // the id was made here a moment ago: billing is confused
+        case 'invalid_request': // a body built here: a bug
+          throw new UnexpectedUpstreamAnswerError(BILLING_UPSTREAM, 'POST /account', opened.status);
+      }
       await this.repository.markInviteUsed(tx, digest, userId);
       return { user_id: userId, email: request.email, tier };
     });
@@ -105,7 +107,10 @@ export class UsersService {
    * Replaces the password of `userId` after checking the current one (throttled like a
    * login), and revokes every token of the user issued until now: all sessions end.
    */
-  async changePassword(userId: string, request: ChangePasswordRequest): Promise<void> {
+  async changePassword(
+    userId: string,
+    request: ParsedBody<typeof authApi.changePassword>,
+  ): Promise<void> {
     const user = await this.repository.findById(userId);
     const email = user?.email ?? `unknown:${userId}`;
     const waitMs = this.throttle.reserve(email);
@@ -138,7 +143,7 @@ export class UsersService {
   }
 
   /** Ends the session of the token `jti` of `userId`, until the token's own expiry. */
-  async revokeToken(request: RevokeTokenRequest): Promise<void> {
+  async revokeToken(request: ParsedBody<typeof authApi.revokeToken>): Promise<void> {
     const latest = Math.floor(Date.now() / 1000) + this.tokens.lifetimeSeconds + 60;
     if (request.expires_at > latest) {
       throw new HttpError(HttpStatus.BAD_REQUEST, 'expires_at is later than any token lives');

@@ -1,9 +1,16 @@
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import {
+  authApi,
+  type Endpoint,
+  type Outcome,
+  pathOf,
+  readOutcome,
+  type RequestBody,
+} from '@zt/contracts';
 import { type InternalAuthConfig, internalHeaders } from '@zt/service-utils';
-import { HttpError } from '@zt/service-chassis';
+import { HttpError, UnexpectedUpstreamAnswerError } from '@zt/service-chassis';
 import { SESSIONS_OPTIONS } from './user-auth.constants';
 
-/** How the backend reaches the auth server's session routes. */
 export interface SessionsOptions {
   /** The auth server (`AUTH_SERVER_URL`). */
   readonly authUrl: string;
@@ -14,43 +21,55 @@ export interface SessionsOptions {
   readonly pollIntervalMs: number;
 }
 
-/** An answer of the auth server. */
-export interface AuthAnswer {
-  readonly status: number;
-  readonly body: Record<string, unknown> | undefined;
-}
-
 /**
- * The backend's calls to the auth server's internal session routes (revoke a token, change a
- * password, read the revocation feed), with the internal credential. Not an upstream of the
- * internal client: its breaker would make the backend's readiness depend on the auth server,
- * while cached keys keep serving users through an auth outage.
- * @throws HttpError 503 `auth unavailable` when the auth server gives no usable answer.
+ * The backend's calls to the auth server's session routes, each answer read into its outcome
+ * by auth's contract (`@zt/contracts`). Plain `fetch` with the internal credential and a
+ * deadline, not the breaker-guarded client: the revocation feed is polled every few seconds,
+ * and a slow auth server must not open a breaker that reports the backend unready. An auth
+ * server that does not answer (or answers 5xx) is `503 {"error":"auth unavailable"}`; an
+ * answer the contract does not declare is `UnexpectedUpstreamAnswerError` (500).
  */
 @Injectable()
 export class AuthSessionsClient {
   constructor(@Inject(SESSIONS_OPTIONS) private readonly options: SessionsOptions) {}
 
   /** `POST /revocations`: ends the session of one token. */
-  revokeToken(userId: string, jti: string, expiresAt: number): Promise<AuthAnswer> {
-    return this.call('POST', '/revocations', { user_id: userId, jti, expires_at: expiresAt });
+  revokeToken(
+    userId: string,
+    jti: string,
+    expiresAt: number,
+  ): Promise<Outcome<typeof authApi.revokeToken>> {
+    return this.call(authApi.revokeToken, pathOf(authApi.revokeToken), {
+      user_id: userId,
+      jti,
+      expires_at: expiresAt,
+    });
   }
 
   /** `POST /users/:id/password`: the password, after the current one is checked. */
-  changePassword(userId: string, body: Record<string, unknown>): Promise<AuthAnswer> {
-    return this.call('POST', `/users/${encodeURIComponent(userId)}/password`, body);
+  changePassword(
+    userId: string,
+    body: RequestBody<typeof authApi.changePassword>,
+  ): Promise<Outcome<typeof authApi.changePassword>> {
+    const path = pathOf(authApi.changePassword, { user_id: userId });
+    return this.call(authApi.changePassword, path, body);
   }
 
   /** `GET /revocations?after=`: revocations made after `after`, oldest first. */
-  revocations(after: string): Promise<AuthAnswer> {
-    return this.call('GET', `/revocations?after=${encodeURIComponent(after)}&limit=1000`);
+  revocations(after: string): Promise<Outcome<typeof authApi.listRevocations>> {
+    const path = pathOf(authApi.listRevocations, {}, { after, limit: '1000' });
+    return this.call(authApi.listRevocations, path);
   }
 
-  private async call(method: string, path: string, body?: unknown): Promise<AuthAnswer> {
+  private async call<E extends Endpoint>(
+    endpoint: E,
+    path: string,
+    body?: unknown,
+  ): Promise<Outcome<E>> {
     let response: Response;
     try {
       response = await fetch(`${this.options.authUrl}${path}`, {
-        method,
+        method: endpoint.method,
         headers: {
           ...internalHeaders(this.options.internalAuth),
           'X-Caller-Service': 'backend',
@@ -67,12 +86,20 @@ export class AuthSessionsClient {
     if (response.status >= 500) {
       throw new HttpError(HttpStatus.SERVICE_UNAVAILABLE, 'auth unavailable');
     }
-    let parsed: Record<string, unknown> | undefined;
+    let parsed: unknown;
     try {
-      parsed = text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
+      parsed = text ? (JSON.parse(text) as unknown) : undefined;
     } catch {
       throw new HttpError(HttpStatus.SERVICE_UNAVAILABLE, 'auth unavailable');
     }
-    return { status: response.status, body: parsed };
+    const outcome = readOutcome(endpoint, response.status, parsed);
+    if (outcome === undefined) {
+      throw new UnexpectedUpstreamAnswerError(
+        'auth',
+        `${endpoint.method} ${endpoint.path}`,
+        response.status,
+      );
+    }
+    return outcome;
   }
 }

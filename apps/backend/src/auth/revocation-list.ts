@@ -5,17 +5,10 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
+import type { authApi } from '@zt/contracts';
 import { type AuthenticatedUser } from './authenticated-user';
 import { AuthSessionsClient, type SessionsOptions } from './auth-sessions.client';
 import { SESSIONS_OPTIONS } from './user-auth.constants';
-
-interface Revocation {
-  readonly seq: string;
-  readonly user_id: string;
-  readonly jti: string | null;
-  readonly not_before: number | null;
-  readonly expires_at: number;
-}
 
 /**
  * The sessions that have ended, as the auth server's revocation feed says: tokens revoked by
@@ -74,10 +67,9 @@ export class RevocationList implements OnApplicationBootstrap, OnApplicationShut
     try {
       for (;;) {
         const answer = await this.auth.revocations(this.lastSeq);
-        if (answer.status !== 200) throw new Error(`GET /revocations answered ${answer.status}`);
-        const page = answer.body as { revocations?: Revocation[]; next_after?: string | null };
-        for (const revocation of page.revocations ?? []) this.apply(revocation);
-        if (!page.next_after) break;
+        if (answer.kind !== 'ok') throw new Error(`GET /revocations answered ${answer.status}`);
+        for (const revocation of answer.body.revocations) this.apply(revocation);
+        if (!answer.body.next_after) break;
       }
       if (this.feedDown) this.logger.log({ event: 'revocation_feed_restored' });
       this.feedDown = false;
@@ -93,7 +85,7 @@ export class RevocationList implements OnApplicationBootstrap, OnApplicationShut
     this.forgetExpired();
   }
 
-  private apply(revocation: Revocation): void {
+  private apply(revocation: authApi.Revocation): void {
     if (revocation.jti !== null) this.tokens.set(revocation.jti, revocation.expires_at);
     if (revocation.not_before !== null) {
       const known = this.users.get(revocation.user_id);

@@ -1,3 +1,4 @@
+import { parseAmount } from '@zt/contracts';
 import {
   ConfigError,
   type Environment,
@@ -77,8 +78,6 @@ const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
 const FILE_BYTES_RANGE = { min: 1, max: 1024 * 1024 * 1024 };
 const DEFAULT_UPLOAD_BUDGET_BYTES = 64 * 1024 * 1024;
 const UPLOAD_BUDGET_RANGE = { min: 1, max: 1024 ** 4 };
-// The amount syntax billing accepts (DESIGN section 5).
-const CREDIT_AMOUNT = /^(0|[1-9][0-9]{0,6})(\.[0-9]{1,6})?$/;
 
 /**
  * Builds the configuration from `env`.
@@ -127,11 +126,8 @@ export function loadBackendConfigFromProcess(): BackendConfig {
 
 function readCreditAmount(env: Environment, variable: string, fallback: string): string {
   const value = readString(env, variable, fallback);
-  const match = CREDIT_AMOUNT.exec(value);
-  const micros = match
-    ? BigInt(match[1]) * 1_000_000n + BigInt((match[2] ?? '.').slice(1).padEnd(6, '0'))
-    : 0n;
-  if (micros <= 0n || micros > 1_000_000n * 1_000_000n) {
+  // The amount billing accepts (DESIGN section 5), by billing's own rule.
+  if (parseAmount(value) === undefined) {
     throw new ConfigError(
       variable,
       'must be a credit amount greater than 0 and at most 1000000, with at most 6 decimals (e.g. 0.01)',

@@ -46,12 +46,20 @@ const json =
   };
 /** Drops the connection without an answer. */
 const hangUp: Answer = (_request, response) => response.socket?.destroy();
-const hold = (state: string, balance = 4.99) => ({
-  hold_id: 'w',
-  user_id: USER_ID,
+/** A hold as billing's contract answers it. */
+const holdAs = (holdId: string, userId: string, state: string, balance?: number) => ({
+  hold_id: holdId,
+  user_id: userId,
+  amount: 0.01,
+  reason: 'file write 0123456789abcdef0123456789abcdef',
   state,
-  balance,
+  ...(balance === undefined ? {} : { balance }),
+  charge_transaction_id: '6f1c2b9e-7a41-4c55-9d0e-2b6f8a1c4d7e',
+  refund_transaction_id: state === 'released' ? '7f1c2b9e-7a41-4c55-9d0e-2b6f8a1c4d7e' : null,
+  created_at: '2026-11-30T08:00:00.000Z',
+  settled_at: state === 'held' ? null : '2026-11-30T08:00:01.000Z',
 });
+const hold = (state: string, balance = 4.99) => holdAs('w', USER_ID, state, balance);
 
 interface Answers {
   place: Answer;
@@ -97,7 +105,7 @@ describe('metered writes', () => {
       release: json(200, hold('released', 5)),
       list: json(200, { holds: [], next_after: null }),
       write: json(201, { path: 'notes/a.txt', size: 5 }),
-      resolve: json(200, { outcome: 'aborted' }),
+      resolve: json(200, { write_id: 'w', outcome: 'aborted' }),
     };
     billing = await startScriptedServer((request, response) => {
       if (request.method === 'GET') return answers.list(request, response);
@@ -245,7 +253,12 @@ describe('metered writes', () => {
   describe('an outcome left unknown is resolved, never guessed', () => {
     it('captures a write whose answer was lost but which the filesystem stored (no free write)', async () => {
       answers.write = hangUp;
-      answers.resolve = json(200, { outcome: 'applied', path: 'notes/a.txt', size: 5 });
+      answers.resolve = json(200, {
+        write_id: 'w',
+        outcome: 'applied',
+        path: 'notes/a.txt',
+        size: 5,
+      });
       expect(await write()).toEqual({
         status: 200,
         body: { path: 'notes/a.txt', size: 5, charged: 0.01, balance: 4.99 },
@@ -291,7 +304,12 @@ describe('metered writes', () => {
 
     it('captures instead when the resolve finds the write stored by a concurrent retry', async () => {
       answers.write = json(429, { error: 'too many writes in progress for this user' });
-      answers.resolve = json(200, { outcome: 'applied', path: 'notes/a.txt', size: 5 });
+      answers.resolve = json(200, {
+        write_id: 'w',
+        outcome: 'applied',
+        path: 'notes/a.txt',
+        size: 5,
+      });
       expect(await write()).toMatchObject({ status: 200, replayed: true });
       expect(calls(billing)).toEqual(['POST /holds', `POST /holds/${writeIdOf()}/capture`]);
     });
@@ -365,7 +383,7 @@ describe('metered writes', () => {
   });
 
   describe('the resolver', () => {
-    const open = (id: string, user = USER_ID) => ({ hold_id: id, user_id: user, state: 'held' });
+    const open = (id: string, user = USER_ID) => holdAs(id, user, 'held');
 
     it('settles every open hold by the filesystem outcome, page by page', async () => {
       const pages = [
@@ -375,9 +393,13 @@ describe('metered writes', () => {
       answers.list = (request, response) =>
         sendJson(response, 200, request.url.includes('after=2') ? pages[1] : pages[0]);
       answers.resolve = (request, response) =>
-        sendJson(response, 200, {
-          outcome: request.url.includes('w-applied') ? 'applied' : 'aborted',
-        });
+        sendJson(
+          response,
+          200,
+          request.url.includes('w-applied')
+            ? { write_id: 'w-applied', outcome: 'applied', path: 'a.txt', size: 1 }
+            : { write_id: 'w', outcome: 'aborted' },
+        );
 
       expect(await resolver.settleOpenHolds()).toEqual({ captured: 1, released: 2, left: 0 });
       expect(calls(billing)).toEqual([
@@ -401,7 +423,7 @@ describe('metered writes', () => {
       expect(await resolver.settleOpenHolds()).toMatchObject({ captured: 0, released: 0 });
       expect(calls(billing).filter((call) => call.startsWith('POST'))).toEqual([]);
 
-      answers.resolve = json(200, { outcome: 'aborted' });
+      answers.resolve = json(200, { write_id: 'w', outcome: 'aborted' });
       expect(await resolver.settleOpenHolds()).toEqual({ captured: 0, released: 2, left: 0 });
     });
 
@@ -414,7 +436,12 @@ describe('metered writes', () => {
       answers.resolve = (request, response) =>
         request.url.includes('w-odd')
           ? odd(request, response)
-          : sendJson(response, 200, { outcome: 'applied' });
+          : sendJson(response, 200, {
+              write_id: 'w-fine',
+              outcome: 'applied',
+              path: 'a.txt',
+              size: 1,
+            });
       expect(await resolver.settleOpenHolds()).toEqual({ captured: 1, released: 0, left: 1 });
       expect(calls(billing)).toContain('POST /holds/w-fine/capture');
       expect(events()).toContain('write_resolve_failed');

@@ -1,11 +1,16 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
-import { HttpError, type InternalResponse, UpstreamUnavailableError } from '@zt/service-chassis';
+import type { billingApi, filesystemApi } from '@zt/contracts';
+import {
+  type CallOutcome,
+  HttpError,
+  UnexpectedUpstreamAnswerError,
+  UpstreamUnavailableError,
+} from '@zt/service-chassis';
 import { createHash, randomUUID } from 'node:crypto';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
-import { BillingClient, type HoldAnswer } from '../upstreams/billing.client';
+import { BillingClient } from '../upstreams/billing.client';
 import { FilesystemClient } from '../upstreams/filesystem.client';
-import { UnexpectedUpstreamAnswerError } from '../upstreams/unexpected-upstream-answer.error';
-import { relayUpstreamError } from '../upstreams/upstream-answers';
+import { relayRefusal } from '../upstreams/upstream-answers';
 import { BILLING_UPSTREAM, FILESYSTEM_UPSTREAM } from '../upstreams/upstream.names';
 import { FILES_OPTIONS, type FilesOptions } from './files.constants';
 import { inRounds, type WriteOutcome, WriteSettlement } from './write-settlement';
@@ -96,15 +101,28 @@ export class MeteredWriteService {
     let failure: Error;
     try {
       const written = await this.filesystem.write(user.userId, encodedPath, bytes, writeId);
-      if (written.status === 200 || written.status === 201) {
-        await this.settlement.settle(writeId, user.userId, 'applied');
-        return this.success(written, hold);
+      switch (written.kind) {
+        case 'created':
+        case 'replaced':
+          await this.settlement.settle(writeId, user.userId, 'applied');
+          return this.success(written, hold);
+        case 'write_aborted':
+          failure = new HttpError(HttpStatus.CONFLICT, CANCELLED);
+          break;
+        case 'conflict':
+        case 'too_large':
+        case 'not_found':
+        case 'insufficient_storage':
+        case 'invalid_request':
+        case 'too_many_requests':
+          failure = relayRefusal(written);
+          break;
       }
-      failure = isAborted(written)
-        ? new HttpError(HttpStatus.CONFLICT, CANCELLED)
-        : relayUpstreamError(FILESYSTEM_UPSTREAM, 'PUT /files', written);
     } catch (error) {
-      if (!(error instanceof UpstreamUnavailableError)) throw error;
+      // Unanswered, or an answer the contract does not know: what happened is resolved below.
+      const unknownOutcome =
+        error instanceof UpstreamUnavailableError || error instanceof UnexpectedUpstreamAnswerError;
+      if (!unknownOutcome) throw error;
       failure = error;
     }
     // Not stored by this attempt, or not known to be: resolved, never guessed.
@@ -135,8 +153,8 @@ export class MeteredWriteService {
     user: AuthenticatedUser,
     writeId: string,
     fingerprint: string,
-  ): Promise<HoldAnswer> {
-    let answer: InternalResponse<HoldAnswer | Record<string, unknown>>;
+  ): Promise<billingApi.HoldAnswer> {
+    let answer: CallOutcome<typeof billingApi.placeHold>;
     try {
       answer = await inRounds(() =>
         this.billing.placeHold(
@@ -151,39 +169,41 @@ export class MeteredWriteService {
       this.logger.warn({ event: 'hold_outcome_open', write_id: writeId, user_id: user.userId });
       throw error;
     }
-    switch (answer.status) {
-      case 200:
-      case 201:
-        return answer.data as HoldAnswer;
-      case 402:
+    switch (answer.kind) {
+      case 'placed':
+      case 'placed_before':
+        return answer.body;
+      case 'insufficient_funds':
         throw new HttpError(HttpStatus.PAYMENT_REQUIRED, 'insufficient funds', {
-          balance: (answer.data as Record<string, unknown> | undefined)?.['balance'],
+          balance: answer.body.balance,
         });
-      case 404:
+      case 'account_not_found':
         throw new HttpError(HttpStatus.NOT_FOUND, 'account not found');
-      case 422:
+      case 'hold_id_reused':
         throw new HttpError(
           HttpStatus.UNPROCESSABLE_ENTITY,
           'this Idempotency-Key was used for a different write',
         );
-      default:
+      case 'invalid_request': // a body built here: a bug
         throw new UnexpectedUpstreamAnswerError(BILLING_UPSTREAM, 'POST /holds', answer.status);
     }
   }
 
-  private success(written: InternalResponse<unknown>, hold: HoldAnswer): WriteResult {
-    const stored = (written.data ?? {}) as { path?: unknown; size?: unknown };
+  private success(
+    written: CallOutcome<typeof filesystemApi.writeFile> & { kind: 'created' | 'replaced' },
+    hold: billingApi.HoldAnswer,
+  ): WriteResult {
     return {
       status: written.status,
-      body: { path: stored.path, size: stored.size, charged: this.charged, balance: hold.balance },
+      body: {
+        path: written.body.path,
+        size: written.body.size,
+        charged: this.charged,
+        balance: hold.balance,
+      },
       replayed: written.headers['write-replayed'] === 'true',
     };
   }
-}
-
-/** The filesystem's refusal of a write that was resolved as aborted before it arrived. */
-function isAborted(answer: InternalResponse<unknown>): boolean {
-  return answer.status === 409 && (answer.data as { error?: unknown })?.error === 'write aborted';
 }
 
 /**

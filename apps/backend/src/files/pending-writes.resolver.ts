@@ -60,8 +60,8 @@ export class PendingWritesResolver implements OnApplicationBootstrap, OnApplicat
     try {
       do {
         const page = await this.billing.openHolds(this.options.settleAfterSeconds, after);
-        if (page.status !== 200) throw new Error(`GET /holds answered ${page.status}`);
-        for (const hold of page.data.holds ?? []) {
+        if (page.kind !== 'ok') throw new Error(`GET /holds answered ${page.status}`);
+        for (const hold of page.body.holds) {
           let outcome: WriteOutcome;
           try {
             outcome = await this.settlement.resolve(hold.user_id, hold.hold_id);
@@ -87,7 +87,7 @@ export class PendingWritesResolver implements OnApplicationBootstrap, OnApplicat
             done.left += 1;
           }
         }
-        after = page.data.next_after ?? undefined;
+        after = page.body.next_after ?? undefined;
       } while (after !== undefined);
     } catch (error) {
       // An upstream went away mid-round: what is left stays held for the next round.

@@ -1,14 +1,17 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { type UpstreamFailureReason, UpstreamUnavailableError } from '@zt/service-chassis';
+import {
+  UnexpectedUpstreamAnswerError,
+  type UpstreamFailureReason,
+  UpstreamUnavailableError,
+} from '@zt/service-chassis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BillingClient } from '../upstreams/billing.client';
 import { FilesystemClient } from '../upstreams/filesystem.client';
-import { UnexpectedUpstreamAnswerError } from '../upstreams/unexpected-upstream-answer.error';
 import { FILESYSTEM_UPSTREAM } from '../upstreams/upstream.names';
 
 /** The definitive outcome of a metered write's filesystem step. */
 export type WriteOutcome =
-  | { readonly kind: 'applied'; readonly path: unknown; readonly size: unknown }
+  | { readonly kind: 'applied'; readonly path: string; readonly size: number }
   | { readonly kind: 'aborted' };
 
 // Failures that say nothing about what the upstream did: the idempotent call is made again.
@@ -46,16 +49,19 @@ export class WriteSettlement {
    */
   async resolve(userId: string, writeId: string): Promise<WriteOutcome> {
     const answer = await inRounds(() => this.filesystem.resolveWrite(userId, writeId));
-    const outcome = answer.status === 200 ? answer.data?.outcome : undefined;
-    if (outcome === 'applied') {
-      return { kind: 'applied', path: answer.data?.path, size: answer.data?.size };
+    switch (answer.kind) {
+      case 'ok':
+        return answer.body.outcome === 'applied'
+          ? { kind: 'applied', path: answer.body.path, size: answer.body.size }
+          : { kind: 'aborted' };
+      case 'invalid_request':
+      case 'too_many_requests':
+        throw new UnexpectedUpstreamAnswerError(
+          FILESYSTEM_UPSTREAM,
+          'POST /writes/resolve',
+          answer.status,
+        );
     }
-    if (outcome === 'aborted') return { kind: 'aborted' };
-    throw new UnexpectedUpstreamAnswerError(
-      FILESYSTEM_UPSTREAM,
-      'POST /writes/resolve',
-      answer.status,
-    );
   }
 
   /**
@@ -67,13 +73,22 @@ export class WriteSettlement {
   async settle(writeId: string, userId: string, outcome: WriteOutcome['kind']): Promise<boolean> {
     const settlement = outcome === 'applied' ? 'capture' : 'release';
     let status: number;
+    let settled: boolean;
     try {
-      status = (await inRounds(() => this.billing.settleHold(writeId, settlement))).status;
+      const answer =
+        settlement === 'capture'
+          ? await inRounds(() => this.billing.captureHold(writeId))
+          : await inRounds(() => this.billing.releaseHold(writeId));
+      status = answer.status;
+      settled = answer.kind === 'captured' || answer.kind === 'released';
     } catch (error) {
-      if (!(error instanceof UpstreamUnavailableError)) throw error;
-      status = 503;
+      // Left held either way: the resolver tries again later.
+      if (error instanceof UnexpectedUpstreamAnswerError) status = error.status;
+      else if (error instanceof UpstreamUnavailableError) status = 503;
+      else throw error;
+      settled = false;
     }
-    if (status === 200) {
+    if (settled) {
       this.logger.log({ event: 'write_settled', write_id: writeId, user_id: userId, settlement });
       return true;
     }

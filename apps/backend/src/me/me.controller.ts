@@ -1,19 +1,11 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { ApiBody, ApiResponse } from '@nestjs/swagger';
 import { ZodBodyPipe } from '@zt/service-chassis';
-import { z } from 'zod';
+import { authApi, type ParsedBody } from '@zt/contracts';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { CurrentUser } from '../auth/current-user.decorator';
 import { type Profile, MeService } from './me.service';
 import { SessionsService } from './sessions.service';
-
-// The auth server applies the password rules; here only the shape, bounded.
-const changePasswordSchema = z
-  .object({
-    current_password: z.string({ required_error: 'is required' }).max(4096),
-    new_password: z.string({ required_error: 'is required' }).max(4096),
-  })
-  .strict();
 
 /** The signed-in user (every route needs a user access token: global guard). */
 @Controller('me')
@@ -60,7 +52,9 @@ export class MeController {
   @ApiResponse({ status: 429, description: 'Too many failed attempts' })
   changePassword(
     @CurrentUser() user: AuthenticatedUser,
-    @Body(new ZodBodyPipe(changePasswordSchema)) body: z.infer<typeof changePasswordSchema>,
+    // The auth server's own rules, from its contract: a bad body never leaves the backend.
+    @Body(new ZodBodyPipe(authApi.changePassword.body))
+    body: ParsedBody<typeof authApi.changePassword>,
   ): Promise<void> {
     return this.sessions.changePassword(user, body);
   }

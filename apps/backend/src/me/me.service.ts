@@ -1,8 +1,7 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
-import { HttpError } from '@zt/service-chassis';
+import { HttpError, UnexpectedUpstreamAnswerError } from '@zt/service-chassis';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
-import { type BillingAccount, BillingClient } from '../upstreams/billing.client';
-import { UnexpectedUpstreamAnswerError } from '../upstreams/unexpected-upstream-answer.error';
+import { BillingClient } from '../upstreams/billing.client';
 import { BILLING_UPSTREAM } from '../upstreams/upstream.names';
 
 /** What `GET /me` answers. */
@@ -20,16 +19,18 @@ export class MeService {
 
   async profile(user: AuthenticatedUser): Promise<Profile> {
     const answer = await this.billing.balance(user.userId);
-    if (answer.status === 404) throw new HttpError(HttpStatus.NOT_FOUND, 'account not found');
-    if (answer.status !== 200) {
-      throw new UnexpectedUpstreamAnswerError(BILLING_UPSTREAM, 'GET /balance', answer.status);
+    switch (answer.kind) {
+      case 'ok':
+        return {
+          user_id: user.userId,
+          email: user.email,
+          tier: answer.body.tier,
+          balance: answer.body.balance,
+        };
+      case 'account_not_found':
+        throw new HttpError(HttpStatus.NOT_FOUND, 'account not found');
+      case 'invalid_request': // the id comes from a verified token: billing disagrees with us
+        throw new UnexpectedUpstreamAnswerError(BILLING_UPSTREAM, 'GET /balance', answer.status);
     }
-    const account = answer.data as BillingAccount;
-    return {
-      user_id: user.userId,
-      email: user.email,
-      tier: account.tier,
-      balance: account.balance,
-    };
   }
 }

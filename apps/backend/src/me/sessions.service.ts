@@ -1,5 +1,6 @@
 import { HttpException, HttpStatus, Injectable } from '@nestjs/common';
-import { HttpError } from '@zt/service-chassis';
+import type { authApi, RequestBody } from '@zt/contracts';
+import { HttpError, UnexpectedUpstreamAnswerError } from '@zt/service-chassis';
 import { AuthSessionsClient } from '../auth/auth-sessions.client';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { RevocationList } from '../auth/revocation-list';
@@ -15,41 +16,44 @@ export class SessionsService {
   /** Ends the session of the token this request came with. */
   async logout(user: AuthenticatedUser): Promise<void> {
     const answer = await this.auth.revokeToken(user.userId, user.tokenId, user.expiresAt);
-    if (answer.status !== 204) {
-      throw new HttpError(HttpStatus.INTERNAL_SERVER_ERROR, 'internal server error');
+    switch (answer.kind) {
+      case 'revoked':
+        this.revocations.revokeLocally(user);
+        return;
+      case 'user_not_found': // the token was verified: auth disagrees with itself
+      case 'invalid_request': // a body built here: a bug
+        throw new UnexpectedUpstreamAnswerError('auth', 'POST /revocations', answer.status);
     }
-    this.revocations.revokeLocally(user);
   }
 
   /**
    * Changes the password after the current one is checked; every session of the user ends,
    * this one included (sign in again with the new password).
    */
-  async changePassword(user: AuthenticatedUser, body: Record<string, unknown>): Promise<void> {
+  async changePassword(
+    user: AuthenticatedUser,
+    body: RequestBody<typeof authApi.changePassword>,
+  ): Promise<void> {
     const answer = await this.auth.changePassword(user.userId, body);
-    switch (answer.status) {
-      case 204:
+    switch (answer.kind) {
+      case 'changed':
         // The feed now holds the user's cutoff: read it rather than wait for the next poll.
         await this.revocations.poll();
         return;
-      case 400:
+      case 'invalid_request':
         throw new HttpException(
-          { error: answer.body?.['error'] ?? 'invalid request', details: answer.body?.['details'] },
+          { error: answer.body.error, details: answer.body['details'] },
           HttpStatus.BAD_REQUEST,
         );
-      case 401:
+      case 'invalid_credentials':
         // The token is fine; the proof it was asked for is not.
         throw new HttpError(HttpStatus.FORBIDDEN, 'invalid credentials');
-      case 429:
+      case 'too_many_attempts':
         throw new HttpError(
           HttpStatus.TOO_MANY_REQUESTS,
           'too many failed attempts; try again later',
-          {
-            retry_after_seconds: answer.body?.['retry_after_seconds'],
-          },
+          { retry_after_seconds: answer.body['retry_after_seconds'] },
         );
-      default:
-        throw new HttpError(HttpStatus.INTERNAL_SERVER_ERROR, 'internal server error');
     }
   }
 }

@@ -2,11 +2,10 @@ import { Body, Controller, Get, HttpStatus, Param, Post, Res } from '@nestjs/com
 import { HttpError, ZodBodyPipe } from '@zt/service-chassis';
 import { ApiBody, ApiResponse } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { toCredits } from '../money/credits';
+import { billingApi, type ParsedBody, toCredits } from '@zt/contracts';
 import { BillingRepository } from './billing.repository';
 import { BillingService } from './billing.service';
 import { CREATE_ACCOUNT_BODY } from './dto/billing.openapi';
-import { createAccountSchema, type CreateAccountRequest } from './dto/billing.schemas';
 import { UserIdPipe } from './user-id.pipe';
 
 /** Accounts: open one, read a balance, count subscriptions. Internal routes (global guard). */
@@ -23,7 +22,8 @@ export class AccountsController {
   @ApiResponse({ status: 400, description: 'Invalid body or unknown tier' })
   @ApiResponse({ status: 409, description: '{"error":"account exists"}' })
   async create(
-    @Body(new ZodBodyPipe(createAccountSchema)) body: CreateAccountRequest,
+    @Body(new ZodBodyPipe(billingApi.createAccount.body))
+    body: ParsedBody<typeof billingApi.createAccount>,
     @Res({ passthrough: true }) response: Response,
   ): Promise<Record<string, unknown>> {
     const result = await this.billing.createAccount(body.user_id, body.tier);

@@ -1,7 +1,7 @@
 import { type Database, openDatabase, runMigrations } from '@zt/database';
 import { scratchDatabaseFor, testBackends } from '@zt/test-kit';
 import { randomUUID } from 'node:crypto';
-import { MAX_BALANCE_MICROS } from '../money/credits';
+import { MAX_BALANCE_MICROS } from '@zt/contracts';
 import { BILLING_MIGRATIONS } from '../database/billing.migrations';
 import { BillingRepository } from './billing.repository';
 import { BillingService } from './billing.service';

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DATABASE, type Database, type SqlExecutor } from '@zt/database';
-import { MAX_BALANCE_MICROS } from '../money/credits';
-import { TIERS, type Tier } from './tiers';
+import { MAX_BALANCE_MICROS, TIERS, type Tier } from '@zt/contracts';
 
 /** An account as stored. */
 export interface AccountRow {

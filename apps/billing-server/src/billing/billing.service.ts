@@ -11,12 +11,12 @@ import { HttpError, ServiceMetrics } from '@zt/service-chassis';
 import type { SqlExecutor } from '@zt/database';
 import { createHash, randomUUID } from 'node:crypto';
 import { Counter } from 'prom-client';
-import { MAX_BALANCE_MICROS, toCredits } from '../money/credits';
+import { MAX_BALANCE_MICROS, type Tier, toCredits } from '@zt/contracts';
 import type { BillingResult } from './billing-result';
 import { IDEMPOTENCY_KEY_TTL_HOURS } from './billing.constants';
 import { type BalanceChange, BillingRepository, type StoredResponse } from './billing.repository';
 import type { IdempotencyKey } from './idempotency-key';
-import { TIER_OPENING_MICROS, type Tier } from './tiers';
+import { TIER_OPENING_MICROS } from './tiers';
 
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 

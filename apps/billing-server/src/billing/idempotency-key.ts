@@ -1,4 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
+import { CALLER_NAME_PATTERN } from '@zt/contracts';
 import { readSingleHeader } from '@zt/service-utils';
 import { HttpError } from '@zt/service-chassis';
 import type { IncomingMessage } from 'node:http';
@@ -10,7 +11,6 @@ export interface IdempotencyKey {
 }
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
-const CALLER_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 /**
  * Reads `Idempotency-Key` (1-255 visible ASCII characters, at most once) and the
@@ -41,7 +41,7 @@ export function readCallerService(request: IncomingMessage): string {
   const caller = readSingleHeader(request, 'X-Caller-Service');
   if (caller.kind === 'repeated')
     throw new HttpError(HttpStatus.BAD_REQUEST, 'X-Caller-Service must appear once');
-  if (caller.kind === 'single' && !CALLER_PATTERN.test(caller.value)) {
+  if (caller.kind === 'single' && !CALLER_NAME_PATTERN.test(caller.value)) {
     throw new HttpError(
       HttpStatus.BAD_REQUEST,
       'X-Caller-Service must be a lower-case service name',

@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpStatus, Param, Post, Query, Req, Res } from 
 import { HttpError, ZodBodyPipe } from '@zt/service-chassis';
 import { ApiBody, ApiHeader, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { toCredits } from '../money/credits';
+import { billingApi, type ParsedBody, type ParsedQuery, toCredits } from '@zt/contracts';
 import type { BillingResult } from './billing-result';
 import { BillingRepository } from './billing.repository';
 import { BillingService } from './billing.service';
@@ -11,16 +11,13 @@ import {
   BALANCE_CHANGE_BODY,
   IDEMPOTENCY_KEY_HEADER,
 } from './dto/billing.openapi';
-import {
-  balanceChangeSchema,
-  type BalanceChangeRequest,
-  ledgerQuerySchema,
-  type LedgerQuery,
-} from './dto/billing.schemas';
 import { readIdempotencyKey } from './idempotency-key';
 import { UserIdPipe } from './user-id.pipe';
 
 const DEFAULT_LEDGER_PAGE = 50;
+
+/** A deduct or top-up as validated. */
+type BalanceChange = ParsedBody<typeof billingApi.deduct>;
 
 /** Balance changes and the ledger that records them. Internal routes (global guard). */
 @Controller()
@@ -39,7 +36,7 @@ export class TransactionsController {
   @ApiResponse({ status: 409, description: 'The same Idempotency-Key is still in flight' })
   @ApiResponse({ status: 422, description: 'The Idempotency-Key was used for another request' })
   deduct(
-    @Body(new ZodBodyPipe(balanceChangeSchema)) body: BalanceChangeRequest,
+    @Body(new ZodBodyPipe(billingApi.balanceChangeBody)) body: BalanceChange,
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ): Promise<Record<string, unknown>> {
@@ -55,7 +52,7 @@ export class TransactionsController {
   @ApiResponse({ status: 409, description: 'The same Idempotency-Key is still in flight' })
   @ApiResponse({ status: 422, description: 'The Idempotency-Key was used for another request' })
   topUp(
-    @Body(new ZodBodyPipe(balanceChangeSchema)) body: BalanceChangeRequest,
+    @Body(new ZodBodyPipe(billingApi.balanceChangeBody)) body: BalanceChange,
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ): Promise<Record<string, unknown>> {
@@ -77,7 +74,7 @@ export class TransactionsController {
   @ApiResponse({ status: 404, description: '{"error":"account not found"}' })
   async ledger(
     @Param('user_id', UserIdPipe) userId: string,
-    @Query(new ZodBodyPipe(ledgerQuerySchema)) query: LedgerQuery,
+    @Query(new ZodBodyPipe(billingApi.ledger.query)) query: ParsedQuery<typeof billingApi.ledger>,
   ): Promise<Record<string, unknown>> {
     if (!(await this.repository.findAccount(userId))) {
       throw new HttpError(HttpStatus.NOT_FOUND, 'account not found');
@@ -102,7 +99,7 @@ export class TransactionsController {
 
   private async change(
     kind: 'deduct' | 'top_up',
-    body: BalanceChangeRequest,
+    body: BalanceChange,
     request: Request,
     response: Response,
   ): Promise<Record<string, unknown>> {

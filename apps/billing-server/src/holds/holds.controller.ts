@@ -11,18 +11,12 @@ import {
   Res,
 } from '@nestjs/common';
 import { ApiBody, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
+import { billingApi, type ParsedBody, type ParsedQuery } from '@zt/contracts';
 import { HttpError, ZodBodyPipe } from '@zt/service-chassis';
 import type { Request, Response } from 'express';
 import type { BillingResult } from '../billing/billing-result';
 import { readCallerService } from '../billing/idempotency-key';
 import { HOLD_ANSWER, PLACE_HOLD_BODY } from './dto/holds.openapi';
-import {
-  HOLD_ID_PATTERN,
-  type ListHoldsQuery,
-  listHoldsQuerySchema,
-  placeHoldSchema,
-  type PlaceHoldRequest,
-} from './dto/holds.schemas';
 import { HoldsService } from './holds.service';
 
 const DEFAULT_PAGE = 100;
@@ -30,7 +24,7 @@ const DEFAULT_PAGE = 100;
 /** Validates a `:hold_id` path parameter: 400 `{"error":"invalid hold_id"}` otherwise. */
 class HoldIdPipe implements PipeTransform<string, string> {
   transform(value: string): string {
-    if (!HOLD_ID_PATTERN.test(value))
+    if (!billingApi.HOLD_ID_PATTERN.test(value))
       throw new HttpError(HttpStatus.BAD_REQUEST, 'invalid hold_id');
     return value;
   }
@@ -60,7 +54,8 @@ export class HoldsController {
   @ApiResponse({ status: 404, description: '{"error":"account not found"}' })
   @ApiResponse({ status: 422, description: 'The hold_id was used for a different hold' })
   place(
-    @Body(new ZodBodyPipe(placeHoldSchema)) body: PlaceHoldRequest,
+    @Body(new ZodBodyPipe(billingApi.placeHold.body))
+    body: ParsedBody<typeof billingApi.placeHold>,
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ): Promise<Record<string, unknown>> {
@@ -76,7 +71,10 @@ export class HoldsController {
   }
 
   @Post(':hold_id/capture')
-  @ApiParam({ name: 'hold_id', schema: { type: 'string', pattern: HOLD_ID_PATTERN.source } })
+  @ApiParam({
+    name: 'hold_id',
+    schema: { type: 'string', pattern: billingApi.HOLD_ID_PATTERN.source },
+  })
   @ApiResponse({
     status: 200,
     description: 'Captured (also when it was already)',
@@ -93,7 +91,10 @@ export class HoldsController {
   }
 
   @Post(':hold_id/release')
-  @ApiParam({ name: 'hold_id', schema: { type: 'string', pattern: HOLD_ID_PATTERN.source } })
+  @ApiParam({
+    name: 'hold_id',
+    schema: { type: 'string', pattern: billingApi.HOLD_ID_PATTERN.source },
+  })
   @ApiResponse({
     status: 200,
     description: 'Released: the amount is back (once)',
@@ -121,7 +122,8 @@ export class HoldsController {
   })
   @ApiResponse({ status: 200, description: '{"holds":[hold...],"next_after"}, oldest first' })
   list(
-    @Query(new ZodBodyPipe(listHoldsQuerySchema)) query: ListHoldsQuery,
+    @Query(new ZodBodyPipe(billingApi.listHolds.query))
+    query: ParsedQuery<typeof billingApi.listHolds>,
     @Req() request: Request,
   ): Promise<Record<string, unknown>> {
     return this.holds.list(readCallerService(request), {

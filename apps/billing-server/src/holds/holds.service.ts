@@ -5,7 +5,7 @@ import { Counter } from 'prom-client';
 import { randomUUID } from 'node:crypto';
 import type { BillingResult } from '../billing/billing-result';
 import { BillingRepository } from '../billing/billing.repository';
-import { toCredits } from '../money/credits';
+import { toCredits } from '@zt/contracts';
 import { type HoldFilter, type HoldRow, HoldsRepository } from './holds.repository';
 
 /** A hold to place: `micros` is taken from the balance at once. */

@@ -11,9 +11,13 @@ import {
   WRITE_ANSWER_HEADERS,
   WRITE_ID_HEADER_DOC,
 } from './dto/files.openapi';
-import { encodedFilePathOf, type FilePath, parseFilePath } from './file-path';
+import {
+  encodedFilePathOf,
+  type FilePath,
+  InvalidFilePathError,
+  parseFilePath,
+} from '@zt/contracts';
 import { type FileEntry, FilesService } from './files.service';
-import { InvalidFilePathError } from './invalid-file-path.error';
 import { readWriteIdHeader, WRITE_REPLAYED_HEADER } from './write-id';
 
 /**

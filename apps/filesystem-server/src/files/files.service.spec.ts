@@ -12,7 +12,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { parseFilePath } from './file-path';
+import { parseFilePath } from '@zt/contracts';
 import { UPLOADS_FOLDER } from './files.constants';
 import { FilesService } from './files.service';
 

@@ -25,7 +25,7 @@ import {
 } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { type FilePath, isValidSegment } from './file-path';
+import { type FilePath, isValidSegment } from '@zt/contracts';
 import { FILES_OPTIONS, type FilesOptions, UPLOADS_FOLDER, WRITES_FOLDER } from './files.constants';
 import { hasCode, syncFolder } from './fs-utils';
 import { KeyedLock, KeyedLockQueueFullError } from './keyed-lock';

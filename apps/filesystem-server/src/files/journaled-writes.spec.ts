@@ -16,7 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { parseFilePath } from './file-path';
+import { parseFilePath } from '@zt/contracts';
 import { type FilesOptions, UPLOADS_FOLDER, WRITES_FOLDER } from './files.constants';
 import { FilesService } from './files.service';
 import type { IntentRecord, WriteRecord } from './write-journal';

@@ -1,10 +1,11 @@
 import { HttpStatus } from '@nestjs/common';
+import { filesystemApi } from '@zt/contracts';
 import { readSingleHeader } from '@zt/service-utils';
 import { HttpError } from '@zt/service-chassis';
 import type { IncomingMessage } from 'node:http';
 
-/** A write id: 1-64 letters, digits, `_` or `-` (also a safe file name in the journal). */
-export const WRITE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+// A write id is also a safe file name in the journal: 1-64 letters, digits, `_` or `-`.
+const { WRITE_ID_PATTERN } = filesystemApi;
 
 /** The header through which a caller names a journaled write. */
 export const WRITE_ID_HEADER = 'X-Write-ID';

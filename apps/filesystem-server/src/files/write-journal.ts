@@ -5,7 +5,7 @@ import { mkdir, open, readdir, readFile, rename, rm, rmdir } from 'node:fs/promi
 import { join } from 'node:path';
 import { z } from 'zod';
 import { hasCode, syncFolder } from './fs-utils';
-import { WRITE_ID_PATTERN } from './write-id';
+import { filesystemApi } from '@zt/contracts';
 
 /** What a journaled write is about, known from its intent on. */
 export interface WriteDetails {
@@ -76,7 +76,7 @@ const RECORD_FILE = /^([A-Za-z0-9_-]{1,64})\.json$/;
 // Temp names start with a dot: no write id does, so a temp file never passes for a record.
 const TEMP_FILE = /^\..*\.tmp$/;
 
-const writeIdSchema = z.string().regex(WRITE_ID_PATTERN);
+const writeIdSchema = z.string().regex(filesystemApi.WRITE_ID_PATTERN);
 const atSchema = z.string().datetime();
 const detailsSchema = {
   path: z.string().min(1),

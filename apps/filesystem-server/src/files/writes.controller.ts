@@ -3,7 +3,7 @@ import { ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import { ActingUser } from '@zt/service-utils';
 import { ZodBodyPipe } from '@zt/service-chassis';
 import { RESOLVE_ANSWER, WRITE_ID_PARAM, WRITES_PAGE } from './dto/files.openapi';
-import { MAX_WRITES_PAGE, writesQuerySchema, type WritesQuery } from './dto/writes.schemas';
+import { filesystemApi, type ParsedQuery } from '@zt/contracts';
 import { FilesService } from './files.service';
 import { checkWriteId } from './write-id';
 import type { WriteRecord } from './write-journal';
@@ -68,15 +68,25 @@ export class WritesController {
   @ApiQuery({
     name: 'limit',
     required: false,
-    schema: { type: 'integer', minimum: 1, maximum: MAX_WRITES_PAGE, default: MAX_WRITES_PAGE },
+    schema: {
+      type: 'integer',
+      minimum: 1,
+      maximum: filesystemApi.MAX_WRITES_PAGE,
+      default: filesystemApi.MAX_WRITES_PAGE,
+    },
   })
   @ApiResponse({ status: 200, description: 'Sorted by write_id', schema: WRITES_PAGE })
   @ApiResponse({ status: 400, description: 'Invalid query or X-User-ID' })
   async list(
     @ActingUser() userId: string,
-    @Query(new ZodBodyPipe(writesQuerySchema)) query: WritesQuery,
+    @Query(new ZodBodyPipe(filesystemApi.listWrites.query))
+    query: ParsedQuery<typeof filesystemApi.listWrites>,
   ): Promise<{ writes: WriteListEntry[]; next_after: string | null }> {
-    const page = await this.files.listWrites(userId, query.after, query.limit ?? MAX_WRITES_PAGE);
+    const page = await this.files.listWrites(
+      userId,
+      query.after,
+      query.limit ?? filesystemApi.MAX_WRITES_PAGE,
+    );
     return {
       writes: page.records.map((record) => ({
         write_id: record.write_id,

@@ -1,3 +1,4 @@
+import type { Endpoint, Outcome, RequestBody } from '@zt/contracts';
 import type { InternalAuthConfig } from '@zt/service-utils';
 import type { InternalClientConfig } from '../config/internal-client.config';
 import type { FORWARDABLE_HEADERS } from './internal-client.constants';
@@ -90,3 +91,21 @@ export interface InternalResponse<T> {
 
 /** The state of an upstream's circuit breaker, for health checks. */
 export type BreakerState = 'closed' | 'open' | 'half_open';
+
+/** One call of a contract's endpoint (`InternalHttpClient.call`). */
+export interface EndpointCall<E extends Endpoint> {
+  /** Values of the route's `:name` and `*name` parts. */
+  readonly params?: Readonly<Record<string, string>>;
+  readonly query?: Readonly<Record<string, string | undefined>>;
+  /** The JSON body as the endpoint accepts it, or the bytes of a raw upload. */
+  readonly body?: RequestBody<E> | Buffer;
+  readonly headers?: InternalRequestHeaders;
+}
+
+/** An endpoint's outcome, with the answer's headers and the attempts the call took. */
+export type CallOutcome<E extends Endpoint> = Outcome<E> & {
+  /** Response headers, names in lower case. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** As {@link InternalResponse.attempts}. */
+  readonly attempts: number;
+};

@@ -1,3 +1,5 @@
+import { defineEndpoint } from '@zt/contracts';
+import { z } from 'zod';
 import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import {
@@ -15,6 +17,7 @@ import type { InternalClientConfig } from '../config/internal-client.config';
 import { InternalClientModule } from './internal-client.module';
 import type { BreakerState, InternalClientOptions } from './internal-client.types';
 import { InternalHttpClient } from './internal-http-client';
+import { UnexpectedUpstreamAnswerError } from './unexpected-upstream-answer.error';
 import { UpstreamUnavailableError } from './upstream-unavailable.error';
 
 const TOKEN = 'q3V9sLk2Xw8RzT1mN6pB4yH7cJ0dF5gA';
@@ -820,6 +823,90 @@ describe(InternalHttpClient.name, () => {
       expect(error.reason).toBe('server_error');
       expect(sut.breakerState('billing')).toBe('open');
       expect(server.seen).toHaveLength(2);
+    });
+  });
+
+  describe('calls by contract', () => {
+    // A small contract of its own, so this suite does not depend on a service's routes.
+    const getItem = defineEndpoint({
+      method: 'GET',
+      path: '/items/:item_id/parts/*rest',
+      summary: 'probe',
+      answers: [
+        { status: 200, kind: 'ok', body: z.object({ id: z.string() }), description: 'found' },
+        {
+          status: 404,
+          kind: 'not_found',
+          body: z.object({ error: z.literal('no item') }),
+          description: 'none',
+        },
+      ],
+    });
+    const getBytes = defineEndpoint({
+      method: 'GET',
+      path: '/bytes',
+      summary: 'probe',
+      answerType: 'bytes',
+      answers: [
+        { status: 200, kind: 'ok', body: z.instanceof(Buffer), description: 'the bytes' },
+        { status: 404, kind: 'not_found', body: z.object({ error: z.string() }), description: '' },
+      ],
+    });
+
+    it('fills the route, sends the query and reads the answer into its outcome', async () => {
+      const server = await serve((request, response) =>
+        request.url.startsWith('/items/a%2Fb%20c/parts/x/y%20z?')
+          ? json(response, 200, { id: 'a/b c', extra: 'ignored' })
+          : json(response, 404, { error: 'no item' }),
+      );
+      const sut = clientFor({ billing: { baseUrl: server.url } });
+
+      const found = await sut.call('billing', getItem, {
+        params: { item_id: 'a/b c', rest: 'x/y%20z' },
+        query: { q: 'ä&', skipped: undefined },
+      });
+      expect(found).toMatchObject({ kind: 'ok', status: 200, body: { id: 'a/b c' } });
+      expect(server.seen[0].url).toBe('/items/a%2Fb%20c/parts/x/y%20z?q=%C3%A4%26');
+
+      const missing = await sut.call('billing', getItem, { params: { item_id: 'n', rest: 'r' } });
+      expect(missing).toMatchObject({ kind: 'not_found', status: 404, body: { error: 'no item' } });
+    });
+
+    it.each([
+      ['an undeclared status', 403, { error: 'Forbidden' }],
+      ['a body of the wrong shape', 200, { id: 7 }],
+      ['a declared status with another message', 404, { error: 'something else' }],
+    ])('refuses %s as UnexpectedUpstreamAnswerError, never guessing', async (_l, status, body) => {
+      const server = await serve((_request, response) => json(response, status, body));
+      const sut = clientFor({ billing: { baseUrl: server.url } });
+
+      const error = await sut
+        .call('billing', getItem, { params: { item_id: 'a', rest: 'b' } })
+        .catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(UnexpectedUpstreamAnswerError);
+      expect(error).toMatchObject({
+        upstream: 'billing',
+        call: 'GET /items/:item_id/parts/*rest',
+        status,
+      });
+    });
+
+    it('reads bytes as bytes and an error answer of such a route as JSON', async () => {
+      const server = await serve((_request, response, index) => {
+        if (index === 0) {
+          response.writeHead(200, { 'content-type': 'application/octet-stream' });
+          response.end(Buffer.from([0, 1, 2]));
+        } else json(response, 404, { error: 'file not found' });
+      });
+      const sut = clientFor({ billing: { baseUrl: server.url } });
+
+      const bytes = await sut.call('billing', getBytes);
+      expect(bytes.kind).toBe('ok');
+      expect(bytes.body).toEqual(Buffer.from([0, 1, 2]));
+      expect(await sut.call('billing', getBytes)).toMatchObject({
+        kind: 'not_found',
+        body: { error: 'file not found' },
+      });
     });
   });
 

@@ -3,6 +3,7 @@ import { Agent as HttpAgent, type IncomingHttpHeaders, request as httpRequest } 
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import CircuitBreaker from 'opossum';
+import { CALLER_NAME_PATTERN, type Endpoint, pathOf, readOutcome } from '@zt/contracts';
 import { type InternalAuthConfig, internalHeaders } from '@zt/service-utils';
 import type { InternalClientConfig } from '../config/internal-client.config';
 import { currentRequestId } from '../logging/request-context';
@@ -14,6 +15,8 @@ import {
 } from './internal-client.constants';
 import type {
   BreakerState,
+  CallOutcome,
+  EndpointCall,
   InternalBufferRequest,
   InternalClientOptions,
   InternalJsonRequest,
@@ -21,6 +24,7 @@ import type {
   InternalResponse,
   InternalUpstream,
 } from './internal-client.types';
+import { UnexpectedUpstreamAnswerError } from './unexpected-upstream-answer.error';
 import { UpstreamUnavailableError } from './upstream-unavailable.error';
 
 /** A call checked and ready to send; attempts of a retried call send the same one. */
@@ -59,8 +63,6 @@ interface RawAnswer {
   readonly body: Buffer;
 }
 
-// Must match what billing accepts in X-Caller-Service (apps/billing-server idempotency-key.ts).
-const CALLER_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 // Methods whose repetition has the effect of one call (RFC 9110, section 9.2.2).
 const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([
   'GET',
@@ -113,7 +115,7 @@ export class InternalHttpClient implements OnApplicationShutdown {
   private readonly auth: InternalAuthConfig;
 
   constructor(@Inject(INTERNAL_CLIENT_OPTIONS) options: InternalClientOptions) {
-    if (!CALLER_NAME.test(options.callerName)) {
+    if (!CALLER_NAME_PATTERN.test(options.callerName)) {
       throw new TypeError(
         'InternalHttpClient: callerName must be lower-case letters, digits and "-" (at most 63)',
       );
@@ -154,6 +156,39 @@ export class InternalHttpClient implements OnApplicationShutdown {
       }
       await sleep(backoffMs(attempt));
     }
+  }
+
+  /**
+   * Calls one endpoint of a contract (`@zt/contracts`) and reads the answer into its outcome:
+   * the caller switches over `outcome.kind` and never reads a status or casts a body.
+   * @param call `params` fill the path's `:name` (percent-encoded here) and `*name` (already
+   *   percent-encoded by the caller, slashes kept); `body` is sent as JSON, or as bytes when a
+   *   `Buffer`; `query` values are percent-encoded here.
+   * @throws UnexpectedUpstreamAnswerError when the answer is not one the contract declares
+   *   (status or body shape): an upstream fault, never guessed around.
+   * @throws UpstreamUnavailableError as {@link request} does.
+   */
+  async call<E extends Endpoint>(
+    upstream: string,
+    endpoint: E,
+    call: EndpointCall<E> = {},
+  ): Promise<CallOutcome<E>> {
+    const name = `${endpoint.method} ${endpoint.path}`;
+    const path = pathOf(endpoint, call.params, call.query);
+    const request = { method: endpoint.method, path, body: call.body, headers: call.headers };
+    const response =
+      endpoint.answerType === 'bytes'
+        ? await this.request(upstream, { ...request, responseType: 'buffer' })
+        : await this.request(upstream, request);
+    const outcome =
+      readOutcome(endpoint, response.status, response.data) ??
+      (Buffer.isBuffer(response.data)
+        ? readOutcome(endpoint, response.status, jsonOf(response.data, response.headers))
+        : undefined);
+    if (outcome === undefined) {
+      throw new UnexpectedUpstreamAnswerError(upstream, name, response.status);
+    }
+    return { ...outcome, headers: response.headers, attempts: response.attempts ?? 1 };
   }
 
   /** The names of every upstream this client calls, as given to `InternalClientModule.forRoot`. */
@@ -408,5 +443,15 @@ function decodeBody(upstream: string, bytes: Buffer, headers: Record<string, str
     return JSON.parse(text) as unknown;
   } catch {
     throw new UpstreamUnavailableError(upstream, 'invalid_response');
+  }
+}
+
+/** The JSON of an error answer that came as bytes (a route whose success answer is bytes). */
+function jsonOf(bytes: Buffer, headers: Readonly<Record<string, string>>): unknown {
+  if (!/^application\/json\b/i.test(headers['content-type'] ?? '')) return undefined;
+  try {
+    return JSON.parse(bytes.toString('utf8')) as unknown;
+  } catch {
+    return undefined;
   }
 }

@@ -1,4 +1,4 @@
-import { MAX_BALANCE_MICROS, parseAmount, toCredits } from './credits';
+import { MAX_BALANCE_MICROS, parseAmount, toCredits } from './credit-amount';
 
 describe(parseAmount.name, () => {
   it.each([

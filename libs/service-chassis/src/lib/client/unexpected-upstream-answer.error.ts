@@ -1,7 +1,8 @@
 /**
- * An upstream answered with a status the backend has no meaning for (a 403 from a
- * misconfigured credential, a 400 to a request the backend built itself...). It is a bug or
- * a misconfiguration, not the client's fault: the error filter answers
+ * An upstream gave an answer its contract does not declare (a 403 from a misconfigured
+ * credential, a body of the wrong shape), or one the caller has no meaning for (a 400 to a
+ * request it built itself). It is a bug or a misconfiguration, not the client's fault: the
+ * error filter answers
  * `500 {"error":"internal error","request_id"}` and logs this message (upstream, call and
  * status only, never a header or body).
  */

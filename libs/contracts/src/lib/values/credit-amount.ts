@@ -1,17 +1,20 @@
+import { z } from 'zod';
+
 /** Credits are kept as integer micro-credits: 1 credit = 1,000,000 micro-credits. */
 export const MICROS_PER_CREDIT = 1_000_000n;
-/** Largest amount of one deduct or top-up: 1,000,000 credits. */
+/** Largest amount of one deduct, top-up or hold: 1,000,000 credits. */
 export const MAX_AMOUNT_MICROS = 1_000_000n * MICROS_PER_CREDIT;
 /** Largest balance: 1,000,000,000 credits, so every balance is exact as a JSON number. */
 export const MAX_BALANCE_MICROS = 1_000_000_000n * MICROS_PER_CREDIT;
 
-const AMOUNT_PATTERN = /^(0|[1-9][0-9]{0,6})(?:\.([0-9]{1,6}))?$/;
+/** How an input amount is written (DESIGN section 5): at most 7 integer digits and 6 decimals. */
+export const CREDIT_AMOUNT_PATTERN = /^(0|[1-9][0-9]{0,6})(?:\.([0-9]{1,6}))?$/;
 
 /**
  * Converts an input amount to micro-credits with exact decimal arithmetic (no float is ever
- * multiplied). Accepted: a JSON string matching `^(0|[1-9][0-9]{0,6})(\.[0-9]{1,6})?$`, or a
- * JSON number whose shortest decimal form (`String(n)`) matches it; the amount must be
- * greater than 0 and at most 1,000,000 credits.
+ * multiplied). Accepted: a JSON string matching {@link CREDIT_AMOUNT_PATTERN}, or a JSON
+ * number whose shortest decimal form (`String(n)`) matches it; the amount must be greater
+ * than 0 and at most 1,000,000 credits.
  * @returns the micro-credits, or `undefined` for anything else (negative, zero, too many
  * decimals, exponents, NaN, Infinity, booleans, arrays, objects, padded strings...).
  */
@@ -20,7 +23,7 @@ export function parseAmount(input: unknown): bigint | undefined {
   if (typeof input === 'string') text = input;
   else if (typeof input === 'number') text = String(input);
   else return undefined;
-  const match = AMOUNT_PATTERN.exec(text);
+  const match = CREDIT_AMOUNT_PATTERN.exec(text);
   if (!match) return undefined;
   const micros = BigInt(match[1]) * MICROS_PER_CREDIT + BigInt((match[2] ?? '').padEnd(6, '0'));
   return micros > 0n && micros <= MAX_AMOUNT_MICROS ? micros : undefined;
@@ -37,3 +40,22 @@ export function toCredits(micros: bigint): number {
   const fraction = (magnitude % MICROS_PER_CREDIT).toString().padStart(6, '0');
   return Number(`${sign}${whole}.${fraction}`);
 }
+
+/**
+ * An amount of credits in a body: the caller writes a string (`"4.25"`, exact) or a number;
+ * the callee reads its micro-credits.
+ */
+export const creditAmount = z
+  .custom<string | number>(() => true)
+  .transform((value, context) => {
+    const micros = parseAmount(value);
+    if (micros === undefined) {
+      context.addIssue({
+        code: z.ZodIssueCode.custom,
+        message:
+          'must be a number of credits greater than 0 and at most 1000000, with at most 6 decimals (e.g. 5 or "4.25")',
+      });
+      return z.NEVER;
+    }
+    return micros;
+  });

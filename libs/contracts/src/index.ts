@@ -1,0 +1,19 @@
+// One contract between services: the value types every service shares, and every internal
+// route's request and answers as zod schemas. Callees validate with them, callers read
+// answers into outcomes with them (`readOutcome`), and the OpenAPI documents come from them.
+
+// Endpoints and outcomes
+export * from './lib/endpoint';
+// Shared value types
+export * from './lib/values/caller-name';
+export * from './lib/values/credit-amount';
+export * from './lib/values/error-body';
+export * from './lib/values/file-path';
+export * from './lib/values/invalid-file-path.error';
+export * from './lib/values/page-query';
+export * from './lib/values/tier';
+export * from './lib/values/user-id';
+// The routes of each service
+export * as authApi from './lib/auth/auth.contract';
+export * as billingApi from './lib/billing/billing.contract';
+export * as filesystemApi from './lib/filesystem/filesystem.contract';

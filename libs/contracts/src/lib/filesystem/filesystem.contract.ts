@@ -1,0 +1,150 @@
+import { z } from 'zod';
+import { type AnswerSpec, defineEndpoint } from '../endpoint';
+import { errorBody, errorWith } from '../values/error-body';
+import { pageLimit } from '../values/page-query';
+
+// The filesystem server's routes (DESIGN section 6; the write journal: docs/metered-writes.md).
+// Every route acts for the user named by X-User-ID.
+
+/** A write id (`X-Write-ID`, `/writes/:write_id`): 1-64 letters, digits, `_` or `-`. */
+export const WRITE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** A write id in a query string (a repeated parameter is refused). */
+export const writeId = z
+  .string({ invalid_type_error: 'must be given once' })
+  .regex(WRITE_ID_PATTERN, 'must be a write id: 1-64 letters, digits, "_" or "-"');
+
+/** Refusals about the request itself, which the backend passes on to its client. */
+function refusal<const Kind extends string>(status: number, kind: Kind, description: string) {
+  return { status, kind, body: errorBody, description } satisfies AnswerSpec;
+}
+const invalidRequest = refusal(400, 'invalid_request', 'Invalid path, X-User-ID or header');
+const tooManyRequests = refusal(429, 'too_many_requests', 'Too many requests of this user');
+
+/** A stored file: its decoded path and size in bytes. */
+export const storedFile = z.object({ path: z.string(), size: z.number() });
+
+export const listFiles = defineEndpoint({
+  method: 'GET',
+  path: '/files',
+  summary: 'Every file of the user, recursively, sorted by path',
+  answers: [
+    {
+      status: 200,
+      kind: 'ok',
+      body: z.object({ files: z.array(storedFile) }),
+      description: 'The files',
+    },
+    invalidRequest,
+    tooManyRequests,
+  ],
+});
+
+export const writeFile = defineEndpoint({
+  method: 'PUT',
+  path: '/files/*path',
+  summary: 'Stores the raw body byte for byte; journaled under X-Write-ID when given',
+  answers: [
+    { status: 201, kind: 'created', body: storedFile, description: 'Created' },
+    { status: 200, kind: 'replaced', body: storedFile, description: 'Replaced (or replayed)' },
+    {
+      status: 409,
+      kind: 'write_aborted',
+      body: errorWith('write aborted'),
+      description: 'This X-Write-ID was resolved as aborted: it can never land',
+    },
+    refusal(409, 'conflict', 'A folder or a file is in the way, or the write id is reused'),
+    refusal(413, 'too_large', 'Over the file size, storage or entry quota'),
+    refusal(404, 'not_found', 'A folder on the way cannot be used'),
+    refusal(507, 'insufficient_storage', 'The disk is full'),
+    invalidRequest,
+    tooManyRequests,
+  ],
+});
+
+export const readFile = defineEndpoint({
+  method: 'GET',
+  path: '/files/*path',
+  summary: "A file's bytes",
+  answerType: 'bytes',
+  answers: [
+    {
+      status: 200,
+      kind: 'ok',
+      body: z.instanceof(Buffer),
+      description: 'The bytes, application/octet-stream',
+    },
+    refusal(404, 'not_found', 'No such file'),
+    invalidRequest,
+    tooManyRequests,
+  ],
+});
+
+export const deleteFile = defineEndpoint({
+  method: 'DELETE',
+  path: '/files/*path',
+  summary: 'Deletes a file',
+  answers: [
+    { status: 204, kind: 'deleted', body: z.unknown(), description: 'Deleted' },
+    refusal(404, 'not_found', 'No such file'),
+    invalidRequest,
+    tooManyRequests,
+  ],
+});
+
+export const resolveWrite = defineEndpoint({
+  method: 'POST',
+  path: '/writes/:write_id/resolve',
+  summary: 'The definitive outcome of a write; a write not stored by now never will be',
+  answers: [
+    {
+      status: 200,
+      kind: 'ok',
+      body: z.discriminatedUnion('outcome', [
+        z.object({
+          write_id: z.string(),
+          outcome: z.literal('applied'),
+          path: z.string(),
+          size: z.number(),
+        }),
+        z.object({ write_id: z.string(), outcome: z.literal('aborted') }),
+      ]),
+      description: 'applied (with path and size) or aborted',
+    },
+    invalidRequest,
+    tooManyRequests,
+  ],
+});
+
+/** Most records in one page of `GET /writes`, and the default. */
+export const MAX_WRITES_PAGE = 1000;
+
+export const listWrites = defineEndpoint({
+  method: 'GET',
+  path: '/writes',
+  summary: "A page of the user's write journal, sorted by write id",
+  query: z
+    .object({ after: writeId.optional(), limit: pageLimit(MAX_WRITES_PAGE).optional() })
+    .strict(),
+  answers: [
+    {
+      status: 200,
+      kind: 'ok',
+      body: z.object({
+        writes: z.array(
+          z.object({
+            write_id: z.string(),
+            outcome: z.enum(['intent', 'applied', 'aborted']),
+            path: z.string().nullable(),
+            size: z.number().nullable(),
+            sha256: z.string().nullable(),
+            at: z.string(),
+          }),
+        ),
+        next_after: z.string().nullable(),
+      }),
+      description: 'Sorted by write_id; next_after names the next page, null on the last',
+    },
+    invalidRequest,
+  ],
+});
