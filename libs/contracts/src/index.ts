@@ -15,5 +15,6 @@ export * from './lib/values/tier';
 export * from './lib/values/user-id';
 // The routes of each service
 export * as authApi from './lib/auth/auth.contract';
+export * as backendApi from './lib/backend/backend.contract';
 export * as billingApi from './lib/billing/billing.contract';
 export * as filesystemApi from './lib/filesystem/filesystem.contract';

@@ -32,6 +32,7 @@ export * from './lib/logging/request-context';
 export * from './lib/logging/request-id';
 export * from './lib/logging/service-logger';
 // OpenAPI (@nestjs/swagger): documents derived from the guards' metadata
+export * from './lib/openapi/api-endpoint.decorator';
 export * from './lib/openapi/openapi-docs';
 export * from './lib/openapi/openapi-document';
 export * from './lib/openapi/openapi.options';

@@ -9,8 +9,7 @@ import {
   Post,
   Query,
 } from '@nestjs/common';
-import { ApiBody, ApiResponse } from '@nestjs/swagger';
-import { ZodBodyPipe } from '@zt/service-chassis';
+import { ApiEndpoint, ZodBodyPipe } from '@zt/service-chassis';
 import { authApi, type ParsedBody, type ParsedQuery } from '@zt/contracts';
 import { UsersRepository } from '../users/users.repository';
 import { UsersService } from '../users/users.service';
@@ -27,22 +26,8 @@ export class SessionsController {
   ) {}
 
   @Post('users/:user_id/password')
+  @ApiEndpoint(authApi.changePassword)
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiBody({
-    schema: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['current_password', 'new_password'],
-      properties: {
-        current_password: { type: 'string' },
-        new_password: { type: 'string', minLength: 12, maxLength: 1024 },
-      },
-    },
-  })
-  @ApiResponse({ status: 204, description: 'Changed; every token issued before is revoked' })
-  @ApiResponse({ status: 400, description: 'Invalid body or a new password under 12 characters' })
-  @ApiResponse({ status: 401, description: '{"error":"invalid credentials"}' })
-  @ApiResponse({ status: 429, description: 'Too many failed attempts' })
   async changePassword(
     @Param('user_id', new ParseUUIDPipe({ errorHttpStatusCode: HttpStatus.BAD_REQUEST }))
     userId: string,
@@ -53,21 +38,8 @@ export class SessionsController {
   }
 
   @Post('revocations')
+  @ApiEndpoint(authApi.revokeToken)
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiBody({
-    schema: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['user_id', 'jti', 'expires_at'],
-      properties: {
-        user_id: { type: 'string', format: 'uuid' },
-        jti: { type: 'string', format: 'uuid' },
-        expires_at: { type: 'integer', description: "The token's exp (unix seconds)" },
-      },
-    },
-  })
-  @ApiResponse({ status: 204, description: 'Revoked (also when it already was)' })
-  @ApiResponse({ status: 404, description: '{"error":"user not found"}' })
   async revoke(
     @Body(new ZodBodyPipe(authApi.revokeToken.body)) body: ParsedBody<typeof authApi.revokeToken>,
   ): Promise<void> {
@@ -75,12 +47,7 @@ export class SessionsController {
   }
 
   @Get('revocations')
-  @ApiResponse({
-    status: 200,
-    description:
-      '{"revocations":[{"seq","user_id","jti","not_before","expires_at"}],"next_after"}: ' +
-      'those after `after` whose tokens have not expired, in the order they were made',
-  })
+  @ApiEndpoint(authApi.listRevocations)
   async feed(
     @Query(new ZodBodyPipe(authApi.listRevocations.query))
     query: ParsedQuery<typeof authApi.listRevocations>,

@@ -1,4 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
+import { authApi } from '@zt/contracts';
+import { ApiEndpoint } from '@zt/service-chassis';
 import { BillingClient } from '../billing/billing.client';
 import { UsersRepository } from '../users/users.repository';
 
@@ -11,6 +13,7 @@ export class StatsController {
   ) {}
 
   @Get()
+  @ApiEndpoint(authApi.authStats)
   async stats(): Promise<Record<string, unknown>> {
     const [users, subscriptions] = await Promise.all([
       this.users.countUsers(),

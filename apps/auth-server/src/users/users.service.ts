@@ -5,7 +5,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BILLING_UPSTREAM, BillingClient } from '../billing/billing.client';
 import { TokensService } from '../tokens/tokens.service';
 import type { authApi, ParsedBody, Tier } from '@zt/contracts';
-import type { LoginRequest, RegisterRequest } from './dto/auth.schemas';
 import { FailedLoginThrottle } from './failed-login-throttle';
 import { PasswordHasher } from './password-hasher';
 import { UsersRepository } from './users.repository';
@@ -39,7 +38,7 @@ export class UsersService {
    * half-made user is left and the invite can be used again.
    */
   async register(
-    request: RegisterRequest,
+    request: ParsedBody<typeof authApi.register>,
   ): Promise<{ user_id: string; email: string; tier: Tier }> {
     const digest = inviteDigest(request.invite_code);
     // A cheap look first: without a usable invite, no scrypt work is spent (an anonymous
@@ -74,7 +73,7 @@ export class UsersService {
 
   /** Issues an access token; the same 401 for an unknown email and a wrong password. */
   async login(
-    request: LoginRequest,
+    request: ParsedBody<typeof authApi.login>,
   ): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number }> {
     const email = request.email.trim().toLowerCase();
     const waitMs = this.throttle.reserve(email);

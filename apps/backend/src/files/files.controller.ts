@@ -11,15 +11,8 @@ import {
   StreamableFile,
   UseInterceptors,
 } from '@nestjs/common';
-import {
-  ApiBody,
-  ApiConsumes,
-  ApiHeader,
-  ApiParam,
-  ApiProduces,
-  ApiResponse,
-} from '@nestjs/swagger';
-import { HttpError, RawBody } from '@zt/service-chassis';
+import { backendApi } from '@zt/contracts';
+import { ApiEndpoint, HttpError, RawBody } from '@zt/service-chassis';
 import type { Request, Response } from 'express';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { CurrentUser } from '../auth/current-user.decorator';
@@ -31,7 +24,6 @@ import { PerUserConcurrencyInterceptor } from './per-user-concurrency.intercepto
 import { readUpload } from './upload';
 import { UploadBudget } from './upload-budget';
 import { FILES_OPTIONS, type FilesOptions } from './files.constants';
-import { FILE_BYTES, FILE_PATH_PARAM, WRITE_ANSWER } from './files.openapi';
 
 /**
  * The signed-in user's files (every route needs a user access token: global guard). The
@@ -50,16 +42,14 @@ export class FilesController {
 
   /** `GET /me/files`: `{"files":[{"path","size"}]}`. */
   @Get()
+  @ApiEndpoint(backendApi.listOwnFiles)
   list(@CurrentUser() user: AuthenticatedUser): Promise<{ files: unknown }> {
     return this.files.list(user);
   }
 
   /** `GET /me/files/*path`: the bytes, `application/octet-stream`. */
   @Get('*path')
-  @ApiParam(FILE_PATH_PARAM)
-  @ApiProduces('application/octet-stream')
-  @ApiResponse({ status: 200, description: 'The bytes as stored', schema: FILE_BYTES })
-  @ApiResponse({ status: 404, description: '{"error":"file not found"}' })
+  @ApiEndpoint(backendApi.readOwnFile)
   async read(
     @CurrentUser() user: AuthenticatedUser,
     @Req() request: Request,
@@ -83,16 +73,8 @@ export class FilesController {
    * them) and given back when the request ends.
    */
   @Put('*path')
+  @ApiEndpoint(backendApi.writeOwnFile)
   @RawBody()
-  @ApiParam(FILE_PATH_PARAM)
-  @ApiConsumes('application/octet-stream')
-  @ApiBody({ description: 'The raw bytes to store', schema: FILE_BYTES })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Makes a retry safe' })
-  @ApiResponse({ status: 201, description: 'Created and charged', schema: WRITE_ANSWER })
-  @ApiResponse({ status: 200, description: 'Replaced and charged', schema: WRITE_ANSWER })
-  @ApiResponse({ status: 402, description: '{"error":"insufficient funds","balance"}' })
-  @ApiResponse({ status: 413, description: 'Over a size or entry limit: nothing charged' })
-  @ApiResponse({ status: 429, description: 'Too many file requests of this user at once' })
   async write(
     @CurrentUser() user: AuthenticatedUser,
     @Req() request: Request,
@@ -129,10 +111,8 @@ export class FilesController {
 
   /** `DELETE /me/files/*path`: 204. */
   @Delete('*path')
+  @ApiEndpoint(backendApi.deleteOwnFile)
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiParam(FILE_PATH_PARAM)
-  @ApiResponse({ status: 204, description: 'Deleted' })
-  @ApiResponse({ status: 404, description: '{"error":"file not found"}' })
   async remove(@CurrentUser() user: AuthenticatedUser, @Req() request: Request): Promise<void> {
     await this.files.remove(user, readFilePath(request));
   }

@@ -1,7 +1,6 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
-import { ApiBody, ApiResponse } from '@nestjs/swagger';
-import { ZodBodyPipe } from '@zt/service-chassis';
-import { authApi, type ParsedBody } from '@zt/contracts';
+import { backendApi, type ParsedBody } from '@zt/contracts';
+import { ApiEndpoint, ZodBodyPipe } from '@zt/service-chassis';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { CurrentUser } from '../auth/current-user.decorator';
 import { type Profile, MeService } from './me.service';
@@ -16,45 +15,28 @@ export class MeController {
   ) {}
 
   @Get()
+  @ApiEndpoint(backendApi.profile)
   profile(@CurrentUser() user: AuthenticatedUser): Promise<Profile> {
     return this.me.profile(user);
   }
 
   /** Ends this session: the token it came with is refused from now on, on every backend. */
   @Post('logout')
+  @ApiEndpoint(backendApi.logout)
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiResponse({ status: 204, description: 'Signed out: this token is refused from now on' })
-  @ApiResponse({ status: 503, description: '{"error":"auth unavailable"}: nothing changed' })
   logout(@CurrentUser() user: AuthenticatedUser): Promise<void> {
     return this.sessions.logout(user);
   }
 
   /** Changes the password; every session of the user ends (sign in again). */
   @Post('password')
+  @ApiEndpoint(backendApi.changeOwnPassword)
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiBody({
-    schema: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['current_password', 'new_password'],
-      properties: {
-        current_password: { type: 'string' },
-        new_password: { type: 'string', minLength: 12, maxLength: 1024 },
-      },
-    },
-  })
-  @ApiResponse({ status: 204, description: 'Changed; every token of the user is refused' })
-  @ApiResponse({ status: 400, description: 'Invalid body or a new password under 12 characters' })
-  @ApiResponse({
-    status: 403,
-    description: '{"error":"invalid credentials"}: wrong current password',
-  })
-  @ApiResponse({ status: 429, description: 'Too many failed attempts' })
   changePassword(
     @CurrentUser() user: AuthenticatedUser,
     // The auth server's own rules, from its contract: a bad body never leaves the backend.
-    @Body(new ZodBodyPipe(authApi.changePassword.body))
-    body: ParsedBody<typeof authApi.changePassword>,
+    @Body(new ZodBodyPipe(backendApi.changeOwnPassword.body))
+    body: ParsedBody<typeof backendApi.changeOwnPassword>,
   ): Promise<void> {
     return this.sessions.changePassword(user, body);
   }

@@ -1,11 +1,9 @@
 import { Body, Controller, Get, HttpStatus, Param, Post, Res } from '@nestjs/common';
-import { HttpError, ZodBodyPipe } from '@zt/service-chassis';
-import { ApiBody, ApiResponse } from '@nestjs/swagger';
+import { ApiEndpoint, HttpError, ZodBodyPipe } from '@zt/service-chassis';
 import type { Response } from 'express';
 import { billingApi, type ParsedBody, toCredits } from '@zt/contracts';
 import { BillingRepository } from './billing.repository';
 import { BillingService } from './billing.service';
-import { CREATE_ACCOUNT_BODY } from './dto/billing.openapi';
 import { UserIdPipe } from './user-id.pipe';
 
 /** Accounts: open one, read a balance, count subscriptions. Internal routes (global guard). */
@@ -17,10 +15,7 @@ export class AccountsController {
   ) {}
 
   @Post('account')
-  @ApiBody({ schema: CREATE_ACCOUNT_BODY })
-  @ApiResponse({ status: 201, description: '{"status":"created","user_id","balance"}' })
-  @ApiResponse({ status: 400, description: 'Invalid body or unknown tier' })
-  @ApiResponse({ status: 409, description: '{"error":"account exists"}' })
+  @ApiEndpoint(billingApi.createAccount)
   async create(
     @Body(new ZodBodyPipe(billingApi.createAccount.body))
     body: ParsedBody<typeof billingApi.createAccount>,
@@ -32,8 +27,7 @@ export class AccountsController {
   }
 
   @Get('balance/:user_id')
-  @ApiResponse({ status: 200, description: '{"user_id","tier","balance"}' })
-  @ApiResponse({ status: 404, description: '{"error":"account not found"}' })
+  @ApiEndpoint(billingApi.getBalance)
   async balance(@Param('user_id', UserIdPipe) userId: string): Promise<Record<string, unknown>> {
     const account = await this.repository.findAccount(userId);
     if (!account) throw new HttpError(HttpStatus.NOT_FOUND, 'account not found');
@@ -41,10 +35,7 @@ export class AccountsController {
   }
 
   @Get('stats/subscription_count')
-  @ApiResponse({
-    status: 200,
-    description: '{"subscription_count","by_tier":{"free","pro","team"}}',
-  })
+  @ApiEndpoint(billingApi.subscriptionCount)
   async subscriptionCount(): Promise<Record<string, unknown>> {
     const byTier = await this.repository.countByTier();
     const total = Object.values(byTier).reduce((sum, count) => sum + count, 0);

@@ -1,5 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
-import { CALLER_NAME_PATTERN } from '@zt/contracts';
+import { billingApi, CALLER_NAME_PATTERN } from '@zt/contracts';
 import { readSingleHeader } from '@zt/service-utils';
 import { HttpError } from '@zt/service-chassis';
 import type { IncomingMessage } from 'node:http';
@@ -9,8 +9,6 @@ export interface IdempotencyKey {
   readonly caller: string;
   readonly key: string;
 }
-
-const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 /**
  * Reads `Idempotency-Key` (1-255 visible ASCII characters, at most once) and the
@@ -23,7 +21,7 @@ export function readIdempotencyKey(request: IncomingMessage): IdempotencyKey | u
   if (key.kind === 'absent') return undefined;
   if (key.kind === 'repeated')
     throw new HttpError(HttpStatus.BAD_REQUEST, 'Idempotency-Key must appear once');
-  if (!KEY_PATTERN.test(key.value)) {
+  if (!billingApi.IDEMPOTENCY_KEY_PATTERN.test(key.value)) {
     throw new HttpError(
       HttpStatus.BAD_REQUEST,
       'Idempotency-Key must be 1-255 visible ASCII characters',

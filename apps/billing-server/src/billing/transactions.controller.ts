@@ -1,16 +1,10 @@
 import { Body, Controller, Get, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { HttpError, ZodBodyPipe } from '@zt/service-chassis';
-import { ApiBody, ApiHeader, ApiQuery, ApiResponse } from '@nestjs/swagger';
+import { ApiEndpoint, HttpError, ZodBodyPipe } from '@zt/service-chassis';
 import type { Request, Response } from 'express';
 import { billingApi, type ParsedBody, type ParsedQuery, toCredits } from '@zt/contracts';
 import type { BillingResult } from './billing-result';
 import { BillingRepository } from './billing.repository';
 import { BillingService } from './billing.service';
-import {
-  BALANCE_CHANGE_ANSWER,
-  BALANCE_CHANGE_BODY,
-  IDEMPOTENCY_KEY_HEADER,
-} from './dto/billing.openapi';
 import { readIdempotencyKey } from './idempotency-key';
 import { UserIdPipe } from './user-id.pipe';
 
@@ -28,13 +22,7 @@ export class TransactionsController {
   ) {}
 
   @Post('deduct')
-  @ApiBody({ schema: BALANCE_CHANGE_BODY })
-  @ApiHeader(IDEMPOTENCY_KEY_HEADER)
-  @ApiResponse({ status: 200, description: 'Deducted', schema: BALANCE_CHANGE_ANSWER })
-  @ApiResponse({ status: 402, description: '{"error":"insufficient funds","balance"}' })
-  @ApiResponse({ status: 404, description: '{"error":"account not found"}' })
-  @ApiResponse({ status: 409, description: 'The same Idempotency-Key is still in flight' })
-  @ApiResponse({ status: 422, description: 'The Idempotency-Key was used for another request' })
+  @ApiEndpoint(billingApi.deduct)
   deduct(
     @Body(new ZodBodyPipe(billingApi.balanceChangeBody)) body: BalanceChange,
     @Req() request: Request,
@@ -44,13 +32,7 @@ export class TransactionsController {
   }
 
   @Post('top_up')
-  @ApiBody({ schema: BALANCE_CHANGE_BODY })
-  @ApiHeader(IDEMPOTENCY_KEY_HEADER)
-  @ApiResponse({ status: 200, description: 'Topped up', schema: BALANCE_CHANGE_ANSWER })
-  @ApiResponse({ status: 400, description: 'Invalid body, or the balance would pass 1000000000' })
-  @ApiResponse({ status: 404, description: '{"error":"account not found"}' })
-  @ApiResponse({ status: 409, description: 'The same Idempotency-Key is still in flight' })
-  @ApiResponse({ status: 422, description: 'The Idempotency-Key was used for another request' })
+  @ApiEndpoint(billingApi.topUp)
   topUp(
     @Body(new ZodBodyPipe(billingApi.balanceChangeBody)) body: BalanceChange,
     @Req() request: Request,
@@ -60,18 +42,7 @@ export class TransactionsController {
   }
 
   @Get('ledger/:user_id')
-  @ApiQuery({
-    name: 'limit',
-    required: false,
-    schema: { type: 'integer', minimum: 1, maximum: 100 },
-  })
-  @ApiQuery({ name: 'before', required: false, description: 'next_before of the previous page' })
-  @ApiResponse({
-    status: 200,
-    description:
-      '{"user_id","entries":[{"transaction_id","kind","amount","balance_after","reason","created_at"}],"next_before"}, newest first',
-  })
-  @ApiResponse({ status: 404, description: '{"error":"account not found"}' })
+  @ApiEndpoint(billingApi.ledger)
   async ledger(
     @Param('user_id', UserIdPipe) userId: string,
     @Query(new ZodBodyPipe(billingApi.ledger.query)) query: ParsedQuery<typeof billingApi.ledger>,

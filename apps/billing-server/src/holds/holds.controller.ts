@@ -10,13 +10,11 @@ import {
   Req,
   Res,
 } from '@nestjs/common';
-import { ApiBody, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import { billingApi, type ParsedBody, type ParsedQuery } from '@zt/contracts';
-import { HttpError, ZodBodyPipe } from '@zt/service-chassis';
+import { ApiEndpoint, HttpError, ZodBodyPipe } from '@zt/service-chassis';
 import type { Request, Response } from 'express';
 import type { BillingResult } from '../billing/billing-result';
 import { readCallerService } from '../billing/idempotency-key';
-import { HOLD_ANSWER, PLACE_HOLD_BODY } from './dto/holds.openapi';
 import { HoldsService } from './holds.service';
 
 const DEFAULT_PAGE = 100;
@@ -39,20 +37,7 @@ export class HoldsController {
   constructor(private readonly holds: HoldsService) {}
 
   @Post()
-  @ApiBody({ schema: PLACE_HOLD_BODY })
-  @ApiResponse({
-    status: 201,
-    description: 'Placed: the amount left the balance',
-    schema: HOLD_ANSWER,
-  })
-  @ApiResponse({
-    status: 200,
-    description: 'Placed before: the hold as it is now',
-    schema: HOLD_ANSWER,
-  })
-  @ApiResponse({ status: 402, description: '{"error":"insufficient funds","balance"}' })
-  @ApiResponse({ status: 404, description: '{"error":"account not found"}' })
-  @ApiResponse({ status: 422, description: 'The hold_id was used for a different hold' })
+  @ApiEndpoint(billingApi.placeHold)
   place(
     @Body(new ZodBodyPipe(billingApi.placeHold.body))
     body: ParsedBody<typeof billingApi.placeHold>,
@@ -71,17 +56,7 @@ export class HoldsController {
   }
 
   @Post(':hold_id/capture')
-  @ApiParam({
-    name: 'hold_id',
-    schema: { type: 'string', pattern: billingApi.HOLD_ID_PATTERN.source },
-  })
-  @ApiResponse({
-    status: 200,
-    description: 'Captured (also when it was already)',
-    schema: HOLD_ANSWER,
-  })
-  @ApiResponse({ status: 404, description: '{"error":"hold not found"}' })
-  @ApiResponse({ status: 409, description: '{"error":"hold already released"}' })
+  @ApiEndpoint(billingApi.captureHold)
   capture(
     @Param('hold_id', HoldIdPipe) holdId: string,
     @Req() request: Request,
@@ -91,17 +66,7 @@ export class HoldsController {
   }
 
   @Post(':hold_id/release')
-  @ApiParam({
-    name: 'hold_id',
-    schema: { type: 'string', pattern: billingApi.HOLD_ID_PATTERN.source },
-  })
-  @ApiResponse({
-    status: 200,
-    description: 'Released: the amount is back (once)',
-    schema: HOLD_ANSWER,
-  })
-  @ApiResponse({ status: 404, description: '{"error":"hold not found"}' })
-  @ApiResponse({ status: 409, description: 'Already captured, or the balance is at its limit' })
+  @ApiEndpoint(billingApi.releaseHold)
   release(
     @Param('hold_id', HoldIdPipe) holdId: string,
     @Req() request: Request,
@@ -111,16 +76,7 @@ export class HoldsController {
   }
 
   @Get()
-  @ApiQuery({ name: 'state', required: false, enum: ['held', 'captured', 'released'] })
-  @ApiQuery({ name: 'user_id', required: false })
-  @ApiQuery({ name: 'older_than_seconds', required: false, schema: { type: 'integer' } })
-  @ApiQuery({ name: 'after', required: false, description: 'next_after of the previous page' })
-  @ApiQuery({
-    name: 'limit',
-    required: false,
-    schema: { type: 'integer', minimum: 1, maximum: 1000 },
-  })
-  @ApiResponse({ status: 200, description: '{"holds":[hold...],"next_after"}, oldest first' })
+  @ApiEndpoint(billingApi.listHolds)
   list(
     @Query(new ZodBodyPipe(billingApi.listHolds.query))
     query: ParsedQuery<typeof billingApi.listHolds>,

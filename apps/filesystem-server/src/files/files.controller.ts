@@ -1,18 +1,11 @@
 import { Controller, Delete, Get, HttpCode, HttpStatus, Put, Req, Res } from '@nestjs/common';
-import { ApiBody, ApiConsumes, ApiHeader, ApiParam, ApiResponse } from '@nestjs/swagger';
 import { ActingUser } from '@zt/service-utils';
-import { HttpError, RawBody } from '@zt/service-chassis';
+import { ApiEndpoint, HttpError, RawBody } from '@zt/service-chassis';
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import {
-  FILE_BYTES,
-  FILE_PATH_PARAM,
-  WRITE_ANSWER,
-  WRITE_ANSWER_HEADERS,
-  WRITE_ID_HEADER_DOC,
-} from './dto/files.openapi';
-import {
   encodedFilePathOf,
+  filesystemApi,
   type FilePath,
   InvalidFilePathError,
   parseFilePath,
@@ -31,6 +24,7 @@ export class FilesController {
 
   /** `GET /files`: every file of the user, recursively, sorted by path. */
   @Get()
+  @ApiEndpoint(filesystemApi.listFiles)
   async list(
     @ActingUser() userId: string,
     @Req() request: Request,
@@ -61,32 +55,8 @@ export class FilesController {
    * repeat of an applied write gets the same answer with `Write-Replayed: true`.
    */
   @Put('*path')
+  @ApiEndpoint(filesystemApi.writeFile)
   @RawBody()
-  @ApiParam(FILE_PATH_PARAM)
-  @ApiConsumes('application/octet-stream')
-  @ApiBody({ description: 'The raw bytes to store', schema: FILE_BYTES })
-  @ApiHeader(WRITE_ID_HEADER_DOC)
-  @ApiResponse({
-    status: 201,
-    description: 'Created (or its replay)',
-    schema: WRITE_ANSWER,
-    headers: WRITE_ANSWER_HEADERS,
-  })
-  @ApiResponse({
-    status: 200,
-    description: 'Replaced (or its replay)',
-    schema: WRITE_ANSWER,
-    headers: WRITE_ANSWER_HEADERS,
-  })
-  @ApiResponse({ status: 400, description: 'Invalid path, X-User-ID or X-Write-ID' })
-  @ApiResponse({
-    status: 409,
-    description:
-      'A parent is a file or the path is a folder; {"error":"write aborted"}; ' +
-      '{"error":"write id used for a different write"}',
-  })
-  @ApiResponse({ status: 413, description: 'Over the file size, storage or entry quota' })
-  @ApiResponse({ status: 429, description: 'Too many writes of this user in progress' })
   async write(
     @ActingUser() userId: string,
     @Req() request: Request,
@@ -103,6 +73,7 @@ export class FilesController {
 
   /** `GET /files/*path`: the file's bytes, as `application/octet-stream`. */
   @Get('*path')
+  @ApiEndpoint(filesystemApi.readFile)
   async read(
     @ActingUser() userId: string,
     @Req() request: Request,
@@ -118,6 +89,7 @@ export class FilesController {
 
   /** `DELETE /files/*path`: 204; folders left empty are removed too. */
   @Delete('*path')
+  @ApiEndpoint(filesystemApi.deleteFile)
   @HttpCode(HttpStatus.NO_CONTENT)
   async remove(@ActingUser() userId: string, @Req() request: Request): Promise<void> {
     await this.files.remove(userId, filePathOf(request));

@@ -1,8 +1,6 @@
 import { Controller, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
-import { ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import { ActingUser } from '@zt/service-utils';
-import { ZodBodyPipe } from '@zt/service-chassis';
-import { RESOLVE_ANSWER, WRITE_ID_PARAM, WRITES_PAGE } from './dto/files.openapi';
+import { ApiEndpoint, ZodBodyPipe } from '@zt/service-chassis';
 import { filesystemApi, type ParsedQuery } from '@zt/contracts';
 import { FilesService } from './files.service';
 import { checkWriteId } from './write-id';
@@ -37,17 +35,8 @@ export class WritesController {
    * recorded as aborted first, so a write with it can never land afterwards.
    */
   @Post(':write_id/resolve')
+  @ApiEndpoint(filesystemApi.resolveWrite)
   @HttpCode(HttpStatus.OK)
-  @ApiParam(WRITE_ID_PARAM)
-  @ApiResponse({
-    status: 200,
-    description:
-      '{"write_id","outcome":"applied","path","size"} or {"write_id","outcome":"aborted"} ' +
-      '(an unknown id is aborted from now on)',
-    schema: RESOLVE_ANSWER,
-  })
-  @ApiResponse({ status: 400, description: 'Invalid write_id or X-User-ID' })
-  @ApiResponse({ status: 429, description: 'Too many writes of this user in progress' })
   async resolve(
     @ActingUser() userId: string,
     @Param('write_id') rawWriteId: string,
@@ -64,19 +53,7 @@ export class WritesController {
 
   /** `GET /writes`: the user's journal, sorted by write id, a page at a time. */
   @Get()
-  @ApiQuery({ name: 'after', required: false, description: 'next_after of the previous page' })
-  @ApiQuery({
-    name: 'limit',
-    required: false,
-    schema: {
-      type: 'integer',
-      minimum: 1,
-      maximum: filesystemApi.MAX_WRITES_PAGE,
-      default: filesystemApi.MAX_WRITES_PAGE,
-    },
-  })
-  @ApiResponse({ status: 200, description: 'Sorted by write_id', schema: WRITES_PAGE })
-  @ApiResponse({ status: 400, description: 'Invalid query or X-User-ID' })
+  @ApiEndpoint(filesystemApi.listWrites)
   async list(
     @ActingUser() userId: string,
     @Query(new ZodBodyPipe(filesystemApi.listWrites.query))

@@ -15,6 +15,16 @@ export interface AnswerSpec<
   readonly body: Body;
   /** One line for the OpenAPI document. */
   readonly description: string;
+  /** Headers of this answer worth documenting, by name: what each says. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** A request header an endpoint reads (documented; each route checks its own). */
+export interface HeaderSpec {
+  readonly name: string;
+  readonly description: string;
+  readonly required?: boolean;
+  readonly pattern?: RegExp;
 }
 
 /**
@@ -32,8 +42,14 @@ export interface Endpoint<Answers extends readonly AnswerSpec[] = readonly Answe
   readonly path: string;
   /** One line for the OpenAPI document. */
   readonly summary: string;
+  /** Descriptions of the path's parameters, by name. */
+  readonly params?: Readonly<Record<string, string>>;
   /** The JSON body's schema (the callee's input, after its transforms). */
   readonly body?: z.ZodTypeAny;
+  /** `bytes`: the request body is raw bytes (`application/octet-stream`), stored as sent. */
+  readonly requestType?: 'json' | 'bytes';
+  /** Request headers the route reads, beyond the credential. */
+  readonly headers?: readonly HeaderSpec[];
   /** The query's schema: every value arrives as a string. */
   readonly query?: z.ZodTypeAny;
   /** `bytes`: the success answer is the raw bytes (`application/octet-stream`), not JSON. */

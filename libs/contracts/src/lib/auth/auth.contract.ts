@@ -36,6 +36,100 @@ export const currentPassword = text().refine(
 
 const uuid = text().uuid('must be a UUID');
 
+// C0, DEL and C1: never part of an address, and a NUL is refused by PostgreSQL itself.
+const CONTROL_CHARACTER = /\p{Cc}/u;
+
+const email = text()
+  .trim()
+  .toLowerCase()
+  .max(254, 'must be at most 254 characters')
+  .refine((value) => !CONTROL_CHARACTER.test(value), 'must not contain control characters')
+  .refine((value) => /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value), 'must be an email address');
+
+export const register = defineEndpoint({
+  method: 'POST',
+  path: '/register',
+  summary: "Registers with an invite: the user, and a billing account of the invite's tier",
+  body: z
+    .object({
+      email,
+      password: newPassword,
+      invite_code: text().regex(/^[A-Za-z0-9_-]{16,64}$/, 'is not an invite code'),
+    })
+    .strict(),
+  answers: [
+    {
+      status: 201,
+      kind: 'registered',
+      body: z.object({ user_id: z.string(), email: z.string(), tier }),
+      description: 'Registered',
+    },
+    {
+      status: 403,
+      kind: 'invalid_invite',
+      body: errorWith('invalid invite'),
+      description: 'Unknown or used invite code',
+    },
+    { status: 409, kind: 'email_taken', body: errorBody, description: 'The email is taken' },
+    {
+      status: 503,
+      kind: 'billing_unavailable',
+      body: errorWith('billing unavailable'),
+      description: 'Billing did not answer: nothing was kept, the invite is not used',
+    },
+    {
+      status: 400,
+      kind: 'invalid_request',
+      body: errorBody,
+      description: 'Invalid body or a password under 12 characters',
+    },
+  ],
+});
+
+/**
+ * `POST /login`. Deliberately loose: every mismatch of a well-formed request is the same 401;
+ * only what no account could ever hold (a control character in the email, an oversized
+ * field) is a 400.
+ */
+export const login = defineEndpoint({
+  method: 'POST',
+  path: '/login',
+  summary: 'A user access token (an EdDSA JWT for the backend) for email and password',
+  body: z
+    .object({
+      email: text()
+        .max(254)
+        .refine((value) => !CONTROL_CHARACTER.test(value), 'must not contain control characters'),
+      password: currentPassword,
+    })
+    .strict(),
+  answers: [
+    {
+      status: 200,
+      kind: 'ok',
+      body: z.object({
+        access_token: z.string(),
+        token_type: z.literal('Bearer'),
+        expires_in: z.number(),
+      }),
+      description: 'An access token',
+    },
+    {
+      status: 401,
+      kind: 'invalid_credentials',
+      body: errorWith('invalid credentials'),
+      description: 'Unknown email or wrong password (the same answer)',
+    },
+    {
+      status: 429,
+      kind: 'too_many_attempts',
+      body: errorBody,
+      description: 'Too many failed attempts',
+    },
+    { status: 400, kind: 'invalid_request', body: errorBody, description: 'Invalid body' },
+  ],
+});
+
 export const changePassword = defineEndpoint({
   method: 'POST',
   path: '/users/:user_id/password',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineEndpoint } from '../endpoint';
+import { defineEndpoint, type HeaderSpec } from '../endpoint';
 import { creditAmount } from '../values/credit-amount';
 import { errorBody, errorWith } from '../values/error-body';
 import { pageLimit, secondsParameter, sequenceCursor } from '../values/page-query';
@@ -68,6 +68,7 @@ export const createAccount = defineEndpoint({
 
 export const getBalance = defineEndpoint({
   method: 'GET',
+  params: { user_id: 'The user id' },
   path: '/balance/:user_id',
   summary: "A user's tier and balance",
   answers: [
@@ -116,13 +117,32 @@ const idempotencyRefusals = [
   },
 ] as const;
 
+/** An `Idempotency-Key`: 1-255 visible ASCII characters. */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+
+/** `Idempotency-Key` on `POST /deduct` and `POST /top_up`. */
+export const IDEMPOTENCY_KEY_HEADER = {
+  name: 'Idempotency-Key',
+  description:
+    'Same key and body: the first answer is replayed (Idempotent-Replayed: true); another body: 422; still running: 409',
+  pattern: IDEMPOTENCY_KEY_PATTERN,
+} as const satisfies HeaderSpec;
+const REPLAYED = { 'Idempotent-Replayed': '"true" when this replays the answer to the same key' };
+
 export const deduct = defineEndpoint({
   method: 'POST',
   path: '/deduct',
   summary: 'Takes an amount from a balance, with its ledger row, at most once per Idempotency-Key',
   body: balanceChangeBody,
+  headers: [IDEMPOTENCY_KEY_HEADER],
   answers: [
-    { status: 200, kind: 'ok', body: balanceChanged, description: 'Deducted' },
+    {
+      status: 200,
+      kind: 'ok',
+      body: balanceChanged,
+      description: 'Deducted',
+      headers: REPLAYED,
+    },
     insufficientFunds,
     accountNotFound,
     ...idempotencyRefusals,
@@ -135,8 +155,15 @@ export const topUp = defineEndpoint({
   path: '/top_up',
   summary: 'Adds an amount to a balance, with its ledger row, at most once per Idempotency-Key',
   body: balanceChangeBody,
+  headers: [IDEMPOTENCY_KEY_HEADER],
   answers: [
-    { status: 200, kind: 'ok', body: balanceChanged, description: 'Topped up' },
+    {
+      status: 200,
+      kind: 'ok',
+      body: balanceChanged,
+      description: 'Topped up',
+      headers: REPLAYED,
+    },
     accountNotFound,
     ...idempotencyRefusals,
     {
@@ -150,6 +177,7 @@ export const topUp = defineEndpoint({
 
 export const ledger = defineEndpoint({
   method: 'GET',
+  params: { user_id: 'The user id' },
   path: '/ledger/:user_id',
   summary: "A page of a user's ledger, newest first",
   query: z
@@ -237,6 +265,7 @@ export const placeHold = defineEndpoint({
 
 export const captureHold = defineEndpoint({
   method: 'POST',
+  params: { hold_id: 'The hold id given when it was placed' },
   path: '/holds/:hold_id/capture',
   summary: 'Keeps the money of a hold',
   answers: [
@@ -254,6 +283,7 @@ export const captureHold = defineEndpoint({
 
 export const releaseHold = defineEndpoint({
   method: 'POST',
+  params: { hold_id: 'The hold id given when it was placed' },
   path: '/holds/:hold_id/release',
   summary: 'Pays the amount of a hold back, once',
   answers: [

@@ -21,6 +21,13 @@ function refusal<const Kind extends string>(status: number, kind: Kind, descript
 const invalidRequest = refusal(400, 'invalid_request', 'Invalid path, X-User-ID or header');
 const tooManyRequests = refusal(429, 'too_many_requests', 'Too many requests of this user');
 
+const FILE_PATH =
+  'The file path: 1-1024 characters in segments separated by "/" (no empty, "." or ".." ' +
+  'segment, no backslash, no control character; "%2F" is refused), percent-encoded';
+const WRITE_REPLAYED = {
+  'Write-Replayed': '"true" when this answers a repeat of an applied write (nothing stored now)',
+};
+
 /** A stored file: its decoded path and size in bytes. */
 export const storedFile = z.object({ path: z.string(), size: z.number() });
 
@@ -44,9 +51,33 @@ export const writeFile = defineEndpoint({
   method: 'PUT',
   path: '/files/*path',
   summary: 'Stores the raw body byte for byte; journaled under X-Write-ID when given',
+  params: { path: FILE_PATH },
+  requestType: 'bytes',
+  headers: [
+    {
+      name: 'X-Write-ID',
+      description:
+        'Journals the outcome under this id (at most once). The same id, path and bytes ' +
+        'again: the first answer is replayed (Write-Replayed: true), nothing stored; other ' +
+        'path or bytes: 409; an id aborted (POST /writes/{write_id}/resolve): 409',
+      pattern: WRITE_ID_PATTERN,
+    },
+  ],
   answers: [
-    { status: 201, kind: 'created', body: storedFile, description: 'Created' },
-    { status: 200, kind: 'replaced', body: storedFile, description: 'Replaced (or replayed)' },
+    {
+      status: 201,
+      kind: 'created',
+      body: storedFile,
+      description: 'Created (or its replay)',
+      headers: WRITE_REPLAYED,
+    },
+    {
+      status: 200,
+      kind: 'replaced',
+      body: storedFile,
+      description: 'Replaced (or its replay)',
+      headers: WRITE_REPLAYED,
+    },
     {
       status: 409,
       kind: 'write_aborted',
@@ -66,6 +97,7 @@ export const readFile = defineEndpoint({
   method: 'GET',
   path: '/files/*path',
   summary: "A file's bytes",
+  params: { path: FILE_PATH },
   answerType: 'bytes',
   answers: [
     {
@@ -84,6 +116,7 @@ export const deleteFile = defineEndpoint({
   method: 'DELETE',
   path: '/files/*path',
   summary: 'Deletes a file',
+  params: { path: FILE_PATH },
   answers: [
     { status: 204, kind: 'deleted', body: z.unknown(), description: 'Deleted' },
     refusal(404, 'not_found', 'No such file'),
@@ -96,6 +129,7 @@ export const resolveWrite = defineEndpoint({
   method: 'POST',
   path: '/writes/:write_id/resolve',
   summary: 'The definitive outcome of a write; a write not stored by now never will be',
+  params: { write_id: 'The X-Write-ID of the write' },
   answers: [
     {
       status: 200,

@@ -41,20 +41,21 @@ export function toCredits(micros: bigint): number {
   return Number(`${sign}${whole}.${fraction}`);
 }
 
+const AMOUNT_MESSAGE =
+  'must be a number of credits greater than 0 and at most 1000000, with at most 6 decimals (e.g. 5 or "4.25")';
+
 /**
  * An amount of credits in a body: the caller writes a string (`"4.25"`, exact) or a number;
- * the callee reads its micro-credits.
+ * the callee reads its micro-credits. Every refusal has the same message.
  */
 export const creditAmount = z
-  .custom<string | number>(() => true)
+  .union([z.string().regex(CREDIT_AMOUNT_PATTERN, AMOUNT_MESSAGE), z.number()], {
+    errorMap: () => ({ message: AMOUNT_MESSAGE }),
+  })
   .transform((value, context) => {
     const micros = parseAmount(value);
     if (micros === undefined) {
-      context.addIssue({
-        code: z.ZodIssueCode.custom,
-        message:
-          'must be a number of credits greater than 0 and at most 1000000, with at most 6 decimals (e.g. 5 or "4.25")',
-      });
+      context.addIssue({ code: z.ZodIssueCode.custom, message: AMOUNT_MESSAGE });
       return z.NEVER;
     }
     return micros;
