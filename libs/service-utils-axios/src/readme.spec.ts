@@ -1,0 +1,12 @@
+import { readmeExcerpts, staleReadmeExcerpts, workspaceRoot } from '@zt/test-kit';
+import { join } from 'node:path';
+
+const README = 'libs/service-utils-axios/README.md';
+
+// The README's examples are regions of this library's specs, which compile and run them.
+describe(README, () => {
+  it('shows each example as the specs run it', () => {
+    expect(staleReadmeExcerpts(README)).toEqual([]);
+    expect(readmeExcerpts(join(workspaceRoot(), README)).length).toBeGreaterThanOrEqual(4);
+  });
+});
