@@ -1,5 +1,4 @@
-import { readmeExcerpts, staleReadmeExcerpts, workspaceRoot } from '@zt/test-kit';
-import { join } from 'node:path';
+import { readmeExcerpts, staleReadmeExcerpts } from '@zt/test-kit';
 
 const README = 'libs/service-chassis/README.md';
 
@@ -10,7 +9,7 @@ describe(README, () => {
   });
 
   it('shows the sample whole', () => {
-    const shown = readmeExcerpts(join(workspaceRoot(), README)).map((excerpt) => excerpt.source);
+    const shown = readmeExcerpts(README).map((excerpt) => excerpt.source);
     expect(shown).toEqual([
       'examples/service-chassis-adopter/src/main.ts',
       'examples/service-chassis-adopter/src/config/reports.config.ts',

@@ -1,5 +1,4 @@
-import { readmeExcerpts, staleReadmeExcerpts, workspaceRoot } from '@zt/test-kit';
-import { join } from 'node:path';
+import { readmeExcerpts, staleReadmeExcerpts } from '@zt/test-kit';
 
 const README = 'libs/service-utils/README.md';
 
@@ -11,7 +10,7 @@ describe(README, () => {
   });
 
   it('shows every step of the adoption', () => {
-    const shown = readmeExcerpts(join(workspaceRoot(), README)).map((excerpt) => excerpt.source);
+    const shown = readmeExcerpts(README).map((excerpt) => excerpt.source);
     expect(shown).toEqual([
       'examples/trust-kit-adopter/src/config/orders.config.ts',
       'examples/trust-kit-adopter/src/main.ts',

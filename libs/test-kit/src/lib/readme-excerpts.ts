@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { workspaceRoot } from './workspace';
 
 /** A code block of a README that says which file of the repository it shows. */
@@ -20,13 +20,14 @@ const FENCE = /^```(\w*)\s*$/;
 const CODE_LANGUAGES: ReadonlySet<string> = new Set(['ts', 'typescript', 'js', 'javascript']);
 
 /**
- * The code blocks of a Markdown file that claim to show a file of the repository, each
- * preceded by a `<!-- source: <path>[#<region>] -->` comment (blank lines may stand between).
+ * The code blocks of a Markdown file (a path from the repository's root, or absolute) that
+ * claim to show a file of the repository, each preceded by a
+ * `<!-- source: <path>[#<region>] -->` comment (blank lines may stand between).
  * @throws Error for a TypeScript or JavaScript block without such a comment: every code
  *   example must be a file that is compiled and run somewhere.
  */
 export function readmeExcerpts(markdownFile: string): ReadmeExcerpt[] {
-  const lines = readFileSync(markdownFile, 'utf8').split('\n');
+  const lines = readFileSync(resolve(workspaceRoot(), markdownFile), 'utf8').split('\n');
   const excerpts: ReadmeExcerpt[] = [];
   let claim: { source: string; region?: string } | undefined;
   for (let i = 0; i < lines.length; i += 1) {
@@ -73,7 +74,7 @@ export function sourceExcerpt(source: string, region?: string): string {
  * claims to, as `README.md:12 shows examples/x/src/main.ts` lines; empty when all agree.
  */
 export function staleReadmeExcerpts(readme: string): string[] {
-  return readmeExcerpts(join(workspaceRoot(), readme))
+  return readmeExcerpts(readme)
     .filter((excerpt) => excerpt.code !== sourceExcerpt(excerpt.source, excerpt.region))
     .map(
       (excerpt) =>
