@@ -1,4 +1,5 @@
 import nx from '@nx/eslint-plugin';
+import jsoncParser from 'jsonc-eslint-parser';
 
 // Files that only tests load: never part of a built service.
 const TEST_FILES = [
@@ -12,7 +13,9 @@ const TEST_FILES = [
 
 /**
  * Apps may use shared libs and nothing else; libs never reach into apps; test-only libraries
- * (`type:test`, e.g. test-kit) stay out of production code.
+ * (`type:test`, e.g. test-kit) stay out of production code. The libraries teams adopt (`kit:*`)
+ * build on nothing but the trust kit (the chassis also on the contracts), and the adoption
+ * examples (`examples/`, `adopts:*`) may use only what they show a team adopting.
  */
 function moduleBoundaries({ testCode }) {
   // Only direct imports are checked: a lib's own specs may use test-kit without tainting it.
@@ -56,9 +59,52 @@ function moduleBoundaries({ testCode }) {
           sourceTag: 'scope:backend',
           onlyDependOnLibsWithTags: ['scope:backend', 'scope:shared'],
         },
+        // The trust kit stands alone; the chassis and the axios adapter build on it only.
+        { sourceTag: 'kit:trust', onlyDependOnLibsWithTags: [...testOnly] },
+        { sourceTag: 'kit:contracts', onlyDependOnLibsWithTags: ['kit:trust', ...testOnly] },
+        {
+          sourceTag: 'kit:chassis',
+          onlyDependOnLibsWithTags: ['kit:trust', 'kit:contracts', ...testOnly],
+        },
+        { sourceTag: 'kit:axios', onlyDependOnLibsWithTags: ['kit:trust', ...testOnly] },
+        // Nothing depends on an example; each example imports exactly what it adopts.
+        { sourceTag: 'scope:examples', onlyDependOnLibsWithTags: ['scope:shared'] },
+        { sourceTag: 'adopts:trust-kit', onlyDependOnLibsWithTags: ['kit:trust', ...testOnly] },
+        {
+          sourceTag: 'adopts:chassis',
+          onlyDependOnLibsWithTags: ['kit:trust', 'kit:contracts', 'kit:chassis', ...testOnly],
+        },
       ],
     },
   ];
+}
+
+/**
+ * For a library that teams install on its own (the trust kit and its adapters): its
+ * package.json must name exactly what its code imports, no more, no less, so that lint fails
+ * when the library starts importing something new (`@nx/dependency-checks` on package.json).
+ * Spread it into the library's own eslint.config.mjs.
+ */
+export function packageJsonChecks({ ignoredDependencies = [] } = {}) {
+  return {
+    files: ['**/*.json'],
+    languageOptions: { parser: jsoncParser },
+    rules: {
+      '@nx/dependency-checks': [
+        'error',
+        {
+          ignoredFiles: ['{projectRoot}/eslint.config.mjs', '{projectRoot}/**/*.spec.ts'],
+          ignoredDependencies,
+          checkMissingDependencies: true,
+          checkObsoleteDependencies: true,
+          checkVersionMismatches: true,
+          includeTransitiveDependencies: false,
+          // The rule runs only for projects with one of these targets; such a lib is not built alone.
+          buildTargets: ['test'],
+        },
+      ],
+    },
+  };
 }
 
 export default [

@@ -1,13 +1,14 @@
 // The one build recipe of every service: `apps/<name>/webpack.config.js` calls it with its
 // own folder, and the bundle lands in `dist/apps/<name>/main.js` (what npm start, the
 // end-to-end tests and the Dockerfile run), with a package.json of its runtime dependencies.
+// The adoption examples use it too (`examples/<name>` -> `dist/examples/<name>/main.js`).
 const { NxAppWebpackPlugin } = require('@nx/webpack/app-plugin');
-const { basename, join } = require('path');
+const { join, relative } = require('path');
 
 module.exports = function serviceWebpackConfig(projectDir) {
   return {
     output: {
-      path: join(__dirname, 'dist', 'apps', basename(projectDir)),
+      path: join(__dirname, 'dist', relative(__dirname, projectDir)),
       clean: true,
       ...(process.env.NODE_ENV !== 'production' && {
         devtoolModuleFilenameTemplate: '[absolute-resource-path]',

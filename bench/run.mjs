@@ -45,6 +45,7 @@ const REPORT_ORDER = [
   'internal-hop',
   'breaker',
   'client-overhead',
+  'client-axios',
   'ledger-postgres-spread',
   'ledger-postgres-hot',
   'ledger-pglite-spread',

@@ -1,5 +1,6 @@
 // 3b. The internal HTTP client with and without its opossum breaker, calling a raw node:http
-// server from a closed loop in its own process (bench/src/client-loop.ts).
+// server from a closed loop in its own process (bench/src/client-loop.ts); for context, the
+// client against a bare node:http call, and axios with the trust kit's adapter against the client.
 import { alternate } from '../lib/compare.mjs';
 import { comparisonResult } from '../lib/result.mjs';
 import { loadDescription } from './framework-floor.mjs';
@@ -74,7 +75,36 @@ export async function run(ctx) {
       ...settings,
       log: ctx.log,
     });
-    return [comparisonResult(definition, measured), comparisonResult(overhead, overheadMeasured)];
+
+    const onAxios = {
+      id: 'client-axios',
+      group: GROUP,
+      title:
+        "axios with the trust kit's adapter vs the kit's InternalHttpClient, same server and route",
+      baseline: {
+        label: 'InternalHttpClient (node:http, checks, deadline, breaker)',
+        request: 'GET /json',
+      },
+      subject: {
+        label: 'axios + createInternalAxios (@zt/service-utils-axios)',
+        request: 'GET /json',
+      },
+      load: loadDescription(settings, settings.connections, 'closed loop in the client process'),
+      notes:
+        "Why the kit's own client stays on node:http, and what a team that keeps axios pays per call. Both send the internal credential and X-Caller-Service and parse the same JSON answer; axios runs with a keep-alive agent and the adapter's interceptor, without retries or a breaker.",
+    };
+    ctx.log(`${onAxios.id}: ${onAxios.title}`);
+    const onAxiosMeasured = await alternate({
+      baseline: loop('breaker'),
+      subject: loop('axios'),
+      ...settings,
+      log: ctx.log,
+    });
+    return [
+      comparisonResult(definition, measured),
+      comparisonResult(overhead, overheadMeasured),
+      comparisonResult(onAxios, onAxiosMeasured),
+    ];
   } finally {
     await Promise.all([client?.stop(), upstream.stop()]);
   }

@@ -1,9 +1,11 @@
 // The client fixture of `npm run bench` (group "breaker"): the internal HTTP client of
-// @zt/service-utils calling a local server from a closed loop, with its opossum breaker, with
-// the breaker bypassed, or a bare node:http call in its place, on the runner's command (IPC,
-// one run at a time).
+// @zt/service-chassis calling a local server from a closed loop, with its opossum breaker, with
+// the breaker bypassed, or in its place a bare node:http call or axios with the trust kit's
+// adapter (@zt/service-utils-axios), on the runner's command (IPC, one run at a time).
+import { Agent } from 'node:http';
 import { internalHeaders } from '@zt/service-utils';
 import { InternalHttpClient } from '@zt/service-chassis';
+import { createInternalAxios } from '@zt/service-utils-axios';
 import { bypassBreaker } from './client/breaker-bypass';
 import { runClosedLoop } from './client/closed-loop';
 import { NodeHttpCaller } from './client/node-http-caller';
@@ -13,7 +15,7 @@ const UPSTREAM = 'upstream';
 
 interface RunCommand {
   readonly type: 'run';
-  readonly mode: 'breaker' | 'direct' | 'node-http';
+  readonly mode: 'breaker' | 'direct' | 'node-http' | 'axios';
   readonly path: string;
   readonly connections: number;
   readonly seconds: number;
@@ -36,6 +38,14 @@ function main(): void {
     ...internalHeaders(config.internalAuth),
     'X-Caller-Service': 'bench',
   });
+  // As a team on axios would call: the adapter's instance, a keep-alive agent, the same headers.
+  const axiosAgent = new Agent({ keepAlive: true });
+  const adapted = createInternalAxios({
+    baseURL: config.upstreamUrl,
+    timeoutMs: config.client.timeoutMs,
+    credential: config.internalAuth,
+    axios: { httpAgent: axiosAgent, headers: { 'X-Caller-Service': 'bench' } },
+  });
 
   const send = (message: unknown) => process.send?.(message);
   process.on('message', (message: RunCommand) => {
@@ -44,6 +54,8 @@ function main(): void {
     let call: () => Promise<unknown>;
     if (mode === 'node-http') {
       call = () => bare.get(path);
+    } else if (mode === 'axios') {
+      call = async () => (await adapted.get<unknown>(path)).data;
     } else {
       const client = clients[mode];
       call = () => client.request(UPSTREAM, { method: 'GET', path });
@@ -56,6 +68,7 @@ function main(): void {
   const stop = () => {
     for (const client of Object.values(clients)) client.onApplicationShutdown();
     bare.close();
+    axiosAgent.destroy();
     process.exit(0);
   };
   process.once('disconnect', stop);

@@ -40,6 +40,7 @@ const COMPARISONS = [
   'internal-hop',
   'breaker',
   'client-overhead',
+  'client-axios',
   'ledger-postgres-spread',
   'ledger-postgres-hot',
   'ledger-pglite-spread',

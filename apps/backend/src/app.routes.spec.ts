@@ -3,6 +3,7 @@ import { Test } from '@nestjs/testing';
 import { listRoutes } from '@zt/service-utils';
 import { serveOpenApiDocs } from '@zt/service-chassis';
 import {
+  closedPort,
   generateToken,
   internalOnlyRouteNames,
   publicRouteNames,
@@ -12,7 +13,6 @@ import {
 } from '@zt/test-kit';
 import { AppModule, BACKEND_OPENAPI } from './app.module';
 import { loadBackendConfig } from './config/backend.config';
-import { closedPort } from './testing/scripted-server';
 
 describe('backend route inventory', () => {
   const internalToken = generateToken();

@@ -4,6 +4,8 @@ export * from './lib/free-port';
 export * from './lib/http-client';
 export * from './lib/metrics';
 export * from './lib/raw-http';
+export * from './lib/readme-excerpts';
+export * from './lib/scripted-server';
 export * from './lib/secrets';
 export * from './lib/service-process';
 export * from './lib/test-databases';

@@ -1,12 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { signedInUser } from '../testing/authenticated-user';
-import {
-  closedPort,
-  type ScriptedServer,
-  sendJson,
-  startScriptedServer,
-} from '../testing/scripted-server';
+import { closedPort, type ScriptedServer, sendJson, startScriptedServer } from '@zt/test-kit';
 import { AuthSessionsClient, type SessionsOptions } from './auth-sessions.client';
 import { RevocationList } from './revocation-list';
 

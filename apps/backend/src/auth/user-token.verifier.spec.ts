@@ -4,7 +4,7 @@ import { base64url, jwtVerify, SignJWT } from 'jose';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JwksConfig } from '../config/backend.config';
 import { type JwksServer, startJwksServer } from '../testing/jwks-server';
-import { closedPort } from '../testing/scripted-server';
+import { closedPort } from '@zt/test-kit';
 import { generateSigningKey, signToken, type TestSigningKey } from '../testing/token-factory';
 import { AuthUnavailableError } from './auth-unavailable.error';
 import { UserTokenRejectedError } from './user-token-rejected.error';

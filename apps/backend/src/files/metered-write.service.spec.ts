@@ -11,7 +11,7 @@ import {
   type SeenRequest,
   sendJson,
   startScriptedServer,
-} from '../testing/scripted-server';
+} from '@zt/test-kit';
 import { BillingClient } from '../upstreams/billing.client';
 import { FilesystemClient } from '../upstreams/filesystem.client';
 import type { FilesOptions } from './files.constants';

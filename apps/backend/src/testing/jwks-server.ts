@@ -1,5 +1,5 @@
 import type { JWK } from 'jose';
-import { sendJson, startScriptedServer } from './scripted-server';
+import { sendJson, startScriptedServer } from '@zt/test-kit';
 
 /** A real HTTP server standing in for the auth server's `/.well-known/jwks.json`. */
 export interface JwksServer {

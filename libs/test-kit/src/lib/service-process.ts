@@ -100,3 +100,30 @@ function definedOnly(env: Readonly<Record<string, string | undefined>>): Record<
     Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
   );
 }
+
+/** The JSON lines `service` has written so far, parsed (other lines are left out). */
+export function jsonLogLines(service: ServiceProcess): Record<string, unknown>[] {
+  return service
+    .output()
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/**
+ * The first JSON line of `service` that `matches`, waiting up to `timeoutMs` for it: a line
+ * about a request may reach the pipe just after the answer reaches the test. `undefined` when
+ * none came.
+ */
+export async function waitForLogLine(
+  service: ServiceProcess,
+  matches: (line: Record<string, unknown>) => boolean,
+  timeoutMs = 2000,
+): Promise<Record<string, unknown> | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = jsonLogLines(service).find(matches);
+    if (found || Date.now() > deadline) return found;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

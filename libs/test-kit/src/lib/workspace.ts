@@ -12,9 +12,12 @@ export function workspaceRoot(): string {
   return folder;
 }
 
-/** The built entry point of an app, e.g. `dist/apps/billing-server/main.js`. */
-export function builtServiceMain(app: string): string {
-  const main = join(workspaceRoot(), 'dist', 'apps', app, 'main.js');
+/**
+ * The built entry point of an app, e.g. `dist/apps/billing-server/main.js`, or of an adoption
+ * example with `folder` = `examples` (`dist/examples/trust-kit-adopter/main.js`).
+ */
+export function builtServiceMain(app: string, folder: 'apps' | 'examples' = 'apps'): string {
+  const main = join(workspaceRoot(), 'dist', folder, app, 'main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: build it first (nx build ${app})`);
   return main;
 }

@@ -12,6 +12,8 @@ export interface SeenRequest {
   readonly method: string;
   readonly url: string;
   readonly headers: IncomingHttpHeaders;
+  /** The header lines as received, name, value, name, value...: repeated lines stay apart. */
+  readonly rawHeaders: readonly string[];
   readonly body: Buffer;
 }
 
@@ -42,6 +44,7 @@ export async function startScriptedServer(
         method: request.method ?? '',
         url: request.url ?? '',
         headers: request.headers,
+        rawHeaders: request.rawHeaders,
         body: Buffer.concat(chunks),
       };
       seen.push(entry);
@@ -66,6 +69,18 @@ export async function startScriptedServer(
 export function sendJson(response: ServerResponse, status: number, body: unknown): void {
   response.writeHead(status, { 'content-type': 'application/json' });
   response.end(JSON.stringify(body));
+}
+
+/**
+ * Every value of header `name` (any case) in `seen`, one per header line received; none when
+ * there is no such request (`undefined`, e.g. from a `find` that found nothing).
+ */
+export function headerLines(seen: SeenRequest | undefined, name: string): string[] {
+  if (seen === undefined) return [];
+  const lower = name.toLowerCase();
+  return seen.rawHeaders.filter(
+    (_, i) => i % 2 === 1 && seen.rawHeaders[i - 1].toLowerCase() === lower,
+  );
 }
 
 /** A port on 127.0.0.1 where nothing listens (taken from a server that was just closed). */
