@@ -13,6 +13,11 @@ import {
 import { join } from 'node:path';
 import type { AuthConfig } from './config/auth.config';
 import { AUTH_MIGRATIONS } from './database/auth.migrations';
+import { BILLING_UPSTREAM } from './billing/billing.client';
+import { InvitesModule } from './invites/invites.module';
+import { SessionsModule } from './sessions/sessions.module';
+import { StatsModule } from './stats/stats.module';
+import { TokensModule } from './tokens/tokens.module';
 import { UsersModule } from './users/users.module';
 
 /** How the auth server describes its API (docs/api/auth-server.json); it serves no docs. */
@@ -48,7 +53,7 @@ export class AppModule {
         InternalAuthModule.forRoot(config.internalAuth),
         InternalClientModule.forRoot({
           callerName: config.service.name,
-          upstreams: { billing: { baseUrl: config.billingUrl } },
+          upstreams: { [BILLING_UPSTREAM]: { baseUrl: config.billingUrl } },
           client: config.client,
           internalAuth: config.internalAuth,
         }),
@@ -59,12 +64,16 @@ export class AppModule {
           schema: 'auth',
           migrations: AUTH_MIGRATIONS,
         }),
-        UsersModule.forRoot({
+        TokensModule.forRoot({
           signingKeyFile:
             config.signingKeyFile ?? join(config.service.dataDir, 'signing-key.jwk.json'),
           issuer: config.issuer,
           accessTokenTtlSeconds: config.accessTokenTtlSeconds,
         }),
+        UsersModule,
+        InvitesModule,
+        SessionsModule,
+        StatsModule,
       ],
       controllers: [HealthController],
       providers: [DATABASE_HEALTH_CHECKS],
