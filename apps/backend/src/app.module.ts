@@ -36,10 +36,19 @@ export const BACKEND_OPENAPI: OpenApiOptions = {
  */
 @Module({})
 export class AppModule {
-  static forRoot(config: BackendConfig): DynamicModule {
+  /**
+   * @param config the validated configuration
+   * @param options.configModule the `ConfigModule` it was loaded through (`main.ts`), which
+   *   makes it injectable; tests that build `config` from a record leave it out.
+   */
+  static forRoot(
+    config: BackendConfig,
+    { configModule }: { configModule?: DynamicModule } = {},
+  ): DynamicModule {
     return {
       module: AppModule,
       imports: [
+        ...(configModule ? [configModule] : []),
         LoggingModule.forRoot({ service: config.service }),
         MetricsModule.forRoot({ serviceName: config.service.name }),
         HealthModule,

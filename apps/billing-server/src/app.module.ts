@@ -26,16 +26,22 @@ export const BILLING_OPENAPI: OpenApiOptions = {
 export class AppModule {
   /**
    * @param config the validated configuration
-   * @param embeddedDirectory where PGlite keeps its files when there is no `DATABASE_URL`;
-   *   tests pass `null` for an in-memory database.
+   * @param options.configModule the `ConfigModule` it was loaded through (`main.ts`), which
+   *   makes it injectable; tests that build `config` from a record leave it out.
+   * @param options.embeddedDirectory where PGlite keeps its files when there is no
+   *   `DATABASE_URL` (default: under the data folder); tests pass `null` for an in-memory database.
    */
   static forRoot(
     config: BillingConfig,
-    embeddedDirectory: string | null = embeddedDatabaseDirectory(config.service.dataDir),
+    {
+      configModule,
+      embeddedDirectory = embeddedDatabaseDirectory(config.service.dataDir),
+    }: { configModule?: DynamicModule; embeddedDirectory?: string | null } = {},
   ): DynamicModule {
     return {
       module: AppModule,
       imports: [
+        ...(configModule ? [configModule] : []),
         LoggingModule.forRoot({ service: config.service }),
         MetricsModule.forRoot({ serviceName: config.service.name }),
         HealthModule,

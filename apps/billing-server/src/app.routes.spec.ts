@@ -23,7 +23,7 @@ describe('billing-server route inventory', () => {
       LOG_LEVEL: 'silent',
     });
     const moduleRef = await Test.createTestingModule({
-      imports: [AppModule.forRoot(config, null)],
+      imports: [AppModule.forRoot(config, { embeddedDirectory: null })],
     }).compile();
     app = moduleRef.createNestApplication({ bodyParser: false, logger: false });
     await app.listen(0, '127.0.0.1');

@@ -26,10 +26,19 @@ export const FILESYSTEM_OPENAPI: OpenApiOptions = {
 /** The filesystem server: every route internal (guarded) except health. */
 @Module({})
 export class AppModule {
-  static forRoot(config: FilesystemConfig): DynamicModule {
+  /**
+   * @param config the validated configuration
+   * @param options.configModule the `ConfigModule` it was loaded through (`main.ts`), which
+   *   makes it injectable; tests that build `config` from a record leave it out.
+   */
+  static forRoot(
+    config: FilesystemConfig,
+    { configModule }: { configModule?: DynamicModule } = {},
+  ): DynamicModule {
     return {
       module: AppModule,
       imports: [
+        ...(configModule ? [configModule] : []),
         LoggingModule.forRoot({ service: config.service }),
         MetricsModule.forRoot({ serviceName: config.service.name }),
         HealthModule,

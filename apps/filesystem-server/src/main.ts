@@ -1,12 +1,12 @@
 import { runService } from '@zt/service-chassis';
 import { AppModule, FILESYSTEM_OPENAPI } from './app.module';
-import { loadFilesystemConfigFromProcess } from './config/filesystem.config';
+import { loadFilesystemConfigModule } from './config/filesystem.config';
 
-void runService(() => {
-  const config = loadFilesystemConfigFromProcess();
+void runService(async () => {
+  const { config, configModule } = await loadFilesystemConfigModule();
   return {
     service: config.service,
-    module: AppModule.forRoot(config),
+    module: AppModule.forRoot(config, { configModule }),
     openApi: FILESYSTEM_OPENAPI,
   };
 });

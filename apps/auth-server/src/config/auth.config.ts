@@ -7,9 +7,12 @@ import {
   readOptionalString,
 } from '@zt/service-utils';
 import {
+  defineServiceConfig,
   type InternalClientConfig,
+  type LoadedServiceConfig,
   loadInternalClientConfig,
   loadServiceConfig,
+  loadServiceConfigModule,
   type ServiceConfig,
 } from '@zt/service-chassis';
 
@@ -52,7 +55,18 @@ export function loadAuthConfig(env: Environment): AuthConfig {
   };
 }
 
-/** The configuration of this process: the only place the auth server reads `process.env`. */
-export function loadAuthConfigFromProcess(): AuthConfig {
-  return loadAuthConfig(process.env);
+/**
+ * The auth server's configuration in `@nestjs/config`: `ConfigService.get('auth-server')`, or
+ * `@Inject(AUTH_CONFIG.KEY) config: AuthConfig`.
+ */
+export const AUTH_CONFIG = defineServiceConfig('auth-server', loadAuthConfig);
+
+/**
+ * The configuration of this process, loaded through `ConfigModule` from `.env` in the working
+ * directory (or `ENV_FILE`) under the process environment, which wins: the only place the
+ * auth server reads `process.env`.
+ * @throws ConfigError naming the variable at fault.
+ */
+export function loadAuthConfigModule(): Promise<LoadedServiceConfig<AuthConfig>> {
+  return loadServiceConfigModule(AUTH_CONFIG, process.env);
 }

@@ -9,9 +9,12 @@ import {
   readString,
 } from '@zt/service-utils';
 import {
+  defineServiceConfig,
   type InternalClientConfig,
+  type LoadedServiceConfig,
   loadInternalClientConfig,
   loadServiceConfig,
+  loadServiceConfigModule,
   type ServiceConfig,
 } from '@zt/service-chassis';
 
@@ -119,9 +122,20 @@ export function loadBackendConfig(env: Environment): BackendConfig {
   };
 }
 
-/** The configuration of this process: the only place the backend reads `process.env`. */
-export function loadBackendConfigFromProcess(): BackendConfig {
-  return loadBackendConfig(process.env);
+/**
+ * The backend's configuration in `@nestjs/config`: `ConfigService.get('backend')`, or
+ * `@Inject(BACKEND_CONFIG.KEY) config: BackendConfig`.
+ */
+export const BACKEND_CONFIG = defineServiceConfig('backend', loadBackendConfig);
+
+/**
+ * The configuration of this process, loaded through `ConfigModule` from `.env` in the working
+ * directory (or `ENV_FILE`) under the process environment, which wins: the only place the
+ * backend reads `process.env`.
+ * @throws ConfigError naming the variable at fault.
+ */
+export function loadBackendConfigModule(): Promise<LoadedServiceConfig<BackendConfig>> {
+  return loadServiceConfigModule(BACKEND_CONFIG, process.env);
 }
 
 function readCreditAmount(env: Environment, variable: string, fallback: string): string {

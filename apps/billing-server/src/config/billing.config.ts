@@ -5,7 +5,13 @@ import {
   readInteger,
   readOptionalString,
 } from '@zt/service-utils';
-import { loadServiceConfig, type ServiceConfig } from '@zt/service-chassis';
+import {
+  defineServiceConfig,
+  type LoadedServiceConfig,
+  loadServiceConfig,
+  loadServiceConfigModule,
+  type ServiceConfig,
+} from '@zt/service-chassis';
 
 /** The billing server's configuration, read and validated once at boot. */
 export interface BillingConfig {
@@ -38,7 +44,18 @@ export function loadBillingConfig(env: Environment): BillingConfig {
   };
 }
 
-/** The configuration of this process: the only place the billing server reads `process.env`. */
-export function loadBillingConfigFromProcess(): BillingConfig {
-  return loadBillingConfig(process.env);
+/**
+ * The billing server's configuration in `@nestjs/config`: `ConfigService.get('billing-server')`, or
+ * `@Inject(BILLING_CONFIG.KEY) config: BillingConfig`.
+ */
+export const BILLING_CONFIG = defineServiceConfig('billing-server', loadBillingConfig);
+
+/**
+ * The configuration of this process, loaded through `ConfigModule` from `.env` in the working
+ * directory (or `ENV_FILE`) under the process environment, which wins: the only place the
+ * billing server reads `process.env`.
+ * @throws ConfigError naming the variable at fault.
+ */
+export function loadBillingConfigModule(): Promise<LoadedServiceConfig<BillingConfig>> {
+  return loadServiceConfigModule(BILLING_CONFIG, process.env);
 }

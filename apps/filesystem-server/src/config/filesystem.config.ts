@@ -4,7 +4,13 @@ import {
   loadInternalAuthConfig,
   readInteger,
 } from '@zt/service-utils';
-import { loadServiceConfig, type ServiceConfig } from '@zt/service-chassis';
+import {
+  defineServiceConfig,
+  type LoadedServiceConfig,
+  loadServiceConfig,
+  loadServiceConfigModule,
+  type ServiceConfig,
+} from '@zt/service-chassis';
 
 const MIB = 1024 * 1024;
 
@@ -80,7 +86,18 @@ export function loadFilesystemConfig(env: Environment): FilesystemConfig {
   };
 }
 
-/** The configuration of this process: the only place the filesystem server reads `process.env`. */
-export function loadFilesystemConfigFromProcess(): FilesystemConfig {
-  return loadFilesystemConfig(process.env);
+/**
+ * The filesystem server's configuration in `@nestjs/config`: `ConfigService.get('filesystem-server')`, or
+ * `@Inject(FILESYSTEM_CONFIG.KEY) config: FilesystemConfig`.
+ */
+export const FILESYSTEM_CONFIG = defineServiceConfig('filesystem-server', loadFilesystemConfig);
+
+/**
+ * The configuration of this process, loaded through `ConfigModule` from `.env` in the working
+ * directory (or `ENV_FILE`) under the process environment, which wins: the only place the
+ * filesystem server reads `process.env`.
+ * @throws ConfigError naming the variable at fault.
+ */
+export function loadFilesystemConfigModule(): Promise<LoadedServiceConfig<FilesystemConfig>> {
+  return loadServiceConfigModule(FILESYSTEM_CONFIG, process.env);
 }

@@ -19,8 +19,17 @@ export interface ServiceProcess {
 export interface ServiceProcessOptions {
   /** Path of the built `main.js`. */
   readonly main: string;
-  /** Its environment (only these variables and a few harmless inherited ones are set). */
+  /**
+   * Its environment: only these variables and a few harmless inherited ones are set, and,
+   * without `cwd`, it reads no env file (`ENV_FILE=/dev/null`, unless `env` names one), so a
+   * developer's `.env` never configures a test's service.
+   */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * Its working directory, where it reads `.env` (as an operator's service does) and resolves
+   * a relative `DATA_DIR`. Default: the test runner's own, without reading any `.env` there.
+   */
+  readonly cwd?: string;
   /** How long to wait for its `listening on` line. */
   readonly startTimeoutMs?: number;
 }
@@ -33,10 +42,7 @@ const LISTENING = /listening on (http:\/\/[^\s"]+)/;
  * when it exits or stays silent instead.
  */
 export function startServiceProcess(options: ServiceProcessOptions): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [options.main], {
-    env: { ...inheritedProcessEnvironment(), ...definedOnly(options.env) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnService(options);
   let output = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
@@ -79,10 +85,7 @@ export function startServiceProcess(options: ServiceProcessOptions): Promise<Ser
 export async function runServiceToExit(
   options: ServiceProcessOptions,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [options.main], {
-    env: { ...inheritedProcessEnvironment(), ...definedOnly(options.env) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnService(options);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -93,6 +96,19 @@ export async function runServiceToExit(
   );
   clearTimeout(timer);
   return { code, stdout, stderr };
+}
+
+/** Runs `node <main>` with only the given variables (and harmless inherited ones), piped. */
+function spawnService(options: ServiceProcessOptions) {
+  return spawn(process.execPath, [options.main], {
+    cwd: options.cwd,
+    env: {
+      ...inheritedProcessEnvironment(),
+      ...(options.cwd === undefined && { ENV_FILE: '/dev/null' }),
+      ...definedOnly(options.env),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 function definedOnly(env: Readonly<Record<string, string | undefined>>): Record<string, string> {

@@ -1,7 +1,8 @@
 import { Controller, Get, Logger, Module, Param } from '@nestjs/common';
+import { ConfigError } from '@zt/service-utils';
 import { connect } from 'node:net';
 import { loadServiceConfig } from '../config/service.config';
-import { createServiceApp } from './run-service';
+import { createServiceApp, runService } from './run-service';
 import { MAX_HEADER_LINES } from './too-many-headers';
 
 @Controller()
@@ -125,4 +126,26 @@ describe(createServiceApp.name, () => {
       new Logger('Probe').log('console line');
       expect(lines().some((line) => line.includes('"message":"console line"'))).toBe(true);
     }));
+});
+
+describe(runService.name, () => {
+  it('ends with one line naming the variable and exit code 1 when loading the configuration fails', async () => {
+    const written = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const exitCodeBefore = process.exitCode;
+    try {
+      const app = await runService(async () => {
+        await Promise.resolve();
+        throw new ConfigError('BARE_PORT', 'must be a whole number between 0 and 65535');
+      }, []);
+
+      expect(app).toBeUndefined();
+      expect(process.exitCode).toBe(1);
+      expect(written.mock.calls.map(([chunk]) => String(chunk))).toEqual([
+        'configuration error: BARE_PORT must be a whole number between 0 and 65535\n',
+      ]);
+    } finally {
+      written.mockRestore();
+      process.exitCode = exitCodeBefore;
+    }
+  });
 });

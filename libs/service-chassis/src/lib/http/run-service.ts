@@ -87,21 +87,22 @@ function consoleLogger(service: ServiceConfig): ConsoleLogger {
 }
 
 /**
- * Boots a service: builds its configuration (`load`), starts the application and logs the
- * address it listens on (`listening on http://host:port`, which the start script and the
- * end-to-end tests read). A configuration error ends the process with one line on stderr
- * that names the variable at fault, and exit code 1.
+ * Boots a service: builds its configuration (`load`, e.g. through
+ * `loadServiceConfigModule`), starts the application and logs the address it listens on
+ * (`listening on http://host:port`, which the start script and the end-to-end tests read).
+ * A configuration error (`ConfigError`, thrown or rejected by `load`) ends the process with
+ * one line on stderr that names the variable at fault, and exit code 1.
  *
  * Started with `--write-openapi=<file>`, it writes the service's OpenAPI document to `file`
  * instead, without listening, and exits (`npm run openapi`).
  */
 export async function runService(
-  load: () => ServiceDefinition,
+  load: () => ServiceDefinition | Promise<ServiceDefinition>,
   argv: readonly string[] = process.argv,
 ): Promise<INestApplication | undefined> {
   let definition: ServiceDefinition;
   try {
-    definition = load();
+    definition = await load();
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`configuration error: ${error.message}\n`);
