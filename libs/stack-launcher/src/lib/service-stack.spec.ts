@@ -1,0 +1,119 @@
+import { join } from 'node:path';
+import type { ProcessExit } from './launched-process';
+import { launchStack, startWaves } from './service-stack';
+import { inheritedEnvironment, type ServiceName } from './stack-services';
+
+const FAKE = join(__dirname, '..', 'testing', 'fake-service.mjs');
+
+async function wiring(url: string): Promise<Record<string, string> & { started: number }> {
+  return (await fetch(`${url}/env`)).json() as Promise<
+    Record<string, string> & { started: number }
+  >;
+}
+
+describe(launchStack.name, () => {
+  const options = {
+    env: { ...inheritedEnvironment(), SHARED: 'everyone' },
+    main: () => FAKE,
+  };
+
+  it('starts each service after the ones it calls, wired to them, and stops callers first', async () => {
+    const exits: string[] = [];
+    const sut = await launchStack({
+      ...options,
+      serviceEnv: { 'auth-server': { FAKE_READY_AFTER_MS: '300' } },
+      urls: { 'filesystem-server': 'http://proxy.test' },
+      onExit: (name, _exit, expected) => exits.push(`${name} ${expected}`),
+    });
+    const seen = Object.fromEntries(
+      await Promise.all(
+        sut.services.map(async (name) => [name, await wiring(sut.process(name).url)] as const),
+      ),
+    );
+    const billing = sut.process('billing-server').url;
+    const auth = sut.process('auth-server').url;
+    expect(sut.urls).toEqual({
+      'billing-server': billing,
+      'auth-server': auth,
+      'filesystem-server': 'http://proxy.test',
+      backend: sut.process('backend').url,
+    });
+    expect(seen['backend']).toMatchObject({
+      SHARED: 'everyone',
+      BACKEND_PORT: new URL(sut.process('backend').url).port,
+      AUTH_SERVER_URL: auth,
+      BILLING_SERVER_URL: billing,
+      FILESYSTEM_SERVER_URL: 'http://proxy.test',
+    });
+    // The auth server names itself as its tokens' issuer; its own environment is its own.
+    expect(seen['auth-server']).toMatchObject({
+      AUTH_SERVER_URL: auth,
+      FAKE_READY_AFTER_MS: '300',
+    });
+    expect(seen['billing-server']).not.toHaveProperty('FAKE_READY_AFTER_MS');
+    // Auth waits for billing; the backend for auth (which took 300 ms to be ready).
+    expect(seen['auth-server'].started).toBeGreaterThanOrEqual(seen['billing-server'].started);
+    expect(seen['backend'].started - seen['auth-server'].started).toBeGreaterThanOrEqual(300);
+
+    await sut.stopAll();
+    expect(exits[0]).toBe('backend true');
+    expect(exits[1]).toBe('auth-server true');
+    expect(exits.slice(2).sort()).toEqual(['billing-server true', 'filesystem-server true']);
+  });
+
+  it('kills, starts and restarts one service on its port, and tells a crash from a stop', async () => {
+    const exits: Array<[ServiceName, ProcessExit, boolean]> = [];
+    const sut = await launchStack({
+      ...options,
+      services: ['billing-server', 'auth-server'],
+      onExit: (name, exit, expected) => exits.push([name, exit, expected]),
+    });
+    try {
+      const billing = sut.process('billing-server').url;
+      expect(await sut.kill('billing-server')).toEqual({ code: null, signal: 'SIGKILL' });
+      await sut.start('billing-server');
+      await sut.restart('billing-server', { ...options.env, SHARED: 'changed' });
+      expect(sut.process('billing-server').url).toBe(billing);
+      expect(sut.processes('billing-server')).toHaveLength(3);
+      expect(await wiring(billing)).toMatchObject({ SHARED: 'changed' });
+      await expect(sut.start('billing-server')).rejects.toThrow(
+        'billing-server is running already',
+      );
+
+      await fetch(`${sut.process('auth-server').url}/crash`);
+      await sut.process('auth-server').exited;
+      expect(exits).toEqual([
+        ['billing-server', { code: null, signal: 'SIGKILL' }, true],
+        ['billing-server', { code: 0, signal: null }, true],
+        ['auth-server', { code: 1, signal: null }, false],
+      ]);
+    } finally {
+      await sut.stopAll();
+    }
+    await expect(sut.start('auth-server')).rejects.toThrow('the stack is stopping');
+  });
+
+  it('stops what it started and throws when a service does not start', async () => {
+    const started: number[] = [];
+    const launching = launchStack({
+      ...options,
+      services: ['billing-server', 'filesystem-server', 'auth-server'],
+      serviceEnv: { 'auth-server': { FAKE_EXIT_AT_START: '1' } },
+      onStart: (_name, process) => started.push(process.pid),
+    });
+    await expect(launching).rejects.toThrow(/^auth-server exited \(code 1, signal null\)/);
+    expect(started).toHaveLength(3);
+    for (const pid of started) expect(() => process.kill(pid, 0)).toThrow();
+  });
+});
+
+describe(startWaves.name, () => {
+  it('groups the services by start order', () => {
+    expect(startWaves(['backend', 'auth-server', 'filesystem-server', 'billing-server'])).toEqual([
+      ['billing-server', 'filesystem-server'],
+      ['auth-server'],
+      ['backend'],
+    ]);
+    expect(startWaves(['backend', 'billing-server'])).toEqual([['billing-server'], ['backend']]);
+  });
+});

@@ -1,0 +1,244 @@
+import { join } from 'node:path';
+import { freePort } from './free-port';
+import type {
+  LaunchedProcess,
+  OutputLine,
+  ProcessExit,
+  ProcessOptions,
+  ServiceProcess,
+  StopResult,
+} from './launched-process';
+import { spawnService } from './start-service';
+import {
+  type Environment,
+  localUrl,
+  SERVICE_NAMES,
+  type ServiceName,
+  stackService,
+} from './stack-services';
+
+/** How to run the stack (or a part of it). */
+export interface StackOptions extends Pick<
+  ProcessOptions,
+  'cwd' | 'nodeArgs' | 'keepOutput' | 'startTimeoutMs' | 'stopGraceMs'
+> {
+  /** Which services to start (default: all four). */
+  readonly services?: readonly ServiceName[];
+  /** The environment every service gets: tokens, `DATA_DIR`, `DATABASE_URL`, ... */
+  readonly env: Environment;
+  /** More environment for one service (over {@link env}). */
+  readonly serviceEnv?: Partial<Record<ServiceName, Environment>>;
+  /** The port of a service; a free one for each service not named (or given 0). */
+  readonly ports?: Partial<Record<ServiceName, number>>;
+  /**
+   * Where callers reach a service, instead of where it listens: a proxy in front of it, or a
+   * service this stack does not start. Every service is told every URL (the auth server its
+   * own, as its tokens' issuer).
+   */
+  readonly urls?: Partial<Record<ServiceName, string>>;
+  /** The script of a service (default: the workspace's `dist/apps/<name>/main.js`). */
+  readonly main?: (name: ServiceName) => string;
+  /**
+   * A folder for the output of each process, `<n>-<service>.log`, written by the process
+   * itself (nobody reads it as it comes). Without it, output is read line by line.
+   */
+  readonly logDir?: string;
+  /** Each line a service writes (when read line by line). */
+  readonly onLine?: (name: ServiceName, line: OutputLine) => void;
+  /** A process has been spawned (its pid is known; it is not ready yet). */
+  readonly onStart?: (name: ServiceName, process: ServiceProcess) => void;
+  /** A process is ready: at launch, and after each restart. */
+  readonly onReady?: (name: ServiceName, process: ServiceProcess) => void;
+  /**
+   * A process that was ready has exited: `expected` when the stack stopped or killed it,
+   * false when it died by itself.
+   */
+  readonly onExit?: (name: ServiceName, exit: ProcessExit, expected: boolean) => void;
+}
+
+/**
+ * Built services running as processes, wired to each other: each on its port, told where
+ * the others are, started once the services it calls are ready, stopped callers first.
+ * Made by {@link launchStack}.
+ */
+export class ServiceStack {
+  /** The services of this stack, in {@link SERVICE_NAMES} order. */
+  readonly services: readonly ServiceName[];
+  /** Where callers reach each service (its own address, or the URL given for it). */
+  readonly urls: Readonly<Partial<Record<ServiceName, string>>>;
+  readonly #options: StackOptions;
+  readonly #ports: Readonly<Partial<Record<ServiceName, number>>>;
+  readonly #env = new Map<ServiceName, Environment>();
+  readonly #history = new Map<ServiceName, LaunchedProcess[]>();
+  /** Processes whose exit the stack asked for. */
+  readonly #expected = new Set<LaunchedProcess>();
+  #count = 0;
+  #stopping = false;
+
+  private constructor(
+    options: StackOptions,
+    services: readonly ServiceName[],
+    ports: Partial<Record<ServiceName, number>>,
+  ) {
+    this.#options = options;
+    this.services = services;
+    this.#ports = ports;
+    const urls: Partial<Record<ServiceName, string>> = { ...options.urls };
+    for (const name of services) {
+      urls[name] ??= localUrl(ports[name] ?? 0);
+      this.#env.set(name, { ...options.env, ...options.serviceEnv?.[name] });
+    }
+    this.urls = urls;
+  }
+
+  /** Starts the services of `options` (see {@link launchStack}). */
+  static async launch(options: StackOptions): Promise<ServiceStack> {
+    const wanted = options.services ?? SERVICE_NAMES;
+    const services = SERVICE_NAMES.filter((name) => wanted.includes(name));
+    const ports: Partial<Record<ServiceName, number>> = {};
+    for (const name of services) ports[name] = options.ports?.[name] || (await freePort());
+    const stack = new ServiceStack(options, services, ports);
+
+    // SERVICE_NAMES lists every service after the ones it calls.
+    const started = new Map<ServiceName, Promise<unknown>>();
+    for (const name of services) {
+      const upstreams = stackService(name)
+        .upstreams.filter((upstream) => services.includes(upstream))
+        .map((upstream) => started.get(upstream));
+      started.set(
+        name,
+        Promise.all(upstreams).then(() => stack.start(name)),
+      );
+    }
+    const outcomes = await Promise.allSettled(started.values());
+    const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (failed) {
+      await stack.stopAll();
+      throw failed.reason;
+    }
+    return stack;
+  }
+
+  /** True once {@link stopAll} has been called: nothing starts any more. */
+  get stopping(): boolean {
+    return this.#stopping;
+  }
+
+  /** The current (latest) process of `name`. */
+  process(name: ServiceName): ServiceProcess {
+    const current = this.#history.get(name)?.at(-1);
+    if (!current) throw new Error(`${name} is not a service of this stack`);
+    return current;
+  }
+
+  /** Every process started for `name`, oldest first (restarts add one each). */
+  processes(name: ServiceName): readonly ServiceProcess[] {
+    return this.#history.get(name) ?? [];
+  }
+
+  /** The environment `name` runs with now (before its port and URL variables). */
+  environment(name: ServiceName): Environment {
+    return this.#required(this.#env.get(name), name);
+  }
+
+  /**
+   * Starts `name` again (after {@link stop} or {@link kill}) on its port, with `env` instead of
+   * the stack's environment when given; resolves once it is ready.
+   */
+  async start(name: ServiceName, env?: Environment): Promise<ServiceProcess> {
+    if (this.#stopping) throw new Error(`the stack is stopping: ${name} not started`);
+    const previous = this.#history.get(name)?.at(-1);
+    if (previous?.running) throw new Error(`${name} is running already`);
+    if (env) this.#env.set(name, { ...env, ...this.#options.serviceEnv?.[name] });
+    this.#count += 1;
+    const options = this.#options;
+    const launched = spawnService(name, {
+      env: this.environment(name),
+      port: this.#required(this.#ports[name], name),
+      urls: this.urls,
+      main: options.main?.(name),
+      cwd: options.cwd,
+      nodeArgs: options.nodeArgs,
+      keepOutput: options.keepOutput,
+      startTimeoutMs: options.startTimeoutMs,
+      stopGraceMs: options.stopGraceMs,
+      logFile: options.logDir ? join(options.logDir, `${this.#count}-${name}.log`) : undefined,
+      onLine: options.onLine && ((line) => options.onLine?.(name, line)),
+    });
+    this.#history.set(name, [...(this.#history.get(name) ?? []), launched]);
+    options.onStart?.(name, launched);
+    let ready = false;
+    void launched.exited.then((exit) => {
+      if (ready) options.onExit?.(name, exit, this.#stopping || this.#expected.has(launched));
+    });
+    await launched.ready;
+    ready = true;
+    options.onReady?.(name, launched);
+    return launched;
+  }
+
+  /** Stops `name` (SIGTERM, then SIGKILL after the grace). */
+  stop(name: ServiceName): Promise<StopResult> {
+    return this.#current(name).stop();
+  }
+
+  /** Sends `signal` to `name` (default SIGKILL: a crash); resolves once it has exited. */
+  kill(name: ServiceName, signal: NodeJS.Signals = 'SIGKILL'): Promise<ProcessExit> {
+    return this.#current(name).kill(signal);
+  }
+
+  /** Stops `name` if it runs, then starts it as {@link start} does. */
+  async restart(name: ServiceName, env?: Environment): Promise<ServiceProcess> {
+    await this.stop(name);
+    return this.start(name, env);
+  }
+
+  /**
+   * Stops every process, callers before the services they call (so none is cut off in the
+   * middle of a call), each SIGTERM then SIGKILL after the grace.
+   */
+  async stopAll(): Promise<void> {
+    this.#stopping = true;
+    for (const wave of [...startWaves(this.services)].reverse()) {
+      await Promise.all(wave.map((name) => this.#history.get(name)?.at(-1)?.stop()));
+    }
+  }
+
+  /** The current process of `name`, whose exit from now on is asked for. */
+  #current(name: ServiceName): LaunchedProcess {
+    const current = this.#history.get(name)?.at(-1);
+    if (!current) throw new Error(`${name} is not a service of this stack`);
+    this.#expected.add(current);
+    return current;
+  }
+
+  #required<T>(value: T | undefined, name: ServiceName): T {
+    if (value === undefined) throw new Error(`${name} is not a service of this stack`);
+    return value;
+  }
+}
+
+/**
+ * Starts the built services as processes: each on its given port or a free one, with `env`
+ * and the port and URL variables that wire it to the others, once the services it calls are
+ * ready; resolves once every one answers `GET /health/ready` with 200. If one fails to start,
+ * the others are stopped and the error (with the end of its output) is thrown.
+ */
+export function launchStack(options: StackOptions): Promise<ServiceStack> {
+  return ServiceStack.launch(options);
+}
+
+/** `services` grouped by start order: each group calls only services of earlier groups. */
+export function startWaves(services: readonly ServiceName[]): ServiceName[][] {
+  const depth = new Map<ServiceName, number>();
+  for (const name of SERVICE_NAMES) {
+    if (!services.includes(name)) continue;
+    const upstreams = stackService(name).upstreams.filter((upstream) =>
+      services.includes(upstream),
+    );
+    depth.set(name, Math.max(-1, ...upstreams.map((upstream) => depth.get(upstream) ?? -1)) + 1);
+  }
+  const waves: ServiceName[][] = [];
+  for (const [name, level] of depth) (waves[level] ??= []).push(name);
+  return waves;
+}
