@@ -111,7 +111,7 @@ export class LaunchedProcess implements ServiceProcess {
     this.name = options.name;
     this.#options = options;
     let out: 'pipe' | number = 'pipe';
-    if (options.logFile) out = openSync(options.logFile, 'a');
+    if (options.logFile) out = openSync(options.logFile, 'w');
     try {
       this.child = spawn(
         process.execPath,

@@ -107,6 +107,29 @@ describe(launchStack.name, () => {
   });
 });
 
+describe(`${launchStack.name} with an abort signal`, () => {
+  it('stops what it started when aborted while starting, and rejects', async () => {
+    const aborted = new AbortController();
+    const pids: number[] = [];
+    const launching = launchStack({
+      env: inheritedEnvironment(),
+      main: () => FAKE,
+      services: ['billing-server', 'auth-server'],
+      serviceEnv: { 'auth-server': { FAKE_READY_AFTER_MS: '600000' } },
+      signal: aborted.signal,
+      onStart: (name, process) => {
+        pids.push(process.pid);
+        if (name === 'auth-server') aborted.abort();
+      },
+    });
+    await expect(launching).rejects.toThrow(
+      /^auth-server exited \(code \S+, signal \S+\) before it was ready/,
+    );
+    expect(pids).toHaveLength(2);
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+  });
+});
+
 describe(startWaves.name, () => {
   it('groups the services by start order', () => {
     expect(startWaves(['backend', 'auth-server', 'filesystem-server', 'billing-server'])).toEqual([

@@ -36,6 +36,8 @@ export interface StackOptions extends Pick<
    * own, as its tokens' issuer).
    */
   readonly urls?: Partial<Record<ServiceName, string>>;
+  /** Aborting it stops the stack, also while it starts (`launchStack` then rejects). */
+  readonly signal?: AbortSignal;
   /** The script of a service (default: the workspace's `dist/apps/<name>/main.js`). */
   readonly main?: (name: ServiceName) => string;
   /**
@@ -98,6 +100,8 @@ export class ServiceStack {
     const ports: Partial<Record<ServiceName, number>> = {};
     for (const name of services) ports[name] = options.ports?.[name] || (await freePort());
     const stack = new ServiceStack(options, services, ports);
+    options.signal?.throwIfAborted();
+    options.signal?.addEventListener('abort', () => void stack.stopAll(), { once: true });
 
     // SERVICE_NAMES lists every service after the ones it calls.
     const started = new Map<ServiceName, Promise<unknown>>();

@@ -3,7 +3,12 @@ import { addressesFromEnvironment, serviceEnvironment } from './stack-services';
 describe(addressesFromEnvironment.name, () => {
   it("reads each service's port variable, else its default, and the URLs that are set", () => {
     expect(
-      addressesFromEnvironment({ BACKEND_PORT: '9000', BILLING_SERVER_URL: 'http://proxy:1' }),
+      addressesFromEnvironment({
+        BACKEND_PORT: '9000',
+        BILLING_SERVER_URL: 'http://proxy:1',
+        // As .env.example has it: where auth listens anyway, unless AUTH_SERVER_PORT moves it.
+        AUTH_SERVER_URL: 'http://127.0.0.1:6001',
+      }),
     ).toEqual({
       ports: {
         'billing-server': 6004,

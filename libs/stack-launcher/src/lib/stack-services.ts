@@ -70,8 +70,9 @@ export function localUrl(port: number): string {
 
 /**
  * Where `env` says the stack listens, as `npm start` reads it: each service's port variable
- * (else its default port), and the URL variables that are set (a caller told to reach a
- * service elsewhere, e.g. through a proxy).
+ * (else its default port), and the URL variables that send callers elsewhere (a proxy, another
+ * host). A URL variable that names the service's default address (as `.env.example` does) is
+ * no such thing: moving a service by its port variable alone moves its callers too.
  */
 export function addressesFromEnvironment(env: Environment): {
   ports: Record<ServiceName, number>;
@@ -86,7 +87,7 @@ export function addressesFromEnvironment(env: Environment): {
       throw new Error(`${service.portVariable} must be a port number, not "${port}"`);
     }
     const url = env[service.urlVariable]?.trim();
-    if (url) urls[service.name] = url;
+    if (url && url !== localUrl(service.defaultPort)) urls[service.name] = url;
   }
   return { ports, urls };
 }
