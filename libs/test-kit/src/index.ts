@@ -1,10 +1,11 @@
 export * from './lib/route-inventory';
 export * from './lib/config/test-environment';
-export * from './lib/free-port';
 export * from './lib/http-client';
 export * from './lib/metrics';
 export * from './lib/raw-http';
 export * from './lib/secrets';
 export * from './lib/service-process';
 export * from './lib/test-databases';
-export * from './lib/workspace';
+export * from './lib/users';
+// Moved to the stack launcher; still here for the suites of one service.
+export { builtServiceMain, freePort, workspaceRoot } from '@zt/stack-launcher';

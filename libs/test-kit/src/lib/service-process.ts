@@ -1,19 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { definedOnly, READY_PATH, type ServiceProcess, startProcess } from '@zt/stack-launcher';
+import { spawn } from 'node:child_process';
+import { basename, dirname } from 'node:path';
 import { inheritedProcessEnvironment } from './config/test-environment';
 
-/** A service running as its own process, started by {@link startServiceProcess}. */
-export interface ServiceProcess {
-  /** Base URL it listens on, e.g. `http://127.0.0.1:41234`. */
-  readonly url: string;
-  readonly child: ChildProcess;
-  /** Everything it wrote to stdout and stderr so far. */
-  output(): string;
-  /**
-   * Sends SIGTERM and resolves once it has exited. `graceful` is true when it shut down by
-   * itself: exit code 0, or re-raised SIGTERM after its shutdown hooks (as Nest does).
-   */
-  stop(): Promise<{ graceful: boolean; code: number | null; signal: NodeJS.Signals | null }>;
-}
+export type { ServiceProcess } from '@zt/stack-launcher';
 
 /** How to start a service process. */
 export interface ServiceProcessOptions {
@@ -21,57 +11,24 @@ export interface ServiceProcessOptions {
   readonly main: string;
   /** Its environment (only these variables and a few harmless inherited ones are set). */
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** How long to wait for its `listening on` line. */
+  /** How long to wait until it listens and is ready. */
   readonly startTimeoutMs?: number;
 }
 
-const LISTENING = /listening on (http:\/\/[^\s"]+)/;
-
 /**
- * Starts a built service as a child process, as an operator would, and resolves once it
- * logs `listening on <url>` (give it port 0 to get a free one). Rejects with its output
- * when it exits or stays silent instead.
+ * Starts one built service as a child process, as an operator would (the process of the
+ * stack launcher, `@zt/stack-launcher`), and resolves once it logs `listening on <url>` and
+ * answers `GET /health/ready` with 200 (give it port 0 to get a free one). Rejects with its
+ * output when it exits or stays silent instead. For several services wired to each other,
+ * use `launchStack`.
  */
 export function startServiceProcess(options: ServiceProcessOptions): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [options.main], {
-    env: { ...inheritedProcessEnvironment(), ...definedOnly(options.env) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    const { code, signal } = await exited;
-    return { graceful: code === 0 || signal === 'SIGTERM', code, signal };
-  };
-
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(
-        new Error(
-          `service did not start within ${options.startTimeoutMs ?? 60_000} ms:\n${output}`,
-        ),
-      );
-    }, options.startTimeoutMs ?? 60_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      const match = LISTENING.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ url: match[1], child, output: () => output, stop });
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    void exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(
-        new Error(`service exited (code ${code}, signal ${signal}) before listening:\n${output}`),
-      );
-    });
+  return startProcess({
+    name: basename(dirname(options.main)),
+    main: options.main,
+    env: { ...inheritedProcessEnvironment(), ...options.env },
+    readyPath: READY_PATH,
+    startTimeoutMs: options.startTimeoutMs,
   });
 }
 
@@ -80,7 +37,7 @@ export async function runServiceToExit(
   options: ServiceProcessOptions,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [options.main], {
-    env: { ...inheritedProcessEnvironment(), ...definedOnly(options.env) },
+    env: definedOnly({ ...inheritedProcessEnvironment(), ...options.env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -93,10 +50,4 @@ export async function runServiceToExit(
   );
   clearTimeout(timer);
   return { code, stdout, stderr };
-}
-
-function definedOnly(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
-  );
 }
