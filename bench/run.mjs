@@ -14,13 +14,13 @@
 //                     `node bench/tools/profile-summary.mjs DIR` says where the time went
 //   --report-only F   only write README.md and chart.svg from the results file F
 //   --help            print these options
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { buildServices } from '../scripts/stack.mjs';
 import { describeMachine } from './lib/machine.mjs';
 import { findPostgres, postgresAdminUrl, ScratchDatabases } from './lib/postgres.mjs';
 import { ProcessGroup } from './lib/processes.mjs';
@@ -153,26 +153,7 @@ for (const [signal, code] of [
 try {
   if (!args['no-build']) {
     log('building the services and the fixtures (cached when nothing changed)');
-    execFileSync(
-      'npx',
-      [
-        'nx',
-        'run-many',
-        '-t',
-        'build',
-        // The four services, the launcher that starts them, and the bench's own fixtures.
-        '-p',
-        'tag:type:app',
-        'stack-launcher',
-        'bench',
-        '--output-style=static',
-      ],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', 'ignore', 'inherit'],
-        env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' },
-      },
-    );
+    buildServices(['bench']);
   }
 
   const adminUrl = postgresAdminUrl();

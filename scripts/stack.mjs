@@ -78,10 +78,10 @@ export async function createInvite(env, tier) {
 }
 
 /**
- * Builds the four services (the projects tagged `type:app`) and the launcher; Nx caches what
- * did not change. Build errors are shown.
+ * Builds the four services (the projects tagged `type:app`), the launcher and the `projects`
+ * named; Nx caches what did not change. Build errors are shown.
  */
-export function buildServices() {
+export function buildServices(projects = []) {
   execFileSync(
     'npx',
     [
@@ -92,6 +92,7 @@ export function buildServices() {
       '-p',
       'tag:type:app',
       'stack-launcher',
+      ...projects,
       '--output-style=static',
     ],
     {

@@ -4,11 +4,10 @@
 // here. Their output goes to a log file each, not through a pipe to the runner: the runner is
 // also the load generator, and reading every request log line would take CPU from it.
 import { fork } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadLauncher } from '../../scripts/stack.mjs';
 
-const TAIL_BYTES = 16 * 1024;
 const STOP_GRACE_MS = 10_000;
 
 /** The environment of a child: the launcher's harmless inherited variables plus `env`. */
@@ -17,29 +16,15 @@ async function childEnvironment(env) {
   return { ...inheritedEnvironment(), ...definedOnly(env) };
 }
 
-/** The last `bytes` of `file` (or its start, with `fromStart`), as text. */
-function readPart(file, bytes, fromStart = false) {
-  let fd;
-  try {
-    fd = openSync(file, 'r');
-    const size = statSync(file).size;
-    const length = Math.min(bytes, size);
-    const buffer = Buffer.alloc(length);
-    readSync(fd, buffer, 0, length, fromStart ? 0 : size - length);
-    return buffer.toString('utf8');
-  } catch {
-    return '';
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
 /** A forked loop (servers are the launcher's processes, with the same surface). */
 class Child {
-  constructor(name, child, logFile) {
+  #readLogTail;
+
+  constructor(name, child, logFile, readLogTail) {
     this.name = name;
     this.child = child;
     this.logFile = logFile;
+    this.#readLogTail = readLogTail;
     this.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => resolve({ code, signal })),
     );
@@ -55,7 +40,7 @@ class Child {
 
   /** The end of what it wrote (its log file keeps everything until the run ends). */
   output() {
-    return `(${this.logFile})\n${readPart(this.logFile, TAIL_BYTES)}`;
+    return this.#readLogTail(this.logFile);
   }
 
   /** SIGTERM, then SIGKILL if it has not exited after 10 s. */
@@ -141,7 +126,8 @@ export class ProcessGroup {
    */
   async startWorker(name, main, { env = {}, timeoutMs = 60_000 } = {}) {
     const childEnv = await childEnvironment(env);
-    const child = this.#start(name, (stdio) =>
+    const { readLogTail } = await loadLauncher();
+    const child = this.#start(name, readLogTail, (stdio) =>
       fork(main, [], {
         env: childEnv,
         execArgv: this.nodeArgs,
@@ -200,12 +186,12 @@ export class ProcessGroup {
     await Promise.all([...this.#children].map((child) => child.stop()));
   }
 
-  #start(name, launch) {
+  #start(name, readLogTail, launch) {
     const logFile = this.#logFile(name);
     const fd = openSync(logFile, 'w');
     let child;
     try {
-      child = new Child(name, launch(['ignore', fd, fd]), logFile);
+      child = new Child(name, launch(['ignore', fd, fd]), logFile, readLogTail);
     } finally {
       closeSync(fd);
     }

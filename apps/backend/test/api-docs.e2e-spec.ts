@@ -10,18 +10,13 @@ interface Operation {
 
 /** The backend's interactive API docs (/docs), against the four services as processes. */
 describe.each(testBackends())('the interactive API docs (/docs), on %s', (database) => {
-  let sut: BackendStack;
+  const sut = BackendStack.forSuite(database);
   let paths: Record<string, Record<string, Operation>>;
 
   beforeAll(async () => {
-    sut = await BackendStack.start(database);
     const document = await request(`${sut.api}/docs/openapi.json`);
     expect(document.status).toBe(200);
     paths = (document.body as { paths: typeof paths }).paths;
-  });
-
-  afterAll(async () => {
-    await sut?.stop();
   });
 
   it('declares the file path parameter, and the raw body of a write', () => {

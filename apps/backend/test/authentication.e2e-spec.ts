@@ -8,15 +8,7 @@ import { BackendStack } from './backend-stack';
  * PostgreSQL.
  */
 describe.each(testBackends())('authentication at the backend, on %s', (database) => {
-  let sut: BackendStack;
-
-  beforeAll(async () => {
-    sut = await BackendStack.start(database);
-  });
-
-  afterAll(async () => {
-    await sut?.stop();
-  });
+  const sut = BackendStack.forSuite(database);
 
   it('refuses /me without a token, with 401 unauthorized', async () => {
     expect(await sut.call(undefined, '/me')).toMatchObject({

@@ -45,26 +45,33 @@ export interface CallOptions {
  * as an end user would send it; the helpers below do what the user and an operator would.
  */
 export class BackendStack {
+  readonly internalToken = generateToken();
   /** Every user signed up here, so that no log may show one of their tokens. */
   private readonly users: TestUser[] = [];
+  private started:
+    { stack: ServiceStack; dataDir: string; dropDatabase: () => Promise<void> } | undefined;
 
-  private constructor(
-    readonly stack: ServiceStack,
-    readonly internalToken: string,
-    readonly dataDir: string,
-    private readonly dropDatabase: () => Promise<void>,
-  ) {}
+  private constructor(private readonly database: TestBackend) {}
 
-  /** Starts the stack on `database`; {@link stop} it in `afterAll`. */
-  static async start(database: TestBackend): Promise<BackendStack> {
-    const internalToken = generateToken();
+  /**
+   * The stack of one suite on `database`: started in `beforeAll`, stopped in `afterAll` (call
+   * it in the `describe` block).
+   */
+  static forSuite(database: TestBackend): BackendStack {
+    const sut = new BackendStack(database);
+    beforeAll(() => sut.start());
+    afterAll(() => sut.stop());
+    return sut;
+  }
+
+  private async start(): Promise<void> {
     const dataDir = mkdtempSync(join(tmpdir(), 'backend-e2e-'));
-    const scratch = await scratchDatabaseFor(database);
+    const scratch = await scratchDatabaseFor(this.database);
     try {
       const stack = await launchStack({
         env: {
           ...inheritedProcessEnvironment(),
-          INTERNAL_SERVICE_TOKEN: internalToken,
+          INTERNAL_SERVICE_TOKEN: this.internalToken,
           DATA_DIR: dataDir,
           DATABASE_URL: scratch.url,
         },
@@ -79,12 +86,31 @@ export class BackendStack {
           },
         },
       });
-      return new BackendStack(stack, internalToken, dataDir, scratch.drop);
+      this.started = { stack, dataDir, dropDatabase: scratch.drop };
     } catch (error) {
       await scratch.drop();
       rmSync(dataDir, { recursive: true, force: true });
       throw error;
     }
+  }
+
+  private async stop(): Promise<void> {
+    if (!this.started) return;
+    await this.started.stack.stopAll();
+    await this.started.dropDatabase();
+    rmSync(this.started.dataDir, { recursive: true, force: true });
+  }
+
+  /** The services, as the launcher runs them. */
+  get stack(): ServiceStack {
+    if (!this.started) throw new Error('the stack is not started (BackendStack.forSuite)');
+    return this.started.stack;
+  }
+
+  /** Where the services keep their data (`DATA_DIR`). */
+  get dataDir(): string {
+    if (!this.started) throw new Error('the stack is not started (BackendStack.forSuite)');
+    return this.started.dataDir;
   }
 
   /** The backend's base URL. */
@@ -170,11 +196,5 @@ export class BackendStack {
       .join('');
     expect(logs).not.toContain(this.internalToken);
     for (const user of this.users) expect(logs).not.toContain(user.accessToken.split('.')[2]);
-  }
-
-  async stop(): Promise<void> {
-    await this.stack.stopAll();
-    await this.dropDatabase();
-    rmSync(this.dataDir, { recursive: true, force: true });
   }
 }

@@ -12,15 +12,7 @@ const SPENT = {
  * second charge, and can never get a write for free with it. Each test signs up its own user.
  */
 describe.each(testBackends())('idempotent retries of metered writes, on %s', (database) => {
-  let sut: BackendStack;
-
-  beforeAll(async () => {
-    sut = await BackendStack.start(database);
-  });
-
-  afterAll(async () => {
-    await sut?.stop();
-  });
+  const sut = BackendStack.forSuite(database);
 
   it('charges a retried write with the same Idempotency-Key once', async () => {
     const user = await sut.signUp('pro');

@@ -9,15 +9,7 @@ import { BACKEND_MAX_FILE_BYTES, BackendStack, FS_MAX_USER_BYTES } from './backe
  * test signs up its own users, so its balances are its own.
  */
 describe.each(testBackends())('metered writes through the backend, on %s', (database) => {
-  let sut: BackendStack;
-
-  beforeAll(async () => {
-    sut = await BackendStack.start(database);
-  });
-
-  afterAll(async () => {
-    await sut?.stop();
-  });
+  const sut = BackendStack.forSuite(database);
 
   /**
    * PUTs to `path` exactly as written: `fetch` and `new URL()` would resolve `%2e%2e`

@@ -6,15 +6,7 @@ import { BackendStack } from './backend-stack';
  * fairness; the backend's breaker opens on upstream faults, not on one user's slow requests).
  */
 describe.each(testBackends())('one noisy user at the backend, on %s', (database) => {
-  let sut: BackendStack;
-
-  beforeAll(async () => {
-    sut = await BackendStack.start(database);
-  });
-
-  afterAll(async () => {
-    await sut?.stop();
-  });
+  const sut = BackendStack.forSuite(database);
 
   it('cannot slow the file service for others: a full tree listed in parallel, and every quiet request succeeds', async () => {
     const noisy = await sut.signUp('team', `noisy-${database}`);

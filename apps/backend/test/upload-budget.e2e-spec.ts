@@ -18,15 +18,7 @@ const UPLOADS_BUSY = { error: 'too many uploads in progress, retry later' };
  * own users.
  */
 describe.each(testBackends())('the global upload budget of the backend, on %s', (database) => {
-  let sut: BackendStack;
-
-  beforeAll(async () => {
-    sut = await BackendStack.start(database);
-  });
-
-  afterAll(async () => {
-    await sut?.stop();
-  });
+  const sut = BackendStack.forSuite(database);
 
   /** The upload bytes the backend holds now, as its metrics say (internal credential). */
   async function heldUploadBytes(): Promise<number | undefined> {
@@ -92,6 +84,17 @@ describe.each(testBackends())('the global upload budget of the backend, on %s', 
     return { outgoing, answer };
   }
 
+  /** The answer to a PUT of `refused.txt` whose headers alone were sent; then hangs up. */
+  async function answerToHeaders(
+    user: TestUser,
+    headers: Record<string, string>,
+  ): Promise<TestResponse> {
+    const { outgoing, answer } = openPut(user, '/me/files/refused.txt', headers);
+    const response = await answer;
+    outgoing.destroy();
+    return response;
+  }
+
   /**
    * Starts an upload of `bytes` that holds its share of the budget until `finish()`: with a
    * declared Content-Length, of which only the first KiB is sent (the backend reserves the
@@ -155,9 +158,7 @@ describe.each(testBackends())('the global upload budget of the backend, on %s', 
       expect(refused.headers.get('retry-after')).toBe('1');
 
       // Headers only: answered before its body was sent, and the connection is closed.
-      const unread = openPut(frank, '/me/files/refused.txt', { 'Content-Length': '5' });
-      const early = await unread.answer;
-      unread.outgoing.destroy();
+      const early = await answerToHeaders(frank, { 'Content-Length': '5' });
       expect({ status: early.status, body: early.body }).toEqual({
         status: 503,
         body: UPLOADS_BUSY,
@@ -166,10 +167,8 @@ describe.each(testBackends())('the global upload budget of the backend, on %s', 
       expect(early.headers.get('connection')).toBe('close');
 
       // A chunked upload does not start either.
-      const chunked = openPut(frank, '/me/files/refused.txt', { 'Transfer-Encoding': 'chunked' });
-      const chunkedAnswer = await chunked.answer;
-      chunked.outgoing.destroy();
-      expect({ status: chunkedAnswer.status, body: chunkedAnswer.body }).toEqual({
+      const chunked = await answerToHeaders(frank, { 'Transfer-Encoding': 'chunked' });
+      expect({ status: chunked.status, body: chunked.body }).toEqual({
         status: 503,
         body: UPLOADS_BUSY,
       });

@@ -9,15 +9,7 @@ import { BackendStack, CLIENT_TIMEOUT_MS } from './backend-stack';
  * stops billing itself and leaves it running again.
  */
 describe.each(testBackends())('when billing goes down and comes back, on %s', (database) => {
-  let sut: BackendStack;
-
-  beforeAll(async () => {
-    sut = await BackendStack.start(database);
-  });
-
-  afterAll(async () => {
-    await sut?.stop();
-  });
+  const sut = BackendStack.forSuite(database);
 
   const billing = () => sut.stack.process('billing-server');
 

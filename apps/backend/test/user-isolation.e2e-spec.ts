@@ -8,15 +8,7 @@ import { BackendStack } from './backend-stack';
  * itself. Each test signs up its own users.
  */
 describe.each(testBackends())('isolation between users at the backend, on %s', (database) => {
-  let sut: BackendStack;
-
-  beforeAll(async () => {
-    sut = await BackendStack.start(database);
-  });
-
-  afterAll(async () => {
-    await sut?.stop();
-  });
+  const sut = BackendStack.forSuite(database);
 
   /** What a client might add to act as `victim`: the backend must ignore it. */
   const spoofing = (victim: TestUser) => ({

@@ -4,6 +4,7 @@ export {
   type OutputLine,
   type ProcessExit,
   type ProcessOptions,
+  readLogTail,
   type ServiceProcess,
   startProcess,
   type StopResult,

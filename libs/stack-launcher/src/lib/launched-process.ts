@@ -157,8 +157,7 @@ export class LaunchedProcess implements ServiceProcess {
   }
 
   output(): string {
-    if (this.#options.logFile)
-      return `(${this.#options.logFile})\n${readTail(this.#options.logFile)}`;
+    if (this.#options.logFile) return readLogTail(this.#options.logFile);
     return this.#lines.map((line) => `${line}\n`).join('');
   }
 
@@ -261,8 +260,9 @@ function readHead(file: string): string {
   return readPart(file, 64 * 1024, true);
 }
 
-function readTail(file: string): string {
-  return readPart(file, TAIL_BYTES, false);
+/** The end of a log file (16 KiB), after its name: what an error message shows of it. */
+export function readLogTail(file: string): string {
+  return `(${file})\n${readPart(file, TAIL_BYTES, false)}`;
 }
 
 function readPart(file: string, bytes: number, fromStart: boolean): string {
