@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './free-port';
 import type { ProcessExit } from './launched-process';
 import { launchStack, startWaves } from './service-stack';
 import { inheritedEnvironment, type ServiceName } from './stack-services';
@@ -40,13 +43,16 @@ describe(launchStack.name, () => {
     });
     expect(seen['backend']).toMatchObject({
       SHARED: 'everyone',
-      BACKEND_PORT: new URL(sut.process('backend').url).port,
+      // Nobody needs its address before it starts: any free port.
+      BACKEND_PORT: '0',
       AUTH_SERVER_URL: auth,
       BILLING_SERVER_URL: billing,
       FILESYSTEM_SERVER_URL: 'http://proxy.test',
     });
-    // The auth server names itself as its tokens' issuer; its own environment is its own.
+    // The auth server names itself as its tokens' issuer, so its port is chosen for it; its
+    // own environment is its own.
     expect(seen['auth-server']).toMatchObject({
+      AUTH_SERVER_PORT: new URL(auth).port,
       AUTH_SERVER_URL: auth,
       FAKE_READY_AFTER_MS: '300',
     });
@@ -104,6 +110,43 @@ describe(launchStack.name, () => {
     await expect(launching).rejects.toThrow(/^auth-server exited \(code 1, signal null\)/);
     expect(started).toHaveLength(3);
     for (const pid of started) expect(() => process.kill(pid, 0)).toThrow();
+  });
+});
+
+describe(`${launchStack.name} and ports`, () => {
+  it('gives a service whose chosen port was taken meanwhile another one', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'launcher-spec-'));
+    const sut = await launchStack({
+      env: inheritedEnvironment(),
+      main: () => FAKE,
+      services: ['auth-server'],
+      serviceEnv: { 'auth-server': { FAKE_PORT_TAKEN_ONCE: join(folder, 'taken') } },
+    });
+    try {
+      expect(sut.processes('auth-server').map((process) => process.running)).toEqual([false, true]);
+      expect(sut.urls['auth-server']).toBe(sut.process('auth-server').url);
+    } finally {
+      await sut.stopAll();
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps a port it was given, and the port a service took, across restarts', async () => {
+    const sut = await launchStack({
+      env: inheritedEnvironment(),
+      main: () => FAKE,
+      services: ['billing-server', 'filesystem-server'],
+      ports: { 'billing-server': await freePort() },
+    });
+    try {
+      const before = [sut.urls['billing-server'], sut.urls['filesystem-server']];
+      await sut.restart('billing-server');
+      await sut.restart('filesystem-server');
+      expect([sut.urls['billing-server'], sut.urls['filesystem-server']]).toEqual(before);
+      expect(sut.process('filesystem-server').url).toBe(before[1]);
+    } finally {
+      await sut.stopAll();
+    }
   });
 });
 

@@ -17,6 +17,9 @@ import {
   stackService,
 } from './stack-services';
 
+/** How often a service whose port was chosen for it gets another when it lost the first. */
+const PORT_ATTEMPTS = 3;
+
 /** How to run the stack (or a part of it). */
 export interface StackOptions extends Pick<
   ProcessOptions,
@@ -28,7 +31,11 @@ export interface StackOptions extends Pick<
   readonly env: Environment;
   /** More environment for one service (over {@link env}). */
   readonly serviceEnv?: Partial<Record<ServiceName, Environment>>;
-  /** The port of a service; a free one for each service not named (or given 0). */
+  /**
+   * The port of a service. Without one (or with 0) a service takes any free port, which it
+   * keeps across restarts; the auth server, whose URL is in its own configuration, gets one
+   * chosen just before it starts (and another, should a process take it meanwhile).
+   */
   readonly ports?: Partial<Record<ServiceName, number>>;
   /**
    * Where callers reach a service, instead of where it listens: a proxy in front of it, or a
@@ -66,10 +73,9 @@ export interface StackOptions extends Pick<
 export class ServiceStack {
   /** The services of this stack, in {@link SERVICE_NAMES} order. */
   readonly services: readonly ServiceName[];
-  /** Where callers reach each service (its own address, or the URL given for it). */
-  readonly urls: Readonly<Partial<Record<ServiceName, string>>>;
   readonly #options: StackOptions;
-  readonly #ports: Readonly<Partial<Record<ServiceName, number>>>;
+  /** The port of each service: given, or where its first process listened. */
+  readonly #ports = new Map<ServiceName, number>();
   readonly #env = new Map<ServiceName, Environment>();
   readonly #history = new Map<ServiceName, LaunchedProcess[]>();
   /** Processes whose exit the stack asked for. */
@@ -77,37 +83,31 @@ export class ServiceStack {
   #count = 0;
   #stopping = false;
 
-  private constructor(
-    options: StackOptions,
-    services: readonly ServiceName[],
-    ports: Partial<Record<ServiceName, number>>,
-  ) {
+  private constructor(options: StackOptions, services: readonly ServiceName[]) {
     this.#options = options;
     this.services = services;
-    this.#ports = ports;
-    const urls: Partial<Record<ServiceName, string>> = { ...options.urls };
     for (const name of services) {
-      urls[name] ??= localUrl(ports[name] ?? 0);
+      const port = options.ports?.[name];
+      if (port) this.#ports.set(name, port);
       this.#env.set(name, { ...options.env, ...options.serviceEnv?.[name] });
     }
-    this.urls = urls;
   }
 
   /** Starts the services of `options` (see {@link launchStack}). */
   static async launch(options: StackOptions): Promise<ServiceStack> {
     const wanted = options.services ?? SERVICE_NAMES;
-    const services = SERVICE_NAMES.filter((name) => wanted.includes(name));
-    const ports: Partial<Record<ServiceName, number>> = {};
-    for (const name of services) ports[name] = options.ports?.[name] || (await freePort());
-    const stack = new ServiceStack(options, services, ports);
+    const stack = new ServiceStack(
+      options,
+      SERVICE_NAMES.filter((name) => wanted.includes(name)),
+    );
     options.signal?.throwIfAborted();
     options.signal?.addEventListener('abort', () => void stack.stopAll(), { once: true });
 
     // SERVICE_NAMES lists every service after the ones it calls.
     const started = new Map<ServiceName, Promise<unknown>>();
-    for (const name of services) {
+    for (const name of stack.services) {
       const upstreams = stackService(name)
-        .upstreams.filter((upstream) => services.includes(upstream))
+        .upstreams.filter((upstream) => stack.services.includes(upstream))
         .map((upstream) => started.get(upstream));
       started.set(
         name,
@@ -121,6 +121,19 @@ export class ServiceStack {
       throw failed.reason;
     }
     return stack;
+  }
+
+  /**
+   * Where callers reach each service whose address is known: the URL given for it, or where
+   * it listens (once started).
+   */
+  get urls(): Readonly<Partial<Record<ServiceName, string>>> {
+    const urls: Partial<Record<ServiceName, string>> = { ...this.#options.urls };
+    for (const name of this.services) {
+      const port = this.#ports.get(name);
+      if (port !== undefined) urls[name] ??= localUrl(port);
+    }
+    return urls;
   }
 
   /** True once {@link stopAll} has been called: nothing starts any more. */
@@ -154,12 +167,32 @@ export class ServiceStack {
     const previous = this.#history.get(name)?.at(-1);
     if (previous?.running) throw new Error(`${name} is running already`);
     if (env) this.#env.set(name, { ...env, ...this.#options.serviceEnv?.[name] });
+    const known = this.#ports.get(name);
+    if (known !== undefined || !stackService(name).knowsOwnUrl) {
+      return this.#launch(name, known ?? 0);
+    }
+    // A free port a moment ago may be taken by the time the service listens (it opens its
+    // database first): then another one, as nobody knows this one yet.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.#launch(name, await freePort());
+      } catch (error) {
+        const lost = /EADDRINUSE/.test(String(error)) && this.#ports.get(name) === undefined;
+        if (!lost || attempt === PORT_ATTEMPTS || this.#stopping) throw error;
+      }
+    }
+  }
+
+  /** Starts one process of `name` on `port` (0: any) and waits until it is ready. */
+  async #launch(name: ServiceName, port: number): Promise<ServiceProcess> {
     this.#count += 1;
     const options = this.#options;
+    const urls = { ...this.urls };
+    if (port !== 0) urls[name] ??= localUrl(port);
     const launched = spawnService(name, {
       env: this.environment(name),
-      port: this.#required(this.#ports[name], name),
-      urls: this.urls,
+      port,
+      urls,
       main: options.main?.(name),
       cwd: options.cwd,
       nodeArgs: options.nodeArgs,
@@ -177,6 +210,8 @@ export class ServiceStack {
     });
     await launched.ready;
     ready = true;
+    // Restarts come back where callers were told it is.
+    if (!this.#ports.has(name)) this.#ports.set(name, Number(new URL(launched.url).port));
     options.onReady?.(name, launched);
     return launched;
   }
@@ -224,8 +259,8 @@ export class ServiceStack {
 
 /**
  * Starts the built services as processes: each on its given port or a free one, with `env`
- * and the port and URL variables that wire it to the others, once the services it calls are
- * ready; resolves once every one answers `GET /health/ready` with 200. If one fails to start,
+ * and the port and URL variables that wire it to the others (the services it calls, which are
+ * ready before it starts, and itself), once the services it calls are ready; resolves once every one answers `GET /health/ready` with 200. If one fails to start,
  * the others are stopped and the error (with the end of its output) is thrown.
  */
 export function launchStack(options: StackOptions): Promise<ServiceStack> {

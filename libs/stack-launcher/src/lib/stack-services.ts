@@ -15,6 +15,11 @@ export interface StackService {
   readonly defaultPort: number;
   /** The services it calls; each is started, and ready, before it. */
   readonly upstreams: readonly ServiceName[];
+  /**
+   * Its own URL is part of its configuration (the auth server names itself as the issuer of
+   * its tokens), so its address must be known before it starts: it cannot take port 0.
+   */
+  readonly knowsOwnUrl: boolean;
 }
 
 /**
@@ -29,6 +34,7 @@ export const STACK_SERVICES: readonly StackService[] = [
     urlVariable: 'BILLING_SERVER_URL',
     defaultPort: 6004,
     upstreams: [],
+    knowsOwnUrl: false,
   },
   {
     name: 'auth-server',
@@ -36,6 +42,7 @@ export const STACK_SERVICES: readonly StackService[] = [
     urlVariable: 'AUTH_SERVER_URL',
     defaultPort: 6001,
     upstreams: ['billing-server'],
+    knowsOwnUrl: true,
   },
   {
     name: 'filesystem-server',
@@ -43,6 +50,7 @@ export const STACK_SERVICES: readonly StackService[] = [
     urlVariable: 'FILESYSTEM_SERVER_URL',
     defaultPort: 6002,
     upstreams: [],
+    knowsOwnUrl: false,
   },
   {
     name: 'backend',
@@ -50,6 +58,7 @@ export const STACK_SERVICES: readonly StackService[] = [
     urlVariable: 'BACKEND_URL',
     defaultPort: 8000,
     upstreams: ['auth-server', 'billing-server', 'filesystem-server'],
+    knowsOwnUrl: false,
   },
 ];
 

@@ -1,8 +1,10 @@
 // A stand-in for a built service in the launcher's unit tests: it listens on the port of its
 // port variable, logs `listening on` as a JSON line, answers /health/ready (503 until
 // FAKE_READY_AFTER_MS), /env (the stack variables it was given) and /crash (exit 1). Set
-// FAKE_EXIT_AT_START to exit with that code before listening, FAKE_IGNORE_SIGTERM to
+// FAKE_EXIT_AT_START to exit with that code before listening, FAKE_PORT_TAKEN_ONCE to a file
+// name to fail as if its port were taken (once: the file remembers), FAKE_IGNORE_SIGTERM to
 // ignore SIGTERM.
+import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 
 const PORT_VARIABLES = [
@@ -15,6 +17,11 @@ const name = process.env.FAKE_NAME ?? 'fake';
 const log = (level, msg, fields = {}) =>
   process.stdout.write(`${JSON.stringify({ level, service: name, msg, ...fields })}\n`);
 
+if (process.env.FAKE_PORT_TAKEN_ONCE && !existsSync(process.env.FAKE_PORT_TAKEN_ONCE)) {
+  writeFileSync(process.env.FAKE_PORT_TAKEN_ONCE, 'taken');
+  process.stderr.write('Error: listen EADDRINUSE: address already in use\n');
+  process.exit(1);
+}
 if (process.env.FAKE_EXIT_AT_START) {
   process.stderr.write('configuration error: FAKE_EXIT_AT_START is set\n');
   process.exit(Number(process.env.FAKE_EXIT_AT_START));
