@@ -13,13 +13,14 @@
 //   --cpu-prof DIR    run every process with V8's CPU profiler, profiles into DIR; then
 //                     `node bench/tools/profile-summary.mjs DIR` says where the time went
 //   --report-only F   only write README.md and chart.svg from the results file F
-import { execFileSync } from 'node:child_process';
+//   --help            print these options
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { buildServices } from '../scripts/stack.mjs';
 import { describeMachine } from './lib/machine.mjs';
 import { findPostgres, postgresAdminUrl, ScratchDatabases } from './lib/postgres.mjs';
 import { ProcessGroup } from './lib/processes.mjs';
@@ -33,7 +34,6 @@ import * as stack from './scenarios/stack.mjs';
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
 const SCENARIOS = [floor, guard, breaker, ledger, stack];
-const APPS = ['billing-server', 'auth-server', 'filesystem-server', 'backend'];
 // The order of the report: the issue's (floor, guard, hop and breaker, ledger, memory), each
 // followed by the context comparisons that explain it.
 const REPORT_ORDER = [
@@ -65,8 +65,19 @@ const { values: args } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     'report-only': { type: 'string' },
+    help: { type: 'boolean', default: false },
   },
 });
+
+if (args.help) {
+  // The options, as the comment at the top of this file lists them.
+  const source = readFileSync(fileURLToPath(import.meta.url), 'utf8');
+  const usage = source.match(/^\/\/ {3}--[^\n]*(?:\n\/\/ {17}[^\n]*)*/gm) ?? [];
+  process.stdout.write(
+    `usage: npm run bench [-- options]\n${usage.map((line) => line.replace(/^\/\/ /gm, '')).join('\n')}\n`,
+  );
+  process.exit(0);
+}
 
 const started = Date.now();
 const log = (message) =>
@@ -143,15 +154,7 @@ for (const [signal, code] of [
 try {
   if (!args['no-build']) {
     log('building the services and the fixtures (cached when nothing changed)');
-    execFileSync(
-      'npx',
-      ['nx', 'run-many', '-t', 'build', '-p', ...APPS, 'bench', '--output-style=static'],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', 'ignore', 'inherit'],
-        env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' },
-      },
-    );
+    buildServices(['bench']);
   }
 
   const adminUrl = postgresAdminUrl();

@@ -11,13 +11,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { FAULT_ACTIONS, startFaultProxy } from './drill/fault-proxy.mjs';
 import { seededRandom } from './drill/seeded-random.mjs';
-import { superviseProcess } from './drill/supervised-process.mjs';
 import { checkWrites } from './lib/write-check.mjs';
-import { buildServices, freePort, ROOT } from './stack.mjs';
+import { buildServices, loadLauncher } from './stack.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -45,6 +45,8 @@ const INTERNAL_TIMEOUT_MS = 1000;
 const CLIENT_TIMEOUT_MS = 20_000;
 const MAX_ATTEMPTS = 8;
 const SETTLE_TIMEOUT_MS = 90_000;
+// A killed service is started again after this pause (as `restart: unless-stopped` would).
+const RESTART_PAUSE_MS = 200;
 // The team tier's opening balance and the price of a write, in micro-credits.
 const OPENING_MICROS = 25_000_000n;
 const PRICE_MICROS = 10_000n;
@@ -54,6 +56,7 @@ const STEPS = ['hold', 'hold', 'write', 'write', 'write', 'capture', 'capture'];
 const RECOVERY_STEPS = ['resolve', 'release'];
 
 if (!args['no-build']) buildServices();
+const { freePort, inheritedEnvironment, launchStack, localUrl } = await loadLauncher();
 
 const started = Date.now();
 const scratch = mkdtempSync(join(tmpdir(), 'zt-drill-'));
@@ -69,75 +72,85 @@ if (ADMIN_DATABASE_URL) {
   databaseUrl.pathname = `/${database}`;
 }
 
-const ports = {
-  billing: await freePort(),
-  filesystem: await freePort(),
-  auth: await freePort(),
-  backend: await freePort(),
-};
-const url = (port) => `http://127.0.0.1:${port}`;
-const baseEnv = {
-  PATH: process.env.PATH ?? '',
-  HOME: process.env.HOME ?? '',
-  INTERNAL_SERVICE_TOKEN: token,
-  DATA_DIR: join(scratch, 'data'),
-  LOG_LEVEL: 'info',
-  INTERNAL_HTTP_TIMEOUT_MS: String(INTERNAL_TIMEOUT_MS),
-  CIRCUIT_BREAKER_RESET_MS: '1000',
-};
-const service = (name, env) =>
-  superviseProcess({
-    name,
-    main: join(ROOT, 'dist', 'apps', name, 'main.js'),
-    env: { ...baseEnv, ...env },
-    logFile: join(scratch, `${name}.log`),
-  });
+// Billing and the filesystem each get a fault proxy in front of them, so their ports are
+// chosen first: the proxies forward there, and every caller is sent to the proxies.
+const ports = { 'billing-server': await freePort(), 'filesystem-server': await freePort() };
+const kills = { 'billing-server': 0, 'filesystem-server': 0, backend: 0 };
+/** The restart under way of a killed service, by name. */
+const restarts = new Map();
+let stack;
 
-const billing = service('billing-server', {
-  BILLING_SERVER_PORT: String(ports.billing),
-  ...(databaseUrl ? { DATABASE_URL: databaseUrl.href } : {}),
-});
-const filesystem = service('filesystem-server', {
-  FILESYSTEM_SERVER_PORT: String(ports.filesystem),
-});
-await Promise.all([billing.ready(), filesystem.ready()]);
-const auth = service('auth-server', {
-  AUTH_SERVER_PORT: String(ports.auth),
-  AUTH_SERVER_URL: url(ports.auth),
-  BILLING_SERVER_URL: url(ports.billing),
-});
+/**
+ * SIGKILL (no shutdown hook runs, as in a crash), then the service is started again on the
+ * same port and data, as a supervisor would. A no-op while it is down already.
+ */
+function kill9(name) {
+  if (!stack || restarts.has(name) || !stack.process(name).running) return;
+  kills[name] += 1;
+  restarts.set(name, restartAfter(stack.kill(name), name));
+}
 
-// The proxies kill the backend defined below (only ever once it runs).
-const kill = { backend: () => backend.kill9() };
+function restartAfter(exited, name) {
+  const restarted = exited
+    .then(() => sleep(RESTART_PAUSE_MS))
+    .then(() => stack.start(name))
+    .finally(() => restarts.delete(name));
+  restarted.catch(() => undefined);
+  return restarted;
+}
+
+/** Resolves once `name` runs and is ready (after a kill: the process started after it). */
+async function ready(name) {
+  while (restarts.has(name)) await restarts.get(name);
+}
+
+// Faults are armed only for the backend's calls (holds, captures, releases, writes,
+// resolves); the auth server's calls to billing pass through the proxy untouched.
 const billingProxy = await startFaultProxy({
-  targetUrl: url(ports.billing),
+  targetUrl: localUrl(ports['billing-server']),
   stepOf: (method, path) => {
     if (method === 'POST' && path === '/holds') return 'hold';
     if (method === 'POST' && path.endsWith('/capture')) return 'capture';
     if (method === 'POST' && path.endsWith('/release')) return 'release';
     return 'other';
   },
-  kill: { ...kill, upstream: () => billing.kill9() },
+  kill: { backend: () => kill9('backend'), upstream: () => kill9('billing-server') },
 });
 const filesystemProxy = await startFaultProxy({
-  targetUrl: url(ports.filesystem),
+  targetUrl: localUrl(ports['filesystem-server']),
   stepOf: (method, path) => {
     if (method === 'PUT' && path.startsWith('/files/')) return 'write';
     if (method === 'POST' && path.endsWith('/resolve')) return 'resolve';
     return 'other';
   },
-  kill: { ...kill, upstream: () => filesystem.kill9() },
+  kill: { backend: () => kill9('backend'), upstream: () => kill9('filesystem-server') },
 });
-const backend = service('backend', {
-  BACKEND_PORT: String(ports.backend),
-  AUTH_SERVER_URL: url(ports.auth),
-  BILLING_SERVER_URL: billingProxy.url,
-  FILESYSTEM_SERVER_URL: filesystemProxy.url,
-  // Open writes are settled quickly, so the drill ends soon after its last write.
-  WRITE_SETTLE_AFTER_SECONDS: '3',
-  WRITE_SETTLE_INTERVAL_MS: '500',
+stack = await launchStack({
+  env: {
+    ...inheritedEnvironment(),
+    INTERNAL_SERVICE_TOKEN: token,
+    DATA_DIR: join(scratch, 'data'),
+    LOG_LEVEL: 'info',
+    INTERNAL_HTTP_TIMEOUT_MS: String(INTERNAL_TIMEOUT_MS),
+    CIRCUIT_BREAKER_RESET_MS: '1000',
+  },
+  serviceEnv: {
+    'billing-server': databaseUrl ? { DATABASE_URL: databaseUrl.href } : {},
+    // Open writes are settled quickly, so the drill ends soon after its last write.
+    backend: { WRITE_SETTLE_AFTER_SECONDS: '3', WRITE_SETTLE_INTERVAL_MS: '500' },
+  },
+  ports,
+  urls: { 'billing-server': billingProxy.url, 'filesystem-server': filesystemProxy.url },
+  // Each process writes its own log, <n>-<service>.log, kept with the scratch folder when the
+  // drill fails.
+  logDir: scratch,
+  // A service that dies by itself is started again too.
+  onExit: (name, _exit, expected) => {
+    if (!expected && !restarts.has(name)) restarts.set(name, restartAfter(Promise.resolve(), name));
+  },
 });
-await Promise.all([auth.ready(), backend.ready()]);
+/** Where a service listens, past its proxy: what the checks read. */
+const direct = (name) => stack.process(name).url;
 
 const report = {
   seed,
@@ -184,16 +197,16 @@ try {
     if (outcome === 'cancelled' && write.key) cancelled.push(write);
   }
 
-  await Promise.all([billing.ready(), filesystem.ready(), backend.ready()]);
+  await Promise.all([ready('billing-server'), ready('filesystem-server'), ready('backend')]);
   await waitUntilSettled();
   const check = await checkWrites({
-    billingUrl: url(ports.billing),
-    filesystemUrl: url(ports.filesystem),
+    billingUrl: direct('billing-server'),
+    filesystemUrl: direct('filesystem-server'),
     token,
   });
   report.differences.push(...check.differences);
   for (const write of acknowledged) {
-    const stored = await fetch(`${url(ports.filesystem)}/files/${write.path}`, {
+    const stored = await fetch(`${direct('filesystem-server')}/files/${write.path}`, {
       headers: { 'X-INTERNAL-TOKEN': token, 'X-User-ID': write.user.userId },
     });
     const bytes = Buffer.from(await stored.arrayBuffer());
@@ -206,7 +219,7 @@ try {
     }
   }
   for (const write of cancelled) {
-    const stored = await fetch(`${url(ports.filesystem)}/files/${write.path}`, {
+    const stored = await fetch(`${direct('filesystem-server')}/files/${write.path}`, {
       headers: { 'X-INTERNAL-TOKEN': token, 'X-User-ID': write.user.userId },
     });
     await stored.arrayBuffer();
@@ -221,7 +234,8 @@ try {
   // Money, from the outside: each balance is the opening less one price per captured hold.
   for (const user of users) {
     const expected = OPENING_MICROS - PRICE_MICROS * (await capturedHolds(user.userId));
-    const balance = (await internalGet(url(ports.billing), `/balance/${user.userId}`)).balance;
+    const balance = (await internalGet(direct('billing-server'), `/balance/${user.userId}`))
+      .balance;
     if (BigInt(Math.round(balance * 1e6)) !== expected) {
       report.differences.push({
         kind: 'balance_not_expected',
@@ -236,11 +250,10 @@ try {
 } catch (error) {
   report.error = error.message;
 } finally {
-  report.kills = Object.fromEntries(
-    [billing, filesystem, backend].map((supervised) => [supervised.name, supervised.kills]),
-  );
+  report.kills = kills;
   report.duration_s = Math.round((Date.now() - started) / 1000);
-  await Promise.all([backend, auth, billing, filesystem].map((supervised) => supervised.stop()));
+  await Promise.allSettled(restarts.values());
+  await stack.stopAll();
   await Promise.all([billingProxy.close(), filesystemProxy.close()]);
   if (admin) {
     await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
@@ -282,7 +295,7 @@ function disarmFaults() {
  */
 async function runWrite(write) {
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
-    await backend.ready();
+    await ready('backend');
     // A client that double-submits: the same keyed write twice at once.
     const copies = write.doubled ? 2 : 1;
     report.attempts += copies;
@@ -298,7 +311,7 @@ async function runWrite(write) {
     );
     if (refused !== undefined) throw new Error(`write ${write.path} answered ${refused}`);
     // The client backs off; meanwhile what was killed comes back (as a supervisor would).
-    await Promise.all([billing.ready(), filesystem.ready()]);
+    await Promise.all([ready('billing-server'), ready('filesystem-server')]);
     await sleep(250 * attempt);
   }
   return 'gave_up';
@@ -307,7 +320,7 @@ async function runWrite(write) {
 /** One PUT of `write`; its status, or undefined when no answer came. */
 async function sendWrite(write) {
   try {
-    const response = await fetch(`${url(ports.backend)}/me/files/${write.path}`, {
+    const response = await fetch(`${stack.urls.backend}/me/files/${write.path}`, {
       method: 'PUT',
       headers: {
         Authorization: `Bearer ${write.user.accessToken}`,
@@ -327,7 +340,7 @@ async function sendWrite(write) {
 /** Registers and signs in one user of the team tier (25 credits: 2500 writes). */
 async function signUp(index) {
   const call = async (path, body, headers = {}) => {
-    const response = await fetch(`${url(ports.auth)}${path}`, {
+    const response = await fetch(`${stack.urls['auth-server']}${path}`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', ...headers },
       body: JSON.stringify(body),
@@ -353,7 +366,7 @@ async function capturedHolds(userId) {
   let after;
   do {
     const query = `/holds?state=captured&user_id=${userId}&limit=1000${after ? `&after=${after}` : ''}`;
-    const page = await internalGet(url(ports.billing), query);
+    const page = await internalGet(direct('billing-server'), query);
     count += page.holds.length;
     after = page.next_after ?? undefined;
   } while (after !== undefined);
@@ -373,7 +386,7 @@ async function internalGet(base, path) {
 async function waitUntilSettled() {
   const deadline = Date.now() + SETTLE_TIMEOUT_MS;
   for (;;) {
-    const response = await fetch(`${url(ports.billing)}/holds?state=held&limit=1`, {
+    const response = await fetch(`${direct('billing-server')}/holds?state=held&limit=1`, {
       headers: { 'X-INTERNAL-TOKEN': token, 'X-Caller-Service': 'backend' },
     }).catch(() => undefined);
     const open = response?.status === 200 ? (await response.json()).holds.length : 1;
@@ -381,8 +394,4 @@ async function waitUntilSettled() {
     if (Date.now() > deadline) return;
     await sleep(250);
   }
-}
-
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -8,10 +8,10 @@
 //   node scripts/openapi.mjs --no-build  use dist/ as it is
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { buildServices, ROOT, SERVICES } from './stack.mjs';
+import { buildServices, loadLauncher, ROOT } from './stack.mjs';
 
 const args = process.argv.slice(2);
 const outIndex = args.indexOf('--out');
@@ -19,27 +19,32 @@ const outDir = outIndex === -1 ? join(ROOT, 'docs', 'api') : resolve(args[outInd
 const build = !args.includes('--no-build');
 
 if (build) buildServices();
+const { builtServiceMain, SERVICE_NAMES } = await loadLauncher();
 
 mkdirSync(outDir, { recursive: true });
 const scratch = mkdtempSync(join(tmpdir(), 'openapi-'));
 try {
-  for (const service of SERVICES) {
-    const main = join(ROOT, 'dist', 'apps', service.name, 'main.js');
-    if (!existsSync(main)) throw new Error(`${main} is missing: build it first`);
-    const file = join(outDir, `${service.name}.json`);
-    execFileSync(process.execPath, [main, `--write-openapi=${file}`], {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'inherit'],
-      timeout: 120_000,
-      // Only what describing the routes needs: no DATABASE_URL, no real token.
-      env: {
-        PATH: process.env.PATH,
-        INTERNAL_SERVICE_TOKEN: randomBytes(32).toString('base64url'),
-        DATA_DIR: join(scratch, 'data'),
-        LOG_LEVEL: 'silent',
+  for (const name of SERVICE_NAMES) {
+    const file = join(outDir, `${name}.json`);
+    execFileSync(
+      process.execPath,
+      [builtServiceMain(name, { root: ROOT }), `--write-openapi=${file}`],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'ignore', 'inherit'],
+        timeout: 120_000,
+        // Only what describing the routes needs: no DATABASE_URL, no real token.
+        env: {
+          PATH: process.env.PATH,
+          INTERNAL_SERVICE_TOKEN: randomBytes(32).toString('base64url'),
+          DATA_DIR: join(scratch, 'data'),
+          LOG_LEVEL: 'silent',
+          // The services read .env themselves: not here.
+          ENV_FILE: '/dev/null',
+        },
       },
-    });
-    console.log(`[openapi] ${service.name} -> ${file}`);
+    );
+    console.log(`[openapi] ${name} -> ${file}`);
   }
 } finally {
   rmSync(scratch, { recursive: true, force: true });

@@ -1,21 +1,14 @@
-// The services of the stack, in start order, and helpers shared by the scripts that run it.
+// Helpers shared by the scripts that run the stack or talk to it. The stack itself (which
+// services, their ports and URLs, start, readiness, stop) is libs/stack-launcher, which these
+// scripts load from its build: see loadLauncher().
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseEnv } from 'node:util';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-
-/** Each service: its Nx project, the variable naming its port, and that port's default. */
-export const SERVICES = [
-  { name: 'billing-server', portVariable: 'BILLING_SERVER_PORT', defaultPort: 6004 },
-  { name: 'auth-server', portVariable: 'AUTH_SERVER_PORT', defaultPort: 6001 },
-  { name: 'filesystem-server', portVariable: 'FILESYSTEM_SERVER_PORT', defaultPort: 6002 },
-  { name: 'backend', portVariable: 'BACKEND_PORT', defaultPort: 8000 },
-].filter((service) => existsSync(join(ROOT, 'apps', service.name)));
 
 // STACK_ENV_FILE points the scripts at another file (the end-to-end test of npm start uses a
 // scratch one, so it never touches a developer's .env).
@@ -84,8 +77,11 @@ export async function createInvite(env, tier) {
   return body.invite_code;
 }
 
-/** Builds every service of the stack (Nx caches what did not change); build errors shown. */
-export function buildServices() {
+/**
+ * Builds the four services (the projects tagged `type:app`), the launcher and the `projects`
+ * named; Nx caches what did not change. Build errors are shown.
+ */
+export function buildServices(projects = []) {
   execFileSync(
     'npx',
     [
@@ -94,7 +90,9 @@ export function buildServices() {
       '-t',
       'build',
       '-p',
-      ...SERVICES.map((s) => s.name),
+      'tag:type:app',
+      'stack-launcher',
+      ...projects,
       '--output-style=static',
     ],
     {
@@ -105,14 +103,14 @@ export function buildServices() {
   );
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
+/**
+ * The stack launcher (libs/stack-launcher) as buildServices() builds it into dist/: import it
+ * after the build, not before (a fresh checkout has no dist/ yet).
+ */
+export async function loadLauncher() {
+  const entry = join(ROOT, 'dist', 'libs', 'stack-launcher', 'index.js');
+  if (!existsSync(entry)) {
+    throw new Error(`${entry} is missing: build it first (npm run build)`);
+  }
+  return import(pathToFileURL(entry).href);
 }

@@ -1,59 +1,31 @@
 // Child processes of a benchmark run: every server and loop is its own process, started
 // here and stopped here, whatever happens (see ProcessGroup.stopAll and run.mjs's handlers).
-// Their output goes to a log file each, not through a pipe to the runner: the runner is also
-// the load generator, and reading every request log line would take CPU from it.
-import { fork, spawn } from 'node:child_process';
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+// Servers and stacks are started by the stack launcher (libs/stack-launcher); loops are forked
+// here. Their output goes to a log file each, not through a pipe to the runner: the runner is
+// also the load generator, and reading every request log line would take CPU from it.
+import { fork } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { loadLauncher } from '../../scripts/stack.mjs';
 
-const TAIL_BYTES = 16 * 1024;
-const LISTENING = /listening on (http:\/\/[^\s"]+)/;
 const STOP_GRACE_MS = 10_000;
-const POLL_MS = 50;
-// What a child inherits from the runner: nothing secret, nothing that changes how Node runs.
-const INHERITED = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ'];
 
-/** The environment of a child: the few inherited variables plus `env`. */
-export function childEnvironment(env) {
-  const base = Object.fromEntries(
-    INHERITED.filter((name) => process.env[name] !== undefined).map((name) => [
-      name,
-      process.env[name],
-    ]),
-  );
-  return {
-    ...base,
-    ...Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined)),
-  };
+/** The environment of a child: the launcher's harmless inherited variables plus `env`. */
+async function childEnvironment(env) {
+  const { definedOnly, inheritedEnvironment } = await loadLauncher();
+  return { ...inheritedEnvironment(), ...definedOnly(env) };
 }
 
-/** The last `bytes` of `file` (or its start, with `fromStart`), as text. */
-function readPart(file, bytes, fromStart = false) {
-  let fd;
-  try {
-    fd = openSync(file, 'r');
-    const size = statSync(file).size;
-    const length = Math.min(bytes, size);
-    const buffer = Buffer.alloc(length);
-    readSync(fd, buffer, 0, length, fromStart ? 0 : size - length);
-    return buffer.toString('utf8');
-  } catch {
-    return '';
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
-/** A started child process. */
+/** A forked loop (servers are the launcher's processes, with the same surface). */
 class Child {
-  #exited;
+  #readLogTail;
 
-  constructor(name, child, logFile) {
+  constructor(name, child, logFile, readLogTail) {
     this.name = name;
     this.child = child;
     this.logFile = logFile;
-    this.#exited = new Promise((resolve) =>
+    this.#readLogTail = readLogTail;
+    this.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => resolve({ code, signal })),
     );
   }
@@ -68,18 +40,14 @@ class Child {
 
   /** The end of what it wrote (its log file keeps everything until the run ends). */
   output() {
-    return `(${this.logFile})\n${readPart(this.logFile, TAIL_BYTES)}`;
-  }
-
-  exited() {
-    return this.#exited;
+    return this.#readLogTail(this.logFile);
   }
 
   /** SIGTERM, then SIGKILL if it has not exited after 10 s. */
   async stop() {
     if (this.running) this.child.kill('SIGTERM');
     const timer = setTimeout(() => this.running && this.child.kill('SIGKILL'), STOP_GRACE_MS);
-    const result = await this.#exited;
+    const result = await this.exited;
     clearTimeout(timer);
     return result;
   }
@@ -103,39 +71,65 @@ export class ProcessGroup {
 
   /**
    * Starts `node <main>` and resolves once it logs `listening on <url>` (every service and
-   * fixture does), with the child (`url`, `pid`, `stop()`, `output()`).
+   * fixture does), with the process (`url`, `pid`, `stop()`, `output()`).
    */
   async startServer(name, main, { env = {}, timeoutMs = 90_000 } = {}) {
-    const child = this.#start(name, (stdio) =>
-      spawn(process.execPath, [...this.nodeArgs, main], { env: childEnvironment(env), stdio }),
+    const { startProcess } = await loadLauncher();
+    return this.#track(
+      name,
+      await startProcess({
+        name,
+        main,
+        env: await childEnvironment(env),
+        nodeArgs: this.nodeArgs,
+        logFile: this.#logFile(name),
+        startTimeoutMs: timeoutMs,
+      }),
     );
-    const deadline = Date.now() + timeoutMs;
-    let exited = false;
-    void child.exited().then(() => (exited = true));
-    for (;;) {
-      // The listening line comes right after start-up: the first 64 KiB hold it.
-      const match = LISTENING.exec(readPart(child.logFile, 64 * 1024, true));
-      if (match) {
-        child.url = match[1];
-        return child;
-      }
-      if (exited) throw new Error(`${name} exited before listening:\n${child.output()}`);
-      if (Date.now() > deadline) {
-        await child.stop();
-        throw new Error(`${name} did not listen within ${timeoutMs} ms:\n${child.output()}`);
-      }
-      await sleep(POLL_MS);
-    }
+  }
+
+  /**
+   * Starts one built service of the stack (`service`, e.g. `billing-server`) on a free port,
+   * called `label` in this run's logs and profiles; resolves once it is ready.
+   */
+  async startService(label, service, { env = {} } = {}) {
+    const { startService } = await loadLauncher();
+    return this.#track(
+      label,
+      await startService(service, {
+        label,
+        env: await childEnvironment(env),
+        nodeArgs: this.nodeArgs,
+        logFile: this.#logFile(label),
+      }),
+    );
+  }
+
+  /**
+   * Starts the stack (or part of it) with the launcher, each process logging to a file of its
+   * own and counted among this group's processes. `options` as `launchStack` takes them.
+   */
+  async launchStack(options) {
+    const { launchStack } = await loadLauncher();
+    return launchStack({
+      ...options,
+      env: await childEnvironment(options.env),
+      nodeArgs: this.nodeArgs,
+      logDir: mkdtempSync(join(this.logDir, 'stack-')),
+      onStart: (name, process) => this.#track(name, process),
+    });
   }
 
   /**
    * Forks `main` with an IPC channel and resolves once it sends `{ type: 'ready' }`. The
    * returned child has `ask(message)`, which resolves with its next `result` message.
    */
-  startWorker(name, main, { env = {}, timeoutMs = 60_000 } = {}) {
-    const child = this.#start(name, (stdio) =>
+  async startWorker(name, main, { env = {}, timeoutMs = 60_000 } = {}) {
+    const childEnv = await childEnvironment(env);
+    const { readLogTail } = await loadLauncher();
+    const child = this.#start(name, readLogTail, (stdio) =>
       fork(main, [], {
-        env: childEnvironment(env),
+        env: childEnv,
         execArgv: this.nodeArgs,
         stdio: [...stdio, 'ipc'],
       }),
@@ -180,7 +174,7 @@ export class ProcessGroup {
         resolve(child);
       };
       child.child.on('message', onReady);
-      void child.exited().then(({ code }) => {
+      void child.exited.then(({ code }) => {
         clearTimeout(timer);
         reject(new Error(`${name} exited (code ${code}) before it was ready:\n${child.output()}`));
       });
@@ -192,19 +186,28 @@ export class ProcessGroup {
     await Promise.all([...this.#children].map((child) => child.stop()));
   }
 
-  #start(name, launch) {
-    this.#count += 1;
-    const logFile = join(this.logDir, `${this.#count}-${name.replace(/[^a-z0-9.-]+/gi, '_')}.log`);
+  #start(name, readLogTail, launch) {
+    const logFile = this.#logFile(name);
     const fd = openSync(logFile, 'w');
     let child;
     try {
-      child = new Child(name, launch(['ignore', fd, fd]), logFile);
+      child = new Child(name, launch(['ignore', fd, fd]), logFile, readLogTail);
     } finally {
       closeSync(fd);
     }
+    return this.#track(name, child);
+  }
+
+  /** Counts `child` (a forked loop or a launched process) among the processes to stop. */
+  #track(name, child) {
     this.#children.add(child);
     this.started[child.pid] = name;
-    void child.exited().then(() => this.#children.delete(child));
+    void child.exited.then(() => this.#children.delete(child));
     return child;
+  }
+
+  #logFile(name) {
+    this.#count += 1;
+    return join(this.logDir, `${this.#count}-${name.replace(/[^a-z0-9.-]+/gi, '_')}.log`);
   }
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { alternate } from '../lib/compare.mjs';
 import { hammer } from '../lib/load.mjs';
 import { comparisonResult, skippedResult } from '../lib/result.mjs';
-import { call, expectStatus, serviceMain } from '../lib/stack.mjs';
+import { call, expectStatus } from '../lib/stack.mjs';
 import { loadDescription } from './framework-floor.mjs';
 
 export const GROUP = 'ledger';
@@ -81,8 +81,8 @@ async function openAccounts(billingUrl, token) {
 
 /** Starts a billing server and opens the accounts: `{ server }`. */
 async function startBilling(ctx, name, env) {
-  const server = await ctx.group.startServer(name, serviceMain(ctx.paths.root, 'billing-server'), {
-    env: { INTERNAL_SERVICE_TOKEN: ctx.token, BILLING_SERVER_PORT: '0', ...env },
+  const server = await ctx.group.startService(name, 'billing-server', {
+    env: { INTERNAL_SERVICE_TOKEN: ctx.token, ...env },
   });
   await openAccounts(server.url, ctx.token);
   return server;
@@ -125,11 +125,9 @@ async function runOn(ctx, database) {
       const preparer = await startBilling(ctx, 'billing-server (ledger, pglite, set-up)', env);
       await preparer.stop();
       cpSync(httpDir, sqlDir, { recursive: true });
-      billing = await ctx.group.startServer(
-        'billing-server (ledger, pglite)',
-        serviceMain(ctx.paths.root, 'billing-server'),
-        { env: { INTERNAL_SERVICE_TOKEN: ctx.token, BILLING_SERVER_PORT: '0', ...env } },
-      );
+      billing = await ctx.group.startService('billing-server (ledger, pglite)', 'billing-server', {
+        env: { INTERNAL_SERVICE_TOKEN: ctx.token, ...env },
+      });
       loopEnv = {
         BENCH_DB_KIND: 'pglite',
         BENCH_PGLITE_DIR: join(sqlDir, 'billing-server', 'pgdata'),

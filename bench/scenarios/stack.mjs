@@ -9,14 +9,7 @@ import { alternate } from '../lib/compare.mjs';
 import { hammer } from '../lib/load.mjs';
 import { sampleRss } from '../lib/memory.mjs';
 import { comparisonResult, skippedResult } from '../lib/result.mjs';
-import {
-  call,
-  expectStatus,
-  SERVICE_NAMES,
-  serviceMain,
-  signUp,
-  startStack,
-} from '../lib/stack.mjs';
+import { call, expectStatus, signUp, startStack } from '../lib/stack.mjs';
 import { round, summarize } from '../lib/stats.mjs';
 import { loadDescription } from './framework-floor.mjs';
 
@@ -83,28 +76,24 @@ async function runOn(ctx, database, withHop) {
   const dataDir = mkdtempSync(join(ctx.tmp, `stack-${database}-`));
   const databaseUrl = database === 'postgres' ? await ctx.scratch.create() : undefined;
   ctx.log(`stack on ${database}: starting the four services`);
-  const stack = await startStack(ctx.group, {
-    token: ctx.token,
-    dataDir,
-    databaseUrl,
-    mainOf: (name) => serviceMain(ctx.paths.root, name),
-  });
+  const stack = await startStack(ctx.group, { token: ctx.token, dataDir, databaseUrl });
   try {
-    const { services } = stack;
+    const { urls } = stack;
     const user = await signUp(stack, ctx.token, `bench-${database}@example.com`, 'team');
     const bearer = { Authorization: `Bearer ${user.accessToken}` };
     expectStatus(
       `PUT /me/files/${FILE}`,
-      await call(`${services.backend.url}/me/files/${FILE}`, {
+      await call(`${urls.backend}/me/files/${FILE}`, {
         method: 'PUT',
         headers: { ...bearer, 'Content-Type': 'application/octet-stream' },
         body: 'a small file, read back under load\n',
       }),
       201,
     );
-    expectStatus('GET /me', await call(`${services.backend.url}/me`, { headers: bearer }), 200);
+    expectStatus('GET /me', await call(`${urls.backend}/me`, { headers: bearer }), 200);
 
-    const pids = () => Object.fromEntries(SERVICE_NAMES.map((name) => [name, services[name].pid]));
+    const pids = () =>
+      Object.fromEntries(stack.services.map((name) => [name, stack.process(name).pid]));
     const idle = await sampleIdle(pids(), settings);
     const results = [];
 
@@ -114,13 +103,13 @@ async function runOn(ctx, database, withHop) {
       const measured = await alternate({
         baseline: (seconds) =>
           hammer({
-            url: `${services['billing-server'].url}/balance/${user.userId}`,
+            url: `${urls['billing-server']}/balance/${user.userId}`,
             headers: { 'X-INTERNAL-TOKEN': ctx.token, 'X-Caller-Service': 'backend' },
             connections: 1,
             seconds,
           }),
         subject: (seconds) =>
-          hammer({ url: `${services.backend.url}/me`, headers: bearer, connections: 1, seconds }),
+          hammer({ url: `${urls.backend}/me`, headers: bearer, connections: 1, seconds }),
         ...settings,
         log: ctx.log,
       });
@@ -130,7 +119,7 @@ async function runOn(ctx, database, withHop) {
     ctx.log(`memory-${database}: idle sampled; now under load`);
     const underLoad = [];
     for (let index = 0; index < settings.rounds; index += 1) {
-      underLoad.push(await sampleUnderLoad(pids(), services, user, settings));
+      underLoad.push(await sampleUnderLoad(pids(), urls, user, settings));
     }
 
     let restartIdle;
@@ -141,15 +130,15 @@ async function runOn(ctx, database, withHop) {
       await stack.restart('auth-server');
       expectStatus(
         'GET /me after restart',
-        await call(`${services.backend.url}/me`, { headers: bearer }),
+        await call(`${urls.backend}/me`, { headers: bearer }),
         200,
       );
       restartIdle = await sampleIdle(pids(), settings);
     }
-    results.push(memoryResult(database, idle, underLoad, restartIdle));
+    results.push(memoryResult(database, stack.services, idle, underLoad, restartIdle));
     return results;
   } finally {
-    await stack.stop();
+    await stack.stopAll();
   }
 }
 
@@ -166,24 +155,24 @@ async function sampleIdle(pids, settings) {
  * (backend and billing) and GET /me/files/<file> (backend and filesystem) from 4 connections
  * each, and POST /login (auth: scrypt) from 2.
  */
-async function sampleUnderLoad(pids, services, user, settings) {
+async function sampleUnderLoad(pids, urls, user, settings) {
   const sampler = sampleRss(pids, 100);
   const bearer = { Authorization: `Bearer ${user.accessToken}` };
   const [me, file, login] = await Promise.all([
     hammer({
-      url: `${services.backend.url}/me`,
+      url: `${urls.backend}/me`,
       headers: bearer,
       connections: 4,
       seconds: settings.seconds,
     }),
     hammer({
-      url: `${services.backend.url}/me/files/${FILE}`,
+      url: `${urls.backend}/me/files/${FILE}`,
       headers: bearer,
       connections: 4,
       seconds: settings.seconds,
     }),
     hammer({
-      url: `${services['auth-server'].url}/login`,
+      url: `${urls['auth-server']}/login`,
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ email: user.email, password: user.password }),
@@ -210,17 +199,18 @@ function answered(measurement) {
   };
 }
 
+/** The sum of a sample's services. */
 function total(sample) {
-  return SERVICE_NAMES.reduce((sum, name) => sum + sample[name], 0);
+  return Object.values(sample).reduce((sum, mib) => sum + mib, 0);
 }
 
 function peak(samples, read) {
   return Math.max(...samples.map(read));
 }
 
-function memoryResult(database, idle, underLoad, restartIdle) {
+function memoryResult(database, names, idle, underLoad, restartIdle) {
   const services = {};
-  for (const name of SERVICE_NAMES) {
+  for (const name of names) {
     services[name] = {
       idleMiB: summarize(idle.map((sample) => sample[name])),
       loadPeakMiB: summarize(underLoad.map((window) => peak(window.samples, (s) => s[name]))),

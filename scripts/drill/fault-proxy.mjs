@@ -1,6 +1,7 @@
-// A reverse proxy between the backend and one upstream, which injects the fault the drill
-// armed into the next call of the step it names: before the call reaches the upstream, or
-// after the upstream answered and before the backend hears it.
+// A reverse proxy in front of one upstream (every caller reaches it through the proxy), which
+// injects the fault the drill armed into the next call of the step it names: before the call
+// reaches the upstream, or after the upstream answered and before the caller hears it. Only
+// the backend's calls are steps of a metered write; others pass through untouched.
 import { createServer, request as forward } from 'node:http';
 
 /** What a fault does at its moment. */

@@ -1,11 +1,9 @@
+import { launchStack, type ServiceStack } from '@zt/stack-launcher';
 import {
-  builtServiceMain,
-  freePort,
   generateToken,
+  inheritedProcessEnvironment,
   request,
   scratchDatabaseFor,
-  type ServiceProcess,
-  startServiceProcess,
   testBackends,
 } from '@zt/test-kit';
 import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
@@ -18,43 +16,40 @@ const PASSWORD = 'correct horse battery staple';
 describe.each(testBackends())('auth-server with billing, as processes on %s', (backend) => {
   const token = generateToken();
   const dataDir = mkdtempSync(join(tmpdir(), 'auth-e2e-'));
-  let billing: ServiceProcess;
-  let auth: ServiceProcess;
-  let billingEnv: Record<string, string | undefined>;
-  let authEnv: Record<string, string | undefined>;
+  let stack: ServiceStack;
   let drop: () => Promise<void>;
+  // The current process of each (both are restarted below).
+  const auth = () => stack.process('auth-server');
+  const billing = () => stack.process('billing-server');
 
   beforeAll(async () => {
     const scratch = await scratchDatabaseFor(backend);
     drop = scratch.drop;
-    const billingPort = String(await freePort());
-    const shared = { INTERNAL_SERVICE_TOKEN: token, DATA_DIR: dataDir, DATABASE_URL: scratch.url };
-    billingEnv = { ...shared, BILLING_SERVER_PORT: billingPort };
-    billing = await startServiceProcess({
-      main: builtServiceMain('billing-server'),
-      env: billingEnv,
+    stack = await launchStack({
+      services: ['billing-server', 'auth-server'],
+      env: {
+        ...inheritedProcessEnvironment(),
+        INTERNAL_SERVICE_TOKEN: token,
+        DATA_DIR: dataDir,
+        DATABASE_URL: scratch.url,
+      },
+      serviceEnv: {
+        'auth-server': { CIRCUIT_BREAKER_RESET_MS: '200', INTERNAL_HTTP_TIMEOUT_MS: '2000' },
+      },
+      // The issuer its tokens name, wherever it listens.
+      urls: { 'auth-server': 'http://auth.test' },
     });
-    authEnv = {
-      ...shared,
-      AUTH_SERVER_PORT: '0',
-      BILLING_SERVER_URL: billing.url,
-      AUTH_SERVER_URL: 'http://auth.test',
-      CIRCUIT_BREAKER_RESET_MS: '200',
-      INTERNAL_HTTP_TIMEOUT_MS: '2000',
-    };
-    auth = await startServiceProcess({ main: builtServiceMain('auth-server'), env: authEnv });
   });
 
   afterAll(async () => {
-    await auth?.stop();
-    await billing?.stop();
+    await stack?.stopAll();
     await drop();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
   const internal = { 'X-INTERNAL-TOKEN': token };
   const invite = async (tier: string) => {
-    const response = await request(`${auth.url}/invites`, {
+    const response = await request(`${auth().url}/invites`, {
       method: 'POST',
       json: { tier },
       headers: internal,
@@ -63,18 +58,18 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
     return (response.body as { invite_code: string }).invite_code;
   };
   const register = (email: string, inviteCode: string, password = PASSWORD) =>
-    request(`${auth.url}/register`, {
+    request(`${auth().url}/register`, {
       method: 'POST',
       json: { email, password, invite_code: inviteCode },
     });
   const login = (email: string, password = PASSWORD) =>
-    request(`${auth.url}/login`, { method: 'POST', json: { email, password } });
+    request(`${auth().url}/login`, { method: 'POST', json: { email, password } });
   const balanceOf = (userId: string) =>
-    request(`${billing.url}/balance/${userId}`, { headers: internal });
+    request(`${billing().url}/balance/${userId}`, { headers: internal });
 
   describe('invites', () => {
     it('are internal', async () => {
-      const response = await request(`${auth.url}/invites`, {
+      const response = await request(`${auth().url}/invites`, {
         method: 'POST',
         json: { tier: 'team' },
       });
@@ -83,7 +78,7 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
 
     it('exist only for real tiers', async () => {
       for (const tier of ['admin', '', 'PRO']) {
-        const response = await request(`${auth.url}/invites`, {
+        const response = await request(`${auth().url}/invites`, {
           method: 'POST',
           json: { tier },
           headers: internal,
@@ -115,7 +110,7 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
         status: 400,
       });
       expect(await register('not-an-email', code)).toMatchObject({ status: 400 });
-      const extra = await request(`${auth.url}/register`, {
+      const extra = await request(`${auth().url}/register`, {
         method: 'POST',
         json: { email: 'x@example.com', password: PASSWORD, invite_code: code, tier: 'team' },
       });
@@ -192,7 +187,7 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
         expires_in: 900,
       });
 
-      const jwks = (await request(`${auth.url}/.well-known/jwks.json`)).body as JSONWebKeySet;
+      const jwks = (await request(`${auth().url}/.well-known/jwks.json`)).body as JSONWebKeySet;
       expect(JSON.stringify(jwks)).not.toContain('"d"');
       const { payload, protectedHeader } = await jwtVerify(
         body.access_token,
@@ -253,7 +248,7 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
   describe('ending sessions', () => {
     const NEW_PASSWORD = 'a new passphrase, long enough';
     const feed = async (after = '0') =>
-      (await request(`${auth.url}/revocations?after=${after}`, { headers: internal })).body as {
+      (await request(`${auth().url}/revocations?after=${after}`, { headers: internal })).body as {
         revocations: Array<{
           seq: string;
           user_id: string;
@@ -276,7 +271,7 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
       return claimsOf((response.body as { access_token: string }).access_token);
     };
     const changePassword = (userId: string, body: unknown) =>
-      request(`${auth.url}/users/${userId}/password`, {
+      request(`${auth().url}/users/${userId}/password`, {
         method: 'POST',
         json: body,
         headers: internal,
@@ -287,7 +282,7 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
       const claims = await signIn('logout@example.com');
       const before = await feed();
       const revoke = () =>
-        request(`${auth.url}/revocations`, {
+        request(`${auth().url}/revocations`, {
           method: 'POST',
           json: { user_id: claims.sub, jti: claims.jti, expires_at: claims.exp },
           headers: internal,
@@ -310,11 +305,11 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
       const claims = await signIn('logout@example.com');
       const body = { user_id: claims.sub, jti: claims.jti, expires_at: claims.exp };
       expect(
-        await request(`${auth.url}/revocations`, { method: 'POST', json: body }),
+        await request(`${auth().url}/revocations`, { method: 'POST', json: body }),
       ).toMatchObject({ status: 403 });
-      expect(await request(`${auth.url}/revocations`)).toMatchObject({ status: 403 });
+      expect(await request(`${auth().url}/revocations`)).toMatchObject({ status: 403 });
       const post = (json: unknown) =>
-        request(`${auth.url}/revocations`, { method: 'POST', json, headers: internal });
+        request(`${auth().url}/revocations`, { method: 'POST', json, headers: internal });
       expect(
         await post({ ...body, user_id: '00000000-0000-4000-8000-000000000000' }),
       ).toMatchObject({ status: 404, body: { error: 'user not found' } });
@@ -373,8 +368,8 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
 
   describe('stats', () => {
     it('are internal, and count users here and subscriptions in billing', async () => {
-      expect((await request(`${auth.url}/stats`)).status).toBe(403);
-      const response = await request(`${auth.url}/stats`, { headers: internal });
+      expect((await request(`${auth().url}/stats`)).status).toBe(403);
+      const response = await request(`${auth().url}/stats`, { headers: internal });
       expect(response.status).toBe(200);
       const body = response.body as {
         users: number;
@@ -391,24 +386,21 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
     it('answers 503, leaves no half-made user, keeps the invite, and recovers when billing returns', async () => {
       const code = await invite('pro');
       const users = (
-        (await request(`${auth.url}/stats`, { headers: internal })).body as { users: number }
+        (await request(`${auth().url}/stats`, { headers: internal })).body as { users: number }
       ).users;
-      await billing.stop();
+      await stack.stop('billing-server');
 
       expect(await register('during-outage@example.com', code)).toMatchObject({
         status: 503,
         body: { error: 'billing unavailable' },
       });
-      expect(await request(`${auth.url}/stats`, { headers: internal })).toMatchObject({
+      expect(await request(`${auth().url}/stats`, { headers: internal })).toMatchObject({
         status: 503,
         body: { error: 'billing unavailable' },
       });
       expect((await login('during-outage@example.com')).status).toBe(401);
 
-      billing = await startServiceProcess({
-        main: builtServiceMain('billing-server'),
-        env: billingEnv,
-      });
+      await stack.start('billing-server');
       let registered = await register('during-outage@example.com', code);
       // The breaker may still be open for its reset period; it then lets a trial call through.
       for (let attempt = 0; registered.status === 503 && attempt < 50; attempt += 1) {
@@ -416,7 +408,7 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
         registered = await register('during-outage@example.com', code);
       }
       expect(registered).toMatchObject({ status: 201, body: { tier: 'pro' } });
-      const after = (await request(`${auth.url}/stats`, { headers: internal })).body as {
+      const after = (await request(`${auth().url}/stats`, { headers: internal })).body as {
         users: number;
       };
       expect(after.users).toBe(users + 1);
@@ -425,9 +417,8 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
 
   it('keeps its signing key across a restart, so issued tokens stay valid', async () => {
     const before = (await login('ada@example.com')).body as { access_token: string };
-    await auth.stop();
-    auth = await startServiceProcess({ main: builtServiceMain('auth-server'), env: authEnv });
-    const jwks = (await request(`${auth.url}/.well-known/jwks.json`)).body as JSONWebKeySet;
+    await stack.restart('auth-server');
+    const jwks = (await request(`${auth().url}/.well-known/jwks.json`)).body as JSONWebKeySet;
     expect(jwks.keys.map((key) => key.kid)).toContain(
       decodeProtectedHeader(before.access_token).kid,
     );
@@ -440,8 +431,8 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
   });
 
   it('never writes a password or the internal token to its log, nor an unhandled error', () => {
-    expect(auth.output() + billing.output()).not.toContain(PASSWORD);
-    expect(auth.output() + billing.output()).not.toContain(token);
-    expect(auth.output()).not.toContain('unhandled_error');
+    expect(auth().output() + billing().output()).not.toContain(PASSWORD);
+    expect(auth().output() + billing().output()).not.toContain(token);
+    expect(auth().output()).not.toContain('unhandled_error');
   });
 });

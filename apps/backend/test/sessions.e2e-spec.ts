@@ -1,11 +1,12 @@
+import { launchStack, type ServiceStack, startService } from '@zt/stack-launcher';
 import {
-  builtServiceMain,
-  freePort,
   generateToken,
+  inheritedProcessEnvironment,
+  registerUser,
   request,
   scratchDatabaseFor,
   type ServiceProcess,
-  startServiceProcess,
+  TEST_PASSWORD as PASSWORD,
   testBackends,
 } from '@zt/test-kit';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,7 +14,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-const PASSWORD = 'correct horse battery staple';
 const NEW_PASSWORD = 'another long passphrase';
 /** How often the second backend reads the revocation feed. */
 const POLL_MS = 200;
@@ -26,9 +26,7 @@ const POLL_MS = 200;
 describe.each(testBackends())('ending sessions through the backend, on %s', (backend) => {
   const internalToken = generateToken();
   const dataDir = mkdtempSync(join(tmpdir(), 'sessions-e2e-'));
-  const internal = { 'X-INTERNAL-TOKEN': internalToken };
-  let billing: ServiceProcess;
-  let auth: ServiceProcess;
+  let stack: ServiceStack;
   let api: ServiceProcess;
   let otherApi: ServiceProcess;
   let drop: () => Promise<void> = async () => undefined;
@@ -36,59 +34,41 @@ describe.each(testBackends())('ending sessions through the backend, on %s', (bac
   beforeAll(async () => {
     const scratch = await scratchDatabaseFor(backend);
     drop = scratch.drop;
-    const authUrl = `http://127.0.0.1:${await freePort()}`;
-    const shared = { INTERNAL_SERVICE_TOKEN: internalToken, DATA_DIR: dataDir };
-    billing = await startServiceProcess({
-      main: builtServiceMain('billing-server'),
-      env: { ...shared, DATABASE_URL: scratch.url, BILLING_SERVER_PORT: '0' },
-    });
-    auth = await startServiceProcess({
-      main: builtServiceMain('auth-server'),
+    stack = await launchStack({
+      services: ['billing-server', 'auth-server', 'backend'],
       env: {
-        ...shared,
+        ...inheritedProcessEnvironment(),
+        INTERNAL_SERVICE_TOKEN: internalToken,
+        DATA_DIR: dataDir,
         DATABASE_URL: scratch.url,
-        AUTH_SERVER_PORT: new URL(authUrl).port,
-        AUTH_SERVER_URL: authUrl,
-        BILLING_SERVER_URL: billing.url,
       },
+      serviceEnv: { backend: { REVOCATION_POLL_MS: String(POLL_MS) } },
+      // No filesystem: nothing here stores a file.
+      urls: { 'filesystem-server': 'http://127.0.0.1:9' },
     });
-    const backendEnv = {
-      ...shared,
-      BACKEND_PORT: '0',
-      AUTH_SERVER_URL: authUrl,
-      BILLING_SERVER_URL: billing.url,
-      FILESYSTEM_SERVER_URL: 'http://127.0.0.1:9',
-      REVOCATION_POLL_MS: String(POLL_MS),
-    };
-    [api, otherApi] = await Promise.all([
-      startServiceProcess({ main: builtServiceMain('backend'), env: backendEnv }),
-      startServiceProcess({ main: builtServiceMain('backend'), env: backendEnv }),
-    ]);
+    api = stack.process('backend');
+    // A second backend beside the first, wired the same way.
+    otherApi = await startService('backend', {
+      env: stack.environment('backend'),
+      urls: stack.urls,
+    });
   });
 
   afterAll(async () => {
-    await Promise.all([api, otherApi, auth, billing].map((service) => service?.stop()));
+    await otherApi?.stop();
+    await stack?.stopAll();
     await drop();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
+  const authUrl = () => stack.urls['auth-server'] ?? '';
+
   async function signUp(email: string): Promise<string> {
-    const invite = await request(`${auth.url}/invites`, {
-      method: 'POST',
-      json: { tier: 'free' },
-      headers: internal,
-    });
-    const { invite_code } = invite.body as { invite_code: string };
-    const registered = await request(`${auth.url}/register`, {
-      method: 'POST',
-      json: { email, password: PASSWORD, invite_code },
-    });
-    expect(registered.status).toBe(201);
-    return signIn(email);
+    return (await registerUser(authUrl(), internalToken, { tier: 'free', email })).accessToken;
   }
 
   async function signIn(email: string, password = PASSWORD): Promise<string> {
-    const login = await request(`${auth.url}/login`, {
+    const login = await request(`${authUrl()}/login`, {
       method: 'POST',
       json: { email, password },
     });
@@ -169,7 +149,7 @@ describe.each(testBackends())('ending sessions through the backend, on %s', (bac
     expect((await me(api, fresh)).status).toBe(200);
     expect((await me(otherApi, fresh)).status).toBe(200);
     expect(
-      await request(`${auth.url}/login`, {
+      await request(`${authUrl()}/login`, {
         method: 'POST',
         json: { email: 'moving@example.com', password: PASSWORD },
       }),

@@ -1,41 +1,28 @@
+import { launchStack, type ServiceStack } from '@zt/stack-launcher';
 import {
-  builtServiceMain,
   generateToken,
   inheritedProcessEnvironment,
   request,
-  type ServiceProcess,
-  startServiceProcess,
   testDatabaseAdminUrl,
-  workspaceRoot,
 } from '@zt/test-kit';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { runScript as runInStack, type ScriptRun } from './npm-start-stack';
 
 /** Runs a script of scripts/ with only `env` (and what a child needs) set. */
-function runScript(script: string, args: string[], env: Record<string, string>): Promise<Outcome> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(workspaceRoot(), 'scripts', script), ...args],
-      {
-        cwd: workspaceRoot(),
-        // No developer .env is read: the scripts look for this file, which does not exist.
-        env: { ...inheritedProcessEnvironment(), STACK_ENV_FILE: '/nonexistent/.env', ...env },
-        timeout: 600_000,
-        maxBuffer: 16 * 1024 * 1024,
-      },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+function runScript(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<ScriptRun> {
+  return runInStack(
+    script,
+    args,
+    // No developer .env is read: the scripts look for this file, which does not exist.
+    { ...inheritedProcessEnvironment(), STACK_ENV_FILE: '/nonexistent/.env', ...env },
+    600_000,
+  );
 }
 
 /**
@@ -83,22 +70,17 @@ describe('the fault drill of metered writes', () => {
 describe('npm run check-writes', () => {
   const token = generateToken();
   let dataDir: string;
-  let billing: ServiceProcess;
-  let filesystem: ServiceProcess;
+  let stack: ServiceStack;
   let userId: string;
+  const billing = () => stack.process('billing-server');
+  const filesystem = () => stack.process('filesystem-server');
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'check-writes-'));
-    [billing, filesystem] = await Promise.all([
-      startServiceProcess({
-        main: builtServiceMain('billing-server'),
-        env: { INTERNAL_SERVICE_TOKEN: token, BILLING_SERVER_PORT: '0', DATA_DIR: dataDir },
-      }),
-      startServiceProcess({
-        main: builtServiceMain('filesystem-server'),
-        env: { INTERNAL_SERVICE_TOKEN: token, FILESYSTEM_SERVER_PORT: '0', DATA_DIR: dataDir },
-      }),
-    ]);
+    stack = await launchStack({
+      services: ['billing-server', 'filesystem-server'],
+      env: { ...inheritedProcessEnvironment(), INTERNAL_SERVICE_TOKEN: token, DATA_DIR: dataDir },
+    });
     userId = 'checked-user';
     expect((await billingCall('POST', '/account', { user_id: userId, tier: 'pro' })).status).toBe(
       201,
@@ -106,17 +88,17 @@ describe('npm run check-writes', () => {
   });
 
   afterAll(async () => {
-    await Promise.all([billing?.stop(), filesystem?.stop()]);
+    await stack?.stopAll();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
   const headers = { 'X-INTERNAL-TOKEN': token, 'X-Caller-Service': 'backend' };
   const billingCall = (method: string, path: string, json?: unknown) =>
-    request(`${billing.url}${path}`, { method, json, headers });
+    request(`${billing().url}${path}`, { method, json, headers });
   const hold = (id: string) =>
     billingCall('POST', '/holds', { hold_id: id, user_id: userId, amount: '0.01' });
   const store = (path: string, body: string, writeId?: string) =>
-    request(`${filesystem.url}/files/${path}`, {
+    request(`${filesystem().url}/files/${path}`, {
       method: 'PUT',
       body,
       headers: {
@@ -129,8 +111,8 @@ describe('npm run check-writes', () => {
   const check = async () => {
     const run = await runScript('check-writes.mjs', [], {
       INTERNAL_SERVICE_TOKEN: token,
-      BILLING_SERVER_URL: billing.url,
-      FILESYSTEM_SERVER_URL: filesystem.url,
+      BILLING_SERVER_URL: billing().url,
+      FILESYSTEM_SERVER_URL: filesystem().url,
     });
     return { code: run.code, report: JSON.parse(run.stdout) };
   };
@@ -142,7 +124,7 @@ describe('npm run check-writes', () => {
     expect((await hold('w-never')).status).toBe(201);
     expect(
       (
-        await request(`${filesystem.url}/writes/w-never/resolve`, {
+        await request(`${filesystem().url}/writes/w-never/resolve`, {
           method: 'POST',
           headers: { ...headers, 'X-User-ID': userId },
         })
@@ -205,8 +187,8 @@ describe('npm run check-writes', () => {
   it('counts holds older than the filesystem journal as unverifiable, never as refunds owed', async () => {
     const run = await runScript('check-writes.mjs', [], {
       INTERNAL_SERVICE_TOKEN: token,
-      BILLING_SERVER_URL: billing.url,
-      FILESYSTEM_SERVER_URL: filesystem.url,
+      BILLING_SERVER_URL: billing().url,
+      FILESYSTEM_SERVER_URL: filesystem().url,
       // A journal that keeps nothing: every hold is older than what it remembers.
       FS_WRITE_JOURNAL_DAYS: '0',
     });
@@ -227,7 +209,7 @@ describe('npm run check-writes', () => {
     const run = await runScript('check-writes.mjs', [], {
       INTERNAL_SERVICE_TOKEN: token,
       BILLING_SERVER_URL: 'http://127.0.0.1:1',
-      FILESYSTEM_SERVER_URL: filesystem.url,
+      FILESYSTEM_SERVER_URL: filesystem().url,
     });
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/^check-writes: .* \(is the stack running\? npm start\)\n$/);

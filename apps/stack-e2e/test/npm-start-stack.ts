@@ -1,28 +1,18 @@
-import { freePort, inheritedProcessEnvironment, workspaceRoot } from '@zt/test-kit';
+import { freePort, localUrl, type ServiceName, STACK_SERVICES } from '@zt/stack-launcher';
+import { inheritedProcessEnvironment, workspaceRoot } from '@zt/test-kit';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** The services `npm start` runs, in start order, with the variables that place them. */
-export const STACK_SERVICES = [
-  {
-    name: 'billing-server',
-    key: 'billing',
-    port: 'BILLING_SERVER_PORT',
-    url: 'BILLING_SERVER_URL',
-  },
-  { name: 'auth-server', key: 'auth', port: 'AUTH_SERVER_PORT', url: 'AUTH_SERVER_URL' },
-  {
-    name: 'filesystem-server',
-    key: 'filesystem',
-    port: 'FILESYSTEM_SERVER_PORT',
-    url: 'FILESYSTEM_SERVER_URL',
-  },
-  { name: 'backend', key: 'backend', port: 'BACKEND_PORT', url: 'BACKEND_URL' },
-] as const;
-
-type ServiceKey = (typeof STACK_SERVICES)[number]['key'];
+/** One line `npm start` wrote in its JSON form (standard output not a terminal, or --json). */
+export interface ConsoleLine {
+  readonly level: string;
+  readonly time: string;
+  readonly service: string;
+  readonly msg?: string;
+  readonly [field: string]: unknown;
+}
 
 /** A running `scripts/start.mjs`, on free ports, with a scratch env file and data folder. */
 export interface NpmStartStack {
@@ -30,31 +20,39 @@ export interface NpmStartStack {
   readonly env: NodeJS.ProcessEnv;
   /** The scratch env file (`STACK_ENV_FILE`) that `npm start` writes on first run. */
   readonly envFile: string;
-  /** Each service's port, in {@link STACK_SERVICES} order. */
-  readonly ports: readonly number[];
-  /** Each service's base URL, by short name. */
-  readonly urls: Readonly<Record<ServiceKey, string>>;
+  /** Each service's port. */
+  readonly ports: Readonly<Record<ServiceName, number>>;
+  /** Each service's base URL. */
+  readonly urls: Readonly<Record<ServiceName, string>>;
   readonly child: ChildProcess;
   /** Resolves with `npm start`'s exit code. */
   readonly exited: Promise<number | null>;
-  /** Everything it printed so far. */
+  /** Everything it printed so far, standard output and error. */
   output(): string;
+  /** Its standard output, line by line. */
+  stdoutLines(): string[];
   /** Kills it if it still runs and removes the scratch folder. */
   cleanUp(): void;
 }
 
 /**
- * Runs `npm start` (the script itself) as a newcomer would, but on free ports, with a scratch
- * `.env` (STACK_ENV_FILE) and data folder, so a developer's own stay untouched, and embedded
- * storage whatever the caller's shell says. Resolves once it says the stack is up.
+ * Runs `npm start` (the script itself, with `args`) as a newcomer would, but on free ports,
+ * with a scratch `.env` (STACK_ENV_FILE) and data folder, so a developer's own stay
+ * untouched, and embedded storage whatever the caller's shell says. Its output is a pipe, as
+ * `npm start | npx pino-pretty` has it. Resolves once it says the stack is up.
  */
-export async function startNpmStart(extraEnv: NodeJS.ProcessEnv = {}): Promise<NpmStartStack> {
+export async function startNpmStart(
+  extraEnv: NodeJS.ProcessEnv = {},
+  args: readonly string[] = [],
+): Promise<NpmStartStack> {
   const scratch = mkdtempSync(join(tmpdir(), 'npm-start-'));
   const envFile = join(scratch, '.env');
-  const ports = await Promise.all(STACK_SERVICES.map(() => freePort()));
-  const urls = Object.fromEntries(
-    STACK_SERVICES.map((service, i) => [service.key, `http://127.0.0.1:${ports[i]}`]),
-  ) as Record<ServiceKey, string>;
+  const ports = {} as Record<ServiceName, number>;
+  const urls = {} as Record<ServiceName, string>;
+  for (const service of STACK_SERVICES) {
+    ports[service.name] = await freePort();
+    urls[service.name] = localUrl(ports[service.name]);
+  }
   const env: NodeJS.ProcessEnv = {
     ...inheritedProcessEnvironment(),
     STACK_ENV_FILE: envFile,
@@ -62,18 +60,19 @@ export async function startNpmStart(extraEnv: NodeJS.ProcessEnv = {}): Promise<N
     DATABASE_URL: '',
     ...extraEnv,
     ...Object.fromEntries(
-      STACK_SERVICES.flatMap((service, i) => [
-        [service.port, String(ports[i])],
-        [service.url, urls[service.key]],
+      STACK_SERVICES.flatMap((service) => [
+        [service.portVariable, String(ports[service.name])],
+        [service.urlVariable, urls[service.name]],
       ]),
     ),
   };
-  const child = spawn(process.execPath, [join(workspaceRoot(), 'scripts', 'start.mjs')], {
+  const child = spawn(process.execPath, [join(workspaceRoot(), 'scripts', 'start.mjs'), ...args], {
     cwd: workspaceRoot(),
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  let stdout = '';
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),
   );
@@ -81,6 +80,7 @@ export async function startNpmStart(extraEnv: NodeJS.ProcessEnv = {}): Promise<N
     if (child.exitCode === null) child.kill('SIGKILL');
     rmSync(scratch, { recursive: true, force: true });
   };
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
@@ -105,22 +105,50 @@ export async function startNpmStart(extraEnv: NodeJS.ProcessEnv = {}): Promise<N
     cleanUp();
     throw error;
   }
-  return { env, envFile, ports, urls, child, exited, output: () => output, cleanUp };
+  return {
+    env,
+    envFile,
+    ports,
+    urls,
+    child,
+    exited,
+    output: () => output,
+    stdoutLines: () => stdout.split('\n').filter((line) => line !== ''),
+    cleanUp,
+  };
 }
 
-/** Runs a script of `scripts/` to its end; resolves with its exit code and output. */
+/** How a script of `scripts/` ended. */
+export interface ScriptRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Standard output, then standard error. */
+  readonly output: string;
+}
+
+/**
+ * Runs a script of `scripts/` to its end with `env` as its whole environment; resolves with
+ * its exit code and output.
+ */
 export function runScript(
   script: string,
-  args: string[],
+  args: readonly string[],
   env: NodeJS.ProcessEnv,
-): Promise<{ code: number; output: string }> {
+  timeoutMs = 240_000,
+): Promise<ScriptRun> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [join(workspaceRoot(), 'scripts', script), ...args],
-      { cwd: workspaceRoot(), env, timeout: 240_000 },
+      { cwd: workspaceRoot(), env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) =>
-        resolve({ code: error ? Number(error.code ?? 1) : 0, output: stdout + stderr }),
+        resolve({
+          code: error ? Number(error.code ?? 1) : 0,
+          stdout,
+          stderr,
+          output: stdout + stderr,
+        }),
     );
   });
 }

@@ -1,9 +1,11 @@
+import { STACK_SERVICES } from '@zt/stack-launcher';
 import { workspaceRoot } from '@zt/test-kit';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
-import { type NpmStartStack, runScript, STACK_SERVICES, startNpmStart } from './npm-start-stack';
+import { type ConsoleLine, type NpmStartStack, runScript, startNpmStart } from './npm-start-stack';
 
 function portIsClosed(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -16,16 +18,30 @@ function portIsClosed(port: number): Promise<boolean> {
   });
 }
 
+/** `npm start`'s output read through pino-pretty, as `npm start | npx pino-pretty` shows it. */
+function prettyPrinted(lines: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const pretty = execFile(
+      join(workspaceRoot(), 'node_modules', '.bin', 'pino-pretty'),
+      ['--colorize', 'false'],
+      (error, stdout) => (error ? reject(error) : resolve(stdout)),
+    );
+    pretty.stdin?.end(lines.map((line) => `${line}\n`).join(''));
+  });
+}
+
 /**
  * What a newcomer does: `npm start` on a machine with no .env and no database, then the
  * curl matrix against the stack it brought up. Runs the scripts themselves, on free ports,
  * with a scratch .env (STACK_ENV_FILE) and data folder, so a developer's own stay untouched.
+ * Its output is a pipe, so it writes JSON lines (see the token rotation suite for the text
+ * form, `--text`).
  */
 describe('npm start, then npm run curl-matrix', () => {
   let stack: NpmStartStack;
   let env: NodeJS.ProcessEnv;
   let envFile: string;
-  let ports: readonly number[];
+  let ports: NpmStartStack['ports'];
   const output = () => stack.output();
 
   beforeAll(async () => {
@@ -45,11 +61,38 @@ describe('npm start, then npm run curl-matrix', () => {
     expect(output()).not.toContain(token());
   });
 
-  it('prints where each of the four services listens, and a first invite', () => {
-    STACK_SERVICES.forEach((service, i) => {
-      expect(output()).toMatch(new RegExp(`${service.name}\\s+http://127\\.0\\.0\\.1:${ports[i]}`));
-    });
-    expect(output()).toMatch(/a first invite \(tier pro, single use\): [A-Za-z0-9_-]{32}\n/);
+  it('prints one line per service when it is ready, and a first invite, as JSON lines', () => {
+    const lines = stack.stdoutLines().map((line) => JSON.parse(line) as ConsoleLine);
+    const own = lines.filter((line) => line.service === 'start').map((line) => line.msg);
+    for (const service of STACK_SERVICES) {
+      const url = `http://127\\.0\\.0\\.1:${ports[service.name]}`;
+      expect(
+        own.filter((msg) => new RegExp(`^${service.name}\\s+ready at ${url}$`).test(msg ?? '')),
+      ).toHaveLength(1);
+    }
+    expect(own).toContainEqual(
+      expect.stringMatching(/^a first invite \(tier pro, single use\): [A-Za-z0-9_-]{32}$/),
+    );
+    // The short form: no line of the services' own unless a warning or an error (the
+    // framework's boot lines, the request lines stay out).
+    expect(
+      lines.filter(
+        (line) => line.service !== 'start' && !['warn', 'error', 'fatal'].includes(line.level),
+      ),
+    ).toEqual([]);
+    expect(own.length).toBeLessThanOrEqual(10);
+    for (const line of lines) {
+      expect(line).toEqual(
+        expect.objectContaining({ level: expect.any(String), time: expect.any(String) }),
+      );
+    }
+  });
+
+  it('reads as pino-pretty prints it', async () => {
+    const pretty = await prettyPrinted(stack.stdoutLines());
+    expect(pretty).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: billing-server\s+ready at http:/m);
+    expect(pretty).toMatch(/INFO: a first invite \(tier pro, single use\): [A-Za-z0-9_-]{32}\n/);
+    expect(pretty).not.toContain('{"level"');
   });
 
   it('passes every check of docs/curl-matrix.md', async () => {
@@ -67,7 +110,10 @@ describe('npm start, then npm run curl-matrix', () => {
 
   it('makes more invites with npm run invite, and refuses a tier that does not exist', async () => {
     const made = await runScript('invite.mjs', ['team'], env);
-    expect(made).toEqual({ code: 0, output: expect.stringMatching(/^[A-Za-z0-9_-]{32}\n$/) });
+    expect(made).toMatchObject({
+      code: 0,
+      output: expect.stringMatching(/^[A-Za-z0-9_-]{32}\n$/),
+    });
     const refused = await runScript('invite.mjs', ['admin'], env);
     expect(refused.code).toBe(2);
   });
@@ -75,7 +121,7 @@ describe('npm start, then npm run curl-matrix', () => {
   it('stops every service on SIGTERM', async () => {
     stack.child.kill('SIGTERM');
     expect(await stack.exited).toBe(0);
-    for (const port of ports) expect(await portIsClosed(port)).toBe(true);
+    for (const port of Object.values(ports)) expect(await portIsClosed(port)).toBe(true);
     expect(output()).not.toContain(token());
   });
 });

@@ -1,11 +1,11 @@
+import { launchStack, type ServiceStack, startService } from '@zt/stack-launcher';
 import {
-  builtServiceMain,
-  freePort,
   generateToken,
+  inheritedProcessEnvironment,
   readMetric,
+  registerUser,
   request,
   type ServiceProcess,
-  startServiceProcess,
   type TestResponse,
 } from '@zt/test-kit';
 import { randomUUID } from 'node:crypto';
@@ -66,85 +66,48 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
   const internalToken = generateToken();
   const internal = { 'X-INTERNAL-TOKEN': internalToken };
   const dataDir = mkdtempSync(join(tmpdir(), 'observability-e2e-'));
-  let billing: ServiceProcess;
-  let filesystem: ServiceProcess;
-  let auth: ServiceProcess;
-  let api: ServiceProcess;
+  let stack: ServiceStack;
   let inviteCode: string;
   let accessToken: string;
   let userId: string;
 
-  const all = () => [api, auth, billing, filesystem];
+  // The current process of each service (the filesystem is restarted below).
+  const api = () => stack.process('backend');
+  const auth = () => stack.process('auth-server');
+  const billing = () => stack.process('billing-server');
+  const filesystem = () => stack.process('filesystem-server');
+  const all = () => [api(), auth(), billing(), filesystem()];
   const asUser = (headers: Record<string, string> = {}) => ({
     Authorization: `Bearer ${accessToken}`,
     ...headers,
   });
 
   beforeAll(async () => {
-    const shared = { INTERNAL_SERVICE_TOKEN: internalToken, DATA_DIR: dataDir, LOG_FORMAT: 'json' };
-    const authUrl = `http://127.0.0.1:${await freePort()}`;
-    [billing, filesystem] = await Promise.all([
-      startServiceProcess({
-        main: builtServiceMain('billing-server'),
-        env: { ...shared, BILLING_SERVER_PORT: '0' },
-      }),
-      startServiceProcess({
-        main: builtServiceMain('filesystem-server'),
-        env: { ...shared, FILESYSTEM_SERVER_PORT: '0' },
-      }),
-    ]);
-    [auth, api] = await Promise.all([
-      startServiceProcess({
-        main: builtServiceMain('auth-server'),
-        env: {
-          ...shared,
-          AUTH_SERVER_PORT: new URL(authUrl).port,
-          AUTH_SERVER_URL: authUrl,
-          BILLING_SERVER_URL: billing.url,
-        },
-      }),
-      startServiceProcess({
-        main: builtServiceMain('backend'),
-        env: {
-          ...shared,
-          BACKEND_PORT: '0',
-          AUTH_SERVER_URL: authUrl,
-          BILLING_SERVER_URL: billing.url,
-          FILESYSTEM_SERVER_URL: filesystem.url,
-        },
-      }),
-    ]);
-
-    const invite = await request(`${auth.url}/invites`, {
-      method: 'POST',
-      headers: internal,
-      json: { tier: 'pro' },
+    stack = await launchStack({
+      env: {
+        ...inheritedProcessEnvironment(),
+        INTERNAL_SERVICE_TOKEN: internalToken,
+        DATA_DIR: dataDir,
+        LOG_FORMAT: 'json',
+      },
     });
-    expect(invite.status).toBe(201);
-    inviteCode = (invite.body as { invite_code: string }).invite_code;
-    const registered = await request(`${auth.url}/register`, {
-      method: 'POST',
-      json: { email: 'ops@example.com', password: PASSWORD, invite_code: inviteCode },
+    const user = await registerUser(auth().url, internalToken, {
+      tier: 'pro',
+      email: 'ops@example.com',
+      password: PASSWORD,
     });
-    expect(registered.status).toBe(201);
-    userId = (registered.body as { user_id: string }).user_id;
-    const login = await request(`${auth.url}/login`, {
-      method: 'POST',
-      json: { email: 'ops@example.com', password: PASSWORD },
-    });
-    expect(login.status).toBe(200);
-    accessToken = (login.body as { access_token: string }).access_token;
+    ({ inviteCode, accessToken, userId } = user);
   });
 
   afterAll(async () => {
-    await Promise.all(all().map((service) => service?.stop()));
+    await stack?.stopAll();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
   describe('request ids', () => {
     it('follows one metered write through the logs of backend, billing and filesystem', async () => {
       const requestId = `trace-${randomUUID()}`;
-      const write = await request(`${api.url}/me/files/notes/traced.txt`, {
+      const write = await request(`${api().url}/me/files/notes/traced.txt`, {
         method: 'PUT',
         headers: asUser({ 'X-Request-ID': requestId }),
         body: 'followed across services',
@@ -153,9 +116,9 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
       expect(write.headers.get('x-request-id')).toBe(requestId);
 
       const [atBackend, atBilling, atFilesystem] = await Promise.all([
-        completionsOf(api, requestId),
-        completionsOf(billing, requestId),
-        completionsOf(filesystem, requestId),
+        completionsOf(api(), requestId),
+        completionsOf(billing(), requestId),
+        completionsOf(filesystem(), requestId),
       ]);
       expect(atBackend).toEqual([
         expect.objectContaining({
@@ -189,34 +152,34 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
         }),
       ]);
       // The auth server took no part in this write.
-      expect(completions(auth, requestId)).toEqual([]);
+      expect(completions(auth(), requestId)).toEqual([]);
     });
 
     it('creates an id when the client sends none (or an unusable one) and passes it on', async () => {
       for (const headers of [asUser(), asUser({ 'X-Request-ID': 'bad id "with" quotes' })]) {
-        const profile = await request(`${api.url}/me`, { headers });
+        const profile = await request(`${api().url}/me`, { headers });
         expect(profile).toMatchObject({ status: 200, body: { user_id: userId } });
         const requestId = profile.headers.get('x-request-id') ?? '';
         expect(requestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-        expect(await completionsOf(api, requestId)).toHaveLength(1);
-        expect(await completionsOf(billing, requestId)).toEqual([
+        expect(await completionsOf(api(), requestId)).toHaveLength(1);
+        expect(await completionsOf(billing(), requestId)).toEqual([
           expect.objectContaining({
             req: expect.objectContaining({ method: 'GET', url: `/balance/${userId}` }),
           }),
         ]);
       }
       // The unusable id is seen (escaped) among the request's headers, never used as its id.
-      expect(logLines(api).filter((line) => line.request_id?.includes('bad id'))).toEqual([]);
+      expect(logLines(api()).filter((line) => line.request_id?.includes('bad id'))).toEqual([]);
     });
 
     it('puts the request id on the structured events of the request too', async () => {
       const requestId = `denied-${randomUUID()}`;
-      const refused = await request(`${billing.url}/balance/${userId}`, {
+      const refused = await request(`${billing().url}/balance/${userId}`, {
         headers: { 'X-INTERNAL-TOKEN': generateToken(), 'X-Request-ID': requestId },
       });
       expect(refused).toMatchObject({ status: 403, body: { error: 'Forbidden' } });
-      await completionsOf(billing, requestId);
-      expect(logLines(billing).filter((line) => line.request_id === requestId)).toEqual([
+      await completionsOf(billing(), requestId);
+      expect(logLines(billing()).filter((line) => line.request_id === requestId)).toEqual([
         expect.objectContaining({
           level: 'warn',
           event: 'internal_auth_denied',
@@ -234,37 +197,39 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
       // Secrets where they belong, and where they do not (query strings, cookies, bodies).
       const attempts: Array<[ServiceProcess, Promise<TestResponse>]> = [
         [
-          api,
-          request(`${api.url}/me?access_token=${accessToken}`, {
+          api(),
+          request(`${api().url}/me?access_token=${accessToken}`, {
             headers: asUser({ Cookie: `session=${misplaced}`, ...internal }),
           }),
         ],
-        [api, request(`${api.url}/me`, { headers: { Authorization: `Bearer ${misplaced}` } })],
+        [api(), request(`${api().url}/me`, { headers: { Authorization: `Bearer ${misplaced}` } })],
         [
-          auth,
-          request(`${auth.url}/login`, {
+          auth(),
+          request(`${auth().url}/login`, {
             method: 'POST',
             json: { email: 'ops@example.com', password: `${PASSWORD} (wrong)` },
           }),
         ],
         [
-          auth,
-          request(`${auth.url}/register`, {
+          auth(),
+          request(`${auth().url}/register`, {
             method: 'POST',
             json: { email: 'ops@example.com', password: PASSWORD, invite_code: inviteCode },
           }),
         ],
         [
-          billing,
-          request(`${billing.url}/balance/${userId}?token=${internalToken}`, { headers: internal }),
+          billing(),
+          request(`${billing().url}/balance/${userId}?token=${internalToken}`, {
+            headers: internal,
+          }),
         ],
         [
-          billing,
-          request(`${billing.url}/metrics`, { headers: { 'X-INTERNAL-TOKEN': misplaced } }),
+          billing(),
+          request(`${billing().url}/metrics`, { headers: { 'X-INTERNAL-TOKEN': misplaced } }),
         ],
         [
-          filesystem,
-          request(`${filesystem.url}/files`, {
+          filesystem(),
+          request(`${filesystem().url}/files`, {
             headers: { ...internal, 'X-User-ID': userId, Authorization: `Bearer ${accessToken}` },
           }),
         ],
@@ -292,20 +257,19 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
         expect({ name, leaked: logs.includes(secret) }).toEqual({ name, leaked: false });
       }
       // The requests were logged: the credential headers left out, secret query values replaced.
-      expect(api.output()).toContain('access_token=[Redacted]');
-      expect(billing.output()).toContain('token=[Redacted]');
+      expect(api().output()).toContain('access_token=[Redacted]');
+      expect(billing().output()).toContain('token=[Redacted]');
       for (const header of ['"authorization"', '"cookie"', '"x-internal-token"']) {
-        expect(api.output() + billing.output()).not.toContain(header);
+        expect(api().output() + billing().output()).not.toContain(header);
       }
     });
 
     it('writes readable lines with LOG_FORMAT=text, secrets redacted there too', async () => {
-      const readable = await startServiceProcess({
-        main: builtServiceMain('filesystem-server'),
+      const readable = await startService('filesystem-server', {
         env: {
+          ...inheritedProcessEnvironment(),
           INTERNAL_SERVICE_TOKEN: internalToken,
           DATA_DIR: join(dataDir, 'text-format'),
-          FILESYSTEM_SERVER_PORT: '0',
           LOG_FORMAT: 'text',
         },
       });
@@ -357,18 +321,18 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
     });
 
     it('counts requests by route and status, holds and ledger operations, and breaker states', async () => {
-      const before = (await request(`${billing.url}/metrics`, { headers: internal }))
+      const before = (await request(`${billing().url}/metrics`, { headers: internal }))
         .body as string;
       const holds = (text: string, action: string) =>
         readMetric(text, 'billing_holds_total', { action, result: 'applied' }) ?? 0;
-      const write = await request(`${api.url}/me/files/counted.txt`, {
+      const write = await request(`${api().url}/me/files/counted.txt`, {
         method: 'PUT',
         headers: asUser(),
         body: 'counted',
       });
       expect(write.status).toBe(201);
 
-      const atBilling = (await request(`${billing.url}/metrics`, { headers: internal }))
+      const atBilling = (await request(`${billing().url}/metrics`, { headers: internal }))
         .body as string;
       expect(holds(atBilling, 'place')).toBe(holds(before, 'place') + 1);
       expect(holds(atBilling, 'capture')).toBe(holds(before, 'capture') + 1);
@@ -380,7 +344,8 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
         }),
       ).toBe(1);
 
-      const atBackend = (await request(`${api.url}/metrics`, { headers: internal })).body as string;
+      const atBackend = (await request(`${api().url}/metrics`, { headers: internal }))
+        .body as string;
       expect(
         readMetric(atBackend, 'http_request_duration_seconds_count', {
           service: 'backend',
@@ -394,7 +359,7 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
           readMetric(atBackend, 'internal_circuit_breaker_state', { upstream, state: 'closed' }),
         ).toBe(1);
       }
-      const atAuth = (await request(`${auth.url}/metrics`, { headers: internal })).body as string;
+      const atAuth = (await request(`${auth().url}/metrics`, { headers: internal })).body as string;
       expect(
         readMetric(atAuth, 'internal_circuit_breaker_state', {
           upstream: 'billing',
@@ -416,7 +381,7 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
           body: { status: 'ok' },
         });
       }
-      expect(await request(`${api.url}/health/ready`)).toMatchObject({
+      expect(await request(`${api().url}/health/ready`)).toMatchObject({
         body: {
           details: {
             billing: { status: 'up', breaker: 'closed' },
@@ -424,40 +389,33 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
           },
         },
       });
-      expect(await request(`${billing.url}/health/ready`)).toMatchObject({
+      expect(await request(`${billing().url}/health/ready`)).toMatchObject({
         body: { details: { database: { status: 'up' } } },
       });
     });
 
     it('keeps the backend live but not ready while the filesystem is down, and says so once', async () => {
-      await filesystem.stop();
+      await stack.stop('filesystem-server');
       try {
         for (let attempt = 0; attempt < 10; attempt += 1) {
-          await request(`${api.url}/me/files`, { headers: asUser() });
+          await request(`${api().url}/me/files`, { headers: asUser() });
         }
-        expect(await request(`${api.url}/health/ready`)).toMatchObject({
+        expect(await request(`${api().url}/health/ready`)).toMatchObject({
           status: 503,
           body: {
             status: 'error',
             error: { filesystem: { status: 'down', breaker: 'open' } },
           },
         });
-        await request(`${api.url}/health/ready`);
-        expect(await request(`${api.url}/health/live`)).toMatchObject({ status: 200 });
-        const changes = logLines(api).filter((line) => line.event === 'readiness_changed');
+        await request(`${api().url}/health/ready`);
+        expect(await request(`${api().url}/health/live`)).toMatchObject({ status: 200 });
+        const changes = logLines(api()).filter((line) => line.event === 'readiness_changed');
         expect(changes).toEqual([
           expect.objectContaining({ level: 'warn', ready: false, down: ['filesystem'] }),
         ]);
       } finally {
-        filesystem = await startServiceProcess({
-          main: builtServiceMain('filesystem-server'),
-          env: {
-            INTERNAL_SERVICE_TOKEN: internalToken,
-            DATA_DIR: dataDir,
-            LOG_FORMAT: 'json',
-            FILESYSTEM_SERVER_PORT: new URL(filesystem.url).port,
-          },
-        });
+        // On the same port and data, as before.
+        await stack.start('filesystem-server');
       }
     });
   });

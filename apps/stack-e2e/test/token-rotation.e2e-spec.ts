@@ -1,9 +1,5 @@
-import {
-  builtServiceMain,
-  generateToken,
-  type ServiceProcess,
-  startServiceProcess,
-} from '@zt/test-kit';
+import { type ServiceName, startService } from '@zt/stack-launcher';
+import { generateToken, inheritedProcessEnvironment, type ServiceProcess } from '@zt/test-kit';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,13 +28,12 @@ const SETTLED: Record<Step, Phase> = { accept: 'accepted', send: 'sent', drop: '
  * to the new one.
  */
 const SERVICES = [
-  { name: 'billing-server', portVariable: 'BILLING_SERVER_PORT', swap: 'hold' },
-  { name: 'auth-server', portVariable: 'AUTH_SERVER_PORT', swap: 'hold' },
-  { name: 'filesystem-server', portVariable: 'FILESYSTEM_SERVER_PORT', swap: 'hold' },
-  { name: 'backend', portVariable: 'BACKEND_PORT', swap: 'blue-green' },
-] as const;
+  { name: 'billing-server', swap: 'hold' },
+  { name: 'auth-server', swap: 'hold' },
+  { name: 'filesystem-server', swap: 'hold' },
+  { name: 'backend', swap: 'blue-green' },
+] as const satisfies ReadonlyArray<{ name: ServiceName; swap: 'hold' | 'blue-green' }>;
 type Service = (typeof SERVICES)[number];
-type ServiceName = Service['name'];
 
 /**
  * The order of each rolling restart. With the three steps any order is safe; these are the
@@ -197,16 +192,18 @@ describe('rotating INTERNAL_SERVICE_TOKEN across the four services under traffic
     return { 'X-INTERNAL-TOKEN': token, ...extra };
   }
 
-  async function startService(service: Service, tokens: { send: string; accept: string }) {
-    const started = await startServiceProcess({
-      main: builtServiceMain(service.name),
+  async function startConfigured(service: Service, tokens: { send: string; accept: string }) {
+    // On any free port, behind its front; every service reaches the others through theirs.
+    const started = await startService(service.name, {
+      urls: {
+        'auth-server': fronts['auth-server'].url,
+        'billing-server': fronts['billing-server'].url,
+        'filesystem-server': fronts['filesystem-server'].url,
+      },
       env: {
+        ...inheritedProcessEnvironment(),
         DATA_DIR: dataDir,
         LOG_FORMAT: 'json',
-        [service.portVariable]: '0',
-        AUTH_SERVER_URL: fronts['auth-server'].url,
-        BILLING_SERVER_URL: fronts['billing-server'].url,
-        FILESYSTEM_SERVER_URL: fronts['filesystem-server'].url,
         // Cheap writes: the users write for the whole test on their starting credits.
         FILE_WRITE_PRICE: '0.0001',
         // A call that waits at a front while the process behind it restarts must not time
@@ -217,7 +214,8 @@ describe('rotating INTERNAL_SERVICE_TOKEN across the four services under traffic
         INTERNAL_SERVICE_TOKEN_ACCEPT: tokens.accept,
       },
     });
-    // Readiness, as an orchestrator checks it before sending traffic.
+    // Ready (the launcher waited for GET /health/ready), as an orchestrator checks it
+    // before sending traffic.
     const health = await fetch(`${started.url}/health`);
     expect(health.status).toBe(200);
     return started;
@@ -235,13 +233,13 @@ describe('rotating INTERNAL_SERVICE_TOKEN across the four services under traffic
     const [answeredBefore, heldBefore] = [traffic.total, front.held];
     const old = current[name];
     if (service.swap === 'blue-green') {
-      current[name] = await startService(service, TOKENS[step]);
+      current[name] = await startConfigured(service, TOKENS[step]);
       await front.switchTo(current[name].url);
       await retire(name, old);
     } else {
       await front.pause();
       await retire(name, old);
-      current[name] = await startService(service, TOKENS[step]);
+      current[name] = await startConfigured(service, TOKENS[step]);
       front.resume(current[name].url);
     }
     swaps.push({
@@ -383,7 +381,7 @@ describe('rotating INTERNAL_SERVICE_TOKEN across the four services under traffic
     dataDir = mkdtempSync(join(tmpdir(), 'token-rotation-'));
     for (const { name } of SERVICES) fronts[name] = await ServiceFront.open();
     const start = async (service: Service) => {
-      current[service.name] = await startService(service, TOKENS.initial);
+      current[service.name] = await startConfigured(service, TOKENS.initial);
       fronts[service.name].resume(current[service.name].url);
     };
     const [billing, auth, filesystem, backend] = SERVICES;
@@ -563,11 +561,11 @@ describe('npm run rotate-token on a running npm start', () => {
   /** The statuses billing, auth and filesystem answer to `token` on an internal route. */
   async function statuses(token: string): Promise<number[]> {
     const answers = await Promise.all([
-      fetch(`${internalUrls.billing}/stats/subscription_count`, {
+      fetch(`${internalUrls['billing-server']}/stats/subscription_count`, {
         headers: { 'X-INTERNAL-TOKEN': token },
       }),
-      fetch(`${internalUrls.auth}/stats`, { headers: { 'X-INTERNAL-TOKEN': token } }),
-      fetch(`${internalUrls.filesystem}/files`, {
+      fetch(`${internalUrls['auth-server']}/stats`, { headers: { 'X-INTERNAL-TOKEN': token } }),
+      fetch(`${internalUrls['filesystem-server']}/files`, {
         headers: { 'X-INTERNAL-TOKEN': token, 'X-User-ID': 'rotation-check' },
       }),
     ]);
@@ -575,7 +573,8 @@ describe('npm run rotate-token on a running npm start', () => {
   }
 
   beforeAll(async () => {
-    stack = await startNpmStart();
+    // The short text form a terminal shows, though its output is a pipe here.
+    stack = await startNpmStart({}, ['--text']);
     ({ env, envFile, urls: internalUrls } = stack);
     oldToken = tokens().send;
   }, 300_000);
@@ -622,13 +621,13 @@ describe('npm run rotate-token on a running npm start', () => {
     const invite = await runScript('invite.mjs', ['pro'], env);
     expect(invite.code).toBe(0);
     const email = 'rotated@example.com';
-    const registered = await fetch(`${internalUrls.auth}/register`, {
+    const registered = await fetch(`${internalUrls['auth-server']}/register`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ email, password: PASSWORD, invite_code: invite.output.trim() }),
     });
     expect(registered.status).toBe(201);
-    const login = await fetch(`${internalUrls.auth}/login`, {
+    const login = await fetch(`${internalUrls['auth-server']}/login`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ email, password: PASSWORD }),
@@ -642,6 +641,22 @@ describe('npm run rotate-token on a running npm start', () => {
       body: { email, tier: 'pro', balance: 5 },
     });
   }, 240_000);
+
+  it('printed the short text form: each service when ready and again after each restart', () => {
+    const restarts = output().match(/^\[start\] rolling restart: every service restarted/gm);
+    for (const name of ['billing-server', 'auth-server', 'filesystem-server', 'backend']) {
+      const ready = new RegExp(
+        `^\\[start\\] ${name}\\s+ready at http://127\\.0\\.0\\.1:\\d+$`,
+        'gm',
+      );
+      // At start, then once per rolling restart (accept, send and drop, above).
+      expect(output().match(ready)).toHaveLength(1 + (restarts?.length ?? 0));
+    }
+    // Not the framework's boot lines nor the request lines of the services.
+    expect(output()).not.toMatch(
+      /Mapped \{|Nest application successfully started|listening on|request completed/,
+    );
+  });
 
   it('never printed a token, and npm start still stops cleanly on SIGTERM', async () => {
     const status = await rotate('status');

@@ -18,7 +18,7 @@ import {
  * with a real ledger server behind it: what the chassis README promises, over real HTTP.
  */
 describe('a NestJS app on the chassis (examples/service-chassis-adopter)', () => {
-  const main = builtServiceMain('service-chassis-adopter', 'examples');
+  const main = builtServiceMain('service-chassis-adopter', { folder: 'examples' });
   const token = generateToken();
   let ledger: ScriptedServer;
   let reports: ServiceProcess;

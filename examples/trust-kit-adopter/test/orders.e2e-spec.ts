@@ -23,7 +23,7 @@ const FORBIDDEN = { status: 403, body: { error: 'Forbidden' } };
  * way a team runs its service, called over real HTTP, with a real inventory server behind it.
  */
 describe('an existing NestJS app with the trust kit (examples/trust-kit-adopter)', () => {
-  const main = builtServiceMain('trust-kit-adopter', 'examples');
+  const main = builtServiceMain('trust-kit-adopter', { folder: 'examples' });
   // Accepted and sent; accepted only (a rotation's next token): never sent.
   const token = generateToken();
   const acceptOnly = generateToken();

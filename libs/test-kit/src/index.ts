@@ -1,6 +1,5 @@
 export * from './lib/route-inventory';
 export * from './lib/config/test-environment';
-export * from './lib/free-port';
 export * from './lib/http-client';
 export * from './lib/metrics';
 export * from './lib/raw-http';
@@ -9,4 +8,6 @@ export * from './lib/scripted-server';
 export * from './lib/secrets';
 export * from './lib/service-process';
 export * from './lib/test-databases';
-export * from './lib/workspace';
+export * from './lib/users';
+// Moved to the stack launcher; still here for the suites of one service.
+export { builtServiceMain, freePort, workspaceRoot } from '@zt/stack-launcher';

@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type * as Jose from 'jose';
 import { base64url, jwtVerify, SignJWT } from 'jose';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { JwksConfig } from '../config/backend.config';
 import { type JwksServer, startJwksServer } from '../testing/jwks-server';
 import { closedPort } from '@zt/test-kit';
@@ -20,6 +19,29 @@ const signatureChecks = (): number => jest.mocked(jwtVerify).mock.calls.length;
 
 const USER_ID = '3f1c2b9e-7a41-4c55-9d0e-2b6f8a1c4d7e';
 const JWKS: JwksConfig = { timeoutMs: 500, cooldownMs: 60_000, cacheMaxAgeMs: 600_000 };
+
+/**
+ * Moves the clock `ms` forward. jose ages its key set by `Date.now()`, and so does the
+ * verifier (`now`), so only `Date` is faked: the key server and the HTTP client keep their
+ * real timers, and the test does not wait.
+ */
+function advanceClock(ms: number): void {
+  jest.useFakeTimers({
+    doNotFake: [
+      'hrtime',
+      'nextTick',
+      'performance',
+      'queueMicrotask',
+      'setImmediate',
+      'clearImmediate',
+      'setInterval',
+      'clearInterval',
+      'setTimeout',
+      'clearTimeout',
+    ],
+    now: Date.now() + ms,
+  });
+}
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   try {
@@ -64,6 +86,7 @@ describe(UserTokenVerifier.name, () => {
   });
 
   afterEach(async () => {
+    jest.useRealTimers();
     jest.restoreAllMocks();
     await jwks.close();
   });
@@ -343,7 +366,7 @@ describe(UserTokenVerifier.name, () => {
       const sut = verifierFor(jwks.url, { cacheMaxAgeMs: 50 });
       await sut.verify(await signToken(key, jwks.url));
       jwks.mode = 'error';
-      await sleep(80);
+      advanceClock(80);
       await expect(
         sut.verify(await signToken(key, jwks.url, { subject: USER_ID })),
       ).resolves.toMatchObject({ userId: USER_ID });
@@ -480,7 +503,7 @@ describe(UserTokenVerifier.name, () => {
         // Not refetched yet: the verifier does not know, with or without remembering.
         await expect(sut.verify(token)).resolves.toBeDefined();
         expect(signatureChecks()).toBe(1);
-        await sleep(300);
+        advanceClock(300);
         expect(await rejectedFor(sut.verify(token))).toBe('ERR_JWKS_NO_MATCHING_KEY');
         expect(jwks.fetches()).toBe(2);
         expect(await rejectedFor(sut.verify(token))).toBe('ERR_JWKS_NO_MATCHING_KEY');
@@ -503,7 +526,7 @@ describe(UserTokenVerifier.name, () => {
         await sut.verify(token);
         const impostor = await generateSigningKey();
         jwks.keys = [{ ...impostor.publicJwk, kid: key.kid }];
-        await sleep(80);
+        advanceClock(80);
         expect(await rejectedFor(sut.verify(token))).toBe('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
       });
 
@@ -511,7 +534,7 @@ describe(UserTokenVerifier.name, () => {
         const sut = verifierFor(jwks.url, { cacheMaxAgeMs: 50 });
         const token = await signToken(key, jwks.url);
         await sut.verify(token);
-        await sleep(80);
+        advanceClock(80);
         await expect(sut.verify(token)).resolves.toBeDefined();
         expect(jwks.fetches()).toBe(2);
         expect(signatureChecks()).toBe(2);
@@ -524,7 +547,7 @@ describe(UserTokenVerifier.name, () => {
         const token = await signToken(key, jwks.url);
         await sut.verify(token);
         jwks.mode = 'error';
-        await sleep(80);
+        advanceClock(80);
         await expect(sut.verify(token)).resolves.toBeDefined();
         expect(jwks.fetches()).toBe(2);
       });
@@ -536,7 +559,7 @@ describe(UserTokenVerifier.name, () => {
     const token = await signToken(key, jwks.url);
     await sut.verify(token);
     jwks.mode = 'error';
-    await sleep(5);
+    advanceClock(5);
     await sut.verify(token);
     expect(logged).toContain('jwks_fetch_failed');
     expect(logged).not.toContain(token.split('.')[2]);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { workspaceRoot } from './workspace';
+import { workspaceRoot } from '@zt/stack-launcher';
 
 /** A code block of a README that says which file of the repository it shows. */
 export interface ReadmeExcerpt {

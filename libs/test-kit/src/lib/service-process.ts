@@ -1,19 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { definedOnly, READY_PATH, type ServiceProcess, startProcess } from '@zt/stack-launcher';
+import { spawn } from 'node:child_process';
+import { basename, dirname } from 'node:path';
 import { inheritedProcessEnvironment } from './config/test-environment';
 
-/** A service running as its own process, started by {@link startServiceProcess}. */
-export interface ServiceProcess {
-  /** Base URL it listens on, e.g. `http://127.0.0.1:41234`. */
-  readonly url: string;
-  readonly child: ChildProcess;
-  /** Everything it wrote to stdout and stderr so far. */
-  output(): string;
-  /**
-   * Sends SIGTERM and resolves once it has exited. `graceful` is true when it shut down by
-   * itself: exit code 0, or re-raised SIGTERM after its shutdown hooks (as Nest does).
-   */
-  stop(): Promise<{ graceful: boolean; code: number | null; signal: NodeJS.Signals | null }>;
-}
+export type { ServiceProcess } from '@zt/stack-launcher';
 
 /** How to start a service process. */
 export interface ServiceProcessOptions {
@@ -30,54 +20,25 @@ export interface ServiceProcessOptions {
    * a relative `DATA_DIR`. Default: the test runner's own, without reading any `.env` there.
    */
   readonly cwd?: string;
-  /** How long to wait for its `listening on` line. */
+  /** How long to wait until it listens and is ready. */
   readonly startTimeoutMs?: number;
 }
 
-const LISTENING = /listening on (http:\/\/[^\s"]+)/;
-
 /**
- * Starts a built service as a child process, as an operator would, and resolves once it
- * logs `listening on <url>` (give it port 0 to get a free one). Rejects with its output
- * when it exits or stays silent instead.
+ * Starts one built service as a child process, as an operator would (the process of the
+ * stack launcher, `@zt/stack-launcher`), and resolves once it logs `listening on <url>` and
+ * answers `GET /health/ready` with 200 (give it port 0 to get a free one). Rejects with its
+ * output when it exits or stays silent instead. For several services wired to each other,
+ * use `launchStack`.
  */
 export function startServiceProcess(options: ServiceProcessOptions): Promise<ServiceProcess> {
-  const child = spawnService(options);
-  let output = '';
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    const { code, signal } = await exited;
-    return { graceful: code === 0 || signal === 'SIGTERM', code, signal };
-  };
-
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(
-        new Error(
-          `service did not start within ${options.startTimeoutMs ?? 60_000} ms:\n${output}`,
-        ),
-      );
-    }, options.startTimeoutMs ?? 60_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      const match = LISTENING.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ url: match[1], child, output: () => output, stop });
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    void exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(
-        new Error(`service exited (code ${code}, signal ${signal}) before listening:\n${output}`),
-      );
-    });
+  return startProcess({
+    name: basename(dirname(options.main)),
+    main: options.main,
+    cwd: options.cwd,
+    env: environmentOf(options),
+    readyPath: READY_PATH,
+    startTimeoutMs: options.startTimeoutMs,
   });
 }
 
@@ -85,7 +46,11 @@ export function startServiceProcess(options: ServiceProcessOptions): Promise<Ser
 export async function runServiceToExit(
   options: ServiceProcessOptions,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawnService(options);
+  const child = spawn(process.execPath, [options.main], {
+    cwd: options.cwd,
+    env: definedOnly(environmentOf(options)),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -98,23 +63,13 @@ export async function runServiceToExit(
   return { code, stdout, stderr };
 }
 
-/** Runs `node <main>` with only the given variables (and harmless inherited ones), piped. */
-function spawnService(options: ServiceProcessOptions) {
-  return spawn(process.execPath, [options.main], {
-    cwd: options.cwd,
-    env: {
-      ...inheritedProcessEnvironment(),
-      ...(options.cwd === undefined && { ENV_FILE: '/dev/null' }),
-      ...definedOnly(options.env),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-function definedOnly(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
-  );
+/** Only the given variables and harmless inherited ones; no env file unless in a `cwd`. */
+function environmentOf(options: ServiceProcessOptions): Record<string, string | undefined> {
+  return {
+    ...inheritedProcessEnvironment(),
+    ...(options.cwd === undefined && { ENV_FILE: '/dev/null' }),
+    ...options.env,
+  };
 }
 
 /** The JSON lines `service` has written so far, parsed (other lines are left out). */
