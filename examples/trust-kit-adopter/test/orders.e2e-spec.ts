@@ -42,6 +42,8 @@ describe('an existing NestJS app with the trust kit (examples/trust-kit-adopter)
         ORDERS_PORT: '0',
         INVENTORY_URL: inventory.url,
       },
+      // An existing app's own health route; it has no /health/ready.
+      readyPath: '/health',
     });
   });
 

@@ -20,6 +20,8 @@ export interface ServiceProcessOptions {
    * a relative `DATA_DIR`. Default: the test runner's own, without reading any `.env` there.
    */
   readonly cwd?: string;
+  /** The path that answers 200 once it is ready (default `/health/ready`, as our services). */
+  readonly readyPath?: string;
   /** How long to wait until it listens and is ready. */
   readonly startTimeoutMs?: number;
 }
@@ -27,7 +29,7 @@ export interface ServiceProcessOptions {
 /**
  * Starts one built service as a child process, as an operator would (the process of the
  * stack launcher, `@zt/stack-launcher`), and resolves once it logs `listening on <url>` and
- * answers `GET /health/ready` with 200 (give it port 0 to get a free one). Rejects with its
+ * answers `GET /health/ready` (or `readyPath`) with 200 (give it port 0 to get a free one). Rejects with its
  * output when it exits or stays silent instead. For several services wired to each other,
  * use `launchStack`.
  */
@@ -37,7 +39,7 @@ export function startServiceProcess(options: ServiceProcessOptions): Promise<Ser
     main: options.main,
     cwd: options.cwd,
     env: environmentOf(options),
-    readyPath: READY_PATH,
+    readyPath: options.readyPath ?? READY_PATH,
     startTimeoutMs: options.startTimeoutMs,
   });
 }
