@@ -53,7 +53,8 @@ export class AppModule {
       module: AppModule,
       imports: [
         ...(configModule ? [configModule] : []),
-        LoggingModule.forRoot({ service: config.service }),
+        // Every backend reads the revocation feed every few seconds.
+        LoggingModule.forRoot({ service: config.service, polledPaths: ['/revocations'] }),
         MetricsModule.forRoot({ serviceName: config.service.name }),
         HealthModule,
         InternalAuthModule.forRoot(config.internalAuth),

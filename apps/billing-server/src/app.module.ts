@@ -42,7 +42,8 @@ export class AppModule {
       module: AppModule,
       imports: [
         ...(configModule ? [configModule] : []),
-        LoggingModule.forRoot({ service: config.service }),
+        // The backend's resolver lists open holds every few seconds.
+        LoggingModule.forRoot({ service: config.service, polledPaths: ['/holds'] }),
         MetricsModule.forRoot({ serviceName: config.service.name }),
         HealthModule,
         InternalAuthModule.forRoot(config.internalAuth),

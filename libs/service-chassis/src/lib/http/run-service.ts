@@ -8,6 +8,7 @@ import {
 import { ModuleRef, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
+import { QuietBootLogger } from '../logging/quiet-boot.logger';
 import { ConfigError } from '@zt/service-utils';
 import type { ServiceConfig } from '../config/service.config';
 import { serveOpenApiDocs } from '../openapi/openapi-docs';
@@ -45,7 +46,7 @@ export const WRITE_OPENAPI_OPTION = '--write-openapi=';
  * a request with too many header lines (`rejectTooManyHeaders`, 431) or a path with a
  * malformed percent-encoding (`rejectMalformedUrl`, 400) refused before routing,
  * pino as the logger (from the module's `LoggingModule`; lines logged while booting are
- * buffered until it is in place), the OpenAPI docs when the service serves them, and
+ * buffered until it is in place, and Nest's own boot lines are at debug level), the OpenAPI docs when the service serves them, and
  * shutdown hooks so resources close on SIGTERM.
  */
 export async function createServiceApp(definition: ServiceDefinition): Promise<INestApplication> {
@@ -71,7 +72,7 @@ function serviceLogger(app: INestApplication, service: ServiceConfig): LoggerSer
   try {
     // Asked through ModuleRef: a failed `app.get` ends the process (Nest wraps the
     // application's methods in its exception zone), a failed `ModuleRef.get` only throws.
-    return app.get(ModuleRef).get(PinoNestLogger, { strict: false });
+    return new QuietBootLogger(app.get(ModuleRef).get(PinoNestLogger, { strict: false }));
   } catch {
     // No LoggingModule in this application: Nest's own logger, in the configured format.
     return consoleLogger(service);

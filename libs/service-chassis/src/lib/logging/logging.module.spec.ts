@@ -40,6 +40,18 @@ class ProbeController {
   }
 
   @Public()
+  @Get('feed')
+  feed(): Record<string, unknown> {
+    return { items: [] };
+  }
+
+  @Public()
+  @Post('feed')
+  addToFeed(): Record<string, unknown> {
+    return { added: true };
+  }
+
+  @Public()
   @Get('boom')
   boom(): never {
     throw new Error('something broke');
@@ -58,6 +70,7 @@ class ProbeModule {
       imports: [
         LoggingModule.forRoot({
           service,
+          polledPaths: ['/feed'],
           destination: new Writable({
             write(chunk: Buffer, _encoding, done) {
               lines.push(chunk.toString('utf8'));
@@ -120,13 +133,36 @@ describe(LoggingModule.name, () => {
   });
 
   it('writes Nest log lines as JSON with the event fields at the top level', () => {
+    new Logger('ProbeContext').log({ event: 'probe_event', detail: 7 });
     expect(logged()).toContainEqual(
       expect.objectContaining({
         level: 'info',
         service: 'probe-service',
-        context: 'RoutesResolver',
+        context: 'ProbeContext',
+        event: 'probe_event',
+        detail: 7,
       }),
     );
+  });
+
+  it('writes the success of a polled GET at debug only, and a POST to the same path as usual', async () => {
+    const polled = await fetch(`${url}/feed?after=1`, { headers: { 'x-request-id': 'poll-1' } });
+    const added = await fetch(`${url}/feed`, {
+      method: 'POST',
+      headers: { 'x-request-id': 'post-1' },
+    });
+    expect([polled.status, added.status]).toEqual([200, 201]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(linesOf('poll-1')).toEqual([]);
+    expect(linesOf('post-1')).toContainEqual(
+      expect.objectContaining({ msg: 'request completed', level: 'info' }),
+    );
+  });
+
+  it("keeps Nest's own boot lines (routes mapped, modules loaded) out of the info level", () => {
+    const contexts = logged().map((line) => line['context']);
+    expect(contexts).not.toContain('RoutesResolver');
+    expect(contexts).not.toContain('InstanceLoader');
   });
 
   it('keeps a valid X-Request-ID, echoes it, logs it on every line and sends it upstream', async () => {

@@ -18,6 +18,11 @@ export interface LoggingOptions {
   readonly service: Pick<ServiceConfig, 'name' | 'logFormat' | 'logLevel'>;
   /** Where lines go; standard output when absent. */
   readonly destination?: Writable;
+  /**
+   * Paths that other services poll with `GET` on a timer (e.g. a revocation feed): those
+   * successful `request completed` lines are written at debug level, failures as usual.
+   */
+  readonly polledPaths?: readonly string[];
 }
 
 // Probes and scrapes come every few seconds: logging each success would drown everything
@@ -52,6 +57,7 @@ export class LoggingModule implements NestModule {
       level: options.service.logLevel,
       destination: options.destination,
     });
+    const polled = new Set(options.polledPaths);
     return {
       module: LoggingModule,
       global: true,
@@ -69,7 +75,10 @@ export class LoggingModule implements NestModule {
             serializers: { req: serializeRequest, res: serializeResponse },
             customLogLevel: (request, response, error) => {
               if (error !== undefined || response.statusCode >= 500) return 'error';
-              return isQuiet(request) && response.statusCode < 400 ? 'silent' : 'info';
+              if (response.statusCode >= 400) return 'info';
+              const path = pathOf(request);
+              if (QUIET_PATHS.has(path)) return 'silent';
+              return request.method === 'GET' && polled.has(path) ? 'debug' : 'info';
             },
             customSuccessMessage: () => 'request completed',
             customErrorMessage: () => 'request completed',
@@ -97,6 +106,6 @@ export class LoggingModule implements NestModule {
   }
 }
 
-function isQuiet(request: IncomingMessage): boolean {
-  return QUIET_PATHS.has((request.url ?? '').split('?')[0]);
+function pathOf(request: IncomingMessage): string {
+  return (request.url ?? '').split('?')[0];
 }
