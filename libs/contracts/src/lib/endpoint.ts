@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { errorBody } from './values/error-body';
 
 /** The HTTP methods our internal routes use. */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -17,6 +18,17 @@ export interface AnswerSpec<
   readonly description: string;
   /** Headers of this answer worth documenting, by name: what each says. */
   readonly headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * An error answer: `{"error": <message>}` (any message, or the one `body` fixes, e.g.
+ * `errorWith('account not found')`), under the outcome name `kind`.
+ */
+export function errorAnswer<
+  const Kind extends string,
+  Body extends z.ZodTypeAny = typeof errorBody,
+>(status: number, kind: Kind, description: string, body?: Body): AnswerSpec<Kind, Body> {
+  return { status, kind, body: (body ?? errorBody) as Body, description };
 }
 
 /** A request header an endpoint reads (documented; each route checks its own). */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { defineEndpoint } from '../endpoint';
-import { errorBody, errorWith } from '../values/error-body';
+import { defineEndpoint, errorAnswer } from '../endpoint';
+import { errorWith } from '../values/error-body';
 import { pageLimit } from '../values/page-query';
 import { countByTier, tier } from '../values/tier';
 
@@ -64,25 +64,15 @@ export const register = defineEndpoint({
       body: z.object({ user_id: z.string(), email: z.string(), tier }),
       description: 'Registered',
     },
-    {
-      status: 403,
-      kind: 'invalid_invite',
-      body: errorWith('invalid invite'),
-      description: 'Unknown or used invite code',
-    },
-    { status: 409, kind: 'email_taken', body: errorBody, description: 'The email is taken' },
-    {
-      status: 503,
-      kind: 'billing_unavailable',
-      body: errorWith('billing unavailable'),
-      description: 'Billing did not answer: nothing was kept, the invite is not used',
-    },
-    {
-      status: 400,
-      kind: 'invalid_request',
-      body: errorBody,
-      description: 'Invalid body or a password under 12 characters',
-    },
+    errorAnswer(403, 'invalid_invite', 'Unknown or used invite code', errorWith('invalid invite')),
+    errorAnswer(409, 'email_taken', 'The email is taken'),
+    errorAnswer(
+      503,
+      'billing_unavailable',
+      'Billing did not answer: nothing was kept, the invite is not used',
+      errorWith('billing unavailable'),
+    ),
+    errorAnswer(400, 'invalid_request', 'Invalid body or a password under 12 characters'),
   ],
 });
 
@@ -114,19 +104,14 @@ export const login = defineEndpoint({
       }),
       description: 'An access token',
     },
-    {
-      status: 401,
-      kind: 'invalid_credentials',
-      body: errorWith('invalid credentials'),
-      description: 'Unknown email or wrong password (the same answer)',
-    },
-    {
-      status: 429,
-      kind: 'too_many_attempts',
-      body: errorBody,
-      description: 'Too many failed attempts',
-    },
-    { status: 400, kind: 'invalid_request', body: errorBody, description: 'Invalid body' },
+    errorAnswer(
+      401,
+      'invalid_credentials',
+      'Unknown email or wrong password (the same answer)',
+      errorWith('invalid credentials'),
+    ),
+    errorAnswer(429, 'too_many_attempts', 'Too many failed attempts'),
+    errorAnswer(400, 'invalid_request', 'Invalid body'),
   ],
 });
 
@@ -142,24 +127,14 @@ export const changePassword = defineEndpoint({
       body: z.unknown(),
       description: 'Changed; every token issued before is revoked',
     },
-    {
-      status: 401,
-      kind: 'invalid_credentials',
-      body: errorWith('invalid credentials'),
-      description: 'The current password is wrong',
-    },
-    {
-      status: 429,
-      kind: 'too_many_attempts',
-      body: errorBody,
-      description: 'Too many failed attempts',
-    },
-    {
-      status: 400,
-      kind: 'invalid_request',
-      body: errorBody,
-      description: 'Invalid body or a new password under 12 characters',
-    },
+    errorAnswer(
+      401,
+      'invalid_credentials',
+      'The current password is wrong',
+      errorWith('invalid credentials'),
+    ),
+    errorAnswer(429, 'too_many_attempts', 'Too many failed attempts'),
+    errorAnswer(400, 'invalid_request', 'Invalid body or a new password under 12 characters'),
   ],
 });
 
@@ -178,13 +153,8 @@ export const revokeToken = defineEndpoint({
     .strict(),
   answers: [
     { status: 204, kind: 'revoked', body: z.unknown(), description: 'Revoked (also before)' },
-    {
-      status: 404,
-      kind: 'user_not_found',
-      body: errorWith('user not found'),
-      description: 'No such user',
-    },
-    { status: 400, kind: 'invalid_request', body: errorBody, description: 'Invalid body' },
+    errorAnswer(404, 'user_not_found', 'No such user', errorWith('user not found')),
+    errorAnswer(400, 'invalid_request', 'Invalid body'),
   ],
 });
 
@@ -222,7 +192,7 @@ export const listRevocations = defineEndpoint({
       body: z.object({ revocations: z.array(revocation), next_after: z.string().nullable() }),
       description: 'A page; next_after names the next one, null on the last',
     },
-    { status: 400, kind: 'invalid_request', body: errorBody, description: 'Invalid query' },
+    errorAnswer(400, 'invalid_request', 'Invalid query'),
   ],
 });
 
@@ -238,7 +208,7 @@ export const createInvite = defineEndpoint({
       body: z.object({ invite_code: z.string(), tier }),
       description: 'The invite',
     },
-    { status: 400, kind: 'invalid_request', body: errorBody, description: 'Unknown tier' },
+    errorAnswer(400, 'invalid_request', 'Unknown tier'),
   ],
 });
 
@@ -257,11 +227,11 @@ export const authStats = defineEndpoint({
       }),
       description: 'The counts',
     },
-    {
-      status: 503,
-      kind: 'billing_unavailable',
-      body: errorWith('billing unavailable'),
-      description: 'Billing did not answer',
-    },
+    errorAnswer(
+      503,
+      'billing_unavailable',
+      'Billing did not answer',
+      errorWith('billing unavailable'),
+    ),
   ],
 });

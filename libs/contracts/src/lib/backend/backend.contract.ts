@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { changePassword } from '../auth/auth.contract';
-import { defineEndpoint } from '../endpoint';
-import { errorBody, errorWith } from '../values/error-body';
+import { defineEndpoint, errorAnswer } from '../endpoint';
+import { errorWith } from '../values/error-body';
 import { tier } from '../values/tier';
 
 // The backend's public API (DESIGN section 8): what end users call, with a user access token.
@@ -9,24 +9,13 @@ import { tier } from '../values/tier';
 const FILE_PATH =
   'The file path: 1-1024 characters in segments separated by "/" (no empty, "." or ".." ' +
   'segment, no backslash, no control character; "%2F" is refused). Swagger UI sends "/" as is.';
-const tooManyRequests = {
-  status: 429,
-  kind: 'too_many_requests',
-  body: errorBody,
-  description: 'Too many file requests of this user at once',
-} as const;
-const invalidPath = {
-  status: 400,
-  kind: 'invalid_request',
-  body: errorBody,
-  description: 'Invalid file path or header',
-} as const;
-const fileNotFound = {
-  status: 404,
-  kind: 'not_found',
-  body: errorBody,
-  description: 'No such file',
-} as const;
+const tooManyRequests = errorAnswer(
+  429,
+  'too_many_requests',
+  'Too many file requests of this user at once',
+);
+const invalidPath = errorAnswer(400, 'invalid_request', 'Invalid file path or header');
+const fileNotFound = errorAnswer(404, 'not_found', 'No such file');
 
 export const profile = defineEndpoint({
   method: 'GET',
@@ -39,12 +28,7 @@ export const profile = defineEndpoint({
       body: z.object({ user_id: z.string(), email: z.string(), tier, balance: z.number() }),
       description: 'The profile',
     },
-    {
-      status: 404,
-      kind: 'account_not_found',
-      body: errorWith('account not found'),
-      description: 'No billing account',
-    },
+    errorAnswer(404, 'account_not_found', 'No billing account', errorWith('account not found')),
   ],
 });
 
@@ -59,12 +43,7 @@ export const logout = defineEndpoint({
       body: z.unknown(),
       description: 'Signed out: this token is refused from now on',
     },
-    {
-      status: 503,
-      kind: 'auth_unavailable',
-      body: errorWith('auth unavailable'),
-      description: 'Nothing changed',
-    },
+    errorAnswer(503, 'auth_unavailable', 'Nothing changed', errorWith('auth unavailable')),
   ],
 });
 
@@ -80,24 +59,14 @@ export const changeOwnPassword = defineEndpoint({
       body: z.unknown(),
       description: 'Changed; every token of the user is refused',
     },
-    {
-      status: 403,
-      kind: 'invalid_credentials',
-      body: errorWith('invalid credentials'),
-      description: 'Wrong current password',
-    },
-    {
-      status: 429,
-      kind: 'too_many_attempts',
-      body: errorBody,
-      description: 'Too many failed attempts',
-    },
-    {
-      status: 400,
-      kind: 'invalid_request',
-      body: errorBody,
-      description: 'Invalid body or a new password under 12 characters',
-    },
+    errorAnswer(
+      403,
+      'invalid_credentials',
+      'Wrong current password',
+      errorWith('invalid credentials'),
+    ),
+    errorAnswer(429, 'too_many_attempts', 'Too many failed attempts'),
+    errorAnswer(400, 'invalid_request', 'Invalid body or a new password under 12 characters'),
   ],
 });
 
@@ -177,24 +146,13 @@ export const writeOwnFile = defineEndpoint({
       body: errorWith('insufficient funds').extend({ balance: z.number() }),
       description: 'The balance is short: nothing written',
     },
-    {
-      status: 409,
-      kind: 'conflict',
-      body: errorBody,
-      description: 'A folder or file in the way, or a key already used: nothing charged',
-    },
-    {
-      status: 413,
-      kind: 'too_large',
-      body: errorBody,
-      description: 'Over a size or entry limit: nothing charged',
-    },
-    {
-      status: 422,
-      kind: 'key_reused',
-      body: errorBody,
-      description: 'The Idempotency-Key was used for a different write',
-    },
+    errorAnswer(
+      409,
+      'conflict',
+      'A folder or file in the way, or a key already used: nothing charged',
+    ),
+    errorAnswer(413, 'too_large', 'Over a size or entry limit: nothing charged'),
+    errorAnswer(422, 'key_reused', 'The Idempotency-Key was used for a different write'),
     invalidPath,
     tooManyRequests,
   ],

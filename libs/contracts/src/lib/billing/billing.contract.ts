@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { defineEndpoint, type HeaderSpec } from '../endpoint';
+import { defineEndpoint, errorAnswer, type HeaderSpec } from '../endpoint';
 import { creditAmount } from '../values/credit-amount';
-import { errorBody, errorWith } from '../values/error-body';
+import { errorWith } from '../values/error-body';
 import { pageLimit, secondsParameter, sequenceCursor } from '../values/page-query';
 import { countByTier, tier } from '../values/tier';
 import { userId } from '../values/user-id';
@@ -22,24 +22,19 @@ export const holdId = z
   .string({ required_error: 'is required', invalid_type_error: 'must be a string' })
   .regex(HOLD_ID_PATTERN, 'must be 1-64 letters, digits, "_" or "-"');
 
-const accountNotFound = {
-  status: 404,
-  kind: 'account_not_found',
-  body: errorWith('account not found'),
-  description: 'No account for this user',
-} as const;
-const insufficientFunds = {
-  status: 402,
-  kind: 'insufficient_funds',
-  body: errorWith('insufficient funds').extend({ balance: z.number() }),
-  description: 'The balance is short; nothing was taken',
-} as const;
-const invalidRequest = {
-  status: 400,
-  kind: 'invalid_request',
-  body: errorBody,
-  description: 'Invalid body, path or query',
-} as const;
+const accountNotFound = errorAnswer(
+  404,
+  'account_not_found',
+  'No account for this user',
+  errorWith('account not found'),
+);
+const insufficientFunds = errorAnswer(
+  402,
+  'insufficient_funds',
+  'The balance is short; nothing was taken',
+  errorWith('insufficient funds').extend({ balance: z.number() }),
+);
+const invalidRequest = errorAnswer(400, 'invalid_request', 'Invalid body, path or query');
 
 /** An account as billing answers it. */
 export const accountAnswer = z.object({ user_id: z.string(), tier, balance: z.number() });
@@ -56,12 +51,12 @@ export const createAccount = defineEndpoint({
       body: z.object({ status: z.literal('created'), user_id: z.string(), balance: z.number() }),
       description: 'Opened',
     },
-    {
-      status: 409,
-      kind: 'account_exists',
-      body: errorWith('account exists'),
-      description: 'This user has an account already',
-    },
+    errorAnswer(
+      409,
+      'account_exists',
+      'This user has an account already',
+      errorWith('account exists'),
+    ),
     invalidRequest,
   ],
 });
@@ -103,18 +98,8 @@ const balanceChanged = z.object({
   transaction_id: z.string(),
 });
 const idempotencyRefusals = [
-  {
-    status: 409,
-    kind: 'in_progress',
-    body: errorBody,
-    description: 'The same Idempotency-Key is still in flight',
-  },
-  {
-    status: 422,
-    kind: 'idempotency_key_reused',
-    body: errorBody,
-    description: 'The Idempotency-Key was used for another request',
-  },
+  errorAnswer(409, 'in_progress', 'The same Idempotency-Key is still in flight'),
+  errorAnswer(422, 'idempotency_key_reused', 'The Idempotency-Key was used for another request'),
 ] as const;
 
 /** An `Idempotency-Key`: 1-255 visible ASCII characters. */
@@ -166,12 +151,7 @@ export const topUp = defineEndpoint({
     },
     accountNotFound,
     ...idempotencyRefusals,
-    {
-      status: 400,
-      kind: 'invalid_request',
-      body: errorBody,
-      description: 'Invalid body, or the balance would pass 1000000000',
-    },
+    errorAnswer(400, 'invalid_request', 'Invalid body, or the balance would pass 1000000000'),
   ],
 });
 
@@ -229,12 +209,12 @@ export const holdAnswer = z.object({
 });
 export type HoldAnswer = z.output<typeof holdAnswer>;
 
-const holdNotFound = {
-  status: 404,
-  kind: 'hold_not_found',
-  body: errorWith('hold not found'),
-  description: 'No hold of this caller has this id',
-} as const;
+const holdNotFound = errorAnswer(
+  404,
+  'hold_not_found',
+  'No hold of this caller has this id',
+  errorWith('hold not found'),
+);
 
 export const placeHold = defineEndpoint({
   method: 'POST',
@@ -253,12 +233,7 @@ export const placeHold = defineEndpoint({
     { status: 200, kind: 'placed_before', body: holdAnswer, description: 'The hold as it is now' },
     insufficientFunds,
     accountNotFound,
-    {
-      status: 422,
-      kind: 'hold_id_reused',
-      body: errorBody,
-      description: 'The hold_id was used for a different hold',
-    },
+    errorAnswer(422, 'hold_id_reused', 'The hold_id was used for a different hold'),
     invalidRequest,
   ],
 });
@@ -271,12 +246,7 @@ export const captureHold = defineEndpoint({
   answers: [
     { status: 200, kind: 'captured', body: holdAnswer, description: 'Captured (also before)' },
     holdNotFound,
-    {
-      status: 409,
-      kind: 'already_released',
-      body: errorBody,
-      description: 'The hold was released',
-    },
+    errorAnswer(409, 'already_released', 'The hold was released'),
     invalidRequest,
   ],
 });
@@ -289,12 +259,7 @@ export const releaseHold = defineEndpoint({
   answers: [
     { status: 200, kind: 'released', body: holdAnswer, description: 'Released (also before)' },
     holdNotFound,
-    {
-      status: 409,
-      kind: 'not_releasable',
-      body: errorBody,
-      description: 'Already captured, or the balance is at its limit',
-    },
+    errorAnswer(409, 'not_releasable', 'Already captured, or the balance is at its limit'),
     invalidRequest,
   ],
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { type AnswerSpec, defineEndpoint } from '../endpoint';
-import { errorBody, errorWith } from '../values/error-body';
+import { defineEndpoint, errorAnswer } from '../endpoint';
+import { errorWith } from '../values/error-body';
 import { pageLimit } from '../values/page-query';
 
 // The filesystem server's routes (DESIGN section 6; the write journal: docs/metered-writes.md).
@@ -14,12 +14,9 @@ export const writeId = z
   .string({ invalid_type_error: 'must be given once' })
   .regex(WRITE_ID_PATTERN, 'must be a write id: 1-64 letters, digits, "_" or "-"');
 
-/** Refusals about the request itself, which the backend passes on to its client. */
-function refusal<const Kind extends string>(status: number, kind: Kind, description: string) {
-  return { status, kind, body: errorBody, description } satisfies AnswerSpec;
-}
-const invalidRequest = refusal(400, 'invalid_request', 'Invalid path, X-User-ID or header');
-const tooManyRequests = refusal(429, 'too_many_requests', 'Too many requests of this user');
+// Refusals about the request itself, which the backend passes on to its client.
+const invalidRequest = errorAnswer(400, 'invalid_request', 'Invalid path, X-User-ID or header');
+const tooManyRequests = errorAnswer(429, 'too_many_requests', 'Too many requests of this user');
 
 const FILE_PATH =
   'The file path: 1-1024 characters in segments separated by "/" (no empty, "." or ".." ' +
@@ -78,16 +75,16 @@ export const writeFile = defineEndpoint({
       description: 'Replaced (or its replay)',
       headers: WRITE_REPLAYED,
     },
-    {
-      status: 409,
-      kind: 'write_aborted',
-      body: errorWith('write aborted'),
-      description: 'This X-Write-ID was resolved as aborted: it can never land',
-    },
-    refusal(409, 'conflict', 'A folder or a file is in the way, or the write id is reused'),
-    refusal(413, 'too_large', 'Over the file size, storage or entry quota'),
-    refusal(404, 'not_found', 'A folder on the way cannot be used'),
-    refusal(507, 'insufficient_storage', 'The disk is full'),
+    errorAnswer(
+      409,
+      'write_aborted',
+      'This X-Write-ID was resolved as aborted: it can never land',
+      errorWith('write aborted'),
+    ),
+    errorAnswer(409, 'conflict', 'A folder or a file is in the way, or the write id is reused'),
+    errorAnswer(413, 'too_large', 'Over the file size, storage or entry quota'),
+    errorAnswer(404, 'not_found', 'A folder on the way cannot be used'),
+    errorAnswer(507, 'insufficient_storage', 'The disk is full'),
     invalidRequest,
     tooManyRequests,
   ],
@@ -106,7 +103,7 @@ export const readFile = defineEndpoint({
       body: z.instanceof(Buffer),
       description: 'The bytes, application/octet-stream',
     },
-    refusal(404, 'not_found', 'No such file'),
+    errorAnswer(404, 'not_found', 'No such file'),
     invalidRequest,
     tooManyRequests,
   ],
@@ -119,7 +116,7 @@ export const deleteFile = defineEndpoint({
   params: { path: FILE_PATH },
   answers: [
     { status: 204, kind: 'deleted', body: z.unknown(), description: 'Deleted' },
-    refusal(404, 'not_found', 'No such file'),
+    errorAnswer(404, 'not_found', 'No such file'),
     invalidRequest,
     tooManyRequests,
   ],
