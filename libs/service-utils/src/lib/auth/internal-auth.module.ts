@@ -21,7 +21,7 @@ export interface InternalAuthModuleOptions {
  * without anyone remembering to protect it. Import it once, in the root module:
  *
  * ```ts
- * InternalAuthModule.forRoot(loadInternalAuthConfig(process.env))
+ * InternalAuthModule.forRoot(loadInternalAuthConfig(env)) // env: what the app's config folder reads
  * ```
  *
  * Outgoing calls take their credential elsewhere (`internalHeaders`, or the chassis's
