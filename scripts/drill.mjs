@@ -127,7 +127,7 @@ const filesystemProxy = await startFaultProxy({
 });
 stack = await launchStack({
   env: {
-    ...inheritedEnvironment(),
+    ...inheritedEnvironment(process.env),
     INTERNAL_SERVICE_TOKEN: token,
     DATA_DIR: join(scratch, 'data'),
     LOG_LEVEL: 'info',

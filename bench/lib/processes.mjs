@@ -13,7 +13,7 @@ const STOP_GRACE_MS = 10_000;
 /** The environment of a child: the launcher's harmless inherited variables plus `env`. */
 async function childEnvironment(env) {
   const { definedOnly, inheritedEnvironment } = await loadLauncher();
-  return { ...inheritedEnvironment(), ...definedOnly(env) };
+  return { ...inheritedEnvironment(process.env), ...definedOnly(env) };
 }
 
 /** A forked loop (servers are the launcher's processes, with the same surface). */

@@ -9,7 +9,7 @@ const FAKE = join(__dirname, '..', 'testing', 'fake-service.mjs');
 const options = (env: Record<string, string> = {}) => ({
   name: 'fake',
   main: FAKE,
-  env: { ...inheritedEnvironment(), BILLING_SERVER_PORT: '0', ...env },
+  env: { ...inheritedEnvironment(process.env), BILLING_SERVER_PORT: '0', ...env },
   readyPath: '/health/ready',
 });
 

@@ -16,7 +16,7 @@ async function wiring(url: string): Promise<Record<string, string> & { started: 
 
 describe(launchStack.name, () => {
   const options = {
-    env: { ...inheritedEnvironment(), SHARED: 'everyone' },
+    env: { ...inheritedEnvironment(process.env), SHARED: 'everyone' },
     main: () => FAKE,
   };
 
@@ -117,7 +117,7 @@ describe(`${launchStack.name} and ports`, () => {
   it('gives a service whose chosen port was taken meanwhile another one', async () => {
     const folder = mkdtempSync(join(tmpdir(), 'launcher-spec-'));
     const sut = await launchStack({
-      env: inheritedEnvironment(),
+      env: inheritedEnvironment(process.env),
       main: () => FAKE,
       services: ['auth-server'],
       serviceEnv: { 'auth-server': { FAKE_PORT_TAKEN_ONCE: join(folder, 'taken') } },
@@ -133,7 +133,7 @@ describe(`${launchStack.name} and ports`, () => {
 
   it('keeps a port it was given, and the port a service took, across restarts', async () => {
     const sut = await launchStack({
-      env: inheritedEnvironment(),
+      env: inheritedEnvironment(process.env),
       main: () => FAKE,
       services: ['billing-server', 'filesystem-server'],
       ports: { 'billing-server': await freePort() },
@@ -155,7 +155,7 @@ describe(`${launchStack.name} with an abort signal`, () => {
     const aborted = new AbortController();
     const pids: number[] = [];
     const launching = launchStack({
-      env: inheritedEnvironment(),
+      env: inheritedEnvironment(process.env),
       main: () => FAKE,
       services: ['billing-server', 'auth-server'],
       serviceEnv: { 'auth-server': { FAKE_READY_AFTER_MS: '600000' } },

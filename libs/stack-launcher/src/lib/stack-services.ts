@@ -131,10 +131,13 @@ export function definedOnly(env: Environment): Record<string, string> {
 }
 
 /**
- * The variables a service process takes from the launcher's own environment when the caller
- * passes it on: what Node and the shell need to run, never a secret.
+ * The variables a service process may take from its caller's environment (`source`, e.g. the
+ * script's own environment): what Node and the shell need to run, never a secret.
  */
-export function inheritedEnvironment(extra: readonly string[] = []): Record<string, string> {
+export function inheritedEnvironment(
+  source: Environment,
+  extra: readonly string[] = [],
+): Record<string, string> {
   const names = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ', ...extra];
-  return definedOnly(Object.fromEntries(names.map((name) => [name, process.env[name]])));
+  return definedOnly(Object.fromEntries(names.map((name) => [name, source[name]])));
 }
