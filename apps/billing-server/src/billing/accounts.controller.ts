@@ -21,9 +21,14 @@ export class AccountsController {
     body: ParsedBody<typeof billingApi.createAccount>,
     @Res({ passthrough: true }) response: Response,
   ): Promise<Record<string, unknown>> {
-    const result = await this.billing.createAccount(body.user_id, body.tier);
-    response.status(result.status);
-    return result.body;
+    const outcome = await this.billing.createAccount(body.user_id, body.tier);
+    switch (outcome.kind) {
+      case 'created':
+        response.status(HttpStatus.CREATED);
+        return { status: 'created', user_id: outcome.userId, balance: toCredits(outcome.balance) };
+      case 'account_exists':
+        throw new HttpError(HttpStatus.CONFLICT, 'account exists');
+    }
   }
 
   @Get('balance/:user_id')

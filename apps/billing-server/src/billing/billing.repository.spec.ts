@@ -1,6 +1,6 @@
 import { type Database, openDatabase, runMigrations } from '@zt/database';
 import { scratchDatabaseFor, testBackends } from '@zt/test-kit';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { MAX_BALANCE_MICROS } from '@zt/contracts';
 import { BILLING_MIGRATIONS } from '../database/billing.migrations';
 import { BillingRepository } from './billing.repository';
@@ -96,8 +96,9 @@ describe.each(testBackends())('billing ledger on %s', (backend) => {
         ),
       ),
     );
-    expect(outcomes.filter((outcome) => outcome.status === 200)).toHaveLength(10);
-    expect(outcomes.filter((outcome) => outcome.status === 402)).toHaveLength(40);
+    const kinds = outcomes.map(({ outcome }) => outcome.kind);
+    expect(kinds.filter((kind) => kind === 'applied')).toHaveLength(10);
+    expect(kinds.filter((kind) => kind === 'insufficient_funds')).toHaveLength(40);
     expect((await sut.findAccount('hot-user'))?.balance).toBe(0n);
     const deducts = await db.query(
       "SELECT 1 FROM ledger_entries WHERE user_id = 'hot-user' AND kind = 'deduct' AND amount = $1::bigint",
@@ -130,27 +131,26 @@ describe.each(testBackends())('billing ledger on %s', (backend) => {
       (MAX_BALANCE_MICROS - CREDIT).toString(),
       'rich-user',
     ]);
-    await expect(
-      service.changeBalance(
-        { kind: 'top_up', userId: 'rich-user', micros: 2n * CREDIT, reason: undefined },
-        undefined,
-      ),
-    ).rejects.toMatchObject({ status: 400 });
+    const over = await service.changeBalance(
+      { kind: 'top_up', userId: 'rich-user', micros: 2n * CREDIT, reason: undefined },
+      undefined,
+    );
+    expect(over).toEqual({ outcome: { kind: 'balance_limit_exceeded' }, replayed: false });
     const exact = await service.changeBalance(
       { kind: 'top_up', userId: 'rich-user', micros: CREDIT, reason: undefined },
       undefined,
     );
-    expect(exact.status).toBe(200);
+    expect(exact.outcome).toMatchObject({ kind: 'applied', balance: MAX_BALANCE_MICROS });
     expect((await sut.findAccount('rich-user'))?.balance).toBe(MAX_BALANCE_MICROS);
     expect(await ledgerCount('rich-user')).toBe(2);
   });
 
-  it('answers 404 for an unknown account and writes nothing', async () => {
+  it('answers account_not_found for an unknown account and writes nothing', async () => {
     const result = await service.changeBalance(
       { kind: 'deduct', userId: 'nobody', micros: CREDIT, reason: undefined },
       undefined,
     );
-    expect(result).toEqual({ status: 404, body: { error: 'account not found' } });
+    expect(result).toEqual({ outcome: { kind: 'account_not_found' }, replayed: false });
     expect(await ledgerCount('nobody')).toBe(0);
   });
 
@@ -165,19 +165,24 @@ describe.each(testBackends())('billing ledger on %s', (backend) => {
     };
     const first = await service.changeBalance(change, key);
     const again = await service.changeBalance(change, key);
-    expect(first.status).toBe(200);
+    expect(first).toEqual({
+      outcome: {
+        kind: 'applied',
+        userId: 'idem-user',
+        balance: 4n * CREDIT,
+        transactionId: expect.any(String),
+      },
+      replayed: false,
+    });
     expect(again).toEqual({ ...first, replayed: true });
     expect(await ledgerCount('idem-user')).toBe(2);
-    await expect(
-      service.changeBalance({ ...change, micros: 2n * CREDIT }, key),
-    ).rejects.toMatchObject({ status: 422 });
-    await expect(service.changeBalance({ ...change, kind: 'top_up' }, key)).rejects.toMatchObject({
-      status: 422,
-    });
+    const reused = { outcome: { kind: 'idempotency_key_reused' }, replayed: false };
+    expect(await service.changeBalance({ ...change, micros: 2n * CREDIT }, key)).toEqual(reused);
+    expect(await service.changeBalance({ ...change, kind: 'top_up' }, key)).toEqual(reused);
     // Another caller's namespace: the same key is a different request.
     expect(
       (await service.changeBalance(change, { caller: 'auth-server', key: 'charge-1' })).replayed,
-    ).toBeUndefined();
+    ).toBe(false);
     expect(await ledgerCount('idem-user')).toBe(3);
   });
 
@@ -189,16 +194,20 @@ describe.each(testBackends())('billing ledger on %s', (backend) => {
       micros: CREDIT,
       reason: undefined,
     };
-    const results = await Promise.allSettled(
+    const results = await Promise.all(
       Array.from({ length: 20 }, () =>
         service.changeBalance(change, { caller: 'backend', key: 'same' }),
       ),
     );
-    // Each either got the one answer (first or replayed) or a 409 while the first was in flight.
-    for (const result of results) {
-      if (result.status === 'fulfilled') expect(result.value.status).toBe(200);
-      else expect(result.reason).toMatchObject({ status: 409 });
-    }
+    // Each either got the one outcome (first or replayed) or in_progress while the first ran.
+    const applied = results.filter(({ outcome }) => outcome.kind === 'applied');
+    expect(applied.filter(({ replayed }) => !replayed)).toHaveLength(1);
+    expect(
+      new Set(
+        applied.map(({ outcome }) => JSON.stringify(outcome, (_, value: unknown) => String(value))),
+      ).size,
+    ).toBe(1);
+    for (const { outcome } of results) expect(['applied', 'in_progress']).toContain(outcome.kind);
     expect((await sut.findAccount('race-user'))?.balance).toBe(24n * CREDIT);
     expect(await ledgerCount('race-user')).toBe(2);
   });
@@ -249,5 +258,72 @@ describe.each(testBackends())('billing ledger on %s', (backend) => {
       "UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'old'",
     );
     expect(await sut.purgeIdempotencyKeys(24)).toBe(1);
+  });
+
+  it('turns the answers remembered before outcomes (migration 004) into the same outcomes', async () => {
+    const scratch = await scratchDatabaseFor(backend);
+    const old = await openDatabase({ url: scratch.url, schema: 'billing' });
+    try {
+      await runMigrations(old, BILLING_MIGRATIONS.slice(0, 3));
+      await new BillingRepository(old).createAccount(
+        'legacy-user',
+        'pro',
+        5n * CREDIT,
+        randomUUID(),
+      );
+      const hash = (micros: bigint): string =>
+        createHash('sha256')
+          .update(JSON.stringify(['legacy-user', micros.toString(), null]))
+          .digest('hex');
+      const remembered: Array<[string, bigint, number, string]> = [
+        [
+          'paid',
+          CREDIT,
+          200,
+          '{"user_id":"legacy-user","balance":4.000001,"transaction_id":"t-1"}',
+        ],
+        ['short', 9n * CREDIT, 402, '{"error":"insufficient funds","balance":0.5}'],
+        ['gone', CREDIT, 404, '{"error":"account not found"}'],
+      ];
+      for (const [key, micros, status, body] of remembered) {
+        await old.query(
+          `INSERT INTO idempotency_keys (caller, key, endpoint, request_hash, status_code, response_body)
+           VALUES ('backend', $1, 'deduct', $2, $3, $4)`,
+          [key, hash(micros), status, body],
+        );
+      }
+      expect(await runMigrations(old, BILLING_MIGRATIONS)).toEqual(['004_idempotency_outcome']);
+
+      const upgraded = new BillingService(new BillingRepository(old), 48);
+      const replay = (key: string, micros: bigint) =>
+        upgraded.changeBalance(
+          { kind: 'deduct', userId: 'legacy-user', micros, reason: undefined },
+          { caller: 'backend', key },
+        );
+      expect(await replay('paid', CREDIT)).toEqual({
+        outcome: {
+          kind: 'applied',
+          userId: 'legacy-user',
+          balance: 4_000_001n,
+          transactionId: 't-1',
+        },
+        replayed: true,
+      });
+      expect(await replay('short', 9n * CREDIT)).toEqual({
+        outcome: { kind: 'insufficient_funds', balance: 500_000n },
+        replayed: true,
+      });
+      expect(await replay('gone', CREDIT)).toEqual({
+        outcome: { kind: 'account_not_found' },
+        replayed: true,
+      });
+      // Replays took nothing: the balance is the opening one.
+      expect((await new BillingRepository(old).findAccount('legacy-user'))?.balance).toBe(
+        5n * CREDIT,
+      );
+    } finally {
+      await old.close();
+      await scratch.drop();
+    }
   });
 });

@@ -1,6 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DATABASE, type Database, type SqlExecutor } from '@zt/database';
 import { MAX_BALANCE_MICROS, TIERS, type Tier } from '@zt/contracts';
+import { z } from 'zod';
+import type { RememberedChangeOutcome } from './billing-outcomes';
 
 /** An account as stored. */
 export interface AccountRow {
@@ -36,12 +38,52 @@ export type BalanceChangeOutcome =
   | { readonly kind: 'insufficient_funds'; readonly balance: bigint }
   | { readonly kind: 'balance_limit_exceeded' };
 
-/** A remembered response to an `Idempotency-Key`. */
-export interface StoredResponse {
-  readonly endpoint: string;
+/** The outcome remembered for an `Idempotency-Key`, with what identifies its request. */
+export interface StoredOutcome {
+  readonly endpoint: 'deduct' | 'top_up';
   readonly requestHash: string;
-  readonly statusCode: number;
-  readonly responseBody: Record<string, unknown>;
+  readonly outcome: RememberedChangeOutcome;
+}
+
+const micros = z.string().regex(/^\d+$/).transform(BigInt);
+/** A remembered outcome as stored (JSON text; amounts in micro-credits as decimal strings). */
+const storedOutcome = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('applied'),
+    user_id: z.string(),
+    balance: micros,
+    transaction_id: z.string(),
+  }),
+  z.object({ kind: z.literal('insufficient_funds'), balance: micros }),
+  z.object({ kind: z.literal('account_not_found') }),
+]);
+
+function encodeOutcome(outcome: RememberedChangeOutcome): string {
+  switch (outcome.kind) {
+    case 'applied':
+      return JSON.stringify({
+        kind: outcome.kind,
+        user_id: outcome.userId,
+        balance: outcome.balance.toString(),
+        transaction_id: outcome.transactionId,
+      });
+    case 'insufficient_funds':
+      return JSON.stringify({ kind: outcome.kind, balance: outcome.balance.toString() });
+    case 'account_not_found':
+      return JSON.stringify({ kind: outcome.kind });
+  }
+}
+
+function decodeOutcome(text: string): RememberedChangeOutcome {
+  const stored = storedOutcome.parse(JSON.parse(text));
+  return stored.kind === 'applied'
+    ? {
+        kind: 'applied',
+        userId: stored.user_id,
+        balance: stored.balance,
+        transactionId: stored.transaction_id,
+      }
+    : stored;
 }
 
 /** Every SQL statement of the billing server. Methods taking `tx` run inside the caller's transaction. */
@@ -197,20 +239,19 @@ export class BillingRepository {
     return result.rows[0]?.locked === true;
   }
 
-  /** The response remembered for `caller`/`key`, unless older than `ttlHours`. */
-  async findStoredResponse(
+  /** The outcome remembered for `caller`/`key`, unless older than `ttlHours`. */
+  async findStoredOutcome(
     tx: SqlExecutor,
     caller: string,
     key: string,
     ttlHours: number,
-  ): Promise<StoredResponse | undefined> {
+  ): Promise<StoredOutcome | undefined> {
     const result = await tx.query<{
-      endpoint: string;
+      endpoint: StoredOutcome['endpoint'];
       request_hash: string;
-      status_code: number;
-      response_body: string;
+      outcome: string;
     }>(
-      `SELECT endpoint, request_hash, status_code, response_body FROM idempotency_keys
+      `SELECT endpoint, request_hash, outcome FROM idempotency_keys
        WHERE caller = $1 AND key = $2 AND created_at > now() - make_interval(hours => $3)`,
       [caller, key, ttlHours],
     );
@@ -219,35 +260,25 @@ export class BillingRepository {
       row && {
         endpoint: row.endpoint,
         requestHash: row.request_hash,
-        statusCode: row.status_code,
-        // Kept as the text first sent, so a replay has its keys in the same order.
-        responseBody: JSON.parse(row.response_body) as Record<string, unknown>,
+        outcome: decodeOutcome(row.outcome),
       }
     );
   }
 
-  /** Remembers the response to `caller`/`key` (replacing an expired record of the same key). */
-  async storeResponse(
+  /** Remembers the outcome for `caller`/`key` (replacing an expired record of the same key). */
+  async storeOutcome(
     tx: SqlExecutor,
     caller: string,
     key: string,
-    response: StoredResponse,
+    stored: StoredOutcome,
   ): Promise<void> {
     await tx.query(
-      `INSERT INTO idempotency_keys (caller, key, endpoint, request_hash, status_code, response_body)
-       VALUES ($1, $2, $3, $4, $5, $6)
+      `INSERT INTO idempotency_keys (caller, key, endpoint, request_hash, outcome)
+       VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (caller, key) DO UPDATE SET
          endpoint = EXCLUDED.endpoint, request_hash = EXCLUDED.request_hash,
-         status_code = EXCLUDED.status_code, response_body = EXCLUDED.response_body,
-         created_at = now()`,
-      [
-        caller,
-        key,
-        response.endpoint,
-        response.requestHash,
-        response.statusCode,
-        JSON.stringify(response.responseBody),
-      ],
+         outcome = EXCLUDED.outcome, created_at = now()`,
+      [caller, key, stored.endpoint, stored.requestHash, encodeOutcome(stored.outcome)],
     );
   }
 

@@ -1,8 +1,24 @@
-import { Body, Controller, Get, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
 import { ApiEndpoint, HttpError, ZodBodyPipe } from '@zt/service-chassis';
 import type { Request, Response } from 'express';
-import { billingApi, type ParsedBody, type ParsedQuery, toCredits } from '@zt/contracts';
-import type { BillingResult } from './billing-result';
+import {
+  billingApi,
+  MAX_BALANCE_MICROS,
+  type ParsedBody,
+  type ParsedQuery,
+  toCredits,
+} from '@zt/contracts';
 import { BillingRepository } from './billing.repository';
 import { BillingService } from './billing.service';
 import { readIdempotencyKey } from './idempotency-key';
@@ -22,6 +38,7 @@ export class TransactionsController {
   ) {}
 
   @Post('deduct')
+  @HttpCode(HttpStatus.OK)
   @ApiEndpoint(billingApi.deduct)
   deduct(
     @Body(new ZodBodyPipe(billingApi.balanceChangeBody)) body: BalanceChange,
@@ -32,6 +49,7 @@ export class TransactionsController {
   }
 
   @Post('top_up')
+  @HttpCode(HttpStatus.OK)
   @ApiEndpoint(billingApi.topUp)
   topUp(
     @Body(new ZodBodyPipe(billingApi.balanceChangeBody)) body: BalanceChange,
@@ -74,13 +92,39 @@ export class TransactionsController {
     request: Request,
     response: Response,
   ): Promise<Record<string, unknown>> {
-    const idempotency = readIdempotencyKey(request);
-    const result: BillingResult = await this.billing.changeBalance(
+    const { outcome, replayed } = await this.billing.changeBalance(
       { kind, userId: body.user_id, micros: body.amount, reason: body.reason },
-      idempotency,
+      readIdempotencyKey(request),
     );
-    response.status(result.status);
-    if (result.replayed) response.setHeader('Idempotent-Replayed', 'true');
-    return result.body;
+    if (replayed) response.setHeader('Idempotent-Replayed', 'true');
+    switch (outcome.kind) {
+      case 'applied':
+        return {
+          user_id: outcome.userId,
+          balance: toCredits(outcome.balance),
+          transaction_id: outcome.transactionId,
+        };
+      case 'insufficient_funds':
+        throw new HttpError(HttpStatus.PAYMENT_REQUIRED, 'insufficient funds', {
+          balance: toCredits(outcome.balance),
+        });
+      case 'account_not_found':
+        throw new HttpError(HttpStatus.NOT_FOUND, 'account not found');
+      case 'balance_limit_exceeded':
+        throw new HttpError(
+          HttpStatus.BAD_REQUEST,
+          `top-up would take the balance above ${toCredits(MAX_BALANCE_MICROS)} credits`,
+        );
+      case 'in_progress':
+        throw new HttpError(
+          HttpStatus.CONFLICT,
+          'a request with this Idempotency-Key is still in progress',
+        );
+      case 'idempotency_key_reused':
+        throw new HttpError(
+          HttpStatus.UNPROCESSABLE_ENTITY,
+          'this Idempotency-Key was used for a different request',
+        );
+    }
   }
 }

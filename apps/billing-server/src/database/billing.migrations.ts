@@ -82,4 +82,30 @@ export const BILLING_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX holds_open ON holds (seq) WHERE state = 'held';
     `,
   },
+  {
+    // An idempotency key remembers the billing outcome, not the HTTP answer: the service speaks
+    // in outcomes and only the controllers map them to HTTP. The answers already remembered
+    // become outcomes here; only 200, 402 and 404 were ever stored (credits to micro-credits
+    // exactly: numeric, not float).
+    id: '004_idempotency_outcome',
+    sql: `
+      ALTER TABLE idempotency_keys ADD COLUMN outcome text;
+      UPDATE idempotency_keys SET outcome = CASE status_code
+        WHEN 200 THEN json_build_object(
+          'kind', 'applied',
+          'user_id', response_body::json->>'user_id',
+          'balance', ((response_body::json->>'balance')::numeric * 1000000)::bigint::text,
+          'transaction_id', response_body::json->>'transaction_id')::text
+        WHEN 402 THEN json_build_object(
+          'kind', 'insufficient_funds',
+          'balance', ((response_body::json->>'balance')::numeric * 1000000)::bigint::text)::text
+        WHEN 404 THEN '{"kind":"account_not_found"}'
+      END;
+      DELETE FROM idempotency_keys WHERE outcome IS NULL;
+      ALTER TABLE idempotency_keys
+        ALTER COLUMN outcome SET NOT NULL,
+        DROP COLUMN status_code,
+        DROP COLUMN response_body;
+    `,
+  },
 ];

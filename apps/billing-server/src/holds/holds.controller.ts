@@ -2,6 +2,7 @@ import {
   Body,
   Controller,
   Get,
+  HttpCode,
   HttpStatus,
   Param,
   type PipeTransform,
@@ -10,11 +11,11 @@ import {
   Req,
   Res,
 } from '@nestjs/common';
-import { billingApi, type ParsedBody, type ParsedQuery } from '@zt/contracts';
+import { billingApi, type ParsedBody, type ParsedQuery, toCredits } from '@zt/contracts';
 import { ApiEndpoint, HttpError, ZodBodyPipe } from '@zt/service-chassis';
 import type { Request, Response } from 'express';
-import type { BillingResult } from '../billing/billing-result';
 import { readCallerService } from '../billing/idempotency-key';
+import type { HoldRow } from './holds.repository';
 import { HoldsService } from './holds.service';
 
 const DEFAULT_PAGE = 100;
@@ -37,67 +38,123 @@ export class HoldsController {
   constructor(private readonly holds: HoldsService) {}
 
   @Post()
+  @HttpCode(HttpStatus.OK)
   @ApiEndpoint(billingApi.placeHold)
-  place(
+  async place(
     @Body(new ZodBodyPipe(billingApi.placeHold.body))
     body: ParsedBody<typeof billingApi.placeHold>,
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
-  ): Promise<Record<string, unknown>> {
-    return answer(
-      this.holds.place(readCallerService(request), {
-        holdId: body.hold_id,
-        userId: body.user_id,
-        micros: body.amount,
-        reason: body.reason,
-      }),
-      response,
-    );
+  ): Promise<billingApi.HoldAnswer> {
+    const outcome = await this.holds.place(readCallerService(request), {
+      holdId: body.hold_id,
+      userId: body.user_id,
+      micros: body.amount,
+      reason: body.reason,
+    });
+    switch (outcome.kind) {
+      case 'placed':
+        response.status(HttpStatus.CREATED);
+        return holdAnswer(outcome.hold, outcome.balance);
+      case 'placed_before':
+        response.setHeader('Idempotent-Replayed', 'true');
+        return holdAnswer(outcome.hold, outcome.balance);
+      case 'insufficient_funds':
+        throw new HttpError(HttpStatus.PAYMENT_REQUIRED, 'insufficient funds', {
+          balance: toCredits(outcome.balance),
+        });
+      case 'account_not_found':
+        throw new HttpError(HttpStatus.NOT_FOUND, 'account not found');
+      case 'hold_id_reused':
+        throw new HttpError(
+          HttpStatus.UNPROCESSABLE_ENTITY,
+          'this hold_id was used for a different hold',
+        );
+    }
   }
 
   @Post(':hold_id/capture')
+  @HttpCode(HttpStatus.OK)
   @ApiEndpoint(billingApi.captureHold)
-  capture(
+  async capture(
     @Param('hold_id', HoldIdPipe) holdId: string,
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
-  ): Promise<Record<string, unknown>> {
-    return answer(this.holds.capture(readCallerService(request), holdId), response);
+  ): Promise<billingApi.HoldAnswer> {
+    const { outcome, replayed } = await this.holds.capture(readCallerService(request), holdId);
+    switch (outcome.kind) {
+      case 'captured':
+        if (replayed) response.setHeader('Idempotent-Replayed', 'true');
+        return holdAnswer(outcome.hold);
+      case 'hold_not_found':
+        throw holdNotFound();
+      case 'already_released':
+        throw new HttpError(HttpStatus.CONFLICT, 'hold already released');
+    }
   }
 
   @Post(':hold_id/release')
+  @HttpCode(HttpStatus.OK)
   @ApiEndpoint(billingApi.releaseHold)
-  release(
+  async release(
     @Param('hold_id', HoldIdPipe) holdId: string,
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
-  ): Promise<Record<string, unknown>> {
-    return answer(this.holds.release(readCallerService(request), holdId), response);
+  ): Promise<billingApi.HoldAnswer> {
+    const { outcome, replayed } = await this.holds.release(readCallerService(request), holdId);
+    switch (outcome.kind) {
+      case 'released':
+        if (replayed) response.setHeader('Idempotent-Replayed', 'true');
+        return holdAnswer(outcome.hold, outcome.balance);
+      case 'hold_not_found':
+        throw holdNotFound();
+      case 'already_captured':
+        throw new HttpError(HttpStatus.CONFLICT, 'hold already captured');
+      case 'balance_at_limit':
+        throw new HttpError(
+          HttpStatus.CONFLICT,
+          'the balance is at its limit; the hold stays held until it can be paid back',
+        );
+    }
   }
 
   @Get()
   @ApiEndpoint(billingApi.listHolds)
-  list(
+  async list(
     @Query(new ZodBodyPipe(billingApi.listHolds.query))
     query: ParsedQuery<typeof billingApi.listHolds>,
     @Req() request: Request,
   ): Promise<Record<string, unknown>> {
-    return this.holds.list(readCallerService(request), {
+    const page = await this.holds.list(readCallerService(request), {
       state: query.state,
       userId: query.user_id,
       olderThanSeconds: query.older_than_seconds,
       afterSeq: query.after,
       limit: query.limit ?? DEFAULT_PAGE,
     });
+    return {
+      holds: page.holds.map((hold) => holdAnswer(hold)),
+      next_after: page.nextAfter?.toString() ?? null,
+    };
   }
 }
 
-async function answer(
-  pending: Promise<BillingResult>,
-  response: Response,
-): Promise<Record<string, unknown>> {
-  const result = await pending;
-  response.status(result.status);
-  if (result.replayed) response.setHeader('Idempotent-Replayed', 'true');
-  return result.body;
+/** A hold as answered; `balance` (the account's, after the change) when known. */
+function holdAnswer(hold: HoldRow, balance?: bigint): billingApi.HoldAnswer {
+  return {
+    hold_id: hold.holdId,
+    user_id: hold.userId,
+    amount: toCredits(hold.amount),
+    reason: hold.reason,
+    state: hold.state,
+    ...(balance === undefined ? {} : { balance: toCredits(balance) }),
+    charge_transaction_id: hold.chargeTransactionId,
+    refund_transaction_id: hold.refundTransactionId,
+    created_at: hold.createdAt.toISOString(),
+    settled_at: hold.settledAt?.toISOString() ?? null,
+  };
+}
+
+function holdNotFound(): HttpError {
+  return new HttpError(HttpStatus.NOT_FOUND, 'hold not found');
 }

@@ -1,11 +1,10 @@
-import { HttpStatus, Injectable, Optional } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import type { SqlExecutor } from '@zt/database';
-import { HttpError, ServiceMetrics } from '@zt/service-chassis';
+import { ServiceMetrics } from '@zt/service-chassis';
 import { Counter } from 'prom-client';
 import { randomUUID } from 'node:crypto';
-import type { BillingResult } from '../billing/billing-result';
+import type { Replayable } from '../billing/billing-outcomes';
 import { BillingRepository } from '../billing/billing.repository';
-import { toCredits } from '@zt/contracts';
 import { type HoldFilter, type HoldRow, HoldsRepository } from './holds.repository';
 
 /** A hold to place: `micros` is taken from the balance at once. */
@@ -16,9 +15,39 @@ export interface NewHold {
   readonly reason: string | undefined;
 }
 
-/** Thrown inside a transaction to roll it back and answer `result` instead. */
+/** Placing a hold; `balance` is the account's right after the hold was taken. */
+export type PlaceOutcome =
+  | { readonly kind: 'placed'; readonly hold: HoldRow; readonly balance: bigint }
+  /** The hold id was placed before with the same terms: the hold as it is now. */
+  | { readonly kind: 'placed_before'; readonly hold: HoldRow; readonly balance?: bigint }
+  | { readonly kind: 'insufficient_funds'; readonly balance: bigint }
+  | { readonly kind: 'account_not_found' }
+  /** The hold id was placed before with other terms. */
+  | { readonly kind: 'hold_id_reused' };
+
+/** Capturing a hold. */
+export type CaptureOutcome =
+  | { readonly kind: 'captured'; readonly hold: HoldRow }
+  | { readonly kind: 'hold_not_found' }
+  | { readonly kind: 'already_released' };
+
+/** Releasing a hold; `balance` is the account's right after the refund. */
+export type ReleaseOutcome =
+  | { readonly kind: 'released'; readonly hold: HoldRow; readonly balance?: bigint }
+  | { readonly kind: 'hold_not_found' }
+  | { readonly kind: 'already_captured' }
+  /** The refund would take the balance above its limit: the hold stays held for a later try. */
+  | { readonly kind: 'balance_at_limit' };
+
+/** A page of holds and the cursor of the next page (null on the last). */
+export interface HoldsPage {
+  readonly holds: readonly HoldRow[];
+  readonly nextAfter: bigint | null;
+}
+
+/** Thrown inside a transaction to roll it back and answer `outcome` instead. */
 class Refusal extends Error {
-  constructor(readonly result: BillingResult) {
+  constructor(readonly outcome: PlaceOutcome) {
     super('refused');
   }
 }
@@ -45,7 +74,8 @@ export class HoldsService {
         name: 'billing_holds_total',
         help:
           'Hold operations by action (place, capture, release) and result (applied, replayed, ' +
-          'or the refusal: insufficient_funds, account_not_found, status_<code>, error).',
+          'or the refusal: insufficient_funds, account_not_found, hold_id_reused, hold_not_found, ' +
+          'already_released, already_captured, balance_at_limit, error).',
         labelNames: ['action', 'result'],
         registers: [metrics.registry],
       });
@@ -56,41 +86,50 @@ export class HoldsService {
   }
 
   /** `POST /holds`: takes the amount now, or answers the hold placed earlier under this id. */
-  place(caller: string, hold: NewHold): Promise<BillingResult> {
-    return this.counted('place', this.placeOnce(caller, hold));
+  async place(caller: string, hold: NewHold): Promise<PlaceOutcome> {
+    const outcome = await this.counted('place', this.placeOnce(caller, hold));
+    this.count('place', outcome.kind === 'placed_before', outcome.kind);
+    return outcome;
   }
 
   /** `POST /holds/:id/capture`: keeps the money. */
-  capture(caller: string, holdId: string): Promise<BillingResult> {
-    return this.counted('capture', this.captureOnce(caller, holdId));
+  async capture(caller: string, holdId: string): Promise<Replayable<CaptureOutcome>> {
+    const result = await this.counted('capture', this.captureOnce(caller, holdId));
+    this.count('capture', result.replayed, result.outcome.kind);
+    return result;
   }
 
   /** `POST /holds/:id/release`: pays the amount back, once. */
-  release(caller: string, holdId: string): Promise<BillingResult> {
-    return this.counted('release', this.releaseOnce(caller, holdId));
+  async release(caller: string, holdId: string): Promise<Replayable<ReleaseOutcome>> {
+    const result = await this.counted('release', this.releaseOnce(caller, holdId));
+    this.count('release', result.replayed, result.outcome.kind);
+    return result;
   }
 
-  private async counted(
+  /** Counts an error of `action` and passes it on. */
+  private async counted<T>(
     action: 'place' | 'capture' | 'release',
-    pending: Promise<BillingResult>,
-  ): Promise<BillingResult> {
+    pending: Promise<T>,
+  ): Promise<T> {
     try {
-      const result = await pending;
-      this.operations?.inc({ action, result: resultLabel(result) });
-      return result;
+      return await pending;
     } catch (error) {
-      const label = error instanceof HttpError ? `status_${error.getStatus()}` : 'error';
-      this.operations?.inc({ action, result: label });
+      this.operations?.inc({ action, result: 'error' });
       throw error;
     }
   }
 
-  private async placeOnce(caller: string, hold: NewHold): Promise<BillingResult> {
+  private count(action: 'place' | 'capture' | 'release', replayed: boolean, kind: string): void {
+    const done = kind === 'placed' || kind === 'captured' || kind === 'released';
+    this.operations?.inc({ action, result: replayed ? 'replayed' : done ? 'applied' : kind });
+  }
+
+  private async placeOnce(caller: string, hold: NewHold): Promise<PlaceOutcome> {
     try {
-      return await this.billing.transaction(async (tx) => {
+      return await this.billing.transaction(async (tx): Promise<PlaceOutcome> => {
         const chargeTransactionId = randomUUID();
         const account = await this.billing.findAccount(hold.userId, tx);
-        if (!account) throw new Refusal(accountNotFound());
+        if (!account) return { kind: 'account_not_found' };
         const inserted = await this.holds.insert(tx, caller, {
           holdId: hold.holdId,
           userId: hold.userId,
@@ -108,46 +147,41 @@ export class HoldsService {
         });
         switch (outcome.kind) {
           case 'applied':
-            return { status: HttpStatus.CREATED, body: holdBody(inserted, outcome.balance) };
+            return { kind: 'placed', hold: inserted, balance: outcome.balance };
           case 'insufficient_funds':
-            throw new Refusal({
-              status: HttpStatus.PAYMENT_REQUIRED,
-              body: { error: 'insufficient funds', balance: toCredits(outcome.balance) },
-            });
           case 'account_not_found':
-            throw new Refusal(accountNotFound());
+            // Thrown, not returned: the hold row inserted above must roll back.
+            throw new Refusal(outcome);
           case 'balance_limit_exceeded':
             // A deduct never passes the limit; the outcome only exists for top-ups.
             throw new Error('a deduct cannot exceed the balance limit');
         }
       });
     } catch (error) {
-      if (error instanceof Refusal) return error.result;
+      if (error instanceof Refusal) return error.outcome;
       throw error;
     }
   }
 
-  private async captureOnce(caller: string, holdId: string): Promise<BillingResult> {
+  private async captureOnce(caller: string, holdId: string): Promise<Replayable<CaptureOutcome>> {
     const captured = await this.holds.capture(caller, holdId);
-    if (captured) return { status: HttpStatus.OK, body: holdBody(captured) };
+    if (captured) return { outcome: { kind: 'captured', hold: captured }, replayed: false };
     const hold = await this.holds.find(undefined, caller, holdId);
-    if (!hold) throw holdNotFound();
-    if (hold.state === 'released') {
-      throw new HttpError(HttpStatus.CONFLICT, 'hold already released');
-    }
-    return { status: HttpStatus.OK, body: holdBody(hold), replayed: true };
+    if (!hold) return { outcome: { kind: 'hold_not_found' }, replayed: false };
+    if (hold.state === 'released')
+      return { outcome: { kind: 'already_released' }, replayed: false };
+    return { outcome: { kind: 'captured', hold }, replayed: true };
   }
 
-  private releaseOnce(caller: string, holdId: string): Promise<BillingResult> {
-    return this.billing.transaction(async (tx) => {
+  private releaseOnce(caller: string, holdId: string): Promise<Replayable<ReleaseOutcome>> {
+    return this.billing.transaction(async (tx): Promise<Replayable<ReleaseOutcome>> => {
       const hold = await this.holds.find(tx, caller, holdId, true);
-      if (!hold) throw holdNotFound();
-      if (hold.state === 'captured') {
-        throw new HttpError(HttpStatus.CONFLICT, 'hold already captured');
-      }
+      if (!hold) return { outcome: { kind: 'hold_not_found' }, replayed: false };
+      if (hold.state === 'captured')
+        return { outcome: { kind: 'already_captured' }, replayed: false };
       if (hold.state === 'released' && hold.refundTransactionId !== null) {
         const balance = await this.billing.balanceAfter(tx, hold.refundTransactionId);
-        return { status: HttpStatus.OK, body: holdBody(hold, balance), replayed: true };
+        return { outcome: { kind: 'released', hold, balance }, replayed: true };
       }
       const refundTransactionId = randomUUID();
       const outcome = await this.billing.applyChange(tx, {
@@ -157,36 +191,35 @@ export class HoldsService {
         reason: `release of hold ${hold.holdId}`,
         transactionId: refundTransactionId,
       });
-      if (outcome.kind !== 'applied') {
-        // Only a balance at its limit refuses a top-up here (the account exists: the hold
-        // references it). The hold stays held and its releaser tries again later.
-        throw new HttpError(
-          HttpStatus.CONFLICT,
-          'the balance is at its limit; the hold stays held until it can be paid back',
-        );
-      }
+      // Only a balance at its limit refuses a top-up here (the account exists: the hold
+      // references it). Nothing changed; the hold stays held and its releaser tries again later.
+      if (outcome.kind !== 'applied')
+        return { outcome: { kind: 'balance_at_limit' }, replayed: false };
       const released = await this.holds.markReleased(tx, caller, holdId, refundTransactionId);
-      return { status: HttpStatus.OK, body: holdBody(released, outcome.balance) };
+      return {
+        outcome: { kind: 'released', hold: released, balance: outcome.balance },
+        replayed: false,
+      };
     });
   }
 
   /** `GET /holds`: a page of the caller's holds, oldest first. */
-  async list(caller: string, filter: HoldFilter): Promise<Record<string, unknown>> {
+  async list(caller: string, filter: HoldFilter): Promise<HoldsPage> {
     // One row more than asked tells whether another page exists.
     const rows = await this.holds.list(caller, { ...filter, limit: filter.limit + 1 });
     const page = rows.slice(0, filter.limit);
     return {
-      holds: page.map((row) => holdBody(row)),
-      next_after: rows.length > filter.limit ? page[page.length - 1].seq.toString() : null,
+      holds: page,
+      nextAfter: rows.length > filter.limit ? page[page.length - 1].seq : null,
     };
   }
 
-  /** A hold id placed before: the same hold again (its state now), or 422 for another one. */
+  /** A hold id placed before: the same hold again (its state now), or another one. */
   private async replayPlaced(
     tx: SqlExecutor,
     caller: string,
     hold: NewHold,
-  ): Promise<BillingResult> {
+  ): Promise<PlaceOutcome> {
     const existing = await this.holds.find(tx, caller, hold.holdId);
     if (!existing) throw new Error(`hold ${hold.holdId} vanished`);
     if (
@@ -194,52 +227,10 @@ export class HoldsService {
       existing.amount !== hold.micros ||
       existing.reason !== (hold.reason ?? null)
     ) {
-      throw new HttpError(
-        HttpStatus.UNPROCESSABLE_ENTITY,
-        'this hold_id was used for a different hold',
-      );
+      return { kind: 'hold_id_reused' };
     }
     // The balance the first answer gave (right after the hold), so a replay is the same answer.
     const balance = await this.billing.balanceAfter(tx, existing.chargeTransactionId);
-    return { status: HttpStatus.OK, body: holdBody(existing, balance), replayed: true };
+    return { kind: 'placed_before', hold: existing, balance };
   }
-}
-
-/** A hold as answered; `balance` (the account's, after the change) when known. */
-function holdBody(hold: HoldRow, balance?: bigint): Record<string, unknown> {
-  return {
-    hold_id: hold.holdId,
-    user_id: hold.userId,
-    amount: toCredits(hold.amount),
-    reason: hold.reason,
-    state: hold.state,
-    ...(balance === undefined ? {} : { balance: toCredits(balance) }),
-    charge_transaction_id: hold.chargeTransactionId,
-    refund_transaction_id: hold.refundTransactionId,
-    created_at: hold.createdAt.toISOString(),
-    settled_at: hold.settledAt?.toISOString() ?? null,
-  };
-}
-
-function resultLabel(result: BillingResult): string {
-  if (result.replayed) return 'replayed';
-  switch (result.status) {
-    case HttpStatus.OK:
-    case HttpStatus.CREATED:
-      return 'applied';
-    case HttpStatus.PAYMENT_REQUIRED:
-      return 'insufficient_funds';
-    case HttpStatus.NOT_FOUND:
-      return 'account_not_found';
-    default:
-      return `status_${result.status}`;
-  }
-}
-
-function accountNotFound(): BillingResult {
-  return { status: HttpStatus.NOT_FOUND, body: { error: 'account not found' } };
-}
-
-function holdNotFound(): HttpError {
-  return new HttpError(HttpStatus.NOT_FOUND, 'hold not found');
 }
