@@ -138,4 +138,20 @@ export default [
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
+  {
+    // Configuration is read and validated once, at boot, in a config/ folder; everything else
+    // receives it typed (DESIGN section 3).
+    files: ['**/*.ts'],
+    ignores: ['**/config/**', ...TEST_FILES],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Read the environment in a config/ folder, validated once at boot.',
+        },
+      ],
+    },
+  },
 ];
