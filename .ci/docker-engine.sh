@@ -193,6 +193,8 @@ base_images() {
 stop_engine() {
   if [ ! -f "$MARKER" ]; then
     log "no engine of this script at $ENGINE_DIR: nothing to stop"
+    # The folder .ci/run made for an engine that never started (say, npm install failed first).
+    rmdir "$ENGINE_DIR" 2>/dev/null || true
     return 0
   fi
   if [ -S "$SOCKET" ] && docker version >/dev/null 2>&1; then
