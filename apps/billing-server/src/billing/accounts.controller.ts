@@ -5,6 +5,7 @@ import { billingApi, type ParsedBody, toCredits } from '@zt/contracts';
 import { BillingRepository } from './billing.repository';
 import { BillingService } from './billing.service';
 import { UserIdPipe } from './user-id.pipe';
+import { accountNotFound } from './billing-refusals';
 
 /** Accounts: open one, read a balance, count subscriptions. Internal routes (global guard). */
 @Controller()
@@ -35,7 +36,7 @@ export class AccountsController {
   @ApiEndpoint(billingApi.getBalance)
   async balance(@Param('user_id', UserIdPipe) userId: string): Promise<Record<string, unknown>> {
     const account = await this.repository.findAccount(userId);
-    if (!account) throw new HttpError(HttpStatus.NOT_FOUND, 'account not found');
+    if (!account) throw accountNotFound();
     return { user_id: account.userId, tier: account.tier, balance: toCredits(account.balance) };
   }
 

@@ -23,6 +23,7 @@ import { BillingRepository } from './billing.repository';
 import { BillingService } from './billing.service';
 import { readIdempotencyKey } from './idempotency-key';
 import { UserIdPipe } from './user-id.pipe';
+import { accountNotFound, insufficientFunds } from './billing-refusals';
 
 const DEFAULT_LEDGER_PAGE = 50;
 
@@ -66,7 +67,7 @@ export class TransactionsController {
     @Query(new ZodBodyPipe(billingApi.ledger.query)) query: ParsedQuery<typeof billingApi.ledger>,
   ): Promise<Record<string, unknown>> {
     if (!(await this.repository.findAccount(userId))) {
-      throw new HttpError(HttpStatus.NOT_FOUND, 'account not found');
+      throw accountNotFound();
     }
     const limit = query.limit ?? DEFAULT_LEDGER_PAGE;
     // One row more than asked tells whether an older page exists.
@@ -105,11 +106,9 @@ export class TransactionsController {
           transaction_id: outcome.transactionId,
         };
       case 'insufficient_funds':
-        throw new HttpError(HttpStatus.PAYMENT_REQUIRED, 'insufficient funds', {
-          balance: toCredits(outcome.balance),
-        });
+        throw insufficientFunds(outcome.balance);
       case 'account_not_found':
-        throw new HttpError(HttpStatus.NOT_FOUND, 'account not found');
+        throw accountNotFound();
       case 'balance_limit_exceeded':
         throw new HttpError(
           HttpStatus.BAD_REQUEST,

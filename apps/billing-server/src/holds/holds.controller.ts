@@ -17,6 +17,7 @@ import type { Request, Response } from 'express';
 import { readCallerService } from '../billing/idempotency-key';
 import type { HoldRow } from './holds.repository';
 import { HoldsService } from './holds.service';
+import { accountNotFound, insufficientFunds } from '../billing/billing-refusals';
 
 const DEFAULT_PAGE = 100;
 
@@ -60,11 +61,9 @@ export class HoldsController {
         response.setHeader('Idempotent-Replayed', 'true');
         return holdAnswer(outcome.hold, outcome.balance);
       case 'insufficient_funds':
-        throw new HttpError(HttpStatus.PAYMENT_REQUIRED, 'insufficient funds', {
-          balance: toCredits(outcome.balance),
-        });
+        throw insufficientFunds(outcome.balance);
       case 'account_not_found':
-        throw new HttpError(HttpStatus.NOT_FOUND, 'account not found');
+        throw accountNotFound();
       case 'hold_id_reused':
         throw new HttpError(
           HttpStatus.UNPROCESSABLE_ENTITY,
