@@ -1,5 +1,5 @@
 // The internal-trust kit: what a NestJS service needs to refuse what it cannot verify and to
-// prove itself on its own calls. It depends on @nestjs/common and @nestjs/core only; logging,
+// prove itself on its own calls. It depends on @nestjs/common, @nestjs/core and jose; logging,
 // metrics, health and the HTTP client are in @zt/service-chassis, which builds on this.
 
 // Configuration: the internal credential, validated once at boot
@@ -19,5 +19,8 @@ export * from './lib/auth/token-matcher';
 export * from './lib/http/single-header';
 // Sending side: the headers of an outgoing internal call
 export * from './lib/auth/internal-headers';
+// Tokens: local verification of signed tokens against their issuer's JWKS
+export * from './lib/tokens/jwt-verifier';
+export * from './lib/tokens/token-errors';
 // Route inventory (for tests that every route is guarded or explicitly public)
 export * from './lib/routes/route-inventory';

@@ -6,13 +6,16 @@ import {
   Logger,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { IS_PUBLIC_KEY, readSingleHeader } from '@zt/service-utils';
+import {
+  IS_PUBLIC_KEY,
+  KeySetUnavailableError,
+  readSingleHeader,
+  TokenRejectedError,
+} from '@zt/service-utils';
 import { HttpError } from '@zt/service-chassis';
 import type { Request, Response } from 'express';
-import { AuthUnavailableError } from './auth-unavailable.error';
 import { setAuthenticatedUser } from './authenticated-user';
 import { RevocationList } from './revocation-list';
-import { UserTokenRejectedError } from './user-token-rejected.error';
 import { UserTokenVerifier } from './user-token.verifier';
 
 // RFC 6750 b64token after the scheme (case-insensitive), bounded so a huge header is refused
@@ -59,8 +62,8 @@ export class UserTokenGuard implements CanActivate {
       if (this.revocations.isRevoked(user)) this.deny(context, 'revoked');
       setAuthenticatedUser(request, user);
     } catch (error) {
-      if (error instanceof UserTokenRejectedError) this.deny(context, error.reason);
-      if (error instanceof AuthUnavailableError) {
+      if (error instanceof TokenRejectedError) this.deny(context, error.reason);
+      if (error instanceof KeySetUnavailableError) {
         throw new HttpError(HttpStatus.SERVICE_UNAVAILABLE, 'auth unavailable');
       }
       throw error;

@@ -4,10 +4,13 @@ import { base64url, jwtVerify, SignJWT } from 'jose';
 import type { JwksConfig } from '../config/backend.config';
 import { type JwksServer, startJwksServer } from '../testing/jwks-server';
 import { closedPort } from '@zt/test-kit';
+import {
+  KeySetUnavailableError,
+  RETRY_FAILED_FETCH_AFTER_MS,
+  TokenRejectedError,
+} from '@zt/service-utils';
 import { generateSigningKey, signToken, type TestSigningKey } from '../testing/token-factory';
-import { AuthUnavailableError } from './auth-unavailable.error';
-import { UserTokenRejectedError } from './user-token-rejected.error';
-import { RETRY_FAILED_FETCH_AFTER_MS, UserTokenVerifier } from './user-token.verifier';
+import { UserTokenVerifier } from './user-token.verifier';
 import { randomUUID } from 'node:crypto';
 
 // jwtVerify counted: it is the signature check a remembered token skips.
@@ -54,7 +57,7 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 
 async function rejectedFor(promise: Promise<unknown>): Promise<string> {
   const error = await rejection(promise);
-  if (error instanceof UserTokenRejectedError) return error.reason;
+  if (error instanceof TokenRejectedError) return error.reason;
   throw error;
 }
 
@@ -324,8 +327,8 @@ describe(UserTokenVerifier.name, () => {
     it('is unavailable (not a rejection) when no key was ever fetched: auth down', async () => {
       const sut = verifierFor(`http://127.0.0.1:${await closedPort()}`);
       const error = await rejection(sut.verify(await signToken(key, jwks.url)));
-      expect(error).toBeInstanceOf(AuthUnavailableError);
-      expect((error as AuthUnavailableError).reason).toBe('ECONNREFUSED');
+      expect(error).toBeInstanceOf(KeySetUnavailableError);
+      expect((error as KeySetUnavailableError).reason).toBe('ECONNREFUSED');
     });
 
     it('is unavailable when the auth server answers 500, or not within the timeout', async () => {
@@ -333,12 +336,12 @@ describe(UserTokenVerifier.name, () => {
       const sut = verifierFor(jwks.url, { timeoutMs: 200, cooldownMs: 0 });
       const token = await signToken(key, jwks.url);
       jwks.mode = 'error';
-      expect(await rejection(sut.verify(token))).toBeInstanceOf(AuthUnavailableError);
+      expect(await rejection(sut.verify(token))).toBeInstanceOf(KeySetUnavailableError);
       jwks.mode = 'hang';
       const started = Date.now();
       const error = await rejection(sut.verify(token));
-      expect(error).toBeInstanceOf(AuthUnavailableError);
-      expect((error as AuthUnavailableError).reason).toBe('ERR_JWKS_TIMEOUT');
+      expect(error).toBeInstanceOf(KeySetUnavailableError);
+      expect((error as KeySetUnavailableError).reason).toBe('ERR_JWKS_TIMEOUT');
       expect(Date.now() - started).toBeLessThan(JWKS.timeoutMs * 10);
       jwks.mode = 'serve';
       await expect(sut.verify(token)).resolves.toBeDefined();
@@ -351,12 +354,12 @@ describe(UserTokenVerifier.name, () => {
       jwks.mode = 'hang';
       for (let i = 0; i < 5; i += 1) {
         const error = await rejection(sut.verify(token));
-        expect((error as AuthUnavailableError).reason).toBe('ERR_JWKS_TIMEOUT');
+        expect((error as KeySetUnavailableError).reason).toBe('ERR_JWKS_TIMEOUT');
       }
       expect(jwks.fetches()).toBe(1);
       jwks.mode = 'serve';
       now += RETRY_FAILED_FETCH_AFTER_MS - 1;
-      expect(await rejection(sut.verify(token))).toBeInstanceOf(AuthUnavailableError);
+      expect(await rejection(sut.verify(token))).toBeInstanceOf(KeySetUnavailableError);
       now += 1;
       await expect(sut.verify(token)).resolves.toBeDefined();
       expect(jwks.fetches()).toBe(2);
@@ -384,7 +387,7 @@ describe(UserTokenVerifier.name, () => {
       jwks.mode = 'error';
       const next = await generateSigningKey();
       expect(await rejection(sut.verify(await signToken(next, jwks.url)))).toBeInstanceOf(
-        AuthUnavailableError,
+        KeySetUnavailableError,
       );
     });
   });
@@ -485,7 +488,7 @@ describe(UserTokenVerifier.name, () => {
       const sut = verifierFor(jwks.url, {}, () => new Date(now));
       const token = await signToken(key, jwks.url);
       jwks.mode = 'error';
-      expect(await rejection(sut.verify(token))).toBeInstanceOf(AuthUnavailableError);
+      expect(await rejection(sut.verify(token))).toBeInstanceOf(KeySetUnavailableError);
       jwks.mode = 'serve';
       now += RETRY_FAILED_FETCH_AFTER_MS;
       await expect(sut.verify(token)).resolves.toBeDefined();

@@ -1,0 +1,152 @@
+import {
+  base64url,
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  type JWK,
+  type KeyLike,
+  SignJWT,
+} from 'jose';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { JwtVerifier } from './jwt-verifier';
+import { KeySetUnavailableError, TokenRejectedError } from './token-errors';
+
+// The kit's verifier under the profile of a service token (RFC 9068): `typ` at+jwt, the
+// callee as `aud`. The backend's user-token suite covers caching and key-set outages in depth.
+const AUDIENCE = 'billing-server';
+const LIFETIME = 600;
+
+interface ServiceCaller {
+  readonly caller: string;
+  readonly scopes: readonly string[];
+}
+
+describe(JwtVerifier.name, () => {
+  let privateKey: KeyLike;
+  let publicJwk: JWK;
+  let server: Server;
+  let issuer: string;
+
+  beforeAll(async () => {
+    const pair = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+    privateKey = pair.privateKey;
+    const jwk = await exportJWK(pair.publicKey);
+    publicJwk = { ...jwk, kid: await calculateJwkThumbprint(jwk), alg: 'EdDSA', use: 'sig' };
+    server = createServer((request, response) => {
+      response.writeHead(request.url === '/jwks' ? 200 : 404, {
+        'content-type': 'application/json',
+      });
+      response.end(JSON.stringify({ keys: [publicJwk] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const verifierFor = (jwksUrl = `${issuer}/jwks`) =>
+    new JwtVerifier<ServiceCaller>({
+      issuer,
+      jwksUrl: new URL(jwksUrl),
+      audience: AUDIENCE,
+      type: 'at+jwt',
+      maxLifetimeSeconds: LIFETIME,
+      requiredClaims: ['sub', 'jti', 'scope'],
+      readClaims: ({ sub, scope }) => {
+        if (typeof scope !== 'string') throw new TokenRejectedError('invalid_scope');
+        return { caller: sub as string, scopes: scope.split(' ') };
+      },
+      keySet: { timeoutMs: 500, cooldownMs: 30_000, cacheMaxAgeMs: 600_000 },
+    });
+
+  interface Overrides {
+    typ?: string;
+    audience?: string;
+    issuer?: string;
+    lifetime?: number;
+    scope?: unknown;
+  }
+  const sign = (overrides: Overrides = {}): Promise<string> => {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({ scope: 'scope' in overrides ? overrides.scope : 'billing:charge' })
+      .setProtectedHeader({ alg: 'EdDSA', kid: publicJwk.kid, typ: overrides.typ ?? 'at+jwt' })
+      .setIssuer(overrides.issuer ?? issuer)
+      .setAudience(overrides.audience ?? AUDIENCE)
+      .setSubject('backend')
+      .setJti(randomUUID())
+      .setIssuedAt(now)
+      .setExpirationTime(now + (overrides.lifetime ?? 300))
+      .sign(privateKey);
+  };
+
+  async function refusal(token: Promise<string> | string, verifier = verifierFor()) {
+    try {
+      await verifier.verify(await token);
+    } catch (error) {
+      if (error instanceof TokenRejectedError) return error.reason;
+      throw error;
+    }
+    throw new Error('the token was accepted');
+  }
+
+  it('accepts a token of its profile and returns what the profile reads from it', async () => {
+    const sut = verifierFor();
+    const token = await sign();
+    const caller = await sut.verify(token);
+    expect(caller).toEqual({ caller: 'backend', scopes: ['billing:charge'] });
+    expect(Object.isFrozen(caller)).toBe(true);
+    // Remembered: the same object again.
+    expect(await sut.verify(token)).toBe(caller);
+  });
+
+  it('refuses a token of another type: a user token (typ JWT) is never a service token', async () => {
+    expect(await refusal(sign({ typ: 'JWT' }))).toBe('ERR_JWT_CLAIM_VALIDATION_FAILED');
+  });
+
+  it('refuses a token for another audience, or from another issuer', async () => {
+    expect(await refusal(sign({ audience: 'filesystem-server' }))).toBe(
+      'ERR_JWT_CLAIM_VALIDATION_FAILED',
+    );
+    expect(await refusal(sign({ issuer: 'http://elsewhere.example' }))).toBe(
+      'ERR_JWT_CLAIM_VALIDATION_FAILED',
+    );
+  });
+
+  it('refuses a token meant to live longer than the profile allows', async () => {
+    expect(await refusal(sign({ lifetime: LIFETIME + 1 }))).toBe('lifetime_too_long');
+  });
+
+  it("passes on the profile's own refusal of a claim", async () => {
+    expect(await refusal(sign({ scope: ['billing:charge'] }))).toBe('invalid_scope');
+  });
+
+  it('refuses alg none, and HS256 signed with the public key as the secret', async () => {
+    const claims = base64url.encode(
+      JSON.stringify({
+        iss: issuer,
+        aud: AUDIENCE,
+        sub: 'backend',
+        jti: randomUUID(),
+        scope: 'billing:charge',
+        iat: Math.floor(Date.now() / 1000),
+        exp: Math.floor(Date.now() / 1000) + 60,
+      }),
+    );
+    const unsigned = `${base64url.encode(JSON.stringify({ alg: 'none', typ: 'at+jwt' }))}.${claims}.`;
+    expect(await refusal(unsigned)).toBe('ERR_JOSE_ALG_NOT_ALLOWED');
+    const hmac = await new SignJWT(JSON.parse(Buffer.from(claims, 'base64url').toString()))
+      .setProtectedHeader({ alg: 'HS256', kid: publicJwk.kid, typ: 'at+jwt' })
+      .sign(new TextEncoder().encode(JSON.stringify(publicJwk)));
+    expect(await refusal(hmac)).toBe('ERR_JOSE_ALG_NOT_ALLOWED');
+  });
+
+  it('says the keys are unavailable, not that the token is bad, when the key set cannot be had', async () => {
+    const sut = verifierFor(`${issuer}/nowhere`);
+    await expect(sut.verify(await sign())).rejects.toBeInstanceOf(KeySetUnavailableError);
+  });
+});
