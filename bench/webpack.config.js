@@ -1,6 +1,6 @@
 // Builds the benchmark's Nest fixtures (bench/src) the way the services are built, into
-// dist/bench: guard-server.js, nest-hello.js and client-loop.js. The runner (run.mjs) and
-// the plain-Node fixtures (fixtures/*.mjs) need no build.
+// dist/bench: guard-server.js, nest-hello.js and client-loop.js. The runner (run.ts) and
+// the plain-Node fixtures (fixtures/*.ts) need no build: tsx runs them.
 const { NxAppWebpackPlugin } = require('@nx/webpack/app-plugin');
 const { join } = require('path');
 

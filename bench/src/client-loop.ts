@@ -1,12 +1,12 @@
 // The client fixture of `npm run bench` (group "breaker"): the internal HTTP client of
-// @zt/service-chassis calling a local server from a closed loop, with its opossum breaker, with
-// the breaker bypassed, or in its place a bare node:http call or axios with the trust kit's
-// adapter (@zt/service-utils-axios), on the runner's command (IPC, one run at a time).
+// @zt/service-chassis calling a local server from a closed loop, with its opossum breaker,
+// without it (the upstream option `breaker: false`), or in its place a bare node:http call or
+// axios with the trust kit's adapter (@zt/service-utils-axios), on the runner's command (IPC,
+// one run at a time).
 import { Agent } from 'node:http';
 import { internalHeaders } from '@zt/service-utils';
 import { InternalHttpClient } from '@zt/service-chassis';
 import { createInternalAxios } from '@zt/service-utils-axios';
-import { bypassBreaker } from './client/breaker-bypass';
 import { runClosedLoop } from './client/closed-loop';
 import { NodeHttpCaller } from './client/node-http-caller';
 import { loadClientLoopConfigFromProcess } from './config/client-loop.config';
@@ -23,17 +23,17 @@ interface RunCommand {
 
 function main(): void {
   const config = loadClientLoopConfigFromProcess();
-  const options = {
+  const options = (breaker: boolean) => ({
     callerName: 'bench',
-    upstreams: { [UPSTREAM]: { baseUrl: config.upstreamUrl } },
+    upstreams: { [UPSTREAM]: { baseUrl: config.upstreamUrl, breaker } },
     client: config.client,
     internalAuth: config.internalAuth,
-  };
+  });
+  // Two clients alike but for the breaker: the supported switch, for measurement only.
   const clients = {
-    breaker: new InternalHttpClient(options),
-    direct: new InternalHttpClient(options),
+    breaker: new InternalHttpClient(options(true)),
+    direct: new InternalHttpClient(options(false)),
   };
-  bypassBreaker(clients.direct, UPSTREAM);
   const bare = new NodeHttpCaller(config.upstreamUrl, {
     ...internalHeaders(config.internalAuth),
     'X-Caller-Service': 'bench',

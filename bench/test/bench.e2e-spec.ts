@@ -152,8 +152,8 @@ describe('npm run bench -- --quick', () => {
     const again = mkdtempSync(join(tmpdir(), 'bench-e2e-report-'));
     try {
       await run(
-        process.execPath,
-        ['bench/run.mjs', '--report-only', join(out, 'results.json'), '--out', again],
+        'npm',
+        ['run', 'bench', '--', '--report-only', join(out, 'results.json'), '--out', again],
         { cwd: root, timeout: 60_000 },
       );
       expect(readFileSync(join(again, 'chart.svg'), 'utf8')).toBe(

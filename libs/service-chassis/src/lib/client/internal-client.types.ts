@@ -12,6 +12,13 @@ export interface InternalUpstream {
   readonly baseUrl: string;
   /** The largest answer body accepted, in bytes (default 64 MiB); a larger one is `invalid_response`. */
   readonly maxResponseBytes?: number;
+  /**
+   * `false` calls this upstream without a circuit breaker: failures never stop later calls,
+   * which still get the retries and the per-attempt deadline. Default `true`. It exists for
+   * measurement and tests (the bench compares the client with and without its breaker); no
+   * service configuration sets it, since a service must not hammer an upstream that is down.
+   */
+  readonly breaker?: boolean;
 }
 
 /** What `InternalClientModule.forRoot` needs. */
@@ -89,7 +96,10 @@ export interface InternalResponse<T> {
   readonly attempts?: number;
 }
 
-/** The state of an upstream's circuit breaker, for health checks. */
+/**
+ * The state of an upstream's circuit breaker, for health checks (always `closed` for an
+ * upstream without one: {@link InternalUpstream.breaker}).
+ */
 export type BreakerState = 'closed' | 'open' | 'half_open';
 
 /** One call of a contract's endpoint (`InternalHttpClient.call`). */

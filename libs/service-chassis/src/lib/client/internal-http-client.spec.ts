@@ -721,6 +721,83 @@ describe(InternalHttpClient.name, () => {
     });
   });
 
+  describe('without a breaker (breaker: false, for measurement and tests)', () => {
+    it('keeps calling through failures that would open a breaker, and logs no state change', async () => {
+      const server = await serve((_request, response) => json(response, 503, {}));
+      const sut = clientFor({ billing: { baseUrl: server.url, breaker: false } });
+      const call = () => sut.request('billing', { method: 'POST', path: '/deduct', body: {} });
+
+      const calls = CONFIG.breakerVolumeThreshold * 3;
+      for (let i = 0; i < calls; i += 1) {
+        expect((await failure(call())).reason).toBe('server_error');
+      }
+
+      expect(server.seen).toHaveLength(calls);
+      expect(sut.breakerState('billing')).toBe('closed');
+      expect(stateLog()).toEqual([]);
+    });
+
+    it('still retries and still gives every attempt its deadline', async () => {
+      const failing = await serve((_request, response) => json(response, 503, {}));
+      const hanging = await serve(hang);
+      const sut = clientFor(
+        {
+          billing: { baseUrl: failing.url, breaker: false },
+          fs: { baseUrl: hanging.url, breaker: false },
+        },
+        { retries: 2, timeoutMs: 100, breakerVolumeThreshold: 1 },
+      );
+
+      const error = await failure(sut.request('billing', { method: 'GET', path: '/x' }));
+      expect(error).toMatchObject({ reason: 'server_error', status: 503 });
+      expect(failing.seen).toHaveLength(3);
+
+      const started = Date.now();
+      expect((await failure(sut.request('fs', { method: 'GET', path: '/files' }))).reason).toBe(
+        'timeout',
+      );
+      expect(hanging.seen).toHaveLength(3);
+      expect(Date.now() - started).toBeLessThan(3000);
+    });
+
+    it('leaves the breaker on by default, and on every other upstream', async () => {
+      const broken = await serve((_request, response) => json(response, 500, {}));
+      const sut = clientFor({
+        guarded: { baseUrl: broken.url },
+        explicit: { baseUrl: broken.url, breaker: true },
+        bare: { baseUrl: broken.url, breaker: false },
+      });
+      const call = (upstream: string) =>
+        failure(sut.request(upstream, { method: 'POST', path: '/x', body: {} }));
+
+      for (let i = 0; i < CONFIG.breakerVolumeThreshold; i += 1) {
+        await call('guarded');
+        await call('explicit');
+        await call('bare');
+      }
+
+      expect(sut.breakerState('guarded')).toBe('open');
+      expect(sut.breakerState('explicit')).toBe('open');
+      expect(sut.breakerState('bare')).toBe('closed');
+      expect((await call('guarded')).reason).toBe('breaker_open');
+      expect((await call('bare')).reason).toBe('server_error');
+      expect(broken.seen).toHaveLength(3 * CONFIG.breakerVolumeThreshold + 1);
+    });
+
+    it('refuses calls after shutdown without touching the network', async () => {
+      const server = await serve((_request, response) => json(response, 200, { ok: true }));
+      const sut = clientFor({ billing: { baseUrl: server.url, breaker: false } });
+      expect((await sut.request('billing', { method: 'GET', path: '/x' })).status).toBe(200);
+
+      sut.onApplicationShutdown();
+
+      expect((await failure(sut.request('billing', { method: 'GET', path: '/x' }))).reason).toBe(
+        'shutdown',
+      );
+      expect(server.seen).toHaveLength(1);
+    });
+  });
+
   describe('retries', () => {
     it('sends a POST without Idempotency-Key exactly once, even when it times out', async () => {
       const server = await serve(hang);

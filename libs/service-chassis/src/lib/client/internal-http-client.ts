@@ -45,15 +45,13 @@ interface HttpTransport {
   readonly maxResponseBytes: number;
 }
 
-/**
- * Everything the client keeps for one upstream. bench/src/client/breaker-bypass.ts reaches
- * into `http`, `breaker` and `send(upstream, http, call)`: keep them in step.
- */
+/** Everything the client keeps for one upstream. */
 interface Upstream {
   readonly name: string;
   readonly base: URL;
   readonly http: HttpTransport;
-  readonly breaker: CircuitBreaker<[PreparedCall], InternalResponse<unknown>>;
+  /** Undefined when the upstream runs without one (`breaker: false`). */
+  readonly breaker: CircuitBreaker<[PreparedCall], InternalResponse<unknown>> | undefined;
 }
 
 /** A complete answer, before its status and body are looked at. */
@@ -97,6 +95,8 @@ const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
  * fail at once with {@link UpstreamUnavailableError} (`breaker_open`) without touching the
  * network; after `CIRCUIT_BREAKER_RESET_MS` one trial call is let through, and its success
  * closes the breaker. State changes are logged (`circuit_breaker_state`), single failures not.
+ * An upstream given `breaker: false` has none (for measurement and tests only, see
+ * {@link InternalUpstream.breaker}): every call goes to the network, retries and deadlines alike.
  *
  * A call is retried (at most `INTERNAL_HTTP_RETRIES` times, with a short backoff) only when it
  * is idempotent (GET, HEAD, PUT, DELETE, OPTIONS) or carries an `Idempotency-Key`; only after a
@@ -113,6 +113,8 @@ export class InternalHttpClient implements OnApplicationShutdown {
   private readonly callerName: string;
 
   private readonly auth: InternalAuthConfig;
+  // Upstreams without a breaker need their own answer to calls after shutdown.
+  private shutDown = false;
 
   constructor(@Inject(INTERNAL_CLIENT_OPTIONS) options: InternalClientOptions) {
     if (!CALLER_NAME_PATTERN.test(options.callerName)) {
@@ -148,10 +150,11 @@ export class InternalHttpClient implements OnApplicationShutdown {
 
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return { ...(await target.breaker.fire(prepared)), attempts: attempt };
+        return { ...(await this.attempt(target, prepared)), attempts: attempt };
       } catch (error) {
         const failure = this.toUpstreamError(target.name, error);
-        const again = attempt < attempts && isRetryableFailure(failure) && target.breaker.closed;
+        const closed = target.breaker?.closed ?? true;
+        const again = attempt < attempts && isRetryableFailure(failure) && closed;
         if (!again) throw failure;
       }
       await sleep(backoffMs(attempt));
@@ -200,6 +203,7 @@ export class InternalHttpClient implements OnApplicationShutdown {
   breakerState(upstream: string): BreakerState {
     const target = this.upstreams.get(upstream);
     if (!target) throw new TypeError(`InternalHttpClient: unknown upstream "${upstream}"`);
+    if (!target.breaker) return 'closed';
     if (target.breaker.halfOpen) return 'half_open';
     return target.breaker.opened ? 'open' : 'closed';
   }
@@ -210,8 +214,9 @@ export class InternalHttpClient implements OnApplicationShutdown {
    * shutdown can finish their upstream calls. Later calls fail with `shutdown`.
    */
   onApplicationShutdown(): void {
+    this.shutDown = true;
     for (const target of this.upstreams.values()) {
-      target.breaker.shutdown();
+      target.breaker?.shutdown();
       target.http.agent.destroy();
     }
   }
@@ -226,6 +231,7 @@ export class InternalHttpClient implements OnApplicationShutdown {
       agent: https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true }),
       maxResponseBytes: upstream.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
     };
+    if (upstream.breaker === false) return { name, base, http, breaker: undefined };
     const breaker = new CircuitBreaker((call: PreparedCall) => this.send(name, http, call), {
       // The deadline is enforced per attempt in exchange(), which also ends the request.
       timeout: false,
@@ -287,6 +293,15 @@ export class InternalHttpClient implements OnApplicationShutdown {
       body,
       responseType: call.responseType ?? 'json',
     };
+  }
+
+  /** One attempt, through the upstream's breaker when it has one. */
+  private attempt(target: Upstream, call: PreparedCall): Promise<InternalResponse<unknown>> {
+    if (target.breaker) return target.breaker.fire(call);
+    if (this.shutDown) {
+      return Promise.reject(new UpstreamUnavailableError(target.name, 'shutdown'));
+    }
+    return this.send(target.name, target.http, call);
   }
 
   /** One attempt: the breaker's action. Throws only what counts as an upstream failure. */

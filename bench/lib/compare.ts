@@ -1,6 +1,71 @@
 // Baseline against subject, in alternating rounds, reported as ratios of the same round.
-import { assertMostlyOk } from './load.mjs';
-import { round, Samples, summarize } from './stats.mjs';
+import { assertMostlyOk, type Measurement } from './load';
+import { round, Samples, type Spread, summarize } from './stats';
+
+/** Loads one side for `seconds` and reports what it answered. */
+export type SideRun = (seconds: number) => Promise<Measurement>;
+
+/** What one side did in one round. */
+export interface SideResult {
+  readonly rps: number;
+  readonly count: number;
+  readonly seconds: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly mean: number;
+  readonly non2xx: number;
+  readonly errors: number;
+}
+
+/** One round of a comparison, as results.json keeps it. */
+export interface RoundEntry {
+  readonly slices: number;
+  readonly baseline: SideResult;
+  readonly subject: SideResult;
+  readonly ratio: number;
+  readonly p50DiffMs: number;
+  readonly p99DiffMs: number;
+}
+
+/**
+ * The metrics of a comparison, each `{ median, min, max }` over its rounds (a type, not an
+ * interface, so that it passes as a record of spreads to {@link judge}).
+ */
+export type ComparisonMetrics = {
+  readonly ratio: Spread;
+  readonly p50DiffMs: Spread;
+  readonly p99DiffMs: Spread;
+  readonly baselineRps: Spread;
+  readonly subjectRps: Spread;
+  readonly baselineP50Ms: Spread;
+  readonly subjectP50Ms: Spread;
+  readonly baselineP99Ms: Spread;
+  readonly subjectP99Ms: Spread;
+};
+
+/** A scenario's target, judged on the median of `metric`. */
+export interface Target {
+  readonly metric: string;
+  readonly op: '>=' | '<=';
+  readonly value: number;
+  readonly description: string;
+}
+
+/** A target with what was observed (the median; undefined when the metric is missing). */
+export interface JudgedTarget extends Target {
+  readonly observed: number | undefined;
+  readonly met: boolean;
+}
+
+export interface AlternateOptions {
+  readonly baseline: SideRun;
+  readonly subject: SideRun;
+  readonly rounds: number;
+  readonly seconds: number;
+  readonly sliceSeconds: number;
+  readonly warmupSeconds: number;
+  readonly log?: (message: string) => void;
+}
 
 /** What the slices of one side add up to within a round. */
 class Side {
@@ -10,7 +75,7 @@ class Side {
   errors = 0;
   latencies = new Samples();
 
-  add(slice) {
+  add(slice: Measurement): void {
     this.count += slice.count;
     this.seconds += slice.seconds;
     this.non2xx += slice.non2xx;
@@ -18,7 +83,7 @@ class Side {
     this.latencies.pushAll(slice.latencies);
   }
 
-  result() {
+  result(): SideResult {
     return {
       rps: round(this.count / this.seconds, 1),
       count: this.count,
@@ -38,7 +103,7 @@ const FIRST_ANSWER_TIMEOUT_MS = 60_000;
  * an embedded database's first queries) can answer nothing for a second or more on a busy
  * machine, and a round must not start before it answers.
  */
-async function warmUp(side, seconds) {
+async function warmUp(side: SideRun, seconds: number): Promise<void> {
   const deadline = Date.now() + FIRST_ANSWER_TIMEOUT_MS;
   let answered = 0;
   do {
@@ -63,29 +128,32 @@ export async function alternate({
   sliceSeconds,
   warmupSeconds,
   log,
-}) {
+}: AlternateOptions): Promise<{ rounds: RoundEntry[]; metrics: ComparisonMetrics }> {
   const sides = { baseline, subject };
   await warmUp(baseline, warmupSeconds);
   await warmUp(subject, warmupSeconds);
   const slices = Math.max(1, Math.round(seconds / sliceSeconds));
-  const measured = [];
+  const measured: RoundEntry[] = [];
   for (let index = 0; index < rounds; index += 1) {
     const totals = { baseline: new Side(), subject: new Side() };
     for (let slice = 0; slice < slices; slice += 1) {
-      const order =
+      const order: Array<keyof typeof sides> =
         (index * slices + slice) % 2 === 0 ? ['baseline', 'subject'] : ['subject', 'baseline'];
       for (const side of order) totals[side].add(await sides[side](seconds / slices));
     }
-    const entry = {
+    const baselineResult = totals.baseline.result();
+    const subjectResult = totals.subject.result();
+    assertMostlyOk('baseline', baselineResult);
+    assertMostlyOk('subject', subjectResult);
+    // The same keys in the same order as before, so results.json reads the same.
+    const entry: RoundEntry = {
       slices,
-      baseline: totals.baseline.result(),
-      subject: totals.subject.result(),
+      baseline: baselineResult,
+      subject: subjectResult,
+      ratio: round(subjectResult.rps / baselineResult.rps),
+      p50DiffMs: round(subjectResult.p50 - baselineResult.p50),
+      p99DiffMs: round(subjectResult.p99 - baselineResult.p99),
     };
-    assertMostlyOk('baseline', entry.baseline);
-    assertMostlyOk('subject', entry.subject);
-    entry.ratio = round(entry.subject.rps / entry.baseline.rps);
-    entry.p50DiffMs = round(entry.subject.p50 - entry.baseline.p50);
-    entry.p99DiffMs = round(entry.subject.p99 - entry.baseline.p99);
     measured.push(entry);
     log?.(
       `  round ${index + 1}/${rounds}: baseline ${entry.baseline.rps} req/s, subject ${entry.subject.rps} req/s, ratio ${entry.ratio}, p50 ${entry.p50DiffMs >= 0 ? '+' : ''}${entry.p50DiffMs} ms`,
@@ -95,8 +163,8 @@ export async function alternate({
 }
 
 /** The metrics of a comparison, each `{ median, min, max }` over its rounds. */
-export function comparisonMetrics(rounds) {
-  const pick = (read) => summarize(rounds.map(read));
+export function comparisonMetrics(rounds: readonly RoundEntry[]): ComparisonMetrics {
+  const pick = (read: (entry: RoundEntry) => number) => summarize(rounds.map(read));
   return {
     ratio: pick((r) => r.ratio),
     p50DiffMs: pick((r) => r.p50DiffMs),
@@ -114,9 +182,15 @@ export function comparisonMetrics(rounds) {
  * Whether `metrics` meet `target` (`{ metric, op: '>=' | '<=', value }`), judged on the
  * median.
  */
-export function judge(target, metrics) {
+export function judge(
+  target: Target | undefined,
+  metrics: Readonly<Partial<Record<string, Spread>>>,
+): JudgedTarget | undefined {
   if (!target) return undefined;
   const observed = metrics[target.metric]?.median;
-  const met = target.op === '>=' ? observed >= target.value : observed <= target.value;
+  // A missing metric is never met (as `undefined >= value` was false before).
+  const met =
+    observed !== undefined &&
+    (target.op === '>=' ? observed >= target.value : observed <= target.value);
   return { ...target, observed, met };
 }

@@ -5,16 +5,29 @@
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { alternate } from '../lib/compare.mjs';
-import { hammer } from '../lib/load.mjs';
-import { sampleRss } from '../lib/memory.mjs';
-import { comparisonResult, skippedResult } from '../lib/result.mjs';
-import { call, expectStatus, signUp, startStack } from '../lib/stack.mjs';
-import { round, summarize } from '../lib/stats.mjs';
-import { loadDescription } from './framework-floor.mjs';
+import type { ServiceName } from '@zt/stack-launcher';
+import { alternate, type Target } from '../lib/compare';
+import { type BenchContext, scratchDatabase } from '../lib/context';
+import { hammer, type Measurement } from '../lib/load';
+import { type RssSample, sampleRss } from '../lib/memory';
+import type { Settings } from '../lib/report';
+import {
+  type ComparisonDefinition,
+  comparisonResult,
+  type MemoryMetrics,
+  type MemoryResult,
+  type ScenarioDefinition,
+  type ScenarioResult,
+  type ServiceMemory,
+  skippedResult,
+  type WindowAnswers,
+} from '../lib/result';
+import { type BenchUser, call, expectStatus, signUp, startStack, urlOf } from '../lib/stack';
+import { round, summarize } from '../lib/stats';
+import { loadDescription } from './framework-floor';
 
 export const GROUP = 'stack';
-const MEMORY_TARGET = {
+const MEMORY_TARGET: Target = {
   metric: 'idleTotalMiB',
   op: '<=',
   value: 400,
@@ -22,7 +35,22 @@ const MEMORY_TARGET = {
 };
 const FILE = 'bench.txt';
 
-function hopDefinition(settings, database) {
+type Database = 'postgres' | 'pglite';
+
+/** The URLs of the services of a launched stack. */
+interface StackUrls {
+  readonly backend: string;
+  readonly billing: string;
+  readonly auth: string;
+}
+
+/** The RSS samples of one window under load, and what each route answered meanwhile. */
+interface LoadWindow {
+  readonly samples: RssSample[];
+  readonly load: Record<string, WindowAnswers>;
+}
+
+function hopDefinition(settings: Settings, database: Database): ComparisonDefinition {
   return {
     id: 'internal-hop',
     group: GROUP,
@@ -47,7 +75,7 @@ function hopDefinition(settings, database) {
   };
 }
 
-function memoryDefinition(database) {
+function memoryDefinition(database: Database): ScenarioDefinition {
   return {
     id: `memory-${database}`,
     group: GROUP,
@@ -57,11 +85,11 @@ function memoryDefinition(database) {
   };
 }
 
-export async function run(ctx) {
-  const results = [];
-  const hopOn = ctx.postgres.url ? 'postgres' : 'pglite';
-  for (const database of ['postgres', 'pglite']) {
-    if (database === 'postgres' && !ctx.postgres.url) {
+export async function run(ctx: BenchContext): Promise<ScenarioResult[]> {
+  const results: ScenarioResult[] = [];
+  const hopOn: Database = ctx.postgres.url ? 'postgres' : 'pglite';
+  for (const database of ['postgres', 'pglite'] as const) {
+    if (database === 'postgres' && ctx.postgres.reason !== undefined) {
       results.push(skippedResult(memoryDefinition(database), ctx.postgres.reason));
       continue;
     }
@@ -71,14 +99,22 @@ export async function run(ctx) {
   return results.sort((a, b) => (a.id === 'internal-hop' ? -1 : b.id === 'internal-hop' ? 1 : 0));
 }
 
-async function runOn(ctx, database, withHop) {
+async function runOn(
+  ctx: BenchContext,
+  database: Database,
+  withHop: boolean,
+): Promise<ScenarioResult[]> {
   const { settings } = ctx;
   const dataDir = mkdtempSync(join(ctx.tmp, `stack-${database}-`));
-  const databaseUrl = database === 'postgres' ? await ctx.scratch.create() : undefined;
+  const databaseUrl = database === 'postgres' ? await scratchDatabase(ctx) : undefined;
   ctx.log(`stack on ${database}: starting the four services`);
   const stack = await startStack(ctx.group, { token: ctx.token, dataDir, databaseUrl });
   try {
-    const { urls } = stack;
+    const urls: StackUrls = {
+      backend: urlOf(stack, 'backend'),
+      billing: urlOf(stack, 'billing-server'),
+      auth: urlOf(stack, 'auth-server'),
+    };
     const user = await signUp(stack, ctx.token, `bench-${database}@example.com`, 'team');
     const bearer = { Authorization: `Bearer ${user.accessToken}` };
     expectStatus(
@@ -95,7 +131,7 @@ async function runOn(ctx, database, withHop) {
     const pids = () =>
       Object.fromEntries(stack.services.map((name) => [name, stack.process(name).pid]));
     const idle = await sampleIdle(pids(), settings);
-    const results = [];
+    const results: ScenarioResult[] = [];
 
     if (withHop) {
       const def = hopDefinition(settings, database);
@@ -103,7 +139,7 @@ async function runOn(ctx, database, withHop) {
       const measured = await alternate({
         baseline: (seconds) =>
           hammer({
-            url: `${urls['billing-server']}/balance/${user.userId}`,
+            url: `${urls.billing}/balance/${user.userId}`,
             headers: { 'X-INTERNAL-TOKEN': ctx.token, 'X-Caller-Service': 'backend' },
             connections: 1,
             seconds,
@@ -117,12 +153,12 @@ async function runOn(ctx, database, withHop) {
     }
 
     ctx.log(`memory-${database}: idle sampled; now under load`);
-    const underLoad = [];
+    const underLoad: LoadWindow[] = [];
     for (let index = 0; index < settings.rounds; index += 1) {
       underLoad.push(await sampleUnderLoad(pids(), urls, user, settings));
     }
 
-    let restartIdle;
+    let restartIdle: RssSample[] | undefined;
     if (database === 'pglite') {
       // The first start of an embedded database runs initdb, whose memory stays mapped until
       // a garbage collection; a restart on the same folder is how the stack runs afterwards.
@@ -143,7 +179,10 @@ async function runOn(ctx, database, withHop) {
 }
 
 /** RSS samples of the settled stack (after its set-up requests), every 100 ms. */
-async function sampleIdle(pids, settings) {
+async function sampleIdle(
+  pids: Readonly<Record<string, number>>,
+  settings: Settings,
+): Promise<RssSample[]> {
   await sleep(settings.idleSettleSeconds * 1000);
   const sampler = sampleRss(pids, 100);
   await sleep(settings.idleSampleSeconds * 1000);
@@ -155,7 +194,12 @@ async function sampleIdle(pids, settings) {
  * (backend and billing) and GET /me/files/<file> (backend and filesystem) from 4 connections
  * each, and POST /login (auth: scrypt) from 2.
  */
-async function sampleUnderLoad(pids, urls, user, settings) {
+async function sampleUnderLoad(
+  pids: Readonly<Record<string, number>>,
+  urls: StackUrls,
+  user: BenchUser,
+  settings: Settings,
+): Promise<LoadWindow> {
   const sampler = sampleRss(pids, 100);
   const bearer = { Authorization: `Bearer ${user.accessToken}` };
   const [me, file, login] = await Promise.all([
@@ -172,7 +216,7 @@ async function sampleUnderLoad(pids, urls, user, settings) {
       seconds: settings.seconds,
     }),
     hammer({
-      url: `${urls['auth-server']}/login`,
+      url: `${urls.auth}/login`,
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ email: user.email, password: user.password }),
@@ -191,7 +235,7 @@ async function sampleUnderLoad(pids, urls, user, settings) {
   };
 }
 
-function answered(measurement) {
+function answered(measurement: Measurement): WindowAnswers {
   return {
     rps: round(measurement.count / measurement.seconds, 1),
     non2xx: measurement.non2xx,
@@ -200,16 +244,22 @@ function answered(measurement) {
 }
 
 /** The sum of a sample's services. */
-function total(sample) {
+function total(sample: RssSample): number {
   return Object.values(sample).reduce((sum, mib) => sum + mib, 0);
 }
 
-function peak(samples, read) {
+function peak(samples: readonly RssSample[], read: (sample: RssSample) => number): number {
   return Math.max(...samples.map(read));
 }
 
-function memoryResult(database, names, idle, underLoad, restartIdle) {
-  const services = {};
+function memoryResult(
+  database: Database,
+  names: readonly ServiceName[],
+  idle: readonly RssSample[],
+  underLoad: readonly LoadWindow[],
+  restartIdle: readonly RssSample[] | undefined,
+): MemoryResult {
+  const services: Record<string, ServiceMemory> = {};
   for (const name of names) {
     services[name] = {
       idleMiB: summarize(idle.map((sample) => sample[name])),
@@ -217,7 +267,7 @@ function memoryResult(database, names, idle, underLoad, restartIdle) {
       ...(restartIdle && { restartIdleMiB: summarize(restartIdle.map((sample) => sample[name])) }),
     };
   }
-  const metrics = {
+  const metrics: MemoryMetrics = {
     idleTotalMiB: summarize(idle.map(total)),
     loadPeakTotalMiB: summarize(underLoad.map((window) => peak(window.samples, total))),
     ...(restartIdle && { restartIdleTotalMiB: summarize(restartIdle.map(total)) }),

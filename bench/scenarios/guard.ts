@@ -1,20 +1,30 @@
 // 2. Guard cost: one process, one handler, `/guarded/...` behind InternalTokenGuard and
 // `/open/...` without it (bench/src/guard). In memory (the guard against the framework
 // alone) and with billing's balance SELECT on PostgreSQL (a real read route).
-import { alternate } from '../lib/compare.mjs';
-import { hammer } from '../lib/load.mjs';
-import { comparisonResult, skippedResult } from '../lib/result.mjs';
-import { loadDescription } from './framework-floor.mjs';
+import type { ServiceProcess } from '@zt/stack-launcher';
+import { alternate, type SideRun, type Target } from '../lib/compare';
+import { type BenchContext, scratchDatabase } from '../lib/context';
+import { hammer } from '../lib/load';
+import type { Settings } from '../lib/report';
+import {
+  type ComparisonDefinition,
+  comparisonResult,
+  type ScenarioResult,
+  skippedResult,
+} from '../lib/result';
+import { loadDescription } from './framework-floor';
 
 export const GROUP = 'guard';
-const TARGET = {
+const TARGET: Target = {
   metric: 'ratio',
   op: '>=',
   value: 0.97,
   description: 'guarded req/s >= 0.97 x open req/s',
 };
 
-function definition(source, settings) {
+type Source = 'memory' | 'database';
+
+function definition(source: Source, settings: Settings): ComparisonDefinition {
   const where = source === 'memory' ? 'in-memory balance' : 'balance SELECT on PostgreSQL';
   return {
     id: `guard-${source === 'memory' ? 'memory' : 'postgres'}`,
@@ -29,7 +39,7 @@ function definition(source, settings) {
   };
 }
 
-const OWN_CODE = {
+const OWN_CODE: Omit<ComparisonDefinition, 'load'> = {
   id: 'guard-own-code',
   group: GROUP,
   title: "Guard's own code: InternalTokenGuard vs a guard that returns true (in-memory balance)",
@@ -39,7 +49,7 @@ const OWN_CODE = {
     "Context for the guard cost: both routes have one guard, so Nest's guard machinery (the guards consumer, one more await per request) is on both sides and what remains is InternalTokenGuard's own work (route metadata, header read, digest, constant-time compare).",
 };
 
-const LOGGING = {
+const LOGGING: Omit<ComparisonDefinition, 'load'> = {
   id: 'request-logging',
   group: GROUP,
   title: 'Request logging: one pino line per request (LOG_LEVEL=info) vs none (LOG_LEVEL=warn)',
@@ -52,10 +62,10 @@ const LOGGING = {
     'Context for the ledger and hop results: what the per-request log line (LoggingModule: pino-http, header redaction, a synchronous write to stdout) costs on the shared pipeline. Two processes of the same build; output goes to a file.',
 };
 
-export async function run(ctx) {
+export async function run(ctx: BenchContext): Promise<ScenarioResult[]> {
   const { settings } = ctx;
-  const databaseUrl = ctx.postgres.url ? await ctx.scratch.create() : undefined;
-  const start = (name, logLevel, url) =>
+  const databaseUrl = ctx.postgres.url ? await scratchDatabase(ctx) : undefined;
+  const start = (name: string, logLevel: string, url: string | undefined) =>
     ctx.group.startServer(name, ctx.paths.built('guard-server.js'), {
       env: {
         INTERNAL_SERVICE_TOKEN: ctx.token,
@@ -69,22 +79,24 @@ export async function run(ctx) {
     // Only the in-memory route is used on this one: no database.
     start('guard-server (LOG_LEVEL=warn)', 'warn', undefined),
   ]);
-  const results = [];
+  const results: ScenarioResult[] = [];
   try {
-    for (const source of ['memory', 'database']) {
+    for (const source of ['memory', 'database'] as const) {
       const def = definition(source, settings);
       if (source === 'database' && !databaseUrl) {
-        results.push(skippedResult(def, ctx.postgres.reason));
+        results.push(skippedResult(def, ctx.postgres.reason ?? 'no PostgreSQL'));
         continue;
       }
       ctx.log(`${def.id}: ${def.title}`);
-      const load = (prefix) => (seconds) =>
-        hammer({
-          url: `${server.url}/${prefix}/${source}/user-7`,
-          headers: { 'X-INTERNAL-TOKEN': ctx.token },
-          connections: settings.connections,
-          seconds,
-        });
+      const load =
+        (prefix: string): SideRun =>
+        (seconds) =>
+          hammer({
+            url: `${server.url}/${prefix}/${source}/user-7`,
+            headers: { 'X-INTERNAL-TOKEN': ctx.token },
+            connections: settings.connections,
+            seconds,
+          });
       const measured = await alternate({
         baseline: load('open'),
         subject: load('guarded'),
@@ -95,13 +107,15 @@ export async function run(ctx) {
     }
 
     ctx.log(`${OWN_CODE.id}: ${OWN_CODE.title}`);
-    const memoryRoute = (prefix) => (seconds) =>
-      hammer({
-        url: `${server.url}/${prefix}/memory/user-7`,
-        headers: { 'X-INTERNAL-TOKEN': ctx.token },
-        connections: settings.connections,
-        seconds,
-      });
+    const memoryRoute =
+      (prefix: string): SideRun =>
+      (seconds) =>
+        hammer({
+          url: `${server.url}/${prefix}/memory/user-7`,
+          headers: { 'X-INTERNAL-TOKEN': ctx.token },
+          connections: settings.connections,
+          seconds,
+        });
     const ownCode = await alternate({
       baseline: memoryRoute('allow-all'),
       subject: memoryRoute('guarded'),
@@ -116,13 +130,15 @@ export async function run(ctx) {
     );
 
     ctx.log(`${LOGGING.id}: ${LOGGING.title}`);
-    const open = (target) => (seconds) =>
-      hammer({
-        url: `${target.url}/open/memory/user-7`,
-        headers: { 'X-INTERNAL-TOKEN': ctx.token },
-        connections: settings.connections,
-        seconds,
-      });
+    const open =
+      (target: ServiceProcess): SideRun =>
+      (seconds) =>
+        hammer({
+          url: `${target.url}/open/memory/user-7`,
+          headers: { 'X-INTERNAL-TOKEN': ctx.token },
+          connections: settings.connections,
+          seconds,
+        });
     const measured = await alternate({
       baseline: open(quiet),
       subject: open(server),

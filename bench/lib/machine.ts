@@ -4,7 +4,19 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 
-export function describeMachine(root) {
+/** The machine of a run, as results.json keeps it. */
+export interface Machine {
+  readonly cpu: string;
+  readonly cores: number;
+  readonly memoryGiB: number;
+  readonly os: string;
+  readonly node: string;
+  readonly packages: Readonly<Record<string, string>>;
+  readonly commit: string;
+  readonly loadAverageAtStart: readonly number[];
+}
+
+export function describeMachine(root: string): Machine {
   const cpus = os.cpus();
   return {
     cpu: cpus[0]?.model?.trim() ?? 'unknown',
@@ -26,12 +38,13 @@ export function describeMachine(root) {
   };
 }
 
-function versions(root, names) {
-  const found = {};
+function versions(root: string, names: readonly string[]): Record<string, string> {
+  const found: Record<string, string> = {};
   for (const name of names) {
     try {
       const manifest = readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8');
-      found[name] = JSON.parse(manifest).version;
+      const version: unknown = (JSON.parse(manifest) as { version?: unknown }).version;
+      found[name] = typeof version === 'string' ? version : 'unknown';
     } catch {
       found[name] = 'unknown';
     }
@@ -39,7 +52,7 @@ function versions(root, names) {
   return found;
 }
 
-function gitCommit() {
+function gitCommit(): string {
   try {
     const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
       stdio: ['ignore', 'pipe', 'ignore'],

@@ -3,24 +3,22 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
-/** The server to use: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else the local default. */
-export function postgresAdminUrl() {
-  return (
-    process.env.BENCH_DATABASE_URL?.trim() ||
-    process.env.TEST_DATABASE_URL?.trim() ||
-    'postgresql://postgres@127.0.0.1:5432/postgres'
-  );
-}
+export { postgresAdminUrl } from '../config/runner.config';
+
+/** The server when it answered, or why not. */
+export type PostgresFound =
+  | { readonly url: string; readonly version: string; readonly reason?: undefined }
+  | { readonly url?: undefined; readonly version?: undefined; readonly reason: string };
 
 /** `{ url, version }` when the server answers within 3 s, else `{ reason }`. */
-export async function findPostgres(url) {
+export async function findPostgres(url: string): Promise<PostgresFound> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
   try {
     await client.connect();
-    const { rows } = await client.query('SHOW server_version');
+    const { rows } = await client.query<{ server_version: string }>('SHOW server_version');
     return { url, version: rows[0].server_version };
   } catch (error) {
-    return { reason: `no PostgreSQL reachable (${error.message})` };
+    return { reason: `no PostgreSQL reachable (${messageOf(error)})` };
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -28,14 +26,12 @@ export async function findPostgres(url) {
 
 /** Scratch databases of one run; `dropAll()` removes every one still there. */
 export class ScratchDatabases {
-  #names = new Set();
+  #names = new Set<string>();
 
-  constructor(adminUrl) {
-    this.adminUrl = adminUrl;
-  }
+  constructor(readonly adminUrl: string) {}
 
   /** Creates an empty database and returns its URL. */
-  async create() {
+  async create(): Promise<string> {
     const name = `zt_bench_${randomBytes(6).toString('hex')}`;
     await this.#admin(`CREATE DATABASE ${name}`);
     this.#names.add(name);
@@ -44,14 +40,14 @@ export class ScratchDatabases {
     return url.toString();
   }
 
-  async dropAll() {
+  async dropAll(): Promise<void> {
     for (const name of [...this.#names]) {
       await this.#admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       this.#names.delete(name);
     }
   }
 
-  async #admin(sql) {
+  async #admin(sql: string): Promise<void> {
     const client = new pg.Client({
       connectionString: this.adminUrl,
       connectionTimeoutMillis: 5000,
@@ -63,4 +59,9 @@ export class ScratchDatabases {
       await client.end();
     }
   }
+}
+
+/** The message of something thrown (an Error's, else its text). */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -1,13 +1,22 @@
 // 4. Ledger: POST /deduct over HTTP (the built billing server) against the same transaction
-// from a bare SQL loop (fixtures/sql-loop.mjs) at the same concurrency, on PostgreSQL and on
+// from a bare SQL loop (fixtures/sql-loop.ts) at the same concurrency, on PostgreSQL and on
 // PGlite, for deducts spread over many accounts and for one hot account.
 import { cpSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { alternate } from '../lib/compare.mjs';
-import { hammer } from '../lib/load.mjs';
-import { comparisonResult, skippedResult } from '../lib/result.mjs';
-import { call, expectStatus } from '../lib/stack.mjs';
-import { loadDescription } from './framework-floor.mjs';
+import type { Environment, ServiceProcess } from '@zt/stack-launcher';
+import { alternate, type SideRun } from '../lib/compare';
+import { type BenchContext, scratchDatabase } from '../lib/context';
+import { hammer } from '../lib/load';
+import type { Worker } from '../lib/processes';
+import type { Settings } from '../lib/report';
+import {
+  type ComparisonDefinition,
+  comparisonResult,
+  type ScenarioResult,
+  skippedResult,
+} from '../lib/result';
+import { call, expectStatus } from '../lib/stack';
+import { loadDescription } from './framework-floor';
 
 export const GROUP = 'ledger';
 const SPREAD_ACCOUNTS = 64;
@@ -16,16 +25,23 @@ const HOT_ACCOUNT = 'bench-hot';
 const AMOUNT = '0.000001';
 const MICROS = '1';
 
-const DATABASES = {
+type Database = 'postgres' | 'pglite';
+type Distribution = 'spread' | 'hot';
+
+const DATABASES: Readonly<Record<Database, { label: string; target: boolean }>> = {
   postgres: { label: 'PostgreSQL', target: true },
   pglite: { label: 'PGlite (embedded, file-backed)', target: false },
 };
-const DISTRIBUTIONS = {
+const DISTRIBUTIONS: Readonly<Record<Distribution, string>> = {
   spread: `${SPREAD_ACCOUNTS} accounts, one picked at random per deduct`,
   hot: 'one account for every deduct',
 };
 
-function definition(database, distribution, settings) {
+function definition(
+  database: Database,
+  distribution: Distribution,
+  settings: Settings,
+): ComparisonDefinition {
   return {
     id: `ledger-${database}-${distribution}`,
     group: GROUP,
@@ -52,14 +68,14 @@ function definition(database, distribution, settings) {
   };
 }
 
-function accountIds(distribution) {
+function accountIds(distribution: Distribution): string[] {
   return distribution === 'hot'
     ? [HOT_ACCOUNT]
     : Array.from({ length: SPREAD_ACCOUNTS }, (_, i) => `bench-${i}`);
 }
 
 /** Opens every account the scenario uses, eight requests at a time. */
-async function openAccounts(billingUrl, token) {
+async function openAccounts(billingUrl: string, token: string): Promise<void> {
   const ids = [...accountIds('spread'), HOT_ACCOUNT];
   const headers = { 'X-INTERNAL-TOKEN': token };
   for (let i = 0; i < ids.length; i += 8) {
@@ -80,7 +96,11 @@ async function openAccounts(billingUrl, token) {
 }
 
 /** Starts a billing server and opens the accounts: `{ server }`. */
-async function startBilling(ctx, name, env) {
+async function startBilling(
+  ctx: BenchContext,
+  name: string,
+  env: Environment,
+): Promise<ServiceProcess> {
   const server = await ctx.group.startService(name, 'billing-server', {
     env: { INTERNAL_SERVICE_TOKEN: ctx.token, ...env },
   });
@@ -88,11 +108,14 @@ async function startBilling(ctx, name, env) {
   return server;
 }
 
-export async function run(ctx) {
-  const results = [];
-  for (const database of Object.keys(DATABASES)) {
-    if (database === 'postgres' && !ctx.postgres.url) {
-      for (const distribution of Object.keys(DISTRIBUTIONS)) {
+const DATABASE_NAMES = Object.keys(DATABASES) as Database[];
+const DISTRIBUTION_NAMES = Object.keys(DISTRIBUTIONS) as Distribution[];
+
+export async function run(ctx: BenchContext): Promise<ScenarioResult[]> {
+  const results: ScenarioResult[] = [];
+  for (const database of DATABASE_NAMES) {
+    if (database === 'postgres' && ctx.postgres.reason !== undefined) {
+      for (const distribution of DISTRIBUTION_NAMES) {
         results.push(
           skippedResult(definition(database, distribution, ctx.settings), ctx.postgres.reason),
         );
@@ -104,14 +127,14 @@ export async function run(ctx) {
   return results;
 }
 
-async function runOn(ctx, database) {
+async function runOn(ctx: BenchContext, database: Database): Promise<ScenarioResult[]> {
   const { settings } = ctx;
-  let billing;
-  let loop;
+  let billing: ServiceProcess | undefined;
+  let loop: Worker | undefined;
   try {
-    let loopEnv;
+    let loopEnv: Environment;
     if (database === 'postgres') {
-      const url = await ctx.scratch.create();
+      const url = await scratchDatabase(ctx);
       billing = await startBilling(ctx, 'billing-server (ledger, postgres)', { DATABASE_URL: url });
       loopEnv = { BENCH_DB_KIND: 'pg', BENCH_DB_URL: url };
     } else {
@@ -133,22 +156,24 @@ async function runOn(ctx, database) {
         BENCH_PGLITE_DIR: join(sqlDir, 'billing-server', 'pgdata'),
       };
     }
-    loop = await ctx.group.startWorker(
+    const worker = await ctx.group.startWorker(
       `sql-loop (${database})`,
-      ctx.paths.fixture('sql-loop.mjs'),
+      ctx.paths.fixture('sql-loop.ts'),
       {
         env: loopEnv,
       },
     );
+    loop = worker;
+    const server = billing;
 
-    const results = [];
-    for (const distribution of Object.keys(DISTRIBUTIONS)) {
+    const results: ScenarioResult[] = [];
+    for (const distribution of DISTRIBUTION_NAMES) {
       const def = definition(database, distribution, settings);
       ctx.log(`${def.id}: ${def.title}`);
       const accounts = accountIds(distribution);
       const pick = () => accounts[Math.floor(Math.random() * accounts.length)];
-      const bare = async (seconds) => {
-        const result = await loop.ask({
+      const bare: SideRun = async (seconds) => {
+        const result = await worker.ask({
           type: 'run',
           seconds,
           connections: settings.connections,
@@ -163,9 +188,9 @@ async function runOn(ctx, database) {
           errors: result.failures,
         };
       };
-      const http = (seconds) =>
+      const http: SideRun = (seconds) =>
         hammer({
-          url: `${billing.url}/deduct`,
+          url: `${server.url}/deduct`,
           method: 'POST',
           headers: { 'X-INTERNAL-TOKEN': ctx.token, 'Content-Type': 'application/json' },
           setupRequest: (request) => ({

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 const MIB = 1024 * 1024;
 
 /** Resident set size of `pid` in MiB, or NaN once it is gone. */
-export function rssMiB(pid) {
+export function rssMiB(pid: number): number {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
@@ -25,17 +25,23 @@ export function rssMiB(pid) {
   }
 }
 
+/** One reading: each process's RSS in MiB, by name. */
+export type RssSample = Record<string, number>;
+
 /** Reads the RSS of every process of `pids` (`{ name: pid }`) every `intervalMs` until stopped. */
-export function sampleRss(pids, intervalMs = 100) {
-  const samples = [];
-  const take = () =>
+export function sampleRss(
+  pids: Readonly<Record<string, number>>,
+  intervalMs = 100,
+): { stop(): RssSample[] } {
+  const samples: RssSample[] = [];
+  const take = (): number =>
     samples.push(
       Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, rssMiB(pid)])),
     );
   take();
   const timer = setInterval(take, intervalMs);
   return {
-    stop() {
+    stop(): RssSample[] {
       clearInterval(timer);
       take();
       return samples;

@@ -1,25 +1,28 @@
 // 3b. The internal HTTP client with and without its opossum breaker, calling a raw node:http
 // server from a closed loop in its own process (bench/src/client-loop.ts); for context, the
 // client against a bare node:http call, and axios with the trust kit's adapter against the client.
-import { alternate } from '../lib/compare.mjs';
-import { comparisonResult } from '../lib/result.mjs';
-import { loadDescription } from './framework-floor.mjs';
+import { alternate, type SideRun } from '../lib/compare';
+import type { BenchContext } from '../lib/context';
+import type { Worker } from '../lib/processes';
+import { type ComparisonDefinition, comparisonResult, type ScenarioResult } from '../lib/result';
+import { loadDescription } from './framework-floor';
 
 export const GROUP = 'breaker';
 
-export async function run(ctx) {
+export async function run(ctx: BenchContext): Promise<ScenarioResult[]> {
   const { settings } = ctx;
-  const upstream = await ctx.group.startServer('raw-hello', ctx.paths.fixture('raw-hello.mjs'));
-  let client;
+  const upstream = await ctx.group.startServer('raw-hello', ctx.paths.fixture('raw-hello.ts'));
+  let client: Worker | undefined;
   try {
-    client = await ctx.group.startWorker('client-loop', ctx.paths.built('client-loop.js'), {
+    const worker = await ctx.group.startWorker('client-loop', ctx.paths.built('client-loop.js'), {
       env: { INTERNAL_SERVICE_TOKEN: ctx.token, BENCH_UPSTREAM_URL: upstream.url },
     });
-    const definition = {
+    client = worker;
+    const definition: ComparisonDefinition = {
       id: 'breaker',
       group: GROUP,
       title: 'Internal client: with vs without the opossum circuit breaker',
-      baseline: { label: 'InternalHttpClient, breaker bypassed', request: 'GET /json' },
+      baseline: { label: 'InternalHttpClient, breaker: false', request: 'GET /json' },
       subject: { label: 'InternalHttpClient with its breaker', request: 'GET /json' },
       load: loadDescription(settings, settings.connections, 'closed loop in the client process'),
       target: {
@@ -29,25 +32,27 @@ export async function run(ctx) {
         description: 'the breaker costs <= 2% of calls/s',
       },
       notes:
-        'One client process; the bypassed client is the same InternalHttpClient whose breaker is swapped for a pass-through to its own send() (bench/src/client/breaker-bypass.ts). Upstream: raw node:http answering {"ok":true}.',
+        'One client process, two InternalHttpClient instances alike but for the upstream option breaker: false on the baseline (same request preparation, retries, deadline and keep-alive agent; no opossum). Upstream: raw node:http answering {"ok":true}.',
     };
     ctx.log(`${definition.id}: ${definition.title}`);
-    const loop = (mode) => async (seconds) => {
-      const result = await client.ask({
-        type: 'run',
-        mode,
-        path: '/json',
-        connections: settings.connections,
-        seconds,
-      });
-      return {
-        count: result.count,
-        seconds: result.seconds,
-        latencies: result.latencies,
-        non2xx: 0,
-        errors: result.failures,
+    const loop =
+      (mode: 'breaker' | 'direct' | 'node-http' | 'axios'): SideRun =>
+      async (seconds) => {
+        const result = await worker.ask({
+          type: 'run',
+          mode,
+          path: '/json',
+          connections: settings.connections,
+          seconds,
+        });
+        return {
+          count: result.count,
+          seconds: result.seconds,
+          latencies: result.latencies,
+          non2xx: 0,
+          errors: result.failures,
+        };
       };
-    };
     const measured = await alternate({
       baseline: loop('direct'),
       subject: loop('breaker'),
@@ -55,7 +60,7 @@ export async function run(ctx) {
       log: ctx.log,
     });
 
-    const overhead = {
+    const overhead: ComparisonDefinition = {
       id: 'client-overhead',
       group: GROUP,
       title: 'Internal client vs a bare node:http keep-alive call, same server and route',
@@ -76,7 +81,7 @@ export async function run(ctx) {
       log: ctx.log,
     });
 
-    const onAxios = {
+    const onAxios: ComparisonDefinition = {
       id: 'client-axios',
       group: GROUP,
       title:

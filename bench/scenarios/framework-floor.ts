@@ -1,20 +1,28 @@
 // 1. Framework floor: raw node:http hello against the same route in NestJS (defaults).
-import { alternate } from '../lib/compare.mjs';
-import { hammer } from '../lib/load.mjs';
-import { comparisonResult } from '../lib/result.mjs';
+import type { ServiceProcess } from '@zt/stack-launcher';
+import { alternate } from '../lib/compare';
+import type { BenchContext } from '../lib/context';
+import { hammer } from '../lib/load';
+import type { Settings } from '../lib/report';
+import {
+  type ComparisonDefinition,
+  type ComparisonLoad,
+  comparisonResult,
+  type ScenarioResult,
+} from '../lib/result';
 
 export const GROUP = 'floor';
 
-export async function run(ctx) {
+export async function run(ctx: BenchContext): Promise<ScenarioResult[]> {
   const { settings } = ctx;
   const [raw, nest] = await Promise.all([
-    ctx.group.startServer('raw-hello', ctx.paths.fixture('raw-hello.mjs')),
+    ctx.group.startServer('raw-hello', ctx.paths.fixture('raw-hello.ts')),
     ctx.group.startServer('nest-hello', ctx.paths.built('nest-hello.js')),
   ]);
   try {
-    const load = (server) => (seconds) =>
+    const load = (server: ServiceProcess) => (seconds: number) =>
       hammer({ url: `${server.url}/hello`, connections: settings.connections, seconds });
-    const definition = {
+    const definition: ComparisonDefinition = {
       id: 'framework-floor',
       group: GROUP,
       title: 'Framework floor: NestJS hello vs raw node:http hello',
@@ -37,7 +45,11 @@ export async function run(ctx) {
 }
 
 /** How a comparison was loaded, for the JSON. */
-export function loadDescription(settings, connections, tool = 'autocannon') {
+export function loadDescription(
+  settings: Settings,
+  connections: number,
+  tool = 'autocannon',
+): ComparisonLoad {
   return {
     tool,
     connections,

@@ -2,7 +2,28 @@
 // precision (autocannon's own histogram counts whole milliseconds, too coarse for a hop
 // that costs a fraction of one).
 import autocannon from 'autocannon';
-import { Samples } from './stats.mjs';
+import { type Latencies, Samples } from './stats';
+
+/** What one side answered in a stretch of load. */
+export interface Measurement {
+  /** 2xx answers. */
+  readonly count: number;
+  readonly seconds: number;
+  /** Of the 2xx answers, in ms. */
+  readonly latencies: Latencies;
+  readonly non2xx: number;
+  readonly errors: number;
+}
+
+export interface HammerOptions {
+  readonly url: string;
+  readonly method?: string;
+  readonly headers?: Record<string, string>;
+  readonly body?: string;
+  readonly setupRequest?: (request: autocannon.Request) => autocannon.Request;
+  readonly connections: number;
+  readonly seconds: number;
+}
 
 /**
  * Sends requests from `connections` keep-alive connections for `seconds` and reports what
@@ -18,7 +39,7 @@ export async function hammer({
   setupRequest,
   connections,
   seconds,
-}) {
+}: HammerOptions): Promise<Measurement> {
   const target = new URL(url);
   if (target.hostname !== '127.0.0.1') {
     throw new Error(`refusing to load ${target.host}: loopback only`);
@@ -53,7 +74,10 @@ export async function hammer({
 }
 
 /** Throws when a measurement is mostly failures: then it measures a misconfiguration. */
-export function assertMostlyOk(label, measurement) {
+export function assertMostlyOk(
+  label: string,
+  measurement: Pick<Measurement, 'count' | 'non2xx' | 'errors'>,
+): void {
   const failed = measurement.non2xx + measurement.errors;
   if (measurement.count === 0 || failed > measurement.count * 0.01) {
     throw new Error(

@@ -1,0 +1,156 @@
+// The shape of a scenario's entry in the results JSON (see docs/benchmarks/README.md).
+import {
+  type ComparisonMetrics,
+  judge,
+  type JudgedTarget,
+  type RoundEntry,
+  type Target,
+} from './compare';
+import type { Spread } from './stats';
+
+/** One side of a comparison, as the report names it. */
+export interface SideLabel {
+  readonly label: string;
+  readonly request: string;
+}
+
+/** How a comparison was loaded; scenarios may add facts of their own (accounts, database). */
+export interface ComparisonLoad {
+  readonly tool: string;
+  readonly connections: number;
+  readonly rounds: number;
+  readonly secondsPerSide: number;
+  readonly sliceSeconds: number;
+  readonly warmupSeconds: number;
+  readonly [more: string]: string | number;
+}
+
+/** What a scenario is, before it is measured. */
+export interface ScenarioDefinition {
+  readonly id: string;
+  readonly group: string;
+  readonly title: string;
+  readonly kind?: 'comparison' | 'memory';
+  readonly baseline?: SideLabel;
+  readonly subject?: SideLabel;
+  readonly load?: ComparisonLoad;
+  readonly target?: Target;
+  readonly notes?: string;
+}
+
+/** A comparison's definition: both sides named. */
+export interface ComparisonDefinition extends ScenarioDefinition {
+  readonly baseline: SideLabel;
+  readonly subject: SideLabel;
+  readonly load: ComparisonLoad;
+}
+
+export interface ComparisonResult {
+  readonly id: string;
+  readonly group: string;
+  readonly title: string;
+  readonly kind: 'comparison';
+  readonly status: 'ok';
+  readonly baseline: SideLabel;
+  readonly subject: SideLabel;
+  readonly load: ComparisonLoad;
+  readonly notes?: string;
+  readonly rounds: readonly RoundEntry[];
+  readonly metrics: ComparisonMetrics;
+  readonly target?: JudgedTarget;
+}
+
+/** Resident memory of one service, MiB. */
+export interface ServiceMemory {
+  readonly idleMiB: Spread;
+  readonly loadPeakMiB: Spread;
+  readonly restartIdleMiB?: Spread;
+}
+
+/** Requests per second and failures of one route in a window of load. */
+export interface WindowAnswers {
+  readonly rps: number;
+  readonly non2xx: number;
+  readonly errors: number;
+}
+
+export type MemoryMetrics = {
+  readonly idleTotalMiB: Spread;
+  readonly loadPeakTotalMiB: Spread;
+  readonly restartIdleTotalMiB?: Spread;
+};
+
+export interface MemoryResult {
+  readonly id: string;
+  readonly group: string;
+  readonly title: string;
+  readonly kind: 'memory';
+  readonly status: 'ok';
+  readonly baseline?: undefined;
+  readonly subject?: undefined;
+  readonly notes?: undefined;
+  readonly load: {
+    readonly idle: string;
+    readonly underLoad: string;
+    readonly windows: ReadonlyArray<Readonly<Record<string, WindowAnswers>>>;
+  };
+  readonly metrics: MemoryMetrics;
+  readonly services: Readonly<Record<string, ServiceMemory>>;
+  readonly target: JudgedTarget;
+}
+
+export interface SkippedResult {
+  readonly id: string;
+  readonly group: string;
+  readonly title: string;
+  readonly kind: 'comparison' | 'memory';
+  readonly status: 'skipped';
+  readonly reason: string;
+  readonly baseline?: SideLabel;
+  readonly subject?: SideLabel;
+  readonly load?: undefined;
+  readonly notes?: undefined;
+  readonly target?: Target;
+}
+
+/** One entry of results.json's `scenarios`. */
+export type ScenarioResult = ComparisonResult | MemoryResult | SkippedResult;
+
+/**
+ * A finished comparison: what was compared, how it was loaded, every round, the metrics
+ * (median and min-max of the rounds) and the target judged on the median.
+ */
+export function comparisonResult(
+  definition: ComparisonDefinition,
+  measured: { rounds: readonly RoundEntry[]; metrics: ComparisonMetrics },
+): ComparisonResult {
+  return {
+    id: definition.id,
+    group: definition.group,
+    title: definition.title,
+    kind: 'comparison',
+    status: 'ok',
+    baseline: definition.baseline,
+    subject: definition.subject,
+    load: definition.load,
+    notes: definition.notes,
+    rounds: measured.rounds,
+    metrics: measured.metrics,
+    target: judge(definition.target, measured.metrics),
+  };
+}
+
+/** A scenario that could not run here (e.g. no PostgreSQL), and why. */
+export function skippedResult(definition: ScenarioDefinition, reason: string): SkippedResult {
+  return {
+    id: definition.id,
+    group: definition.group,
+    title: definition.title,
+    kind: definition.kind ?? 'comparison',
+    status: 'skipped',
+    reason,
+    baseline: definition.baseline,
+    subject: definition.subject,
+    target: definition.target,
+  };
+}
