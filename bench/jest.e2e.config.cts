@@ -1,1 +1,1 @@
-module.exports = { displayName: 'bench', preset: '../jest.e2e.preset.js', testTimeout: 300_000 };
+module.exports = { displayName: 'bench', preset: '../jest.e2e.preset.js', testTimeout: 620_000 };
