@@ -15,12 +15,15 @@ export * from './lib/auth/internal-auth.module';
 export * from './lib/auth/internal-only.decorator';
 export * from './lib/auth/internal-token.guard';
 export * from './lib/auth/public.decorator';
+export * from './lib/auth/scopes.decorator';
+export * from './lib/auth/verified-caller';
 export * from './lib/auth/token-matcher';
 export * from './lib/http/single-header';
 // Sending side: the headers of an outgoing internal call
 export * from './lib/auth/internal-headers';
 // Tokens: local verification of signed tokens against their issuer's JWKS
 export * from './lib/tokens/jwt-verifier';
+export * from './lib/tokens/service-token';
 export * from './lib/tokens/token-errors';
 // Route inventory (for tests that every route is guarded or explicitly public)
 export * from './lib/routes/route-inventory';

@@ -22,6 +22,7 @@ const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.
  *   request, by route pattern (e.g. `/balance/:user_id`; `unmatched` when no route matched,
  *   so unknown paths cannot create series);
  * - `internal_auth_denied_total{reason}`: refusals of the internal guard, by reason;
+ * - `internal_auth_shadow_denied_total{reason}`: what `INTERNAL_AUTH_SHADOW=jwt` would refuse;
  * - `internal_circuit_breaker_state{upstream,state}`: for a service that calls others, 1 for
  *   the current state of each upstream's breaker (`closed`, `half_open`, `open`) and 0 for the others;
  * - Node's process metrics (`process_*`, `nodejs_*`) unless turned off.
@@ -37,6 +38,8 @@ export class ServiceMetrics implements InternalAuthEvents {
   readonly httpRequestDuration: Histogram<'method' | 'route' | 'status_code'>;
   /** Requests the internal guard refused, by reason. */
   readonly internalAuthDenied: Counter<'reason'>;
+  /** Requests `INTERNAL_AUTH_SHADOW=jwt` would have refused, by reason. */
+  readonly internalAuthShadowDenied: Counter<'reason'>;
 
   constructor(
     @Inject(METRICS_OPTIONS) options: MetricsOptions,
@@ -54,7 +57,13 @@ export class ServiceMetrics implements InternalAuthEvents {
     });
     this.internalAuthDenied = new Counter({
       name: 'internal_auth_denied_total',
-      help: 'Requests refused by the internal guard (403), by reason.',
+      help: 'Requests refused by the internal guard (401, 403 or 503), by reason.',
+      labelNames: ['reason'],
+      registers: [this.registry],
+    });
+    this.internalAuthShadowDenied = new Counter({
+      name: 'internal_auth_shadow_denied_total',
+      help: 'Requests INTERNAL_AUTH_SHADOW=jwt would have refused (they were let through), by reason.',
       labelNames: ['reason'],
       registers: [this.registry],
     });
@@ -82,5 +91,10 @@ export class ServiceMetrics implements InternalAuthEvents {
   /** Counts one refusal of the internal guard (`InternalAuthEvents`). */
   denied(reason: InternalAuthDeniedReason): void {
     this.internalAuthDenied.inc({ reason });
+  }
+
+  /** Counts one request the shadow check would have refused (`InternalAuthEvents`). */
+  shadowDenied(reason: InternalAuthDeniedReason): void {
+    this.internalAuthShadowDenied.inc({ reason });
   }
 }

@@ -6,12 +6,18 @@ import {
   Injectable,
   Logger,
   Optional,
+  ServiceUnavailableException,
   type Type,
+  UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import type { InternalAuthConfig } from '../config/internal-auth.config';
+import type { ServerResponse } from 'node:http';
+import type { InternalAuthConfig, InternalAuthMode } from '../config/internal-auth.config';
 import { readSingleHeader } from '../http/single-header';
+import type { JwtVerifier } from '../tokens/jwt-verifier';
+import { createServiceTokenVerifier, type ServiceCaller } from '../tokens/service-token';
+import { KeySetUnavailableError, TokenRejectedError } from '../tokens/token-errors';
 import {
   INTERNAL_AUTH_CONFIG,
   INTERNAL_TOKEN_HEADER,
@@ -20,21 +26,48 @@ import {
 import type { InternalAuthDeniedReason } from './internal-auth-denied.reason';
 import { InternalAuthEvents } from './internal-auth-events';
 import { IS_PUBLIC_KEY } from './public.decorator';
+import { SCOPES_KEY } from './scopes.decorator';
 import { TokenMatcher } from './token-matcher';
+import { setVerifiedCaller } from './verified-caller';
 
 // A route handler as Nest hands it to a guard.
 type Handler = ReturnType<ExecutionContext['getHandler']>;
 
-/** The body of every refusal, whatever was wrong: the reason goes to the log only. */
+/** The body of every 403, whatever was wrong: the reason goes to the log only. */
 export const FORBIDDEN_BODY = { error: 'Forbidden' } as const;
+/** The body of every 401 (a missing or bad service token). */
+export const UNAUTHORIZED_BODY = { error: 'unauthorized' } as const;
+
+// `Authorization: Bearer <compact JWS>` (the scheme is case-insensitive, RFC 7235).
+const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i;
+
+/** What the service-token check decided. */
+type ServiceTokenCheck =
+  | { readonly kind: 'allowed'; readonly caller: ServiceCaller }
+  | {
+      readonly kind: 'refused';
+      readonly reason: InternalAuthDeniedReason;
+      readonly detail?: string;
+    };
 
 /**
- * Default-deny guard for internal routes. A request passes only when the route is
- * `@Public()` (and not `@InternalOnly()`) or it carries exactly one `X-INTERNAL-TOKEN` header
- * whose value equals an accepted token. Anything else is `403 {"error":"Forbidden"}` plus one
- * structured `internal_auth_denied` log line (reason, remote address, method, path; never the
- * token), also reported to {@link InternalAuthEvents} when the app provides one (the chassis's
- * `MetricsModule` counts them in `internal_auth_denied_total{reason}`).
+ * Default-deny guard for internal routes. A `@Public()` route (not `@InternalOnly()`) is open;
+ * every other request must prove itself as the mode says (`INTERNAL_AUTH_MODE`, DESIGN
+ * section 9):
+ * - `token` (the default): exactly one `X-INTERNAL-TOKEN` equal to an accepted token, else
+ *   `403 {"error":"Forbidden"}`;
+ * - `jwt`: exactly one `Authorization: Bearer <service token>` that verifies for this service
+ *   (else `401 {"error":"unauthorized"}`, `WWW-Authenticate: Bearer error="invalid_token"`)
+ *   and carries a scope the route declares with `@Scopes()` (else 403 with
+ *   `error="insufficient_scope"`; a route without a declaration refuses every caller). The
+ *   verified caller is then {@link verifiedCallerOf}(request). No key to check it: 503;
+ * - `token+jwt`: both, the shared token first.
+ * With `shadow: 'jwt'` in `token` mode, the service token is also checked as in `jwt` mode,
+ * and what that would refuse is logged (`internal_auth_shadow_denied`) and reported, not refused.
+ *
+ * Every refusal is one structured `internal_auth_denied` log line (reason, remote address,
+ * method, path; never a token), also reported to {@link InternalAuthEvents} when the app
+ * provides one (the chassis's `MetricsModule` counts them in `internal_auth_denied_total{reason}`).
  *
  * Registered globally by `InternalAuthModule`, so a new route is protected without anyone
  * remembering to protect it.
@@ -44,6 +77,9 @@ export class InternalTokenGuard implements CanActivate {
   private readonly logger = new Logger(InternalTokenGuard.name);
   private readonly matcher: TokenMatcher;
   private readonly openRoutes = new WeakMap<Type, WeakMap<Handler, boolean>>();
+  private readonly mode: InternalAuthMode;
+  private readonly shadow: boolean;
+  private readonly serviceTokens: JwtVerifier<ServiceCaller> | undefined;
 
   constructor(
     private readonly reflector: Reflector,
@@ -51,25 +87,114 @@ export class InternalTokenGuard implements CanActivate {
     @Optional() private readonly events?: InternalAuthEvents,
   ) {
     this.matcher = new TokenMatcher(config.acceptedTokens);
+    this.mode = config.mode ?? 'token';
+    this.shadow = config.shadow === 'jwt';
+    if ((this.mode !== 'token' || this.shadow) && !config.serviceTokens) {
+      throw new TypeError(`InternalTokenGuard: mode ${this.mode} needs serviceTokens settings`);
+    }
+    this.serviceTokens = config.serviceTokens && createServiceTokenVerifier(config.serviceTokens);
   }
 
-  canActivate(context: ExecutionContext): boolean {
+  // Synchronous in `token` mode: the shared-token check needs no await.
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (this.isOpen(context.getClass(), context.getHandler())) return true;
 
     const request = context.switchToHttp().getRequest<Request>();
-    const reason = this.findDenialReason(request);
-    if (reason === undefined) return true;
+    if (this.mode !== 'jwt') {
+      const reason = this.findDenialReason(request);
+      if (reason !== undefined) {
+        this.logDenied(request, reason);
+        throw new ForbiddenException(FORBIDDEN_BODY);
+      }
+      if (this.mode === 'token') {
+        return this.shadow ? this.rehearseServiceToken(context, request) : true;
+      }
+    }
+    return this.requireServiceToken(context, request);
+  }
 
+  private async requireServiceToken(context: ExecutionContext, request: Request): Promise<true> {
+    const check = await this.checkServiceToken(context, request);
+    if (check.kind === 'allowed') {
+      setVerifiedCaller(request, check.caller);
+      return true;
+    }
+    this.logDenied(request, check.reason, check.detail);
+    const response = context.switchToHttp().getResponse<ServerResponse>();
+    if (check.reason === 'insufficient_scope' || check.reason === 'no_scopes_declared') {
+      response.setHeader('WWW-Authenticate', 'Bearer error="insufficient_scope"');
+      throw new ForbiddenException(FORBIDDEN_BODY);
+    }
+    // The token may be valid: without the issuer's keys it can be neither accepted nor refused.
+    if (check.reason === 'keys_unavailable') {
+      throw new ServiceUnavailableException({ error: 'auth unavailable' });
+    }
+    response.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
+    throw new UnauthorizedException(UNAUTHORIZED_BODY);
+  }
+
+  /** `INTERNAL_AUTH_SHADOW=jwt`: what `jwt` mode would refuse is logged and reported only. */
+  private async rehearseServiceToken(context: ExecutionContext, request: Request): Promise<true> {
+    const check = await this.checkServiceToken(context, request);
+    if (check.kind === 'refused') {
+      this.logger.warn({
+        event: 'internal_auth_shadow_denied',
+        reason: check.reason,
+        ...(check.detail === undefined ? {} : { detail: check.detail }),
+        method: request.method,
+        path: request.path,
+      });
+      this.events?.shadowDenied?.(check.reason);
+    }
+    return true;
+  }
+
+  private async checkServiceToken(
+    context: ExecutionContext,
+    request: Request,
+  ): Promise<ServiceTokenCheck> {
+    const header = readSingleHeader(request, 'Authorization');
+    if (header.kind === 'absent') return { kind: 'refused', reason: 'bearer_missing' };
+    if (header.kind === 'repeated') return { kind: 'refused', reason: 'bearer_repeated' };
+    const token = BEARER.exec(header.value)?.[1];
+    if (token === undefined) return { kind: 'refused', reason: 'bearer_malformed' };
+    let caller: ServiceCaller;
+    try {
+      // Set whenever the mode or the shadow needs it (checked in the constructor).
+      caller = await (this.serviceTokens as JwtVerifier<ServiceCaller>).verify(token);
+    } catch (error) {
+      if (error instanceof TokenRejectedError) {
+        return { kind: 'refused', reason: 'token_rejected', detail: error.reason };
+      }
+      if (error instanceof KeySetUnavailableError) {
+        return { kind: 'refused', reason: 'keys_unavailable', detail: error.reason };
+      }
+      throw error;
+    }
+    const accepted = this.reflector.getAllAndOverride<string[] | undefined>(SCOPES_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (accepted === undefined) {
+      return { kind: 'refused', reason: 'no_scopes_declared', detail: caller.name };
+    }
+    if (!accepted.some((scope) => caller.scopes.has(scope))) {
+      return { kind: 'refused', reason: 'insufficient_scope', detail: caller.name };
+    }
+    return { kind: 'allowed', caller };
+  }
+
+  private logDenied(request: Request, reason: InternalAuthDeniedReason, detail?: string): void {
     this.logger.warn({
       event: 'internal_auth_denied',
       reason,
+      ...(detail === undefined ? {} : { detail }),
       remote_address: request.socket.remoteAddress,
       method: request.method,
       // The path only: a query string may carry a misplaced credential.
       path: request.path,
     });
     this.events?.denied(reason);
-    throw new ForbiddenException(FORBIDDEN_BODY);
   }
 
   /**

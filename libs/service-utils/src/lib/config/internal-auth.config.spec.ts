@@ -19,6 +19,61 @@ describe(loadInternalAuthConfig.name, () => {
     expect(loadInternalAuthConfig({ INTERNAL_SERVICE_TOKEN: STRONG })).toEqual({
       sendToken: STRONG,
       acceptedTokens: [STRONG],
+      mode: 'token',
+    });
+  });
+
+  describe('service identity (INTERNAL_AUTH_MODE, INTERNAL_AUTH_SHADOW)', () => {
+    const base = { INTERNAL_SERVICE_TOKEN: STRONG, AUTH_SERVER_URL: 'http://auth.internal:6001/' };
+
+    it('verifies service tokens of the issuer at AUTH_SERVER_URL, for this service as audience', () => {
+      for (const mode of ['token+jwt', 'jwt'] as const) {
+        const sut = loadInternalAuthConfig(
+          { ...base, INTERNAL_AUTH_MODE: mode },
+          { serviceName: 'billing-server' },
+        );
+        expect(sut).toMatchObject({
+          mode,
+          serviceTokens: {
+            issuer: 'http://auth.internal:6001',
+            jwksUrl: new URL('http://auth.internal:6001/oauth2/jwks'),
+            audience: 'billing-server',
+          },
+        });
+      }
+      expect(
+        loadInternalAuthConfig(
+          { ...base, INTERNAL_AUTH_SHADOW: 'jwt' },
+          { serviceName: 'billing-server' },
+        ),
+      ).toMatchObject({
+        mode: 'token',
+        shadow: 'jwt',
+        serviceTokens: { audience: 'billing-server' },
+      });
+    });
+
+    it('refuses an unknown mode, a shadow beside another mode, and a mode without its issuer', () => {
+      const named = { serviceName: 'billing-server' };
+      expect(() => loadInternalAuthConfig({ ...base, INTERNAL_AUTH_MODE: 'open' }, named)).toThrow(
+        expect.objectContaining({ variable: 'INTERNAL_AUTH_MODE' }),
+      );
+      expect(() =>
+        loadInternalAuthConfig(
+          { ...base, INTERNAL_AUTH_MODE: 'jwt', INTERNAL_AUTH_SHADOW: 'jwt' },
+          named,
+        ),
+      ).toThrow(expect.objectContaining({ variable: 'INTERNAL_AUTH_SHADOW' }));
+      expect(() =>
+        loadInternalAuthConfig(
+          { INTERNAL_SERVICE_TOKEN: STRONG, INTERNAL_AUTH_MODE: 'jwt' },
+          named,
+        ),
+      ).toThrow(expect.objectContaining({ variable: 'AUTH_SERVER_URL' }));
+      // A programming error, not an operator's: the service did not say who it is.
+      expect(() => loadInternalAuthConfig({ ...base, INTERNAL_AUTH_MODE: 'jwt' })).toThrow(
+        TypeError,
+      );
     });
   });
 

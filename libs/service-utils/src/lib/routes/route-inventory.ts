@@ -3,6 +3,7 @@ import { GUARDS_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/
 import { ModulesContainer } from '@nestjs/core';
 import { IS_INTERNAL_ONLY_KEY } from '../auth/internal-auth.constants';
 import { IS_PUBLIC_KEY } from '../auth/public.decorator';
+import { SCOPES_KEY } from '../auth/scopes.decorator';
 
 /** One route of an application, as declared by its controller. */
 export interface RouteDescription {
@@ -17,6 +18,11 @@ export interface RouteDescription {
    * required in every app, the public backend included (e.g. `GET /metrics`).
    */
   readonly isInternalOnly: boolean;
+  /**
+   * The scopes a service token must carry (one of them) to call the route, as `@Scopes()` on
+   * the route, else on its controller, declares them; `undefined` when neither does.
+   */
+  readonly scopes: readonly string[] | undefined;
   /** Names of guards the route or its controller declares with `@UseGuards` (global guards aside). */
   readonly routeGuards: readonly string[];
   /** `Controller.method`, for messages. */
@@ -38,6 +44,7 @@ export function listRoutes(app: INestApplication): RouteDescription[] {
       const classPublic = Reflect.getMetadata(IS_PUBLIC_KEY, controller) === true;
       const classInternalOnly = Reflect.getMetadata(IS_INTERNAL_ONLY_KEY, controller) === true;
       const classGuards = guardNames(Reflect.getMetadata(GUARDS_METADATA, controller));
+      const classScopes = Reflect.getMetadata(SCOPES_KEY, controller) as string[] | undefined;
       const prototype = controller.prototype as Record<string, unknown>;
       for (const name of Object.getOwnPropertyNames(prototype)) {
         const handler = prototype[name];
@@ -56,6 +63,8 @@ export function listRoutes(app: INestApplication): RouteDescription[] {
             path: `/${[prefix, normalise(path)].filter(Boolean).join('/')}`,
             isPublic: isPublic && !isInternalOnly,
             isInternalOnly,
+            scopes:
+              (Reflect.getMetadata(SCOPES_KEY, handler) as string[] | undefined) ?? classScopes,
             routeGuards: [
               ...classGuards,
               ...guardNames(Reflect.getMetadata(GUARDS_METADATA, handler)),

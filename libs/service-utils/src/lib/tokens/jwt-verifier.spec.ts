@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import {
   base64url,
   calculateJwkThumbprint,
@@ -146,7 +147,10 @@ describe(JwtVerifier.name, () => {
   });
 
   it('says the keys are unavailable, not that the token is bad, when the key set cannot be had', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     const sut = verifierFor(`${issuer}/nowhere`);
     await expect(sut.verify(await sign())).rejects.toBeInstanceOf(KeySetUnavailableError);
+    expect(warn).toHaveBeenCalledWith(expect.objectContaining({ event: 'jwks_fetch_failed' }));
+    warn.mockRestore();
   });
 });
