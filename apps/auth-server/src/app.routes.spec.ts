@@ -46,8 +46,8 @@ describe('auth-server route inventory', () => {
       'GET /health',
       'GET /health/live',
       'GET /health/ready',
-      'GET /oauth2/jwks',
       'POST /login',
+      'GET /oauth2/jwks',
       'POST /oauth2/token',
       'POST /register',
     ]);

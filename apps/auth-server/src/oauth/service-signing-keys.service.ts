@@ -117,11 +117,11 @@ export class ServiceSigningKeys implements OnModuleInit, OnApplicationShutdown {
         ),
       ];
       changed = true;
-      this.logger.log({
-        event: 'service_signing_key_rotated',
-        kid: fresh.kid,
-        retired_kid: current?.kid ?? null,
-      });
+      this.logger.log(
+        current
+          ? { event: 'service_signing_key_rotated', kid: fresh.kid, retired_kid: current.kid }
+          : { event: 'service_signing_key_generated', kid: fresh.kid },
+      );
     }
     if (changed) this.write();
   }
