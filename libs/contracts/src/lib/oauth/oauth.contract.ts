@@ -54,29 +54,30 @@ export const SERVICE_TOKEN_TYPE = 'at+jwt';
 /** The longest a service token may live, in seconds (DESIGN section 9: at most 10 minutes). */
 export const MAX_SERVICE_TOKEN_LIFETIME_SECONDS = 600;
 
-/** The form fields of a token request, as documented (the endpoint parses the form itself). */
-const tokenRequestForm = z
-  .object({
-    grant_type: z.literal(CLIENT_CREDENTIALS_GRANT),
-    audience: z
-      .string()
-      .optional()
-      .describe('The callee by service name, e.g. billing-server; or give resource'),
-    resource: z
-      .string()
-      .url()
-      .optional()
-      .describe('The callee by its base URL (RFC 8707); or give audience, not both'),
-    scope: z
-      .string()
-      .optional()
-      .describe(
-        'Space-separated scopes; without it, every scope the client may have for the audience',
-      ),
-    client_id: z.string().optional().describe('client_secret_post only'),
-    client_secret: z.string().optional().describe('client_secret_post only'),
-  })
-  .strict();
+/**
+ * The form fields of a token request, as documented (the endpoint parses the form itself).
+ * Other parameters are ignored (RFC 6749 section 3.2), hence no `.strict()`.
+ */
+const tokenRequestForm = z.object({
+  grant_type: z.literal(CLIENT_CREDENTIALS_GRANT),
+  audience: z
+    .string()
+    .optional()
+    .describe('The callee by service name, e.g. billing-server; or give resource'),
+  resource: z
+    .string()
+    .url()
+    .optional()
+    .describe('The callee by its base URL (RFC 8707); or give audience, not both'),
+  scope: z
+    .string()
+    .optional()
+    .describe(
+      'Space-separated scopes; without it, every scope the client may have for the audience',
+    ),
+  client_id: z.string().optional().describe('client_secret_post only'),
+  client_secret: z.string().optional().describe('client_secret_post only'),
+});
 
 export const issueServiceToken = defineEndpoint({
   method: 'POST',
