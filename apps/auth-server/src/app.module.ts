@@ -15,6 +15,7 @@ import type { AuthConfig } from './config/auth.config';
 import { AUTH_MIGRATIONS } from './database/auth.migrations';
 import { BILLING_UPSTREAM } from './billing/billing.client';
 import { InvitesModule } from './invites/invites.module';
+import { OAuthModule } from './oauth/oauth.module';
 import { SessionsModule } from './sessions/sessions.module';
 import { StatsModule } from './stats/stats.module';
 import { TokensModule } from './tokens/tokens.module';
@@ -24,8 +25,9 @@ import { UsersModule } from './users/users.module';
 export const AUTH_OPENAPI: OpenApiOptions = {
   title: 'auth-server',
   description:
-    'Users, invites, login and the JWKS of user access tokens. Register, login, JWKS and ' +
-    'health are public; invites, stats and metrics need X-INTERNAL-TOKEN.',
+    'Users, invites, login and the JWKS of user access tokens; service tokens for the other ' +
+    'services (OAuth 2.0 client credentials). Register, login, the JWKS, the token endpoint, ' +
+    'its metadata and health are public; invites, stats and metrics need X-INTERNAL-TOKEN.',
   auth: 'internal-token',
 };
 
@@ -76,6 +78,13 @@ export class AppModule {
             config.signingKeyFile ?? join(config.service.dataDir, 'signing-key.jwk.json'),
           issuer: config.issuer,
           accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+        }),
+        OAuthModule.forRoot({
+          ...config.oauth,
+          issuer: config.issuer,
+          signingKeysFile:
+            config.oauth.signingKeysFile ??
+            join(config.service.dataDir, 'service-signing-keys.json'),
         }),
         UsersModule,
         InvitesModule,

@@ -42,10 +42,13 @@ describe('auth-server route inventory', () => {
   it('declares exactly the intended public routes (adding one is a security decision)', () => {
     expect(publicRouteNames(app)).toEqual([
       'GET /.well-known/jwks.json',
+      'GET /.well-known/oauth-authorization-server',
       'GET /health',
       'GET /health/live',
       'GET /health/ready',
       'POST /login',
+      'GET /oauth2/jwks',
+      'POST /oauth2/token',
       'POST /register',
     ]);
     expect(internalOnlyRouteNames(app)).toEqual(['GET /metrics']);

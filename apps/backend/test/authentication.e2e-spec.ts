@@ -38,6 +38,27 @@ describe.each(testBackends())('authentication at the backend, on %s', (database)
     expect(response).toMatchObject({ status: 401, body: { error: 'unauthorized' } });
   });
 
+  it('refuses a service token, even one the auth server issued for the backend', async () => {
+    for (const audience of ['backend', 'billing-server']) {
+      const issued = await request(`${sut.url('auth-server')}/oauth2/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          audience,
+          client_id: 'metrics-scraper',
+          client_secret: sut.scraperSecret,
+        }).toString(),
+      });
+      expect(issued.status).toBe(200);
+      const token = (issued.body as { access_token: string }).access_token;
+      const response = await request(`${sut.api}/me`, {
+        headers: { Authorization: `Bearer ${token}` },
+      });
+      expect(response).toMatchObject({ status: 401, body: { error: 'unauthorized' } });
+    }
+  });
+
   it('serves health without a token', async () => {
     expect(await request(`${sut.api}/health`)).toMatchObject({
       status: 200,

@@ -46,6 +46,8 @@ export interface CallOptions {
  */
 export class BackendStack {
   readonly internalToken = generateToken();
+  /** The metrics scraper's client secret at the auth server: it may get service tokens. */
+  readonly scraperSecret = generateToken();
   /** Every user signed up here, so that no log may show one of their tokens. */
   private readonly users: TestUser[] = [];
   private started:
@@ -76,6 +78,7 @@ export class BackendStack {
           DATABASE_URL: scratch.url,
         },
         serviceEnv: {
+          'auth-server': { METRICS_SCRAPER_CLIENT_SECRET: this.scraperSecret },
           'filesystem-server': { FS_MAX_USER_BYTES: String(FS_MAX_USER_BYTES) },
           backend: {
             BACKEND_MAX_FILE_BYTES: String(BACKEND_MAX_FILE_BYTES),
@@ -195,6 +198,7 @@ export class BackendStack {
       .map((process) => process.output())
       .join('');
     expect(logs).not.toContain(this.internalToken);
+    expect(logs).not.toContain(this.scraperSecret);
     for (const user of this.users) expect(logs).not.toContain(user.accessToken.split('.')[2]);
   }
 }

@@ -18,3 +18,6 @@ export * as authApi from './lib/auth/auth.contract';
 export * as backendApi from './lib/backend/backend.contract';
 export * as billingApi from './lib/billing/billing.contract';
 export * as filesystemApi from './lib/filesystem/filesystem.contract';
+export * as oauthApi from './lib/oauth/oauth.contract';
+// Service identity: the audiences of service tokens and the scopes each knows
+export * from './lib/oauth/service-scopes';

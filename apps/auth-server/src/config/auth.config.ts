@@ -15,6 +15,8 @@ import {
   loadServiceConfigModule,
   type ServiceConfig,
 } from '@zt/service-chassis';
+import { SERVICE_CLIENTS } from '../oauth/clients.policy';
+import { loadOAuthConfig, type OAuthConfig } from './oauth.config';
 
 /** The auth server's configuration, read and validated once at boot. */
 export interface AuthConfig {
@@ -32,6 +34,8 @@ export interface AuthConfig {
   readonly accessTokenTtlSeconds: number;
   /** Optional file holding the private signing key as a JWK (`AUTH_SIGNING_KEY_FILE`); generated when absent. */
   readonly signingKeyFile: string | undefined;
+  /** The service tokens: clients (secret-derived digests), lifetime, signing keys. */
+  readonly oauth: OAuthConfig;
 }
 
 /**
@@ -39,6 +43,8 @@ export interface AuthConfig {
  * @throws ConfigError naming the variable at fault.
  */
 export function loadAuthConfig(env: Environment): AuthConfig {
+  const billingUrl = readHttpUrl(env, 'BILLING_SERVER_URL', 'http://127.0.0.1:6004');
+  const issuer = readHttpUrl(env, 'AUTH_SERVER_URL', 'http://127.0.0.1:6001');
   return {
     service: loadServiceConfig(env, {
       name: 'auth-server',
@@ -48,10 +54,14 @@ export function loadAuthConfig(env: Environment): AuthConfig {
     internalAuth: loadInternalAuthConfig(env),
     client: loadInternalClientConfig(env),
     databaseUrl: readOptionalString(env, 'DATABASE_URL'),
-    billingUrl: readHttpUrl(env, 'BILLING_SERVER_URL', 'http://127.0.0.1:6004'),
-    issuer: readHttpUrl(env, 'AUTH_SERVER_URL', 'http://127.0.0.1:6001'),
+    billingUrl,
+    issuer,
     accessTokenTtlSeconds: readInteger(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, { min: 60, max: 900 }),
     signingKeyFile: readOptionalString(env, 'AUTH_SIGNING_KEY_FILE'),
+    oauth: loadOAuthConfig(env, SERVICE_CLIENTS, {
+      authServerUrl: issuer,
+      billingServerUrl: billingUrl,
+    }),
   };
 }
 

@@ -58,8 +58,11 @@ export interface Endpoint<Answers extends readonly AnswerSpec[] = readonly Answe
   readonly params?: Readonly<Record<string, string>>;
   /** The JSON body's schema (the callee's input, after its transforms). */
   readonly body?: z.ZodTypeAny;
-  /** `bytes`: the request body is raw bytes (`application/octet-stream`), stored as sent. */
-  readonly requestType?: 'json' | 'bytes';
+  /**
+   * `bytes`: the request body is raw bytes (`application/octet-stream`), stored as sent.
+   * `form`: `application/x-www-form-urlencoded` (OAuth), whose fields {@link Endpoint.body} documents.
+   */
+  readonly requestType?: 'json' | 'bytes' | 'form';
   /** Request headers the route reads, beyond the credential. */
   readonly headers?: readonly HeaderSpec[];
   /** The query's schema: every value arrives as a string. */

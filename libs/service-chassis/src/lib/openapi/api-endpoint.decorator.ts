@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { zodToJsonSchema } from 'zod-to-json-schema';
 
 /**
- * Documents a route by its contract (`@zt/contracts`): the summary, the JSON body, the query
+ * Documents a route by its contract (`@zt/contracts`): the summary, the JSON (or form) body, the query
  * parameters, the path parameters and every answer with its body schema, all generated from
  * the schemas the route validates with and its callers read answers with. Nothing about a
  * route's shape is written by hand beside them.
@@ -22,6 +22,9 @@ import { zodToJsonSchema } from 'zod-to-json-schema';
 export function ApiEndpoint(endpoint: Endpoint): MethodDecorator {
   const decorators: Array<MethodDecorator> = [ApiOperation({ summary: endpoint.summary })];
   if (endpoint.body) decorators.push(ApiBody({ schema: jsonSchemaOf(endpoint.body) }));
+  if (endpoint.requestType === 'form') {
+    decorators.push(ApiConsumes('application/x-www-form-urlencoded'));
+  }
   if (endpoint.requestType === 'bytes') {
     decorators.push(
       ApiConsumes('application/octet-stream'),

@@ -1,0 +1,146 @@
+import { SCOPES_BY_AUDIENCE, type ServiceAudience, type ServiceScope } from '@zt/contracts';
+
+/**
+ * What one service client may get at the token endpoint: for each audience it may call, the
+ * scopes it may have there. A client with no audience authenticates but gets no token
+ * (`unauthorized_client`).
+ */
+export interface ServiceClientPolicy {
+  /** The client id: the lower-case, dashed name of the service or operator tool. */
+  readonly clientId: string;
+  /** What the client is, for the docs. */
+  readonly description: string;
+  readonly audiences: Readonly<Partial<Record<ServiceAudience, readonly ServiceScope[]>>>;
+}
+
+/**
+ * The service clients and what each may get: versioned configuration, changed by a reviewed
+ * commit like code. This is DESIGN section 9's reference policy: the auth server opens
+ * accounts and reads stats at billing; the backend reads balances, charges and refunds at
+ * billing and reads and writes files as a user; nobody else does any of these. The backend
+ * also keeps the user sessions it checks in step with the auth server (the revocation feed,
+ * password changes), and an operator's metrics scraper reads `/metrics` everywhere. Billing
+ * and the filesystem call nobody: they have clients (an identity) and no audience.
+ *
+ * Secrets are not here: each client's comes from `<CLIENT>_CLIENT_SECRET` (see
+ * {@link clientSecretVariable}).
+ */
+export const SERVICE_CLIENTS: readonly ServiceClientPolicy[] = [
+  {
+    clientId: 'auth-server',
+    description: 'The auth server: opens billing accounts at registration, reads billing stats',
+    audiences: {
+      'billing-server': ['billing:accounts.write', 'billing:stats.read'],
+    },
+  },
+  {
+    clientId: 'backend',
+    description: 'The public API: balances, metered writes, files as a user, sessions',
+    audiences: {
+      'billing-server': ['billing:balance.read', 'billing:charge', 'billing:refund'],
+      'filesystem-server': ['files:read', 'files:write', 'files:act-as-user'],
+      'auth-server': ['auth:sessions.read', 'auth:sessions.write'],
+    },
+  },
+  {
+    clientId: 'billing-server',
+    description: 'The billing server: calls no other service',
+    audiences: {},
+  },
+  {
+    clientId: 'filesystem-server',
+    description: 'The filesystem server: calls no other service',
+    audiences: {},
+  },
+  {
+    clientId: 'metrics-scraper',
+    description: "An operator's Prometheus scraper: GET /metrics of every service",
+    audiences: {
+      'auth-server': ['metrics:read'],
+      'billing-server': ['metrics:read'],
+      'filesystem-server': ['metrics:read'],
+      backend: ['metrics:read'],
+    },
+  },
+];
+
+/** What a client id must look like: lower-case words joined by single dashes. */
+export const CLIENT_ID_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+/**
+ * The variable holding a client's secret: the client id in upper case with `_` for `-`,
+ * then `_CLIENT_SECRET` (`auth-server` -> `AUTH_SERVER_CLIENT_SECRET`). The next secret
+ * during a rotation is the same name with `_NEXT`.
+ */
+export function clientSecretVariable(clientId: string): string {
+  return `${clientId.toUpperCase().replaceAll('-', '_')}_CLIENT_SECRET`;
+}
+
+/**
+ * Every mistake in `clients`: a malformed or repeated client id, or a scope its audience does
+ * not know. Empty when the policy is sound; the auth server refuses to start otherwise.
+ */
+export function findPolicyErrors(clients: readonly ServiceClientPolicy[]): string[] {
+  const errors: string[] = [];
+  const seen = new Set<string>();
+  for (const client of clients) {
+    if (!CLIENT_ID_PATTERN.test(client.clientId)) {
+      errors.push(`client id "${client.clientId}" is not lower-case and dashed`);
+    }
+    if (seen.has(client.clientId)) errors.push(`client id "${client.clientId}" is repeated`);
+    seen.add(client.clientId);
+    for (const [audience, scopes] of Object.entries(client.audiences)) {
+      const known: readonly string[] | undefined = SCOPES_BY_AUDIENCE[audience as ServiceAudience];
+      if (!known) {
+        errors.push(`${client.clientId}: unknown audience "${audience}"`);
+        continue;
+      }
+      for (const scope of scopes ?? []) {
+        if (!known.includes(scope)) {
+          errors.push(`${client.clientId}: ${audience} has no scope "${scope}"`);
+        }
+      }
+      if (new Set(scopes).size !== (scopes ?? []).length) {
+        errors.push(`${client.clientId}: a scope is repeated for ${audience}`);
+      }
+    }
+  }
+  return errors;
+}
+
+/** The policy of `clientId`, or `undefined` for a client nobody configured. */
+export function clientPolicy(
+  clients: readonly ServiceClientPolicy[],
+  clientId: string,
+): ServiceClientPolicy | undefined {
+  return clients.find((client) => client.clientId === clientId);
+}
+
+/** What the policy grants one request. */
+export type GrantDecision =
+  | { readonly kind: 'granted'; readonly scopes: readonly ServiceScope[] }
+  /** The client may call nobody. */
+  | { readonly kind: 'unauthorized_client' }
+  /** The client may not call this audience. */
+  | { readonly kind: 'invalid_target' }
+  /** A requested scope is outside what the client may have at this audience. */
+  | { readonly kind: 'invalid_scope' };
+
+/**
+ * Decides what `client` gets at `audience`: without `requested`, every scope the policy gives
+ * it there; with it, exactly those scopes if each is allowed. Scopes come in the policy's order.
+ */
+export function decideGrant(
+  client: ServiceClientPolicy,
+  audience: ServiceAudience,
+  requested: readonly string[] | undefined,
+): GrantDecision {
+  if (Object.keys(client.audiences).length === 0) return { kind: 'unauthorized_client' };
+  const allowed = client.audiences[audience];
+  if (!allowed || allowed.length === 0) return { kind: 'invalid_target' };
+  if (requested === undefined) return { kind: 'granted', scopes: allowed };
+  if (requested.length === 0 || requested.some((scope) => !allowed.some((a) => a === scope))) {
+    return { kind: 'invalid_scope' };
+  }
+  return { kind: 'granted', scopes: allowed.filter((scope) => requested.includes(scope)) };
+}

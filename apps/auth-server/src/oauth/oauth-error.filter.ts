@@ -1,0 +1,35 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { TOKEN_ENDPOINT_REALM } from './oauth.constants';
+import { OAuthError } from './oauth.error';
+import { setNoStore } from './no-store.middleware';
+
+/**
+ * Answers a refused token request as RFC 6749 section 5.2 says: its status,
+ * `{"error", "error_description"}`, `Cache-Control: no-store`, and on `invalid_client` (401)
+ * `WWW-Authenticate: Basic realm="auth-server"`.
+ */
+@Catch(OAuthError)
+export class OAuthErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger(OAuthErrorFilter.name);
+
+  catch(exception: OAuthError, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const response = http.getResponse<Response>();
+    const request = http.getRequest<Request>();
+    this.logger.log({
+      event: 'oauth_token_refused',
+      error: exception.error,
+      description: exception.description,
+    });
+    setNoStore(response);
+    // Refused before its body was read: close rather than read what will not be used.
+    if (!request.complete) response.setHeader('Connection', 'close');
+    if (exception.status === 401) {
+      response.setHeader('WWW-Authenticate', `Basic realm="${TOKEN_ENDPOINT_REALM}"`);
+    }
+    response
+      .status(exception.status)
+      .json({ error: exception.error, error_description: exception.description });
+  }
+}

@@ -1,0 +1,44 @@
+import {
+  type DynamicModule,
+  type MiddlewareConsumer,
+  Module,
+  type NestModule,
+  RequestMethod,
+} from '@nestjs/common';
+import { ClientAuthenticator } from './client-authenticator';
+import { NoStoreMiddleware } from './no-store.middleware';
+import { OAUTH_OPTIONS } from './oauth.constants';
+import { OAuthMetadataController } from './oauth-metadata.controller';
+import type { OAuthModuleOptions } from './oauth.module-options';
+import { ServiceSigningKeys } from './service-signing-keys.service';
+import { ServiceTokenIssuer } from './service-token.issuer';
+import { TokenController } from './token.controller';
+
+/**
+ * The auth server as the OAuth 2.0 authorization server of the services (DESIGN section 9):
+ * the token endpoint, its metadata, the service-token key set, and {@link ServiceTokenIssuer}
+ * (global), with which the auth server mints its own tokens in-process.
+ */
+@Module({})
+export class OAuthModule implements NestModule {
+  static forRoot(options: OAuthModuleOptions): DynamicModule {
+    return {
+      module: OAuthModule,
+      global: true,
+      controllers: [TokenController, OAuthMetadataController],
+      providers: [
+        { provide: OAUTH_OPTIONS, useValue: options },
+        ServiceSigningKeys,
+        ServiceTokenIssuer,
+        ClientAuthenticator,
+      ],
+      exports: [ServiceTokenIssuer],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer
+      .apply(NoStoreMiddleware)
+      .forRoutes({ path: 'oauth2/token', method: RequestMethod.ALL });
+  }
+}

@@ -1,0 +1,116 @@
+import { Controller, HttpCode, HttpStatus, Inject, Post, Req, UseFilters } from '@nestjs/common';
+import { oauthApi } from '@zt/contracts';
+import { ApiEndpoint, RawBody } from '@zt/service-chassis';
+import { Public, readSingleHeader } from '@zt/service-utils';
+import type { Request } from 'express';
+import { ClientAuthenticator } from './client-authenticator';
+import { MAX_TOKEN_REQUEST_BYTES, OAUTH_OPTIONS } from './oauth.constants';
+import { OAuthErrorFilter } from './oauth-error.filter';
+import { OAuthError } from './oauth.error';
+import type { OAuthModuleOptions } from './oauth.module-options';
+import { ServiceTokenIssuer } from './service-token.issuer';
+import {
+  type FormParameters,
+  isFormContentType,
+  parseForm,
+  readAudience,
+  readClientCredentials,
+  readScopes,
+} from './token-request';
+
+/** The token answer (RFC 6749 section 5.1). */
+interface TokenAnswer {
+  readonly access_token: string;
+  readonly token_type: 'Bearer';
+  readonly expires_in: number;
+  readonly scope: string;
+}
+
+/**
+ * `POST /oauth2/token`: service tokens by the client credentials grant (RFC 6749 section
+ * 4.4). Public (a client proves itself with its secret, not the internal credential); it reads
+ * its form itself.
+ */
+@Controller('oauth2')
+@UseFilters(OAuthErrorFilter)
+export class TokenController {
+  constructor(
+    private readonly authenticator: ClientAuthenticator,
+    private readonly issuer: ServiceTokenIssuer,
+    @Inject(OAUTH_OPTIONS) private readonly options: OAuthModuleOptions,
+  ) {}
+
+  @Public()
+  @RawBody()
+  @Post('token')
+  @HttpCode(HttpStatus.OK)
+  @ApiEndpoint(oauthApi.issueServiceToken)
+  async token(@Req() request: Request): Promise<TokenAnswer> {
+    const form = await readForm(request);
+    const credentials = readClientCredentials(readSingleHeader(request, 'authorization'), form);
+    // The client first: nothing about the request is told to whoever cannot authenticate.
+    const client = this.authenticator.authenticate(credentials);
+    if (!client) throw new OAuthError('invalid_client', 'client authentication failed');
+    const grantType = form.get('grant_type');
+    if (grantType === undefined) throw new OAuthError('invalid_request', 'grant_type is required');
+    if (grantType !== oauthApi.CLIENT_CREDENTIALS_GRANT) {
+      throw new OAuthError('unsupported_grant_type', 'only client_credentials is supported');
+    }
+    if (Object.keys(client.audiences).length === 0) {
+      throw new OAuthError('unauthorized_client', 'this client may not get service tokens');
+    }
+    const audience = readAudience(form, this.options.serviceUrls);
+    const outcome = await this.issuer.issue(client, audience, readScopes(form));
+    switch (outcome.kind) {
+      case 'issued':
+        return {
+          access_token: outcome.token.accessToken,
+          token_type: 'Bearer',
+          expires_in: outcome.token.expiresIn,
+          scope: outcome.token.scope,
+        };
+      case 'unauthorized_client':
+        throw new OAuthError('unauthorized_client', 'this client may not get service tokens');
+      case 'invalid_target':
+        throw new OAuthError('invalid_target', 'this client may not call that audience');
+      case 'invalid_scope':
+        throw new OAuthError('invalid_scope', 'a scope outside what this client may have there');
+    }
+  }
+}
+
+/**
+ * The request's form, read under {@link MAX_TOKEN_REQUEST_BYTES}.
+ * @throws OAuthError `invalid_request`: another content type (or a repeated one), a malformed
+ *   form or a repeated parameter (400), a form past the limit (413).
+ */
+async function readForm(request: Request): Promise<FormParameters> {
+  const contentType = readSingleHeader(request, 'content-type');
+  if (contentType.kind !== 'single' || !isFormContentType(contentType.value)) {
+    throw new OAuthError(
+      'invalid_request',
+      'Content-Type must be application/x-www-form-urlencoded (once)',
+    );
+  }
+  const tooLarge = () =>
+    new OAuthError(
+      'invalid_request',
+      `the form is larger than ${MAX_TOKEN_REQUEST_BYTES} bytes`,
+      HttpStatus.PAYLOAD_TOO_LARGE,
+    );
+  const declared = Number(request.headers['content-length']);
+  if (Number.isFinite(declared) && declared > MAX_TOKEN_REQUEST_BYTES) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of request as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_TOKEN_REQUEST_BYTES) throw tooLarge();
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    if (error instanceof OAuthError) throw error;
+    throw new OAuthError('invalid_request', 'incomplete request body');
+  }
+  return parseForm(Buffer.concat(chunks));
+}

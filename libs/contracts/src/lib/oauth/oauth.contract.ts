@@ -1,0 +1,177 @@
+import { z } from 'zod';
+import { type AnswerSpec, defineEndpoint } from '../endpoint';
+
+// The auth server as the OAuth 2.0 authorization server of the services (DESIGN section 9):
+// the token endpoint (client credentials only), its metadata (RFC 8414) and the key set that
+// verifies service tokens.
+
+/** The error codes of the token endpoint (RFC 6749 section 5.2, RFC 8707 `invalid_target`). */
+export const TOKEN_ERROR_CODES = [
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+  'invalid_target',
+] as const;
+
+/** One error code of the token endpoint. */
+export type TokenErrorCode = (typeof TOKEN_ERROR_CODES)[number];
+
+/** An error answer of the token endpoint: `{"error": <code>, "error_description"?}`. */
+export const tokenErrorBody = <const Code extends TokenErrorCode>(code: Code) =>
+  z.object({ error: z.literal(code), error_description: z.string().optional() });
+
+/** Headers sent with every answer of the token endpoint, success and error alike. */
+const NO_STORE_HEADERS = {
+  'Cache-Control': 'no-store',
+  Pragma: 'no-cache',
+} as const;
+
+const tokenError = <const Kind extends TokenErrorCode>(
+  status: number,
+  kind: Kind,
+  description: string,
+  headers: Readonly<Record<string, string>> = NO_STORE_HEADERS,
+): AnswerSpec<Kind, ReturnType<typeof tokenErrorBody<Kind>>> => ({
+  status,
+  kind,
+  body: tokenErrorBody(kind),
+  description,
+  headers,
+});
+
+/** The only grant type of the token endpoint (RFC 6749 section 4.4). */
+export const CLIENT_CREDENTIALS_GRANT = 'client_credentials';
+
+/** How a client may authenticate at the token endpoint (exactly one per request). */
+export const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
+
+/** The `typ` header of every service token (RFC 9068). */
+export const SERVICE_TOKEN_TYPE = 'at+jwt';
+
+/** The longest a service token may live, in seconds (DESIGN section 9: at most 10 minutes). */
+export const MAX_SERVICE_TOKEN_LIFETIME_SECONDS = 600;
+
+/**
+ * The form fields of a token request, as documented (the endpoint parses the form itself).
+ * Other parameters are ignored (RFC 6749 section 3.2), hence no `.strict()`.
+ */
+const tokenRequestForm = z.object({
+  grant_type: z.literal(CLIENT_CREDENTIALS_GRANT),
+  audience: z
+    .string()
+    .optional()
+    .describe('The callee by service name, e.g. billing-server; or give resource'),
+  resource: z
+    .string()
+    .url()
+    .optional()
+    .describe('The callee by its base URL (RFC 8707); or give audience, not both'),
+  scope: z
+    .string()
+    .optional()
+    .describe(
+      'Space-separated scopes; without it, every scope the client may have for the audience',
+    ),
+  client_id: z.string().optional().describe('client_secret_post only'),
+  client_secret: z.string().optional().describe('client_secret_post only'),
+});
+
+export const issueServiceToken = defineEndpoint({
+  method: 'POST',
+  path: '/oauth2/token',
+  summary:
+    'A service token (RFC 9068 JWT) for one callee: client credentials grant, ' +
+    'client_secret_basic or client_secret_post',
+  requestType: 'form',
+  body: tokenRequestForm,
+  headers: [
+    {
+      name: 'Authorization',
+      description:
+        'client_secret_basic: Basic base64(urlencode(client_id):urlencode(client_secret)); ' +
+        'leave it out for client_secret_post',
+    },
+  ],
+  answers: [
+    {
+      status: 200,
+      kind: 'ok',
+      body: z.object({
+        access_token: z.string(),
+        token_type: z.literal('Bearer'),
+        expires_in: z.number().int().positive(),
+        scope: z.string(),
+      }),
+      description: 'A service token',
+      headers: NO_STORE_HEADERS,
+    },
+    tokenError(
+      400,
+      'invalid_request',
+      'Malformed form, a repeated parameter, no audience, two ways of authenticating, ...',
+    ),
+    tokenError(400, 'invalid_target', 'An audience or resource the client may not have'),
+    tokenError(400, 'invalid_scope', 'A scope outside the client’s policy for the audience'),
+    tokenError(400, 'unsupported_grant_type', 'A grant type other than client_credentials'),
+    tokenError(400, 'unauthorized_client', 'The client may not get service tokens at all'),
+    tokenError(401, 'invalid_client', 'Unknown client, wrong secret, or no authentication', {
+      ...NO_STORE_HEADERS,
+      'WWW-Authenticate': 'Basic realm="auth-server"',
+    }),
+    tokenError(413, 'invalid_request', 'A form larger than the limit'),
+  ],
+});
+
+/** The authorization server metadata (RFC 8414) the auth server publishes. */
+export const authorizationServerMetadataBody = z.object({
+  issuer: z.string(),
+  token_endpoint: z.string(),
+  jwks_uri: z.string(),
+  grant_types_supported: z.array(z.string()),
+  token_endpoint_auth_methods_supported: z.array(z.string()),
+  scopes_supported: z.array(z.string()),
+  response_types_supported: z.array(z.string()),
+});
+
+export const authorizationServerMetadata = defineEndpoint({
+  method: 'GET',
+  path: '/.well-known/oauth-authorization-server',
+  summary: 'Authorization server metadata (RFC 8414) for service clients',
+  answers: [
+    {
+      status: 200,
+      kind: 'ok',
+      body: authorizationServerMetadataBody,
+      description: 'The metadata',
+    },
+  ],
+});
+
+/** One public key of a JWKS (never a private member). */
+const publicJwk = z.object({
+  kty: z.string(),
+  crv: z.string(),
+  x: z.string(),
+  kid: z.string(),
+  alg: z.string(),
+  use: z.string(),
+});
+
+export const serviceTokenJwks = defineEndpoint({
+  method: 'GET',
+  path: '/oauth2/jwks',
+  summary:
+    'The public keys that verify service tokens: the current one and those retired less ' +
+    'than the longest token lifetime ago',
+  answers: [
+    {
+      status: 200,
+      kind: 'ok',
+      body: z.object({ keys: z.array(publicJwk) }),
+      description: 'The key set',
+    },
+  ],
+});
