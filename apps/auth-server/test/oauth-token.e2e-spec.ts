@@ -1,3 +1,4 @@
+import { createServiceTokenVerifier, DEFAULT_KEY_SET, TokenRejectedError } from '@zt/service-utils';
 import { launchStack, type ServiceStack } from '@zt/stack-launcher';
 import {
   generateToken,
@@ -433,6 +434,23 @@ describe('auth-server token endpoint (client credentials), as a process', () => 
     ])('invalid_scope to %s', async (_name, scope) => {
       expectRefused(await asBackend({ audience: 'billing-server', scope }), 400, 'invalid_scope');
     });
+  });
+
+  it("passes the trust kit's verifier of its audience, and only that one", async () => {
+    const issued = await asBackend({ audience: 'billing-server', scope: 'billing:charge' });
+    const token = (issued.body as { access_token: string }).access_token;
+    const kitVerifier = (audience: string) =>
+      createServiceTokenVerifier({
+        issuer: ISSUER,
+        jwksUrl: new URL(`${auth().url}/oauth2/jwks`),
+        audience,
+        keySet: DEFAULT_KEY_SET,
+      });
+    const caller = await kitVerifier('billing-server').verify(token);
+    expect(caller).toMatchObject({ name: 'backend', scopes: new Set(['billing:charge']) });
+    await expect(kitVerifier('filesystem-server').verify(token)).rejects.toBeInstanceOf(
+      TokenRejectedError,
+    );
   });
 
   describe('keeps service tokens and user tokens apart', () => {

@@ -48,11 +48,13 @@ export const CLIENT_CREDENTIALS_GRANT = 'client_credentials';
 /** How a client may authenticate at the token endpoint (exactly one per request). */
 export const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
 
-/** The `typ` header of every service token (RFC 9068). */
-export const SERVICE_TOKEN_TYPE = 'at+jwt';
-
-/** The longest a service token may live, in seconds (DESIGN section 9: at most 10 minutes). */
-export const MAX_SERVICE_TOKEN_LIFETIME_SECONDS = 600;
+// The trust kit verifies service tokens: the profile is written once, there.
+export {
+  /** The `typ` header of every service token (RFC 9068). */
+  SERVICE_TOKEN_TYPE,
+  /** The longest a service token may live, in seconds (DESIGN section 9: at most 10 minutes). */
+  SERVICE_TOKEN_MAX_LIFETIME_SECONDS as MAX_SERVICE_TOKEN_LIFETIME_SECONDS,
+} from '@zt/service-utils';
 
 /**
  * The form fields of a token request, as documented (the endpoint parses the form itself).
