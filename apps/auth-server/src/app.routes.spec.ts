@@ -7,6 +7,7 @@ import {
   readMetric,
   request,
   routesOpenWithoutCredential,
+  routesWithoutScopes,
   serviceDocsExposed,
 } from '@zt/test-kit';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -52,6 +53,10 @@ describe('auth-server route inventory', () => {
       'POST /register',
     ]);
     expect(internalOnlyRouteNames(app)).toEqual(['GET /metrics']);
+  });
+
+  it('declares the scopes every internal route accepts (service identity, DESIGN section 9)', () => {
+    expect(routesWithoutScopes(app)).toEqual([]);
   });
 
   it('refuses every other route without the internal credential', async () => {

@@ -10,6 +10,7 @@ import {
   readMetric,
   request,
   routesOpenWithoutCredential,
+  routesWithoutScopes,
 } from '@zt/test-kit';
 import { AppModule, BACKEND_OPENAPI } from './app.module';
 import { loadBackendConfig } from './config/backend.config';
@@ -38,6 +39,10 @@ describe('backend route inventory', () => {
 
   afterAll(async () => {
     await app.close();
+  });
+
+  it('declares the scopes every internal route accepts (service identity, DESIGN section 9)', () => {
+    expect(routesWithoutScopes(app, (route) => route.isInternalOnly)).toEqual([]);
   });
 
   it('declares exactly the intended public routes (adding one is a security decision)', () => {

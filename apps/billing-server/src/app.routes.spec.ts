@@ -7,6 +7,7 @@ import {
   readMetric,
   request,
   routesOpenWithoutCredential,
+  routesWithoutScopes,
   serviceDocsExposed,
 } from '@zt/test-kit';
 import { AppModule } from './app.module';
@@ -34,6 +35,10 @@ describe('billing-server route inventory', () => {
   it('declares exactly the intended public routes (adding one is a security decision)', () => {
     expect(publicRouteNames(app)).toEqual(['GET /health', 'GET /health/live', 'GET /health/ready']);
     expect(internalOnlyRouteNames(app)).toEqual(['GET /metrics']);
+  });
+
+  it('declares the scopes every internal route accepts (service identity, DESIGN section 9)', () => {
+    expect(routesWithoutScopes(app)).toEqual([]);
   });
 
   it('refuses every other route without the internal credential', async () => {

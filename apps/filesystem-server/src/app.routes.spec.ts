@@ -7,6 +7,7 @@ import {
   publicRouteNames,
   request,
   routesOpenWithoutCredential,
+  routesWithoutScopes,
   serviceDocsExposed,
 } from '@zt/test-kit';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -57,6 +58,10 @@ describe('filesystem-server route inventory', () => {
   it('declares exactly the intended public routes (adding one is a security decision)', () => {
     expect(publicRouteNames(app)).toEqual(['GET /health', 'GET /health/live', 'GET /health/ready']);
     expect(internalOnlyRouteNames(app)).toEqual(['GET /metrics']);
+  });
+
+  it('declares the scopes every internal route accepts (service identity, DESIGN section 9)', () => {
+    expect(routesWithoutScopes(app)).toEqual([]);
   });
 
   it('refuses every other route without the internal credential', async () => {

@@ -51,7 +51,7 @@ export function loadAuthConfig(env: Environment): AuthConfig {
       portVariable: 'AUTH_SERVER_PORT',
       defaultPort: 6001,
     }),
-    internalAuth: loadInternalAuthConfig(env),
+    internalAuth: loadInternalAuthConfig(env, { serviceName: 'auth-server' }),
     client: loadInternalClientConfig(env),
     databaseUrl: readOptionalString(env, 'DATABASE_URL'),
     billingUrl,

@@ -13,6 +13,7 @@ import { ApiEndpoint, ZodBodyPipe } from '@zt/service-chassis';
 import { authApi, type ParsedBody, type ParsedQuery } from '@zt/contracts';
 import { UsersRepository } from '../users/users.repository';
 import { UsersService } from '../users/users.service';
+import { Scopes } from '@zt/service-utils';
 
 /**
  * Ending sessions. Internal routes (global guard): the backend calls them for its users'
@@ -25,6 +26,7 @@ export class SessionsController {
     private readonly repository: UsersRepository,
   ) {}
 
+  @Scopes('auth:sessions.write')
   @Post('users/:user_id/password')
   @ApiEndpoint(authApi.changePassword)
   @HttpCode(HttpStatus.NO_CONTENT)
@@ -37,6 +39,7 @@ export class SessionsController {
     await this.users.changePassword(userId, body);
   }
 
+  @Scopes('auth:sessions.write')
   @Post('revocations')
   @ApiEndpoint(authApi.revokeToken)
   @HttpCode(HttpStatus.NO_CONTENT)
@@ -46,6 +49,7 @@ export class SessionsController {
     await this.users.revokeToken(body);
   }
 
+  @Scopes('auth:sessions.read')
   @Get('revocations')
   @ApiEndpoint(authApi.listRevocations)
   async feed(

@@ -3,6 +3,7 @@ import { authApi } from '@zt/contracts';
 import { ApiEndpoint } from '@zt/service-chassis';
 import { BillingClient } from '../billing/billing.client';
 import { UsersRepository } from '../users/users.repository';
+import { Scopes } from '@zt/service-utils';
 
 /** `GET /stats`: users here, subscriptions in billing. Internal (global guard). */
 @Controller('stats')
@@ -12,6 +13,7 @@ export class StatsController {
     private readonly billing: BillingClient,
   ) {}
 
+  @Scopes('auth:stats.read')
   @Get()
   @ApiEndpoint(authApi.authStats)
   async stats(): Promise<Record<string, unknown>> {

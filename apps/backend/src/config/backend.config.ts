@@ -94,7 +94,7 @@ export function loadBackendConfig(env: Environment): BackendConfig {
       portVariable: 'BACKEND_PORT',
       defaultPort: 8000,
     }),
-    internalAuth: loadInternalAuthConfig(env),
+    internalAuth: loadInternalAuthConfig(env, { serviceName: 'backend' }),
     client: loadInternalClientConfig(env),
     authUrl: readHttpUrl(env, 'AUTH_SERVER_URL', 'http://127.0.0.1:6001'),
     billingUrl: readHttpUrl(env, 'BILLING_SERVER_URL', 'http://127.0.0.1:6004'),

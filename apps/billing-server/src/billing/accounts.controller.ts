@@ -6,6 +6,7 @@ import { BillingRepository } from './billing.repository';
 import { BillingService } from './billing.service';
 import { UserIdPipe } from './user-id.pipe';
 import { accountNotFound } from './billing-refusals';
+import { Scopes } from '@zt/service-utils';
 
 /** Accounts: open one, read a balance, count subscriptions. Internal routes (global guard). */
 @Controller()
@@ -15,6 +16,7 @@ export class AccountsController {
     private readonly repository: BillingRepository,
   ) {}
 
+  @Scopes('billing:accounts.write')
   @Post('account')
   @ApiEndpoint(billingApi.createAccount)
   async create(
@@ -32,6 +34,7 @@ export class AccountsController {
     }
   }
 
+  @Scopes('billing:balance.read')
   @Get('balance/:user_id')
   @ApiEndpoint(billingApi.getBalance)
   async balance(@Param('user_id', UserIdPipe) userId: string): Promise<Record<string, unknown>> {
@@ -40,6 +43,7 @@ export class AccountsController {
     return { user_id: account.userId, tier: account.tier, balance: toCredits(account.balance) };
   }
 
+  @Scopes('billing:stats.read')
   @Get('stats/subscription_count')
   @ApiEndpoint(billingApi.subscriptionCount)
   async subscriptionCount(): Promise<Record<string, unknown>> {

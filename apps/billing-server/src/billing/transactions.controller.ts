@@ -24,6 +24,7 @@ import { BillingService } from './billing.service';
 import { readIdempotencyKey } from './idempotency-key';
 import { UserIdPipe } from './user-id.pipe';
 import { accountNotFound, insufficientFunds } from './billing-refusals';
+import { Scopes } from '@zt/service-utils';
 
 const DEFAULT_LEDGER_PAGE = 50;
 
@@ -38,6 +39,7 @@ export class TransactionsController {
     private readonly repository: BillingRepository,
   ) {}
 
+  @Scopes('billing:charge')
   @Post('deduct')
   @HttpCode(HttpStatus.OK)
   @ApiEndpoint(billingApi.deduct)
@@ -49,6 +51,7 @@ export class TransactionsController {
     return this.change('deduct', body, request, response);
   }
 
+  @Scopes('billing:refund')
   @Post('top_up')
   @HttpCode(HttpStatus.OK)
   @ApiEndpoint(billingApi.topUp)
@@ -60,6 +63,7 @@ export class TransactionsController {
     return this.change('top_up', body, request, response);
   }
 
+  @Scopes('billing:ledger.read')
   @Get('ledger/:user_id')
   @ApiEndpoint(billingApi.ledger)
   async ledger(

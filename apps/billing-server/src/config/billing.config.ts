@@ -35,7 +35,7 @@ export function loadBillingConfig(env: Environment): BillingConfig {
       portVariable: 'BILLING_SERVER_PORT',
       defaultPort: 6004,
     }),
-    internalAuth: loadInternalAuthConfig(env),
+    internalAuth: loadInternalAuthConfig(env, { serviceName: 'billing-server' }),
     databaseUrl: readOptionalString(env, 'DATABASE_URL'),
     idempotencyKeyTtlHours: readInteger(env, 'IDEMPOTENCY_KEY_TTL_HOURS', 48, {
       min: 24,

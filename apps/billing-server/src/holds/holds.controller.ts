@@ -18,6 +18,7 @@ import { readCallerService } from '../billing/idempotency-key';
 import type { HoldRow } from './holds.repository';
 import { HoldsService } from './holds.service';
 import { accountNotFound, insufficientFunds } from '../billing/billing-refusals';
+import { Scopes } from '@zt/service-utils';
 
 const DEFAULT_PAGE = 100;
 
@@ -38,6 +39,7 @@ class HoldIdPipe implements PipeTransform<string, string> {
 export class HoldsController {
   constructor(private readonly holds: HoldsService) {}
 
+  @Scopes('billing:charge')
   @Post()
   @HttpCode(HttpStatus.OK)
   @ApiEndpoint(billingApi.placeHold)
@@ -72,6 +74,7 @@ export class HoldsController {
     }
   }
 
+  @Scopes('billing:charge')
   @Post(':hold_id/capture')
   @HttpCode(HttpStatus.OK)
   @ApiEndpoint(billingApi.captureHold)
@@ -92,6 +95,7 @@ export class HoldsController {
     }
   }
 
+  @Scopes('billing:refund')
   @Post(':hold_id/release')
   @HttpCode(HttpStatus.OK)
   @ApiEndpoint(billingApi.releaseHold)
@@ -117,6 +121,7 @@ export class HoldsController {
     }
   }
 
+  @Scopes('billing:charge', 'billing:refund')
   @Get()
   @ApiEndpoint(billingApi.listHolds)
   async list(

@@ -58,7 +58,7 @@ export function loadFilesystemConfig(env: Environment): FilesystemConfig {
       portVariable: 'FILESYSTEM_SERVER_PORT',
       defaultPort: 6002,
     }),
-    internalAuth: loadInternalAuthConfig(env),
+    internalAuth: loadInternalAuthConfig(env, { serviceName: 'filesystem-server' }),
     // Upper bounds keep byte counts exact in a JavaScript number; a file limit above the user
     // quota is allowed and simply never reached (the quota answers first).
     maxFileBytes: readInteger(env, 'FS_MAX_FILE_BYTES', DEFAULT_MAX_FILE_BYTES, {

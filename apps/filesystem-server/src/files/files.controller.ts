@@ -1,5 +1,5 @@
 import { Controller, Delete, Get, HttpCode, HttpStatus, Put, Req, Res } from '@nestjs/common';
-import { ActingUser } from '@zt/service-utils';
+import { ActingUser, Scopes } from '@zt/service-utils';
 import { ApiEndpoint, HttpError, RawBody } from '@zt/service-chassis';
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
@@ -23,6 +23,7 @@ export class FilesController {
   constructor(private readonly files: FilesService) {}
 
   /** `GET /files`: every file of the user, recursively, sorted by path. */
+  @Scopes('files:read')
   @Get()
   @ApiEndpoint(filesystemApi.listFiles)
   async list(
@@ -54,6 +55,7 @@ export class FilesController {
    * `X-Write-ID` the outcome is journaled (see `POST /writes/:write_id/resolve`), and a
    * repeat of an applied write gets the same answer with `Write-Replayed: true`.
    */
+  @Scopes('files:write')
   @Put('*path')
   @ApiEndpoint(filesystemApi.writeFile)
   @RawBody()
@@ -72,6 +74,7 @@ export class FilesController {
   }
 
   /** `GET /files/*path`: the file's bytes, as `application/octet-stream`. */
+  @Scopes('files:read')
   @Get('*path')
   @ApiEndpoint(filesystemApi.readFile)
   async read(
@@ -88,6 +91,7 @@ export class FilesController {
   }
 
   /** `DELETE /files/*path`: 204; folders left empty are removed too. */
+  @Scopes('files:write')
   @Delete('*path')
   @ApiEndpoint(filesystemApi.deleteFile)
   @HttpCode(HttpStatus.NO_CONTENT)

@@ -1,5 +1,5 @@
 import { Controller, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
-import { ActingUser } from '@zt/service-utils';
+import { ActingUser, Scopes } from '@zt/service-utils';
 import { ApiEndpoint, ZodBodyPipe } from '@zt/service-chassis';
 import { filesystemApi, type ParsedQuery } from '@zt/contracts';
 import { FilesService } from './files.service';
@@ -34,6 +34,7 @@ export class WritesController {
    * `POST /writes/:write_id/resolve`: `applied` or `aborted`, for certain. An unknown id is
    * recorded as aborted first, so a write with it can never land afterwards.
    */
+  @Scopes('files:write')
   @Post(':write_id/resolve')
   @ApiEndpoint(filesystemApi.resolveWrite)
   @HttpCode(HttpStatus.OK)
@@ -52,6 +53,7 @@ export class WritesController {
   }
 
   /** `GET /writes`: the user's journal, sorted by write id, a page at a time. */
+  @Scopes('files:read')
   @Get()
   @ApiEndpoint(filesystemApi.listWrites)
   async list(

@@ -10,6 +10,23 @@ export function publicRouteNames(app: INestApplication): string[] {
     .map((route) => `${route.method} ${route.path}`);
 }
 
+/**
+ * `METHOD /path` of every internal route that declares no scopes (`@Scopes()`): with service
+ * identity such a route refuses every caller, so each must say which scopes it accepts
+ * (DESIGN section 9). `internal` picks the internal routes: by default every route that is not
+ * `@Public()` (a public edge passes `(route) => route.isInternalOnly`).
+ */
+export function routesWithoutScopes(
+  app: INestApplication,
+  internal: (route: RouteDescription) => boolean = (route) => !route.isPublic,
+): string[] {
+  const routes = listRoutes(app).filter(internal);
+  if (routes.length === 0) throw new Error('routesWithoutScopes: no internal route to check');
+  return routes
+    .filter((route) => route.scopes === undefined)
+    .map((route) => `${route.method} ${route.path}`);
+}
+
 /** Which routes {@link routesOpenWithoutCredential} calls, with what, and the refusal it expects. */
 export interface CredentialProbe {
   /** Which routes to call; by default every route that is not `@Public()`. */

@@ -1,7 +1,7 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { InternalOnly } from '@zt/service-utils';
+import { InternalOnly, Scopes } from '@zt/service-utils';
 import { ServiceMetrics } from './service-metrics';
 
 /**
@@ -16,6 +16,7 @@ export class MetricsController {
   constructor(private readonly metrics: ServiceMetrics) {}
 
   @InternalOnly()
+  @Scopes('metrics:read')
   @Get()
   @ApiOperation({ summary: 'Prometheus metrics (needs X-INTERNAL-TOKEN)' })
   @ApiOkResponse({
