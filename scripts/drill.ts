@@ -215,10 +215,7 @@ async function main(): Promise<void> {
     answers: {},
     faults_armed: 0,
     faults_injected: 0,
-    faults_by_action: Object.fromEntries(FAULT_ACTIONS.map((action) => [action, 0])) as Record<
-      FaultAction,
-      number
-    >,
+    faults_by_action: { 'kill-backend': 0, 'kill-upstream': 0, timeout: 0, reset: 0 },
     faults_by_step: {},
     kills: {},
     differences: [],

@@ -26,18 +26,19 @@ import {
 const SEND = 'INTERNAL_SERVICE_TOKEN';
 const ACCEPT = 'INTERNAL_SERVICE_TOKEN_ACCEPT';
 const RESTART_TIMEOUT_MS = 180_000;
-// An internal route of each service that answers 200 to an accepted token (nothing changes).
-const PROBES: Readonly<Record<string, Probe>> = {
-  'billing-server': { path: '/stats/subscription_count' },
-  'auth-server': { path: '/stats' },
-  'filesystem-server': { path: '/files', headers: { 'X-User-ID': 'rotate-token-probe' } },
-};
 
 /** An internal route to call with a token, and the headers it needs besides. */
 interface Probe {
   readonly path: string;
   readonly headers?: Readonly<Record<string, string>>;
 }
+
+// An internal route of each service that answers 200 to an accepted token (nothing changes).
+const PROBES: Readonly<Record<string, Probe>> = {
+  'billing-server': { path: '/stats/subscription_count' },
+  'auth-server': { path: '/stats' },
+  'filesystem-server': { path: '/files', headers: { 'X-User-ID': 'rotate-token-probe' } },
+};
 
 /** The tokens of the env file: the one sent, and the others also accepted. */
 interface Tokens {
