@@ -37,8 +37,8 @@ export type StackState = z.infer<typeof stackStateSchema>;
 
 /**
  * Runs the `main` of a script. tsx runs the scripts as CommonJS, which has no top-level await
- * (docs/decisions.md, "Scripts and bench in TypeScript"): an error `main` throws ends the
- * process with code 1, as an uncaught one does.
+ * (docs/decisions.md, "Running it"): an error `main` throws ends the process with code 1, as
+ * an uncaught one does.
  */
 export function runMain(main: () => Promise<void>): void {
   main().catch((error: unknown) => {
