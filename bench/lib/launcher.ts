@@ -1,6 +1,6 @@
 // The stack launcher (libs/stack-launcher) from its build, and the build itself: the bench
-// starts built services as `npm start` does. scripts/stack.mjs does the same for the scripts;
-// the bench keeps its own typed copy so that it does not load untyped script modules.
+// starts built services as `npm start` does. scripts/stack.ts does the same for the scripts;
+// the bench keeps its own copy: a project may not import another by relative path (lint).
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';

@@ -64,7 +64,7 @@ describeWithEngine('docker compose up (the containerised stack)', () => {
   });
 
   it('passes every check of docs/curl-matrix.md against the containers', async () => {
-    const { code, output } = await runScript('curl-matrix.mjs', [], {
+    const { code, output } = await runScript('curl-matrix.ts', [], {
       ...inheritedProcessEnvironment(),
       STACK_ENV_FILE: stack.envFile,
       INTERNAL_SERVICE_TOKEN: stack.env['INTERNAL_SERVICE_TOKEN'],

@@ -34,7 +34,7 @@ describe('the fault drill of metered writes', () => {
   it('injects every kind of fault and finds no difference between ledger and files', async () => {
     const database = testDatabaseAdminUrl();
     const run = await runScript(
-      'drill.mjs',
+      'drill.ts',
       ['--no-build', '--seed', '20261130', '--writes', '40'],
       database ? { DRILL_DATABASE_URL: database } : {},
     );
@@ -109,7 +109,7 @@ describe('npm run check-writes', () => {
       },
     });
   const check = async () => {
-    const run = await runScript('check-writes.mjs', [], {
+    const run = await runScript('check-writes.ts', [], {
       INTERNAL_SERVICE_TOKEN: token,
       BILLING_SERVER_URL: billing().url,
       FILESYSTEM_SERVER_URL: filesystem().url,
@@ -185,7 +185,7 @@ describe('npm run check-writes', () => {
   });
 
   it('counts holds older than the filesystem journal as unverifiable, never as refunds owed', async () => {
-    const run = await runScript('check-writes.mjs', [], {
+    const run = await runScript('check-writes.ts', [], {
       INTERNAL_SERVICE_TOKEN: token,
       BILLING_SERVER_URL: billing().url,
       FILESYSTEM_SERVER_URL: filesystem().url,
@@ -206,7 +206,7 @@ describe('npm run check-writes', () => {
   });
 
   it('exits 2 with a clear message when it cannot reach the stack, printing no token', async () => {
-    const run = await runScript('check-writes.mjs', [], {
+    const run = await runScript('check-writes.ts', [], {
       INTERNAL_SERVICE_TOKEN: token,
       BILLING_SERVER_URL: 'http://127.0.0.1:1',
       FILESYSTEM_SERVER_URL: filesystem().url,

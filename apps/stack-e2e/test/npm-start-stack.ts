@@ -14,7 +14,7 @@ export interface ConsoleLine {
   readonly [field: string]: unknown;
 }
 
-/** A running `scripts/start.mjs`, on free ports, with a scratch env file and data folder. */
+/** A running `scripts/start.ts`, on free ports, with a scratch env file and data folder. */
 export interface NpmStartStack {
   /** The environment it runs with; pass it to the other scripts (invite, curl-matrix, ...). */
   readonly env: NodeJS.ProcessEnv;
@@ -66,7 +66,7 @@ export async function startNpmStart(
       ]),
     ),
   };
-  const child = spawn(process.execPath, [join(workspaceRoot(), 'scripts', 'start.mjs'), ...args], {
+  const child = spawn(process.execPath, scriptArguments('start.ts', args), {
     cwd: workspaceRoot(),
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -118,6 +118,15 @@ export async function startNpmStart(
   };
 }
 
+/**
+ * What `node` runs a script of `scripts/` with: tsx's loader in the node process itself (not
+ * the tsx command, which would run the script in a child), so that a signal sent to the
+ * process reaches the script.
+ */
+export function scriptArguments(script: string, args: readonly string[]): string[] {
+  return ['--import', 'tsx', join(workspaceRoot(), 'scripts', script), ...args];
+}
+
 /** How a script of `scripts/` ended. */
 export interface ScriptRun {
   readonly code: number;
@@ -140,7 +149,7 @@ export function runScript(
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [join(workspaceRoot(), 'scripts', script), ...args],
+      scriptArguments(script, args),
       { cwd: workspaceRoot(), env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) =>
         resolve({

@@ -96,7 +96,7 @@ describe('npm start, then npm run curl-matrix', () => {
   });
 
   it('passes every check of docs/curl-matrix.md', async () => {
-    const { code, output: report } = await runScript('curl-matrix.mjs', [], env);
+    const { code, output: report } = await runScript('curl-matrix.ts', [], env);
     const checks = (
       readFileSync(join(workspaceRoot(), 'docs', 'curl-matrix.md'), 'utf8').match(
         /```sh\n# expect:/g,
@@ -109,12 +109,12 @@ describe('npm start, then npm run curl-matrix', () => {
   });
 
   it('makes more invites with npm run invite, and refuses a tier that does not exist', async () => {
-    const made = await runScript('invite.mjs', ['team'], env);
+    const made = await runScript('invite.ts', ['team'], env);
     expect(made).toMatchObject({
       code: 0,
       output: expect.stringMatching(/^[A-Za-z0-9_-]{32}\n$/),
     });
-    const refused = await runScript('invite.mjs', ['admin'], env);
+    const refused = await runScript('invite.ts', ['admin'], env);
     expect(refused.code).toBe(2);
   });
 

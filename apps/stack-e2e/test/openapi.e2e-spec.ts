@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { scriptArguments } from './npm-start-stack';
 
 const SERVICES = ['auth-server', 'backend', 'billing-server', 'filesystem-server'];
 
@@ -19,7 +20,7 @@ describe('docs/api (npm run openapi)', () => {
     // The services are built before this suite runs (stack-e2e depends on their build).
     await promisify(execFile)(
       process.execPath,
-      [join(workspaceRoot(), 'scripts', 'openapi.mjs'), '--no-build', '--out', scratch],
+      scriptArguments('openapi.ts', ['--no-build', '--out', scratch]),
       { cwd: workspaceRoot(), timeout: 180_000 },
     );
   });

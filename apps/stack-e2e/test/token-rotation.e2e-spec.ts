@@ -553,7 +553,7 @@ describe('npm run rotate-token on a running npm start', () => {
   };
 
   async function rotate(step: string) {
-    const result = await runScript('rotate-token.mjs', [step], env);
+    const result = await runScript('rotate-token.ts', [step], env);
     scriptOutputs.push(result.output);
     return result;
   }
@@ -618,7 +618,7 @@ describe('npm run rotate-token on a running npm start', () => {
 
     // A newcomer end to end: auth opens the billing account and the backend reads it, each
     // sending the new token to a billing server that refuses the old one.
-    const invite = await runScript('invite.mjs', ['pro'], env);
+    const invite = await runScript('invite.ts', ['pro'], env);
     expect(invite.code).toBe(0);
     const email = 'rotated@example.com';
     const registered = await fetch(`${internalUrls['auth-server']}/register`, {

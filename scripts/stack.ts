@@ -4,19 +4,56 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseEnv } from 'node:util';
+import type * as StackLauncher from '@zt/stack-launcher';
+import type { Environment } from '@zt/stack-launcher';
+import { z } from 'zod';
+import { envFileOverride, shellEnvironment } from './config/environment';
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const ROOT = join(__dirname, '..');
 
-// STACK_ENV_FILE points the scripts at another file (the end-to-end test of npm start uses a
-// scratch one, so it never touches a developer's .env).
-export const ENV_FILE = process.env.STACK_ENV_FILE || join(ROOT, '.env');
+export const ENV_FILE = envFileOverride ?? join(ROOT, '.env');
 const EXAMPLE_FILE = join(ROOT, '.env.example');
 
+/**
+ * Where `npm start` records itself for `npm run rotate-token` (and learns how its restarts
+ * went): beside the env file, so "the stack that runs on this .env" is the one it signals.
+ */
+export const STATE_FILE = `${ENV_FILE}.stack.json`;
+
+/** What {@link STATE_FILE} holds while `npm start` runs. */
+export const stackStateSchema = z.object({
+  pid: z.number(),
+  envFile: z.string(),
+  /** Rolling restarts so far. */
+  restarts: z.number(),
+  lastRestart: z.object({ ok: z.boolean(), message: z.string(), at: z.string() }).nullable(),
+  /** Each service's URL. */
+  services: z.record(z.string()),
+});
+export type StackState = z.infer<typeof stackStateSchema>;
+
+/**
+ * Runs the `main` of a script. tsx runs the scripts as CommonJS, which has no top-level await
+ * (docs/decisions.md, "Running it"): an error `main` throws ends the process with code 1, as
+ * an uncaught one does.
+ */
+export function runMain(main: () => Promise<void>): void {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
+
+/** The message of a caught error (anything may be thrown). */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** A fresh random secret (32 bytes, URL-safe base64: 43 characters). */
-export function generateSecret() {
+export function generateSecret(): string {
   return randomBytes(32).toString('base64url');
 }
 
@@ -25,14 +62,14 @@ export function generateSecret() {
  * .env.example with every placeholder secret replaced by a generated one (mode 0600).
  * @returns the names of the secrets it generated.
  */
-export function ensureEnvFile() {
-  const generated = [];
+export function ensureEnvFile(): string[] {
+  const generated: string[] = [];
   const text = existsSync(ENV_FILE)
     ? readFileSync(ENV_FILE, 'utf8')
     : readFileSync(EXAMPLE_FILE, 'utf8');
   const updated = text.replace(
     /^(INTERNAL_SERVICE_TOKEN|POSTGRES_PASSWORD)=(.*)$/gm,
-    (line, name, value) => {
+    (line, name: string, value: string) => {
       if (value.trim() !== '' && !/YOUR_GENERATED/.test(value)) return line;
       generated.push(name);
       return `${name}=${generateSecret()}`;
@@ -44,20 +81,25 @@ export function ensureEnvFile() {
 }
 
 /** The stack's environment: .env, overridden by the variables already set in this shell. */
-export function stackEnvironment() {
+export function stackEnvironment(): Record<string, string | undefined> {
   const fromFile = existsSync(ENV_FILE) ? parseEnv(readFileSync(ENV_FILE, 'utf8')) : {};
-  return { ...fromFile, ...process.env };
+  return { ...fromFile, ...shellEnvironment };
 }
 
 /** The subscription tiers an invite can grant. */
-export const TIERS = ['free', 'pro', 'team'];
+export const TIERS = ['free', 'pro', 'team'] as const;
+export type Tier = (typeof TIERS)[number];
+
+export function isTier(value: string): value is Tier {
+  return (TIERS as readonly string[]).includes(value);
+}
 
 /**
  * Asks the running auth server for a single-use invite (an internal call: the token from
  * `env` goes in the X-INTERNAL-TOKEN header, never in the URL or the output).
  * @returns the invite code.
  */
-export async function createInvite(env, tier) {
+export async function createInvite(env: Environment, tier: Tier): Promise<string> {
   const base = env.AUTH_SERVER_URL || `http://127.0.0.1:${env.AUTH_SERVER_PORT || 6001}`;
   const response = await fetch(`${base}/invites`, {
     method: 'POST',
@@ -68,20 +110,21 @@ export async function createInvite(env, tier) {
     body: JSON.stringify({ tier }),
     signal: AbortSignal.timeout(5000),
   });
-  const body = await response.json().catch(() => ({}));
-  if (response.status !== 201) {
+  const body: unknown = await response.json().catch(() => ({}));
+  const created = z.object({ invite_code: z.string() }).safeParse(body);
+  if (response.status !== 201 || !created.success) {
     throw new Error(
       `auth-server answered ${response.status} ${JSON.stringify(body)} to POST /invites`,
     );
   }
-  return body.invite_code;
+  return created.data.invite_code;
 }
 
 /**
  * Builds the four services (the projects tagged `type:app`), the launcher and the `projects`
  * named; Nx caches what did not change. Build errors are shown.
  */
-export function buildServices(projects = []) {
+export function buildServices(projects: readonly string[] = []): void {
   execFileSync(
     'npx',
     [
@@ -98,7 +141,7 @@ export function buildServices(projects = []) {
     {
       cwd: ROOT,
       stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' },
+      env: { ...shellEnvironment, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' },
     },
   );
 }
@@ -107,10 +150,11 @@ export function buildServices(projects = []) {
  * The stack launcher (libs/stack-launcher) as buildServices() builds it into dist/: import it
  * after the build, not before (a fresh checkout has no dist/ yet).
  */
-export async function loadLauncher() {
+export async function loadLauncher(): Promise<typeof StackLauncher> {
   const entry = join(ROOT, 'dist', 'libs', 'stack-launcher', 'index.js');
   if (!existsSync(entry)) {
     throw new Error(`${entry} is missing: build it first (npm run build)`);
   }
-  return import(pathToFileURL(entry).href);
+  // The build of the source whose types are imported above.
+  return (await import(pathToFileURL(entry).href)) as typeof StackLauncher;
 }

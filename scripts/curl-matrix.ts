@@ -9,7 +9,8 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, stackEnvironment } from './stack.mjs';
+import { shellEnvironment } from './config/environment';
+import { ROOT, stackEnvironment } from './stack';
 
 const env = stackEnvironment();
 if (!env.INTERNAL_SERVICE_TOKEN) {
@@ -18,9 +19,9 @@ if (!env.INTERNAL_SERVICE_TOKEN) {
   );
   process.exit(2);
 }
-const serviceUrl = (variable, portVariable, port) =>
+const serviceUrl = (variable: string, portVariable: string, port: number): string =>
   env[variable] || `http://127.0.0.1:${env[portVariable] || port}`;
-const vars = {
+const vars: Record<string, string> = {
   TOKEN: env.INTERNAL_SERVICE_TOKEN,
   BILLING: serviceUrl('BILLING_SERVER_URL', 'BILLING_SERVER_PORT', 6004),
   AUTH: serviceUrl('AUTH_SERVER_URL', 'AUTH_SERVER_PORT', 6001),
@@ -36,44 +37,54 @@ const checks = [...markdown.matchAll(/```sh\n([\s\S]*?)```/g)]
   .map((match) => match[1])
   .filter((block) => block.includes('# expect:'));
 
+/** A JSON object (not an array), whose fields are still to be checked. */
+function isObject(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** True when `actual` has every field of `expected` (recursively; arrays compared whole). */
-function contains(actual, expected) {
-  if (typeof expected !== 'object' || expected === null || Array.isArray(expected)) {
+function contains(actual: unknown, expected: unknown): boolean {
+  if (!isObject(expected)) {
     return JSON.stringify(actual) === JSON.stringify(expected);
   }
   return (
     typeof actual === 'object' &&
     actual !== null &&
-    Object.entries(expected).every(([key, value]) => key in actual && contains(actual[key], value))
+    Object.entries(expected).every(
+      ([key, value]) => key in actual && contains(Reflect.get(actual, key), value),
+    )
   );
 }
 
-const substitute = (text) => text.replace(/\$([A-Z_]+)/g, (whole, name) => vars[name] ?? whole);
-const redact = (text) =>
+const substitute = (text: string): string =>
+  text.replace(/\$([A-Z_]+)/g, (whole, name: string) => vars[name] ?? whole);
+const redact = (text: string): string =>
   SECRETS.reduce((out, name) => (vars[name] ? out.replaceAll(vars[name], `<${name}>`) : out), text);
 
 let failed = 0;
 for (const [index, block] of checks.entries()) {
   const expectLine = /# expect: (\d{3})(?: (.*))?/.exec(block);
+  if (!expectLine) throw new Error(`no "# expect: STATUS" line in check ${index + 1}:\n${block}`);
   const expectedStatus = expectLine[1];
   const expectedBody = expectLine[2] ? JSON.parse(substitute(expectLine[2])) : undefined;
   const capture = /# capture: ([A-Z_]+)=([a-z_]+)/.exec(block);
   const command = block.replace(/^# (expect|capture):.*\n/gm, '').trim();
   const output = execFileSync('bash', ['-c', command], {
-    env: { ...process.env, ...vars },
+    env: { ...shellEnvironment, ...vars },
     encoding: 'utf8',
   }).trim();
   const status = output.slice(-3);
   const bodyText = output.slice(0, -3).trim();
-  let body;
+  let body: unknown;
   try {
-    body = bodyText ? JSON.parse(bodyText) : undefined;
+    body = bodyText ? (JSON.parse(bodyText) as unknown) : undefined;
   } catch {
     body = bodyText;
   }
   const ok =
     status === expectedStatus && (expectedBody === undefined || contains(body, expectedBody));
-  if (ok && capture) vars[capture[1]] = String(body?.[capture[2]] ?? '');
+  if (ok && capture)
+    vars[capture[1]] = String((isObject(body) ? body[capture[2]] : undefined) ?? '');
   const title = redact(command.split('\n')[0]).slice(0, 110);
   console.log(
     `${ok ? 'ok  ' : 'FAIL'} ${String(index + 1).padStart(2)} ${expectedStatus} ${title}`,

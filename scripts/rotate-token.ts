@@ -12,19 +12,45 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseEnv } from 'node:util';
-import { ENV_FILE, generateSecret } from './stack.mjs';
+import { shellEnvironment } from './config/environment';
+import {
+  ENV_FILE,
+  errorMessage,
+  generateSecret,
+  runMain,
+  type StackState,
+  stackStateSchema,
+  STATE_FILE,
+} from './stack';
 
 const SEND = 'INTERNAL_SERVICE_TOKEN';
 const ACCEPT = 'INTERNAL_SERVICE_TOKEN_ACCEPT';
-// Written by scripts/start.mjs while it runs: its pid, its services' URLs, its restarts.
-const STATE_FILE = `${ENV_FILE}.stack.json`;
 const RESTART_TIMEOUT_MS = 180_000;
+
+/** An internal route to call with a token, and the headers it needs besides. */
+interface Probe {
+  readonly path: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
 // An internal route of each service that answers 200 to an accepted token (nothing changes).
-const PROBES = {
+const PROBES: Readonly<Record<string, Probe>> = {
   'billing-server': { path: '/stats/subscription_count' },
   'auth-server': { path: '/stats' },
   'filesystem-server': { path: '/files', headers: { 'X-User-ID': 'rotate-token-probe' } },
 };
+
+/** The tokens of the env file: the one sent, and the others also accepted. */
+interface Tokens {
+  readonly text: string;
+  readonly send: string;
+  readonly accepted: string[];
+}
+
+interface Options {
+  readonly noRestart: boolean;
+  readonly stdin: boolean;
+}
 
 const USAGE = `usage: npm run rotate-token -- <command> [--no-restart]
 
@@ -44,15 +70,15 @@ Run each step only once the previous one is live on every service.`;
 
 class UsageError extends Error {}
 
-const say = (line) => console.log(`[rotate-token] ${line}`);
+const say = (line: string): void => console.log(`[rotate-token] ${line}`);
 
 /** A token's fingerprint: the first 12 hex digits of its SHA-256 (it reveals nothing of it). */
-function fingerprint(token) {
+function fingerprint(token: string): string {
   return `sha256:${createHash('sha256').update(token, 'utf8').digest('hex').slice(0, 12)}`;
 }
 
 /** Why `token` would be refused by the services at boot (libs/service-utils), or undefined. */
-function weakness(token) {
+function weakness(token: string): string | undefined {
   if (token.length < 32) return 'is shorter than 32 characters';
   if (new Set(token).size < 12) return 'has fewer than 12 distinct characters';
   // Stricter than the services (visible ASCII but a comma): also safe unquoted in an env file.
@@ -62,7 +88,7 @@ function weakness(token) {
   return undefined;
 }
 
-function readTokens() {
+function readTokens(): Tokens {
   if (!existsSync(ENV_FILE)) {
     throw new UsageError(`${ENV_FILE} does not exist: run npm start once to create it`);
   }
@@ -79,8 +105,8 @@ function readTokens() {
 }
 
 /** Rewrites the two variables in the env file, keeping every other line, atomically, mode 0600. */
-function writeTokens(text, send, accepted) {
-  const line = (name) => new RegExp(`^[ \\t]*(?:export[ \\t]+)?${name}[ \\t]*=.*$`, 'gm');
+function writeTokens(text: string, send: string, accepted: readonly string[]): void {
+  const line = (name: string) => new RegExp(`^[ \\t]*(?:export[ \\t]+)?${name}[ \\t]*=.*$`, 'gm');
   // Replacement functions, not strings: a `$` in a value must stay a `$`.
   let updated = text.replace(line(SEND), () => `${SEND}=${send}`);
   const acceptLine = `${ACCEPT}=${accepted.join(',')}`;
@@ -92,7 +118,7 @@ function writeTokens(text, send, accepted) {
   chmodSync(ENV_FILE, 0o600);
 }
 
-function readStdin() {
+function readStdin(): Promise<string> {
   return new Promise((resolve, reject) => {
     let data = '';
     process.stdin.setEncoding('utf8');
@@ -103,11 +129,11 @@ function readStdin() {
 }
 
 /** The npm start process running on this env file, when there is one. */
-function runningStack() {
+function runningStack(): StackState | undefined {
   if (!existsSync(STATE_FILE)) return undefined;
-  let state;
+  let state: StackState;
   try {
-    state = JSON.parse(readFileSync(STATE_FILE, 'utf8'));
+    state = stackStateSchema.parse(JSON.parse(readFileSync(STATE_FILE, 'utf8')));
     process.kill(state.pid, 0);
   } catch {
     return undefined; // left behind by a stack that did not stop cleanly
@@ -116,7 +142,7 @@ function runningStack() {
 }
 
 /** Has npm start restart its services one at a time; resolves with its outcome. */
-async function restartStack(stack) {
+async function restartStack(stack: StackState): Promise<StackState> {
   say(`npm start (pid ${stack.pid}) restarts each service in turn...`);
   process.kill(stack.pid, 'SIGUSR2');
   const deadline = Date.now() + RESTART_TIMEOUT_MS;
@@ -124,7 +150,7 @@ async function restartStack(stack) {
     await sleep(250);
     const now = runningStack();
     if (!now) throw new Error('npm start stopped during the restart');
-    if (now.restarts > stack.restarts) {
+    if (now.restarts > stack.restarts && now.lastRestart) {
       if (!now.lastRestart.ok) throw new Error(`the restart failed: ${now.lastRestart.message}`);
       say(now.lastRestart.message);
       return now;
@@ -134,7 +160,7 @@ async function restartStack(stack) {
 }
 
 /** The status an internal route of `url` answers with `token` (0 when unreachable). */
-async function probe(url, { path, headers }, token) {
+async function probe(url: string, { path, headers }: Probe, token: string): Promise<number> {
   try {
     const response = await fetch(`${url}${path}`, {
       headers: { ...headers, 'X-INTERNAL-TOKEN': token },
@@ -151,14 +177,18 @@ async function probe(url, { path, headers }, token) {
  * Checks that every internal service of the running stack answers 200 to each token of
  * `accepted` and 403 to each of `refused`; throws naming the services that do not.
  */
-async function verify(stack, accepted, refused) {
-  const wrong = [];
+async function verify(
+  stack: StackState,
+  accepted: readonly string[],
+  refused: readonly string[],
+): Promise<void> {
+  const wrong: string[] = [];
   for (const [name, route] of Object.entries(PROBES)) {
-    const url = stack.services?.[name];
+    const url = stack.services[name];
     if (!url) continue;
     for (const [token, expected] of [
-      ...accepted.map((t) => [t, 200]),
-      ...refused.map((t) => [t, 403]),
+      ...accepted.map((t) => [t, 200] as const),
+      ...refused.map((t) => [t, 403] as const),
     ]) {
       const status = await probe(url, route, token);
       if (status !== expected) {
@@ -175,7 +205,11 @@ async function verify(stack, accepted, refused) {
 }
 
 /** After the file changed: restart npm start when it runs (unless told not to), then check. */
-async function apply(options, accepted, refused) {
+async function apply(
+  options: Options,
+  accepted: readonly string[],
+  refused: readonly string[],
+): Promise<boolean> {
   if (options.noRestart) {
     say('the running services still have the previous configuration: restart them one at a time');
     say('(docs/runbooks/token-rotation.md; npm start: npm run rotate-token -- restart)');
@@ -190,9 +224,9 @@ async function apply(options, accepted, refused) {
   return true;
 }
 
-function warnShellOverride() {
+function warnShellOverride(): void {
   for (const name of [SEND, ACCEPT]) {
-    if (process.env[name] !== undefined) {
+    if (shellEnvironment[name] !== undefined) {
       say(
         `warning: ${name} is set in this shell; where it is also set for npm start, it wins over ${ENV_FILE}`,
       );
@@ -200,7 +234,7 @@ function warnShellOverride() {
   }
 }
 
-const commands = {
+const commands: Readonly<Record<string, (options: Options) => Promise<void>>> = {
   async status() {
     const { send, accepted } = readTokens();
     say(`${ENV_FILE}:`);
@@ -270,17 +304,21 @@ const commands = {
   },
 };
 
-const [command, ...flags] = process.argv.slice(2);
-const options = { noRestart: flags.includes('--no-restart'), stdin: flags.includes('--stdin') };
-const unknown = flags.filter((flag) => !['--no-restart', '--stdin'].includes(flag));
-if (!Object.hasOwn(commands, command ?? '') || unknown.length > 0) {
-  console.error(USAGE);
-  process.exit(2);
+async function main(): Promise<void> {
+  const [command = '', ...flags] = process.argv.slice(2);
+  const options = { noRestart: flags.includes('--no-restart'), stdin: flags.includes('--stdin') };
+  const unknown = flags.filter((flag) => !['--no-restart', '--stdin'].includes(flag));
+  if (!Object.hasOwn(commands, command) || unknown.length > 0) {
+    console.error(USAGE);
+    process.exit(2);
+  }
+  try {
+    warnShellOverride();
+    await commands[command](options);
+  } catch (error) {
+    console.error(`[rotate-token] ${errorMessage(error)}`);
+    process.exit(error instanceof UsageError ? 2 : 1);
+  }
 }
-try {
-  warnShellOverride();
-  await commands[command](options);
-} catch (error) {
-  console.error(`[rotate-token] ${error.message}`);
-  process.exit(error instanceof UsageError ? 2 : 1);
-}
+
+runMain(main);
