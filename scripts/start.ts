@@ -81,7 +81,7 @@ async function main(): Promise<void> {
     colors: format === 'text' && Boolean(process.stdout.isTTY),
   });
   if (generated.length > 0)
-    out.info(`generated ${generated.join(' and ')} in ${ENV_FILE} (git-ignored; keep it secret)`);
+    out.info(`generated ${generated.join(', ')} in ${ENV_FILE} (git-ignored; keep it secret)`);
 
   let env: Environment = serviceEnvironment();
   const aborted = new AbortController();

@@ -1,5 +1,5 @@
 import { STACK_SERVICES } from '@zt/stack-launcher';
-import { workspaceRoot } from '@zt/test-kit';
+import { request, workspaceRoot } from '@zt/test-kit';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -59,6 +59,32 @@ describe('npm start, then npm run curl-matrix', () => {
     expect(readFileSync(envFile, 'utf8')).not.toContain('YOUR_GENERATED');
     expect(output()).toContain('generated INTERNAL_SERVICE_TOKEN');
     expect(output()).not.toContain(token());
+  });
+
+  it("generates every service client's secret too: the backend gets a service token with its own", async () => {
+    const file = parseEnv(readFileSync(envFile, 'utf8'));
+    const clients = Object.keys(file).filter((name) => name.endsWith('_CLIENT_SECRET'));
+    expect(clients).toEqual(
+      expect.arrayContaining(['BACKEND_CLIENT_SECRET', 'AUTH_SERVER_CLIENT_SECRET']),
+    );
+    for (const name of clients) {
+      expect(file[name]).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(output()).not.toContain(file[name]);
+    }
+    const answer = await request(`http://127.0.0.1:${ports['auth-server']}/oauth2/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        audience: 'billing-server',
+        client_id: 'backend',
+        client_secret: file['BACKEND_CLIENT_SECRET'] ?? '',
+      }).toString(),
+    });
+    expect(answer).toMatchObject({
+      status: 200,
+      body: { token_type: 'Bearer', scope: 'billing:balance.read billing:charge billing:refund' },
+    });
   });
 
   it('prints one line per service when it is ready, and a first invite, as JSON lines', () => {
