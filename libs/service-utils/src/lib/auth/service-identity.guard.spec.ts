@@ -1,17 +1,9 @@
 import { Controller, Get, type INestApplication, Logger, Req } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { Request } from 'express';
-import {
-  calculateJwkThumbprint,
-  exportJWK,
-  generateKeyPair,
-  type JWK,
-  type KeyLike,
-  SignJWT,
-} from 'jose';
+import { SignJWT } from 'jose';
 import { randomUUID } from 'node:crypto';
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest } from 'node:http';
 import {
   DEFAULT_KEY_SET,
   type InternalAuthConfig,
@@ -24,6 +16,7 @@ import { Public } from './public.decorator';
 import { Scopes } from './scopes.decorator';
 import { verifiedCallerOf } from './verified-caller';
 import { listRoutes } from '../routes/route-inventory';
+import { startTestIssuer, type TestIssuer } from '../../testing/test-issuer';
 
 // The guard's service-identity modes (DESIGN section 9), each over real HTTP against a real
 // Nest app, with service tokens signed like the issuer's and its JWKS served by a real server.
@@ -93,25 +86,11 @@ function get(url: string, rawHeaders: string[] = []): Promise<Answer> {
 }
 
 describe('InternalTokenGuard with service identity', () => {
-  let privateKey: KeyLike;
-  let publicJwk: JWK;
-  let jwks: Server;
-  let issuer: string;
+  let issuer: TestIssuer;
   const apps: INestApplication[] = [];
 
   beforeAll(async () => {
-    const pair = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
-    privateKey = pair.privateKey;
-    const jwk = await exportJWK(pair.publicKey);
-    publicJwk = { ...jwk, kid: await calculateJwkThumbprint(jwk), alg: 'EdDSA', use: 'sig' };
-    jwks = createServer((request, response) => {
-      response.writeHead(request.url === '/oauth2/jwks' ? 200 : 404, {
-        'content-type': 'application/json',
-      });
-      response.end(JSON.stringify({ keys: [publicJwk] }));
-    });
-    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
-    issuer = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}`;
+    issuer = await startTestIssuer('/oauth2/jwks');
   });
 
   beforeEach(() => {
@@ -122,8 +101,7 @@ describe('InternalTokenGuard with service identity', () => {
 
   afterAll(async () => {
     await Promise.all(apps.map((app) => app.close()));
-    jwks.closeAllConnections();
-    await new Promise((resolve) => jwks.close(resolve));
+    await issuer.close();
   });
 
   async function serve(
@@ -137,8 +115,8 @@ describe('InternalTokenGuard with service identity', () => {
       mode,
       ...(shadow ? { shadow } : {}),
       serviceTokens: {
-        issuer,
-        jwksUrl: new URL(keysAt ?? `${issuer}/oauth2/jwks`),
+        issuer: issuer.url,
+        jwksUrl: keysAt ? new URL(keysAt) : issuer.jwksUrl,
         audience: AUDIENCE,
         keySet: DEFAULT_KEY_SET,
       },
@@ -170,14 +148,14 @@ describe('InternalTokenGuard with service identity', () => {
     const now = Math.floor(Date.now() / 1000);
     const subject = claims.subject ?? 'backend';
     return new SignJWT({ scope: claims.scope ?? 'billing:charge', client_id: subject })
-      .setProtectedHeader({ alg: 'EdDSA', kid: publicJwk.kid, typ: claims.typ ?? 'at+jwt' })
-      .setIssuer(issuer)
+      .setProtectedHeader({ alg: 'EdDSA', kid: issuer.publicJwk.kid, typ: claims.typ ?? 'at+jwt' })
+      .setIssuer(issuer.url)
       .setAudience(claims.audience ?? AUDIENCE)
       .setSubject(subject)
       .setJti(randomUUID())
       .setIssuedAt(now)
       .setExpirationTime(now + 300)
-      .sign(privateKey);
+      .sign(issuer.privateKey);
   };
   const bearer = async (claims?: Claims) => [
     'Authorization',
@@ -256,7 +234,7 @@ describe('InternalTokenGuard with service identity', () => {
     });
 
     it("answers 503 when the issuer's keys cannot be had: the token may be valid", async () => {
-      const unreachable = await serve('jwt', { keysAt: `${issuer}/missing` });
+      const unreachable = await serve('jwt', { keysAt: `${issuer.url}/missing` });
       expect(await get(`${unreachable.url}/charge`, await bearer())).toMatchObject({
         status: 503,
         body: { error: 'auth unavailable' },

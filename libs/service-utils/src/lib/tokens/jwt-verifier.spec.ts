@@ -1,15 +1,6 @@
 import { Logger } from '@nestjs/common';
-import {
-  base64url,
-  calculateJwkThumbprint,
-  exportJWK,
-  generateKeyPair,
-  type JWK,
-  type KeyLike,
-  SignJWT,
-} from 'jose';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { base64url, SignJWT } from 'jose';
+import { startTestIssuer, type TestIssuer } from '../../testing/test-issuer';
 import { randomUUID } from 'node:crypto';
 import { JwtVerifier } from './jwt-verifier';
 import { KeySetUnavailableError, TokenRejectedError } from './token-errors';
@@ -25,34 +16,17 @@ interface ServiceCaller {
 }
 
 describe(JwtVerifier.name, () => {
-  let privateKey: KeyLike;
-  let publicJwk: JWK;
-  let server: Server;
-  let issuer: string;
+  let issuer: TestIssuer;
 
   beforeAll(async () => {
-    const pair = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
-    privateKey = pair.privateKey;
-    const jwk = await exportJWK(pair.publicKey);
-    publicJwk = { ...jwk, kid: await calculateJwkThumbprint(jwk), alg: 'EdDSA', use: 'sig' };
-    server = createServer((request, response) => {
-      response.writeHead(request.url === '/jwks' ? 200 : 404, {
-        'content-type': 'application/json',
-      });
-      response.end(JSON.stringify({ keys: [publicJwk] }));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    issuer = await startTestIssuer('/jwks');
   });
 
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  afterAll(() => issuer.close());
 
-  const verifierFor = (jwksUrl = `${issuer}/jwks`) =>
+  const verifierFor = (jwksUrl = issuer.jwksUrl.href) =>
     new JwtVerifier<ServiceCaller>({
-      issuer,
+      issuer: issuer.url,
       jwksUrl: new URL(jwksUrl),
       audience: AUDIENCE,
       type: 'at+jwt',
@@ -75,14 +49,18 @@ describe(JwtVerifier.name, () => {
   const sign = (overrides: Overrides = {}): Promise<string> => {
     const now = Math.floor(Date.now() / 1000);
     return new SignJWT({ scope: 'scope' in overrides ? overrides.scope : 'billing:charge' })
-      .setProtectedHeader({ alg: 'EdDSA', kid: publicJwk.kid, typ: overrides.typ ?? 'at+jwt' })
-      .setIssuer(overrides.issuer ?? issuer)
+      .setProtectedHeader({
+        alg: 'EdDSA',
+        kid: issuer.publicJwk.kid,
+        typ: overrides.typ ?? 'at+jwt',
+      })
+      .setIssuer(overrides.issuer ?? issuer.url)
       .setAudience(overrides.audience ?? AUDIENCE)
       .setSubject('backend')
       .setJti(randomUUID())
       .setIssuedAt(now)
       .setExpirationTime(now + (overrides.lifetime ?? 300))
-      .sign(privateKey);
+      .sign(issuer.privateKey);
   };
 
   async function refusal(token: Promise<string> | string, verifier = verifierFor()) {
@@ -129,7 +107,7 @@ describe(JwtVerifier.name, () => {
   it('refuses alg none, and HS256 signed with the public key as the secret', async () => {
     const claims = base64url.encode(
       JSON.stringify({
-        iss: issuer,
+        iss: issuer.url,
         aud: AUDIENCE,
         sub: 'backend',
         jti: randomUUID(),
@@ -141,14 +119,14 @@ describe(JwtVerifier.name, () => {
     const unsigned = `${base64url.encode(JSON.stringify({ alg: 'none', typ: 'at+jwt' }))}.${claims}.`;
     expect(await refusal(unsigned)).toBe('ERR_JOSE_ALG_NOT_ALLOWED');
     const hmac = await new SignJWT(JSON.parse(Buffer.from(claims, 'base64url').toString()))
-      .setProtectedHeader({ alg: 'HS256', kid: publicJwk.kid, typ: 'at+jwt' })
-      .sign(new TextEncoder().encode(JSON.stringify(publicJwk)));
+      .setProtectedHeader({ alg: 'HS256', kid: issuer.publicJwk.kid, typ: 'at+jwt' })
+      .sign(new TextEncoder().encode(JSON.stringify(issuer.publicJwk)));
     expect(await refusal(hmac)).toBe('ERR_JOSE_ALG_NOT_ALLOWED');
   });
 
   it('says the keys are unavailable, not that the token is bad, when the key set cannot be had', async () => {
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    const sut = verifierFor(`${issuer}/nowhere`);
+    const sut = verifierFor(`${issuer.url}/nowhere`);
     await expect(sut.verify(await sign())).rejects.toBeInstanceOf(KeySetUnavailableError);
     expect(warn).toHaveBeenCalledWith(expect.objectContaining({ event: 'jwks_fetch_failed' }));
     warn.mockRestore();
