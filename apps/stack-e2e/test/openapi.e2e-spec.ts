@@ -38,6 +38,30 @@ describe('docs/api (npm run openapi)', () => {
     expect({ service, upToDate: stored === fresh }).toEqual({ service, upToDate: true });
   });
 
+  it('has the current docs/policy.md, made from these documents (else: npm run policy)', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'policy-e2e-'));
+    const fresh = join(folder, 'policy.md');
+    // The policy script reads libs/contracts from source: tsx maps @zt/* by the base tsconfig.
+    await promisify(execFile)(
+      process.execPath,
+      scriptArguments('policy.ts', ['--api', scratch, '--out', fresh]),
+      {
+        cwd: workspaceRoot(),
+        timeout: 60_000,
+        env: { ...process.env, TSX_TSCONFIG_PATH: join(workspaceRoot(), 'tsconfig.base.json') },
+      },
+    );
+    const policy = readFileSync(fresh, 'utf8');
+    rmSync(folder, { recursive: true, force: true });
+    expect(policy === readFileSync(join(workspaceRoot(), 'docs', 'policy.md'), 'utf8')).toBe(true);
+    // The reference policy of DESIGN section 9, as the table reads it.
+    const row = (route: string) =>
+      policy.split('\n').find((line) => line.startsWith(`| \`${route}\``));
+    expect(row('POST /deduct')).toMatch(/\| - +\| allowed +\| - +\| - +\| - +\|$/);
+    expect(row('POST /account')).toMatch(/\| allowed +\| - +\| - +\| - +\| - +\|$/);
+    expect(row('PUT /files/{path}')).toMatch(/\| - +\| allowed +\| - +\| - +\| - +\|$/);
+  });
+
   it('describes who may call what: public, internal credential, or user token', () => {
     const read = (service: string) =>
       JSON.parse(readFileSync(join(committed, `${service}.json`), 'utf8')) as {

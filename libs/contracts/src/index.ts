@@ -19,5 +19,7 @@ export * as backendApi from './lib/backend/backend.contract';
 export * as billingApi from './lib/billing/billing.contract';
 export * as filesystemApi from './lib/filesystem/filesystem.contract';
 export * as oauthApi from './lib/oauth/oauth.contract';
-// Service identity: the audiences of service tokens and the scopes each knows
+// Service identity: the audiences of service tokens, the scopes each knows, and which
+// client may have which (the versioned policy auth-server applies)
 export * from './lib/oauth/service-scopes';
+export * from './lib/oauth/service-clients';

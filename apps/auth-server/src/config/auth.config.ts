@@ -15,7 +15,7 @@ import {
   loadServiceConfigModule,
   type ServiceConfig,
 } from '@zt/service-chassis';
-import { SERVICE_CLIENTS } from '../oauth/clients.policy';
+import { SERVICE_CLIENTS } from '@zt/contracts';
 import { loadOAuthConfig, type OAuthConfig } from './oauth.config';
 
 /** The auth server's configuration, read and validated once at boot. */

@@ -1,6 +1,6 @@
 import { ConfigError } from '@zt/service-utils';
 import { randomBytes } from 'node:crypto';
-import { SERVICE_CLIENTS, type ServiceClientPolicy } from '../oauth/clients.policy';
+import { SERVICE_CLIENTS, type ServiceClientPolicy } from '@zt/contracts';
 import { loadOAuthConfig } from './oauth.config';
 
 const OWN = { authServerUrl: 'http://127.0.0.1:6001', billingServerUrl: 'http://127.0.0.1:6004' };

@@ -7,11 +7,8 @@ import {
   readOptionalString,
 } from '@zt/service-utils';
 import { ClientSecretDigests, findClientSecretWeakness } from '../oauth/client-secret';
-import {
-  clientSecretVariable,
-  findPolicyErrors,
-  type ServiceClientPolicy,
-} from '../oauth/clients.policy';
+import type { ServiceClientPolicy } from '@zt/contracts';
+import { clientSecretVariable, findPolicyErrors } from '../oauth/clients.policy';
 
 /** The auth server as the authorization server of the services (DESIGN section 9). */
 export interface OAuthConfig {

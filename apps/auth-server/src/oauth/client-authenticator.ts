@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ClientSecretDigests } from './client-secret';
-import { clientPolicy, type ServiceClientPolicy } from './clients.policy';
+import type { ServiceClientPolicy } from '@zt/contracts';
+import { clientPolicy } from './clients.policy';
 import { OAUTH_OPTIONS } from './oauth.constants';
 import type { OAuthModuleOptions } from './oauth.module-options';
 import type { ClientCredentials } from './token-request';

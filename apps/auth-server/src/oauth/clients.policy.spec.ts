@@ -1,11 +1,15 @@
-import { SCOPES_BY_AUDIENCE, SERVICE_AUDIENCES, type ServiceScope } from '@zt/contracts';
+import {
+  SCOPES_BY_AUDIENCE,
+  SERVICE_AUDIENCES,
+  SERVICE_CLIENTS,
+  type ServiceClientPolicy,
+  type ServiceScope,
+} from '@zt/contracts';
 import {
   clientPolicy,
   clientSecretVariable,
   decideGrant,
   findPolicyErrors,
-  SERVICE_CLIENTS,
-  type ServiceClientPolicy,
 } from './clients.policy';
 
 /** Who the reference policy lets have `scope` anywhere. */

@@ -1,6 +1,6 @@
 import type { ServiceAudience } from '@zt/contracts';
 import type { ClientSecretDigests } from './client-secret';
-import type { ServiceClientPolicy } from './clients.policy';
+import type { ServiceClientPolicy } from '@zt/contracts';
 
 /** What {@link OAuthModule} needs: the auth server's configuration, resolved. */
 export interface OAuthModuleOptions {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientSecretDigests } from './client-secret';
-import { SERVICE_CLIENTS } from './clients.policy';
+import { SERVICE_CLIENTS } from '@zt/contracts';
 import type { OAuthModuleOptions } from './oauth.module-options';
 import { ServiceSigningKeys } from './service-signing-keys.service';
 import { ServiceTokenIssuer } from './service-token.issuer';

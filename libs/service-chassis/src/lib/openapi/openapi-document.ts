@@ -13,6 +13,13 @@ import { listRoutes, type RouteDescription } from '@zt/service-utils';
 import { BEARER_SECURITY, INTERNAL_TOKEN_SECURITY, type OpenApiOptions } from './openapi.options';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;
+
+/**
+ * The operation's `@Scopes()`: with service identity (`INTERNAL_AUTH_MODE` `token+jwt` or
+ * `jwt`), a service token must carry one of them. A vendor extension, because which schemes a
+ * call needs depends on the deployment's mode; docs/policy.md is generated from it.
+ */
+export const SERVICE_TOKEN_SCOPES = 'x-service-token-scopes';
 const ERROR_SCHEMA = {
   type: 'object',
   required: ['error'],
@@ -38,7 +45,8 @@ const ERROR_SCHEMA = {
  * `@InternalOnly()` route the `internal-token` scheme (`X-INTERNAL-TOKEN`), and every other
  * route `options.auth`, with its refusal (`403 {"error":"Forbidden"}` or
  * `401 {"error":"unauthorized"}`) among its answers. Every answer is documented with the
- * `X-Request-ID` header.
+ * `X-Request-ID` header, and every route with `@Scopes()` lists them in
+ * {@link SERVICE_TOKEN_SCOPES}.
  */
 export function createOpenApiDocument(
   app: INestApplication,
@@ -101,6 +109,7 @@ function describeAccess(
     return;
   }
   const internal = route.isInternalOnly || options.auth === 'internal-token';
+  if (route.scopes) Object.assign(operation, { [SERVICE_TOKEN_SCOPES]: [...route.scopes] });
   operation.security = [{ [internal ? INTERNAL_TOKEN_SECURITY : BEARER_SECURITY]: [] }];
   const [status, description] = internal
     ? ['403', `Missing, repeated or wrong ${INTERNAL_TOKEN_HEADER}: {"error":"Forbidden"}`]
