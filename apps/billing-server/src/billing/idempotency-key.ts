@@ -1,6 +1,6 @@
 import { HttpStatus } from '@nestjs/common';
 import { billingApi, CALLER_NAME_PATTERN } from '@zt/contracts';
-import { readSingleHeader } from '@zt/service-utils';
+import { readSingleHeader, verifiedCallerOf } from '@zt/service-utils';
 import { HttpError } from '@zt/service-chassis';
 import type { IncomingMessage } from 'node:http';
 
@@ -31,11 +31,14 @@ export function readIdempotencyKey(request: IncomingMessage): IdempotencyKey | u
 }
 
 /**
- * The calling service as `X-Caller-Service` names it (`unspecified` when absent): the
- * namespace of its idempotency keys and holds.
+ * The calling service, the namespace of its idempotency keys and holds: the one its verified
+ * service token names when it sent one (`INTERNAL_AUTH_MODE` `token+jwt` or `jwt`; the header
+ * is then ignored), else as `X-Caller-Service` names it (`unspecified` when absent).
  * @throws HttpError 400 for a malformed or repeated header.
  */
 export function readCallerService(request: IncomingMessage): string {
+  const verified = verifiedCallerOf(request);
+  if (verified) return verified.name;
   const caller = readSingleHeader(request, 'X-Caller-Service');
   if (caller.kind === 'repeated')
     throw new HttpError(HttpStatus.BAD_REQUEST, 'X-Caller-Service must appear once');

@@ -27,7 +27,7 @@ export class FilesController {
   @Get()
   @ApiEndpoint(filesystemApi.listFiles)
   async list(
-    @ActingUser() userId: string,
+    @ActingUser(filesystemApi.ACT_AS_USER_SCOPE) userId: string,
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ): Promise<{ files: FileEntry[] }> {
@@ -60,7 +60,7 @@ export class FilesController {
   @ApiEndpoint(filesystemApi.writeFile)
   @RawBody()
   async write(
-    @ActingUser() userId: string,
+    @ActingUser(filesystemApi.ACT_AS_USER_SCOPE) userId: string,
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ): Promise<{ path: string; size: number }> {
@@ -78,7 +78,7 @@ export class FilesController {
   @Get('*path')
   @ApiEndpoint(filesystemApi.readFile)
   async read(
-    @ActingUser() userId: string,
+    @ActingUser(filesystemApi.ACT_AS_USER_SCOPE) userId: string,
     @Req() request: Request,
     @Res() response: Response,
   ): Promise<void> {
@@ -95,7 +95,10 @@ export class FilesController {
   @Delete('*path')
   @ApiEndpoint(filesystemApi.deleteFile)
   @HttpCode(HttpStatus.NO_CONTENT)
-  async remove(@ActingUser() userId: string, @Req() request: Request): Promise<void> {
+  async remove(
+    @ActingUser(filesystemApi.ACT_AS_USER_SCOPE) userId: string,
+    @Req() request: Request,
+  ): Promise<void> {
     await this.files.remove(userId, filePathOf(request));
   }
 }

@@ -39,7 +39,7 @@ export class WritesController {
   @ApiEndpoint(filesystemApi.resolveWrite)
   @HttpCode(HttpStatus.OK)
   async resolve(
-    @ActingUser() userId: string,
+    @ActingUser(filesystemApi.ACT_AS_USER_SCOPE) userId: string,
     @Param('write_id') rawWriteId: string,
   ): Promise<ResolveAnswer> {
     const writeId = checkWriteId(rawWriteId, 'write_id');
@@ -57,7 +57,7 @@ export class WritesController {
   @Get()
   @ApiEndpoint(filesystemApi.listWrites)
   async list(
-    @ActingUser() userId: string,
+    @ActingUser(filesystemApi.ACT_AS_USER_SCOPE) userId: string,
     @Query(new ZodBodyPipe(filesystemApi.listWrites.query))
     query: ParsedQuery<typeof filesystemApi.listWrites>,
   ): Promise<{ writes: WriteListEntry[]; next_after: string | null }> {

@@ -179,3 +179,9 @@ export const listWrites = defineEndpoint({
     invalidRequest,
   ],
 });
+
+/**
+ * The scope that lets a caller name the user it acts for (`X-User-ID`) at the filesystem,
+ * when the caller proves itself with a service token (DESIGN section 9).
+ */
+export const ACT_AS_USER_SCOPE = 'files:act-as-user';

@@ -5,6 +5,7 @@ import {
   type NestModule,
 } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
+import { verifiedCallerOf } from '@zt/service-utils';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import type { ServiceConfig } from '../config/service.config';
@@ -84,16 +85,10 @@ export class LoggingModule implements NestModule {
             customErrorMessage: () => 'request completed',
             // The request, its answer and the time taken; not pino-http's made-up error for a
             // 5xx (the exception filter already logged the real cause, with the same id).
-            customSuccessObject: (request, response, value: Record<string, unknown>) => ({
-              req: request,
-              res: response,
-              response_time_ms: value['response_time_ms'],
-            }),
-            customErrorObject: (request, response, _error, value: Record<string, unknown>) => ({
-              req: request,
-              res: response,
-              response_time_ms: value['response_time_ms'],
-            }),
+            customSuccessObject: (request, response, value: Record<string, unknown>) =>
+              requestLine(request, response, value),
+            customErrorObject: (request, response, _error, value: Record<string, unknown>) =>
+              requestLine(request, response, value),
           },
         }),
       ],
@@ -104,6 +99,25 @@ export class LoggingModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(requestContextMiddleware).forRoutes(ALL_ROUTES);
   }
+}
+
+/**
+ * The fields of a `request completed` line: the request, its answer, the time taken and, when
+ * the guard verified a service token, the calling service it names (`caller`), which unlike
+ * `X-Caller-Service` is proven.
+ */
+export function requestLine(
+  request: IncomingMessage,
+  response: ServerResponse,
+  value: Record<string, unknown>,
+): Record<string, unknown> {
+  const caller = verifiedCallerOf(request)?.name;
+  return {
+    req: request,
+    res: response,
+    response_time_ms: value['response_time_ms'],
+    ...(caller === undefined ? {} : { caller }),
+  };
 }
 
 function pathOf(request: IncomingMessage): string {

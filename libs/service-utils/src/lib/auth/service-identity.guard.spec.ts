@@ -12,6 +12,7 @@ import {
 import type { InternalAuthDeniedReason } from './internal-auth-denied.reason';
 import { InternalAuthEvents } from './internal-auth-events';
 import { InternalAuthModule } from './internal-auth.module';
+import { ActingUser } from './acting-user.decorator';
 import { Public } from './public.decorator';
 import { Scopes } from './scopes.decorator';
 import { verifiedCallerOf } from './verified-caller';
@@ -29,6 +30,12 @@ class ProbeController {
   @Get('charge')
   charge(@Req() request: Request): { caller: string | null } {
     return { caller: verifiedCallerOf(request)?.name ?? null };
+  }
+
+  @Scopes('files:read')
+  @Get('as-user')
+  asUser(@ActingUser('files:act-as-user') userId: string): { user: string } {
+    return { user: userId };
   }
 
   @Get('undeclared')
@@ -218,11 +225,25 @@ describe('InternalTokenGuard with service identity', () => {
       expect(events.refused.slice(-2)).toEqual(['insufficient_scope', 'no_scopes_declared']);
     });
 
+    it('honours X-User-ID only from a caller whose token may act as a user', async () => {
+      const asUser = ['X-User-ID', 'user-1'];
+      expect(
+        await get(`${url}/as-user`, [
+          ...(await bearer({ scope: 'files:read files:act-as-user' })),
+          ...asUser,
+        ]),
+      ).toMatchObject({ status: 200, body: { user: 'user-1' } });
+      expect(
+        await get(`${url}/as-user`, [...(await bearer({ scope: 'files:read' })), ...asUser]),
+      ).toMatchObject({ status: 403, body: { error: 'Forbidden' } });
+    });
+
     it("lists each route's declared scopes in the route inventory", () => {
       const scopes = Object.fromEntries(
         listRoutes(apps[0]).map((route) => [route.path, route.scopes]),
       );
       expect(scopes).toEqual({
+        '/as-user': ['files:read'],
         '/charge': ['billing:charge'],
         '/undeclared': undefined,
         '/health': undefined,
@@ -274,6 +295,11 @@ describe('InternalTokenGuard with service identity', () => {
         status: 200,
       });
       expect(events.rehearsed).toEqual(['bearer_missing', 'no_scopes_declared']);
+      // Without a verified service token, X-User-ID is honoured as before.
+      expect(await get(`${url}/as-user`, [...shared, 'X-User-ID', 'user-2'])).toMatchObject({
+        status: 200,
+        body: { user: 'user-2' },
+      });
       expect(events.refused).toEqual([]);
       // The shared token is still the rule.
       expect(await get(`${url}/charge`, await bearer())).toMatchObject({ status: 403 });
