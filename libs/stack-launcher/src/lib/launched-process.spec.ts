@@ -33,12 +33,14 @@ describe(startProcess.name, () => {
   });
 
   it('kills it and rejects when it is not ready within the start timeout', async () => {
+    // Long enough for a busy machine to start node and listen (300 ms was not, in CI); the
+    // fake never becomes ready, so the timeout is what ends it.
     const sut = new LaunchedProcess({
       ...options({ FAKE_READY_AFTER_MS: '600000' }),
-      startTimeoutMs: 300,
+      startTimeoutMs: 3_000,
     });
     await expect(sut.ready).rejects.toThrow(
-      /^fake listened on http:\S+ but was not ready within 300 ms/,
+      /^fake listened on http:\S+ but was not ready within 3000 ms/,
     );
     expect(await sut.exited).toEqual({ code: null, signal: 'SIGKILL' });
   });
