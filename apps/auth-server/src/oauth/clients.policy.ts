@@ -4,13 +4,11 @@ import {
   type ServiceClientPolicy,
   type ServiceScope,
 } from '@zt/contracts';
+import { SERVICE_NAME_PATTERN } from '@zt/service-utils';
 
 // The policy itself (SERVICE_CLIENTS) is in libs/contracts, beside the scopes it grants, so
 // docs/policy.md is generated from the same data the token endpoint applies; here is how it
 // is checked and applied.
-
-/** What a client id must look like: lower-case words joined by single dashes. */
-export const CLIENT_ID_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
 /**
  * The variable holding a client's secret: the client id in upper case with `_` for `-`,
@@ -29,7 +27,7 @@ export function findPolicyErrors(clients: readonly ServiceClientPolicy[]): strin
   const errors: string[] = [];
   const seen = new Set<string>();
   for (const client of clients) {
-    if (!CLIENT_ID_PATTERN.test(client.clientId)) {
+    if (!SERVICE_NAME_PATTERN.test(client.clientId)) {
       errors.push(`client id "${client.clientId}" is not lower-case and dashed`);
     }
     if (seen.has(client.clientId)) errors.push(`client id "${client.clientId}" is repeated`);

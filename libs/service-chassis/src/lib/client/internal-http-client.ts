@@ -119,7 +119,7 @@ export class InternalHttpClient implements OnApplicationShutdown {
   constructor(@Inject(INTERNAL_CLIENT_OPTIONS) options: InternalClientOptions) {
     if (!CALLER_NAME_PATTERN.test(options.callerName)) {
       throw new TypeError(
-        'InternalHttpClient: callerName must be lower-case letters, digits and "-" (at most 63)',
+        'InternalHttpClient: callerName must be a service name: lower-case words of letters and digits joined by "-" (at most 63 characters)',
       );
     }
     this.callerName = options.callerName;

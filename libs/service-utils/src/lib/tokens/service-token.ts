@@ -7,8 +7,12 @@ export const SERVICE_TOKEN_TYPE = 'at+jwt';
 /** The longest a service token may live (DESIGN section 9): 10 minutes. */
 export const SERVICE_TOKEN_MAX_LIFETIME_SECONDS = 600;
 
-/** A service's name, which is its OAuth client id: lower case, digits and dashes. */
-export const SERVICE_NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+/**
+ * A service's name, everywhere on the platform: its OAuth client id, a service token's `sub`
+ * and `aud`, `X-Caller-Service`, billing's idempotency namespace. Lower-case words of letters
+ * and digits joined by single dashes, starting with a letter, at most 63 characters.
+ */
+export const SERVICE_NAME_PATTERN = /^(?=.{1,63}$)[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 
 // A scope token (RFC 6749 section 3.3), kept to what our scope names use.
 const SCOPE_TOKEN = /^[a-z][a-z0-9.:_-]{0,127}$/;
