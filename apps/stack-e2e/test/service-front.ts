@@ -182,7 +182,11 @@ export class ServiceFront {
 }
 
 function createTarget(url: string): Target {
-  return { url: new URL(url), agent: new Agent({ keepAlive: true }), inFlight: 0, idle: [] };
+  // Idle sockets are dropped after 2 s, before the service's own keep-alive timeout (Node's
+  // 5 s) closes them: else a request sent on a socket the service is closing at that moment
+  // fails with ECONNRESET, a 502 of the front that no service caused (seen once in CI).
+  const agent = new Agent({ keepAlive: true, timeout: 2_000 });
+  return { url: new URL(url), agent, inFlight: 0, idle: [] };
 }
 
 /** Resolves once `target` serves no request, then closes its kept-alive connections. */
