@@ -16,6 +16,7 @@ import { AUTH_MIGRATIONS } from './database/auth.migrations';
 import { BILLING_UPSTREAM } from './billing/billing.client';
 import { InvitesModule } from './invites/invites.module';
 import { OAuthModule } from './oauth/oauth.module';
+import { ServiceTokenIssuer } from './oauth/service-token.issuer';
 import { SessionsModule } from './sessions/sessions.module';
 import { StatsModule } from './stats/stats.module';
 import { TokensModule } from './tokens/tokens.module';
@@ -62,9 +63,16 @@ export class AppModule {
         InternalAuthModule.forRoot(config.internalAuth),
         InternalClientModule.forRoot({
           callerName: config.service.name,
-          upstreams: { [BILLING_UPSTREAM]: { baseUrl: config.billingUrl } },
+          upstreams: {
+            [BILLING_UPSTREAM]: { baseUrl: config.billingUrl, audience: 'billing-server' },
+          },
           client: config.client,
           internalAuth: config.internalAuth,
+          // The issuer mints its own tokens: no call to itself, no secret of its own.
+          serviceTokens: {
+            inject: [ServiceTokenIssuer],
+            useFactory: (issuer: ServiceTokenIssuer) => issuer.ownTokens,
+          },
         }),
         ServiceHttpModule.forRoot({ maxJsonBodyBytes: config.service.maxJsonBodyBytes }),
         DatabaseModule.forRoot({

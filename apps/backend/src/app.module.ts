@@ -57,8 +57,11 @@ export class AppModule {
         InternalClientModule.forRoot({
           callerName: config.service.name,
           upstreams: {
-            [BILLING_UPSTREAM]: { baseUrl: config.billingUrl },
-            [FILESYSTEM_UPSTREAM]: { baseUrl: config.filesystemUrl },
+            [BILLING_UPSTREAM]: { baseUrl: config.billingUrl, audience: 'billing-server' },
+            [FILESYSTEM_UPSTREAM]: {
+              baseUrl: config.filesystemUrl,
+              audience: 'filesystem-server',
+            },
           },
           client: config.client,
           internalAuth: config.internalAuth,
@@ -68,7 +71,6 @@ export class AppModule {
           { issuer: config.authUrl, jwks: config.jwks },
           {
             authUrl: config.authUrl,
-            internalAuth: config.internalAuth,
             timeoutMs: config.client.timeoutMs,
             pollIntervalMs: config.revocationPollMs,
           },

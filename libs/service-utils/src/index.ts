@@ -6,6 +6,7 @@
 export * from './lib/config/config.error';
 export * from './lib/config/environment';
 export * from './lib/config/internal-auth.config';
+export * from './lib/config/token-strength';
 // Receiving side: the guard, its module and decorators
 export * from './lib/auth/acting-user.decorator';
 export * from './lib/auth/internal-auth-denied.reason';
@@ -21,6 +22,10 @@ export * from './lib/auth/token-matcher';
 export * from './lib/http/single-header';
 // Sending side: the headers of an outgoing internal call
 export * from './lib/auth/internal-headers';
+export * from './lib/auth/internal-call-credentials';
+export * from './lib/tokens/client-credentials';
+export * from './lib/tokens/client-secret';
+export * from './lib/tokens/service-token-cache';
 // Tokens: local verification of signed tokens against their issuer's JWKS
 export * from './lib/tokens/jwt-verifier';
 export * from './lib/tokens/service-token';

@@ -1,14 +1,16 @@
 import { oauthApi, type ServiceAudience } from '@zt/contracts';
 import {
+  clientSecretVariable,
   ConfigError,
+  findClientSecretWeakness,
   type Environment,
   readHttpUrl,
   readInteger,
   readOptionalString,
 } from '@zt/service-utils';
-import { ClientSecretDigests, findClientSecretWeakness } from '../oauth/client-secret';
+import { ClientSecretDigests } from '../oauth/client-secret';
 import type { ServiceClientPolicy } from '@zt/contracts';
-import { clientSecretVariable, findPolicyErrors } from '../oauth/clients.policy';
+import { findPolicyErrors } from '../oauth/clients.policy';
 
 /** The auth server as the authorization server of the services (DESIGN section 9). */
 export interface OAuthConfig {

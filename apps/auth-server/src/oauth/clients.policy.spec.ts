@@ -5,12 +5,7 @@ import {
   type ServiceClientPolicy,
   type ServiceScope,
 } from '@zt/contracts';
-import {
-  clientPolicy,
-  clientSecretVariable,
-  decideGrant,
-  findPolicyErrors,
-} from './clients.policy';
+import { clientPolicy, decideGrant, findPolicyErrors } from './clients.policy';
 
 /** Who the reference policy lets have `scope` anywhere. */
 const holdersOf = (scope: ServiceScope) =>
@@ -122,16 +117,6 @@ describe(findPolicyErrors.name, () => {
     ]) {
       expect(known).toContain(scope);
     }
-  });
-});
-
-describe(clientSecretVariable.name, () => {
-  it.each([
-    ['backend', 'BACKEND_CLIENT_SECRET'],
-    ['auth-server', 'AUTH_SERVER_CLIENT_SECRET'],
-    ['metrics-scraper', 'METRICS_SCRAPER_CLIENT_SECRET'],
-  ])('%s -> %s', (clientId, variable) => {
-    expect(clientSecretVariable(clientId)).toBe(variable);
   });
 });
 

@@ -11,15 +11,6 @@ import { SERVICE_NAME_PATTERN } from '@zt/service-utils';
 // is checked and applied.
 
 /**
- * The variable holding a client's secret: the client id in upper case with `_` for `-`,
- * then `_CLIENT_SECRET` (`auth-server` -> `AUTH_SERVER_CLIENT_SECRET`). The next secret
- * during a rotation is the same name with `_NEXT`.
- */
-export function clientSecretVariable(clientId: string): string {
-  return `${clientId.toUpperCase().replaceAll('-', '_')}_CLIENT_SECRET`;
-}
-
-/**
  * Every mistake in `clients`: a malformed or repeated client id, or a scope its audience does
  * not know. Empty when the policy is sound; the auth server refuses to start otherwise.
  */

@@ -1,5 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { oauthApi, type ServiceAudience, type ServiceScope } from '@zt/contracts';
+import {
+  isServiceAudience,
+  oauthApi,
+  type ServiceAudience,
+  type ServiceScope,
+} from '@zt/contracts';
+import { type ServiceTokenFetcher, ServiceTokenUnavailableError } from '@zt/service-utils';
 import { SignJWT } from 'jose';
 import { randomUUID } from 'node:crypto';
 import type { ServiceClientPolicy } from '@zt/contracts';
@@ -75,6 +81,18 @@ export class ServiceTokenIssuer {
     }
     return outcome.token;
   }
+
+  /**
+   * {@link issueOwn} as the trust kit's `ServiceTokenFetcher`: where the auth server's own
+   * internal client gets the tokens of its calls.
+   */
+  readonly ownTokens: ServiceTokenFetcher = async (audience) => {
+    if (!isServiceAudience(audience)) {
+      throw new ServiceTokenUnavailableError(audience, 'refused', 'invalid_target');
+    }
+    const token = await this.issueOwn(audience);
+    return { accessToken: token.accessToken, expiresInSeconds: token.expiresIn };
+  };
 
   private async sign(
     clientId: string,

@@ -7,23 +7,26 @@ import {
   readOutcome,
   type RequestBody,
 } from '@zt/contracts';
-import { type InternalAuthConfig, internalHeaders } from '@zt/service-utils';
+import { InternalCallCredentials } from '@zt/service-utils';
 import { HttpError, UnexpectedUpstreamAnswerError } from '@zt/service-chassis';
 import { SESSIONS_OPTIONS } from './user-auth.constants';
 
 export interface SessionsOptions {
   /** The auth server (`AUTH_SERVER_URL`). */
   readonly authUrl: string;
-  readonly internalAuth: InternalAuthConfig;
   /** Deadline of one call (`INTERNAL_HTTP_TIMEOUT_MS`). */
   readonly timeoutMs: number;
   /** How often the revocation feed is read (`REVOCATION_POLL_MS`). */
   readonly pollIntervalMs: number;
 }
 
+/** The auth server's name: the audience of the backend's service tokens for it. */
+const AUTH_AUDIENCE = 'auth-server';
+
 /**
  * The backend's calls to the auth server's session routes, each answer read into its outcome
- * by auth's contract (`@zt/contracts`). Plain `fetch` with the internal credential and a
+ * by auth's contract (`@zt/contracts`). Plain `fetch` with the internal credential (the
+ * service token too when the mode says so, renewed once when refused as invalid) and a
  * deadline, not the breaker-guarded client: the revocation feed is polled every few seconds,
  * and a slow auth server must not open a breaker that reports the backend unready. An auth
  * server that does not answer (or answers 5xx) is `503 {"error":"auth unavailable"}`; an
@@ -31,7 +34,10 @@ export interface SessionsOptions {
  */
 @Injectable()
 export class AuthSessionsClient {
-  constructor(@Inject(SESSIONS_OPTIONS) private readonly options: SessionsOptions) {}
+  constructor(
+    @Inject(SESSIONS_OPTIONS) private readonly options: SessionsOptions,
+    private readonly credentials: InternalCallCredentials,
+  ) {}
 
   /** `POST /revocations`: ends the session of one token. */
   revokeToken(
@@ -66,24 +72,10 @@ export class AuthSessionsClient {
     path: string,
     body?: unknown,
   ): Promise<Outcome<E>> {
-    let response: Response;
-    try {
-      response = await fetch(`${this.options.authUrl}${path}`, {
-        method: endpoint.method,
-        headers: {
-          ...internalHeaders(this.options.internalAuth),
-          'X-Caller-Service': 'backend',
-          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-        redirect: 'error',
-      });
-    } catch {
-      throw new HttpError(HttpStatus.SERVICE_UNAVAILABLE, 'auth unavailable');
-    }
-    const text = await response.text().catch(() => '');
-    if (response.status >= 500) {
+    let response = await this.send(endpoint, path, body);
+    if (response.renewToken) response = await this.send(endpoint, path, body);
+    const { status, text } = response;
+    if (status >= 500) {
       throw new HttpError(HttpStatus.SERVICE_UNAVAILABLE, 'auth unavailable');
     }
     let parsed: unknown;
@@ -92,14 +84,47 @@ export class AuthSessionsClient {
     } catch {
       throw new HttpError(HttpStatus.SERVICE_UNAVAILABLE, 'auth unavailable');
     }
-    const outcome = readOutcome(endpoint, response.status, parsed);
+    const outcome = readOutcome(endpoint, status, parsed);
     if (outcome === undefined) {
       throw new UnexpectedUpstreamAnswerError(
         'auth',
         `${endpoint.method} ${endpoint.path}`,
-        response.status,
+        status,
       );
     }
     return outcome;
+  }
+
+  /** One exchange; `renewToken` when the service token was refused as invalid (and dropped). */
+  private async send(
+    endpoint: Endpoint,
+    path: string,
+    body: unknown,
+  ): Promise<{ status: number; text: string; renewToken: boolean }> {
+    try {
+      const credential = await this.credentials.forCall(AUTH_AUDIENCE);
+      const response = await fetch(`${this.options.authUrl}${path}`, {
+        method: endpoint.method,
+        headers: {
+          ...credential.headers,
+          'X-Caller-Service': 'backend',
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+        redirect: 'error',
+      });
+      const text = await response.text().catch(() => '');
+      const headers = { 'www-authenticate': response.headers.get('www-authenticate') ?? '' };
+      const status = response.status;
+      return {
+        status,
+        text,
+        renewToken: this.credentials.refusedToken(AUTH_AUDIENCE, credential, { status, headers }),
+      };
+    } catch {
+      // No answer, or no service token to be had (the token cache logged why).
+      throw new HttpError(HttpStatus.SERVICE_UNAVAILABLE, 'auth unavailable');
+    }
   }
 }

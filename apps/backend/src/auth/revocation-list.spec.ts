@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { signedInUser } from '../testing/authenticated-user';
 import { closedPort, type ScriptedServer, sendJson, startScriptedServer } from '@zt/test-kit';
+import { InternalCallCredentials } from '@zt/service-utils';
 import { AuthSessionsClient, type SessionsOptions } from './auth-sessions.client';
 import { RevocationList } from './revocation-list';
 
@@ -17,11 +18,14 @@ describe(RevocationList.name, () => {
   const listAt = (authUrl: string) => {
     const options: SessionsOptions = {
       authUrl,
-      internalAuth: { sendToken: TOKEN, acceptedTokens: [TOKEN] },
       timeoutMs: 300,
       pollIntervalMs: 60_000,
     };
-    return new RevocationList(new AuthSessionsClient(options), options);
+    const credentials = new InternalCallCredentials(
+      { sendToken: TOKEN, acceptedTokens: [TOKEN] },
+      { timeoutMs: 300 },
+    );
+    return new RevocationList(new AuthSessionsClient(options, credentials), options);
   };
 
   beforeEach(async () => {

@@ -1,6 +1,6 @@
-import { Controller, Get, type INestApplication, Logger } from '@nestjs/common';
+import { Controller, type DynamicModule, Get, type INestApplication, Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { Public } from '@zt/service-utils';
+import { InternalCallCredentials, Public } from '@zt/service-utils';
 import { ServiceHttpModule } from '@zt/service-chassis';
 import { rawRequest, request } from '@zt/test-kit';
 import { type JwksServer, startJwksServer } from '../testing/jwks-server';
@@ -13,12 +13,22 @@ import { UserTokenGuard } from './user-token.guard';
 
 const USER_ID = '3f1c2b9e-7a41-4c55-9d0e-2b6f8a1c4d7e';
 /** Sessions options whose revocation feed is at `url` (here: none, so the list stays empty). */
-const sessionsAt = (url: string) => ({
-  authUrl: url,
-  internalAuth: { sendToken: 'q3V9sLk2Xw8RzT1mN6pB4yH7cJ0dF5gA', acceptedTokens: [] },
-  timeoutMs: 500,
-  pollIntervalMs: 60_000,
-});
+const sessionsAt = (url: string) => ({ authUrl: url, timeoutMs: 500, pollIntervalMs: 60_000 });
+/** What the app's internal client module provides: the credential of calls to auth. */
+const CREDENTIALS: DynamicModule = {
+  module: class CredentialsModule {},
+  global: true,
+  providers: [
+    {
+      provide: InternalCallCredentials,
+      useValue: new InternalCallCredentials(
+        { sendToken: 'q3V9sLk2Xw8RzT1mN6pB4yH7cJ0dF5gA', acceptedTokens: [] },
+        { timeoutMs: 500 },
+      ),
+    },
+  ],
+  exports: [InternalCallCredentials],
+};
 const OTHER_USER_ID = '9d0e2b6f-8a1c-4d7e-3f1c-2b9e7a414c55';
 
 @Controller('probe')
@@ -48,6 +58,7 @@ describe(UserTokenGuard.name, () => {
     const moduleRef = await Test.createTestingModule({
       imports: [
         ServiceHttpModule.forRoot({ maxJsonBodyBytes: 65536 }),
+        CREDENTIALS,
         UserAuthModule.forRoot(
           {
             issuer: jwks.url,
@@ -196,6 +207,7 @@ describe(UserTokenGuard.name, () => {
     const moduleRef = await Test.createTestingModule({
       imports: [
         ServiceHttpModule.forRoot({ maxJsonBodyBytes: 65536 }),
+        CREDENTIALS,
         UserAuthModule.forRoot(
           {
             issuer: jwks.url,

@@ -23,7 +23,7 @@ export interface ServiceClientPolicy {
  * and the filesystem call nobody: they have clients (an identity) and no audience.
  *
  * Secrets are not here: each client's comes from `<CLIENT>_CLIENT_SECRET` (see
- * `clientSecretVariable` in apps/auth-server/src/oauth/clients.policy.ts).
+ * `clientSecretVariable` in @zt/service-utils).
  */
 export const SERVICE_CLIENTS: readonly ServiceClientPolicy[] = [
   {

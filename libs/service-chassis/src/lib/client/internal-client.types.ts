@@ -1,5 +1,6 @@
+import type { InjectionToken, ModuleMetadata } from '@nestjs/common';
 import type { Endpoint, Outcome, RequestBody } from '@zt/contracts';
-import type { InternalAuthConfig } from '@zt/service-utils';
+import type { InternalAuthConfig, ServiceTokenFetcher } from '@zt/service-utils';
 import type { InternalClientConfig } from '../config/internal-client.config';
 import type { FORWARDABLE_HEADERS } from './internal-client.constants';
 
@@ -19,6 +20,24 @@ export interface InternalUpstream {
    * service configuration sets it, since a service must not hammer an upstream that is down.
    */
   readonly breaker?: boolean;
+  /**
+   * Its service name (`billing-server`): the audience of the service tokens sent to it. Needed
+   * when this service sends service tokens (`INTERNAL_AUTH_MODE` `token+jwt` or `jwt`, or
+   * `INTERNAL_AUTH_SHADOW=jwt`).
+   */
+  readonly audience?: string;
+}
+
+/**
+ * Where this service's own service tokens come from when not from the token endpoint: a
+ * factory with Nest dependencies, as in `useFactory`. Only the issuer itself (auth-server)
+ * needs it, to mint its tokens in-process instead of calling itself.
+ */
+export interface ServiceTokenFetcherFactory {
+  /** Modules that provide what `inject` names, when they are not global. */
+  readonly imports?: ModuleMetadata['imports'];
+  readonly inject?: InjectionToken[];
+  readonly useFactory: (...dependencies: never[]) => ServiceTokenFetcher;
 }
 
 /** What `InternalClientModule.forRoot` needs. */
@@ -32,8 +51,13 @@ export interface InternalClientOptions {
   readonly upstreams: Readonly<Record<string, InternalUpstream>>;
   /** Timeout, retries and breaker settings (from {@link loadInternalClientConfig}). */
   readonly client: InternalClientConfig;
-  /** The credential every call carries (`internalHeaders`): only its send token leaves. */
+  /**
+   * The credential every call carries: the shared send token, and the service token for the
+   * upstream when the mode says so (`InternalCallCredentials` of the trust kit).
+   */
   readonly internalAuth: InternalAuthConfig;
+  /** Default: tokens from the token endpoint, with `internalAuth.serviceClient`. */
+  readonly serviceTokens?: ServiceTokenFetcherFactory;
 }
 
 /** The HTTP methods an internal call may use. */

@@ -1,10 +1,14 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { Agent as HttpAgent, type IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import CircuitBreaker from 'opossum';
 import { CALLER_NAME_PATTERN, type Endpoint, pathOf, readOutcome } from '@zt/contracts';
-import { type InternalAuthConfig, internalHeaders } from '@zt/service-utils';
+import {
+  type CallCredential,
+  InternalCallCredentials,
+  ServiceTokenUnavailableError,
+} from '@zt/service-utils';
 import type { InternalClientConfig } from '../config/internal-client.config';
 import { currentRequestId } from '../logging/request-context';
 import { REQUEST_ID_HEADER } from '../logging/request-id';
@@ -49,6 +53,8 @@ interface HttpTransport {
 interface Upstream {
   readonly name: string;
   readonly base: URL;
+  /** The audience of its service tokens. */
+  readonly audience: string | undefined;
   readonly http: HttpTransport;
   /** Undefined when the upstream runs without one (`breaker: false`). */
   readonly breaker: CircuitBreaker<[PreparedCall], InternalResponse<unknown>> | undefined;
@@ -82,7 +88,12 @@ const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
 
 /**
  * The one way a service calls another. For every call it adds the internal credential (from
- * {@link internalHeaders}) and `X-Caller-Service`, so no call site handles either; sends only
+ * the trust kit's `InternalCallCredentials`: the shared token, and the service token for the
+ * upstream when the mode says so) and `X-Caller-Service`, so no call site handles either. A
+ * call whose service token the upstream refuses as invalid (`401` `invalid_token`: a key
+ * rotation, say) is sent once more with a new token, whatever its method, since the upstream
+ * did nothing with it; a call for which no token can be had fails with `no_service_token`
+ * without being sent. It sends only
  * the allowed caller headers (`Idempotency-Key`, `X-User-ID`, `X-Write-ID`, `X-Request-ID`, `Content-Type`);
  * sends the id of the request being served (`currentRequestId()`) as `X-Request-ID` unless
  * the call site set one, so one user action can be followed across services in the logs;
@@ -112,11 +123,21 @@ export class InternalHttpClient implements OnApplicationShutdown {
   private readonly config: InternalClientConfig;
   private readonly callerName: string;
 
-  private readonly auth: InternalAuthConfig;
+  private readonly credentials: InternalCallCredentials;
   // Upstreams without a breaker need their own answer to calls after shutdown.
   private shutDown = false;
 
-  constructor(@Inject(INTERNAL_CLIENT_OPTIONS) options: InternalClientOptions) {
+  /**
+   * @param credentials what calls carry; by default made from `options.internalAuth`, with
+   *   service tokens from the token endpoint.
+   * @throws ConfigError when the mode needs service tokens and there is no client secret;
+   *   TypeError for a bad `callerName`, a bad `baseUrl`, or an upstream without its `audience`
+   *   when service tokens are sent.
+   */
+  constructor(
+    @Inject(INTERNAL_CLIENT_OPTIONS) options: InternalClientOptions,
+    @Optional() credentials?: InternalCallCredentials,
+  ) {
     if (!CALLER_NAME_PATTERN.test(options.callerName)) {
       throw new TypeError(
         'InternalHttpClient: callerName must be a service name: lower-case words of letters and digits joined by "-" (at most 63 characters)',
@@ -124,8 +145,15 @@ export class InternalHttpClient implements OnApplicationShutdown {
     }
     this.callerName = options.callerName;
     this.config = options.client;
-    this.auth = options.internalAuth;
+    this.credentials =
+      credentials ??
+      new InternalCallCredentials(options.internalAuth, { timeoutMs: options.client.timeoutMs });
     for (const [name, upstream] of Object.entries(options.upstreams)) {
+      if (this.credentials.sendsServiceTokens && upstream.audience === undefined) {
+        throw new TypeError(
+          `InternalHttpClient: upstream "${name}" needs its audience (its service name) to be sent service tokens`,
+        );
+      }
       this.upstreams.set(name, this.createUpstream(name, upstream));
     }
   }
@@ -143,14 +171,27 @@ export class InternalHttpClient implements OnApplicationShutdown {
   async request(upstream: string, call: InternalRequest): Promise<InternalResponse<unknown>> {
     const target = this.upstreams.get(upstream);
     if (!target) throw new TypeError(`InternalHttpClient: unknown upstream "${upstream}"`);
-    const prepared = this.prepare(target, call);
+    // Checked before any token is asked for: a refused call never costs a token request.
+    let prepared = this.prepare(target, call, {});
     const retryable =
       IDEMPOTENT_METHODS.has(prepared.method) || 'Idempotency-Key' in prepared.headers;
-    const attempts = 1 + (retryable ? this.config.retries : 0);
+    let attempts = 1 + (retryable ? this.config.retries : 0);
+    let credential = await this.credentialFor(target);
+    prepared = this.prepare(target, call, credential.headers);
+    let tokenRenewed = false;
 
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return { ...(await this.attempt(target, prepared)), attempts: attempt };
+        const response = await this.attempt(target, prepared);
+        if (tokenRenewed || !this.credentials.refusedToken(target.audience, credential, response)) {
+          return { ...response, attempts: attempt };
+        }
+        // Once, on top of the retries, and at once: the upstream did nothing with the call.
+        tokenRenewed = true;
+        attempts += 1;
+        credential = await this.credentialFor(target);
+        prepared = this.prepare(target, call, credential.headers);
+        continue;
       } catch (error) {
         const failure = this.toUpstreamError(target.name, error);
         const closed = target.breaker?.closed ?? true;
@@ -231,7 +272,8 @@ export class InternalHttpClient implements OnApplicationShutdown {
       agent: https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true }),
       maxResponseBytes: upstream.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
     };
-    if (upstream.breaker === false) return { name, base, http, breaker: undefined };
+    const audience = upstream.audience;
+    if (upstream.breaker === false) return { name, base, audience, http, breaker: undefined };
     const breaker = new CircuitBreaker((call: PreparedCall) => this.send(name, http, call), {
       // The deadline is enforced per attempt in exchange(), which also ends the request.
       timeout: false,
@@ -249,10 +291,26 @@ export class InternalHttpClient implements OnApplicationShutdown {
     breaker.on('open', () => logState('open'));
     breaker.on('halfOpen', () => logState('half_open'));
     breaker.on('close', () => logState('closed'));
-    return { name, base, http, breaker };
+    return { name, base, audience, http, breaker };
   }
 
-  private prepare(target: Upstream, call: InternalRequest): PreparedCall {
+  /** What a call to `target` carries; no token to be had is `no_service_token`. */
+  private async credentialFor(target: Upstream): Promise<CallCredential> {
+    try {
+      return await this.credentials.forCall(target.audience);
+    } catch (error) {
+      if (error instanceof ServiceTokenUnavailableError) {
+        throw new UpstreamUnavailableError(target.name, 'no_service_token');
+      }
+      throw error;
+    }
+  }
+
+  private prepare(
+    target: Upstream,
+    call: InternalRequest,
+    credential: Readonly<Record<string, string>>,
+  ): PreparedCall {
     const headers: Record<string, string> = {};
     const given = call.headers ?? {};
     for (const [rawName, value] of Object.entries(given) as Array<[string, unknown]>) {
@@ -284,7 +342,7 @@ export class InternalHttpClient implements OnApplicationShutdown {
 
     // Set last, so that nothing a caller passes can replace them.
     headers[CALLER_SERVICE_HEADER] = this.callerName;
-    Object.assign(headers, internalHeaders(this.auth));
+    Object.assign(headers, credential);
 
     return {
       method: call.method,
@@ -430,6 +488,7 @@ function isRetryableFailure(failure: UpstreamUnavailableError): boolean {
     case 'breaker_open':
     case 'invalid_response':
     case 'shutdown':
+    case 'no_service_token':
       return false;
   }
 }

@@ -7,10 +7,18 @@
  * - `server_error`: the upstream answered with a 5xx status (see `status`);
  * - `invalid_response`: the answer could not be read (JSON that does not parse, or a body
  *   larger than the upstream's `maxResponseBytes`);
- * - `shutdown`: the client was already shut down with the application.
+ * - `shutdown`: the client was already shut down with the application;
+ * - `no_service_token`: the call needs this service's token for the upstream and none could
+ *   be had from the auth server (nothing was sent; the log says why).
  */
 export type UpstreamFailureReason =
-  'breaker_open' | 'timeout' | 'network' | 'server_error' | 'invalid_response' | 'shutdown';
+  | 'breaker_open'
+  | 'timeout'
+  | 'network'
+  | 'server_error'
+  | 'invalid_response'
+  | 'shutdown'
+  | 'no_service_token';
 
 /**
  * An upstream service gave no usable answer. Callers usually map it to

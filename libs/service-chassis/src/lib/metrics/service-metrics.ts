@@ -1,6 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import {
+  InternalCallCredentials,
   INTERNAL_AUTH_DENIED_REASONS,
   type InternalAuthDeniedReason,
   type InternalAuthEvents,
@@ -44,6 +45,7 @@ export class ServiceMetrics implements InternalAuthEvents {
   constructor(
     @Inject(METRICS_OPTIONS) options: MetricsOptions,
     @Optional() client?: InternalHttpClient,
+    @Optional() credentials?: InternalCallCredentials,
   ) {
     this.registry.setDefaultLabels({ service: options.serviceName });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
@@ -87,7 +89,26 @@ export class ServiceMetrics implements InternalAuthEvents {
         },
       });
     }
+
+    if (credentials?.tokenCounts()) {
+      new Counter({
+        name: 'internal_service_tokens_total',
+        help:
+          'Service tokens put on outgoing calls, by source: cached, fetched, stale (cached and ' +
+          'due for replacement, or the issuer unreachable) or failed (none to be had).',
+        labelNames: ['source'],
+        registers: [this.registry],
+        // Read at scrape time from the token cache, which counts them.
+        collect() {
+          this.reset();
+          for (const [source, count] of Object.entries(credentials.tokenCounts() ?? {})) {
+            this.inc({ source }, count);
+          }
+        },
+      });
+    }
   }
+
   /** Counts one refusal of the internal guard (`InternalAuthEvents`). */
   denied(reason: InternalAuthDeniedReason): void {
     this.internalAuthDenied.inc({ reason });

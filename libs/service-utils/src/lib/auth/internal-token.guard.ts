@@ -75,7 +75,8 @@ type ServiceTokenCheck =
 @Injectable()
 export class InternalTokenGuard implements CanActivate {
   private readonly logger = new Logger(InternalTokenGuard.name);
-  private readonly matcher: TokenMatcher;
+  // None in `jwt` mode, which takes no shared token.
+  private readonly matcher: TokenMatcher | undefined;
   private readonly openRoutes = new WeakMap<Type, WeakMap<Handler, boolean>>();
   private readonly mode: InternalAuthMode;
   private readonly shadow: boolean;
@@ -86,8 +87,8 @@ export class InternalTokenGuard implements CanActivate {
     @Inject(INTERNAL_AUTH_CONFIG) config: InternalAuthConfig,
     @Optional() private readonly events?: InternalAuthEvents,
   ) {
-    this.matcher = new TokenMatcher(config.acceptedTokens);
     this.mode = config.mode ?? 'token';
+    this.matcher = this.mode === 'jwt' ? undefined : new TokenMatcher(config.acceptedTokens);
     this.shadow = config.shadow === 'jwt';
     if ((this.mode !== 'token' || this.shadow) && !config.serviceTokens) {
       throw new TypeError(`InternalTokenGuard: mode ${this.mode} needs serviceTokens settings`);
@@ -235,7 +236,7 @@ export class InternalTokenGuard implements CanActivate {
       case 'single':
         if (header.value === '') return 'empty';
         if (header.value.includes(',')) return 'comma_joined';
-        return this.matcher.matches(header.value) ? undefined : 'mismatch';
+        return this.matcher?.matches(header.value) ? undefined : 'mismatch';
     }
   }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { ConfigError } from './config.error';
 import { loadInternalAuthConfig } from './internal-auth.config';
 
@@ -74,6 +75,61 @@ describe(loadInternalAuthConfig.name, () => {
       expect(() => loadInternalAuthConfig({ ...base, INTERNAL_AUTH_MODE: 'jwt' })).toThrow(
         TypeError,
       );
+    });
+
+    it("reads this service's client secret, the next one first, and only when the mode needs it", () => {
+      const named = { serviceName: 'backend' };
+      const current = randomBytes(32).toString('hex');
+      const next = randomBytes(32).toString('base64url');
+      const jwt = { ...base, INTERNAL_AUTH_MODE: 'token+jwt', BACKEND_CLIENT_SECRET: current };
+      expect(loadInternalAuthConfig(jwt, named).serviceClient).toEqual({
+        tokenEndpoint: new URL('http://auth.internal:6001/oauth2/token'),
+        clientId: 'backend',
+        clientSecret: current,
+      });
+      expect(
+        loadInternalAuthConfig({ ...jwt, BACKEND_CLIENT_SECRET_NEXT: next }, named).serviceClient,
+      ).toMatchObject({ clientSecret: next });
+      // A service that calls nobody runs without one; `token` mode never reads it.
+      expect(
+        loadInternalAuthConfig({ ...base, INTERNAL_AUTH_MODE: 'jwt' }, named).serviceClient,
+      ).toBeUndefined();
+      expect(
+        loadInternalAuthConfig({ ...base, BACKEND_CLIENT_SECRET: current }, named).serviceClient,
+      ).toBeUndefined();
+    });
+
+    it('refuses a weak client secret, naming the variable and not the value', () => {
+      const weak = 'abc123abc123abc123abc123abc123abc123';
+      const attempt = () =>
+        loadInternalAuthConfig(
+          { ...base, INTERNAL_AUTH_MODE: 'jwt', BACKEND_CLIENT_SECRET_NEXT: weak },
+          { serviceName: 'backend' },
+        );
+      expect(attempt).toThrow(expect.objectContaining({ variable: 'BACKEND_CLIENT_SECRET_NEXT' }));
+      expect(attempt).toThrow(
+        expect.not.objectContaining({ message: expect.stringContaining(weak) }),
+      );
+    });
+
+    it('needs no shared token in jwt mode, and still sends one that is set', () => {
+      const env = { AUTH_SERVER_URL: base.AUTH_SERVER_URL, INTERNAL_AUTH_MODE: 'jwt' };
+      expect(loadInternalAuthConfig(env, { serviceName: 'billing-server' })).toMatchObject({
+        acceptedTokens: [],
+        mode: 'jwt',
+      });
+      expect(
+        loadInternalAuthConfig(
+          { ...env, INTERNAL_SERVICE_TOKEN: STRONG },
+          { serviceName: 'billing-server' },
+        ),
+      ).toMatchObject({ sendToken: STRONG });
+      expect(() =>
+        loadInternalAuthConfig(
+          { ...env, INTERNAL_AUTH_MODE: 'token+jwt' },
+          { serviceName: 'billing-server' },
+        ),
+      ).toThrow(expect.objectContaining({ variable: 'INTERNAL_SERVICE_TOKEN' }));
     });
   });
 

@@ -1,5 +1,8 @@
+import { clientSecretVariable, findClientSecretWeakness } from '../tokens/client-secret';
+import type { ServiceClientCredentials } from '../tokens/client-credentials';
 import type { ServiceTokenSettings } from '../tokens/service-token';
 import { ConfigError } from './config.error';
+import { findTokenWeakness } from './token-strength';
 import { type Environment, readChoice, readHttpUrl, readOptionalString } from './environment';
 
 /**
@@ -19,17 +22,23 @@ export type InternalAuthMode = (typeof INTERNAL_AUTH_MODES)[number];
  */
 export const SERVICE_TOKEN_JWKS_PATH = '/oauth2/jwks';
 
+/** Where the issuer hands out service tokens, relative to its URL: its `token_endpoint`. */
+export const SERVICE_TOKEN_ENDPOINT_PATH = '/oauth2/token';
+
 /** How the issuer's key set is fetched: 3 s deadline, 30 s between unknown-`kid` refetches, fresh 10 min. */
 export const DEFAULT_KEY_SET = { timeoutMs: 3_000, cooldownMs: 30_000, cacheMaxAgeMs: 600_000 };
 
 /** The credentials of the internal trust boundary, validated at boot. The tokens are secrets. */
 export interface InternalAuthConfig {
-  /** The token this service sends on every internal call (`INTERNAL_SERVICE_TOKEN`). */
-  readonly sendToken: string;
+  /**
+   * The token this service sends on every internal call (`INTERNAL_SERVICE_TOKEN`). Required
+   * in every mode but `jwt`, where it is sent when set (to callees still in `token+jwt`).
+   */
+  readonly sendToken?: string;
   /**
    * Every token this service accepts: the send token first, then the further tokens of
    * `INTERNAL_SERVICE_TOKEN_ACCEPT` (accepted but never sent; this is what makes rotation
-   * possible without a failed request).
+   * possible without a failed request). Unused in `jwt` mode.
    */
   readonly acceptedTokens: readonly string[];
   /** What the guard asks of a caller; `token` when absent. */
@@ -41,61 +50,33 @@ export interface InternalAuthConfig {
   readonly shadow?: 'jwt';
   /** How service tokens are verified: set when `mode` or `shadow` needs them. */
   readonly serviceTokens?: ServiceTokenSettings;
-}
-
-/** The smallest accepted token length, in characters. */
-export const MIN_TOKEN_LENGTH = 32;
-/** The smallest number of distinct characters in an accepted token. */
-export const MIN_TOKEN_DISTINCT_CHARACTERS = 12;
-
-// Fragments of values that people paste from examples instead of generating a secret.
-const PLACEHOLDER_FRAGMENTS = [
-  'YOUR_GENERATED_TOKEN',
-  'TOKEN_HERE',
-  'SECRET_HERE',
-  'PLACEHOLDER',
-  'CHANGEME',
-  'CHANGE_ME',
-  'CHANGE-ME',
-  'REPLACE_ME',
-  'REPLACE-ME',
-  'EXAMPLE',
-];
-
-/**
- * Explains why `token` is unacceptable as an internal credential, or returns `undefined`
- * when it is acceptable. The explanation never contains the token.
- */
-export function findTokenWeakness(token: string): string | undefined {
-  if (token.length === 0) return 'is empty';
-  if (token.length < MIN_TOKEN_LENGTH) return `is shorter than ${MIN_TOKEN_LENGTH} characters`;
-  if (new Set(token).size < MIN_TOKEN_DISTINCT_CHARACTERS) {
-    return `has fewer than ${MIN_TOKEN_DISTINCT_CHARACTERS} distinct characters`;
-  }
-  if (/[\s,]/.test(token)) return 'contains white space or a comma';
-  if (/[^\x21-\x7e]/.test(token)) return 'contains characters outside visible ASCII';
-  const upper = token.toUpperCase();
-  if (PLACEHOLDER_FRAGMENTS.some((fragment) => upper.includes(fragment))) {
-    return 'is a placeholder: generate one with `openssl rand -base64 32`';
-  }
-  return undefined;
+  /**
+   * Secret: how this service gets its own service tokens for its calls, when `mode` or
+   * `shadow` needs them and `<CLIENT>_CLIENT_SECRET` is set (a service that calls nobody
+   * needs none).
+   */
+  readonly serviceClient?: ServiceClientCredentials;
 }
 
 /**
- * Reads and validates `INTERNAL_SERVICE_TOKEN` and `INTERNAL_SERVICE_TOKEN_ACCEPT`, and
- * `INTERNAL_AUTH_MODE` / `INTERNAL_AUTH_SHADOW` with, when either needs service tokens,
- * `AUTH_SERVER_URL` (their issuer). `serviceName` is this service's name: the audience its
- * service tokens must name. There is no development mode: a service without a strong token
- * does not start. (The shared token stays required in every mode for now: the client side of
- * service tokens comes next, and until then our services call each other with it.)
+ * Reads and validates `INTERNAL_AUTH_MODE` / `INTERNAL_AUTH_SHADOW`;
+ * `INTERNAL_SERVICE_TOKEN` and `INTERNAL_SERVICE_TOKEN_ACCEPT` (required in every mode but
+ * `jwt`); and, when the mode or shadow needs service tokens, `AUTH_SERVER_URL` (their issuer)
+ * and this service's own client secret, `<CLIENT>_CLIENT_SECRET` (its `_NEXT` when set: the
+ * issuer accepts both during a rotation, and the newer one is the one to send). `serviceName`
+ * is this service's name: its client id and the audience its service tokens must name. There
+ * is no development mode: a service without a strong credential does not start.
  * @throws ConfigError naming the variable (never its value).
  */
 export function loadInternalAuthConfig(
   env: Environment,
   { serviceName }: { serviceName?: string } = {},
 ): InternalAuthConfig {
-  const tokens = loadSharedTokens(env);
   const mode = readChoice(env, 'INTERNAL_AUTH_MODE', INTERNAL_AUTH_MODES, 'token');
+  const tokens =
+    mode === 'jwt' && env['INTERNAL_SERVICE_TOKEN'] === undefined
+      ? { acceptedTokens: [] }
+      : loadSharedTokens(env);
   const shadow = readChoice(env, 'INTERNAL_AUTH_SHADOW', ['off', 'jwt'] as const, 'off');
   if (shadow === 'jwt' && mode !== 'token') {
     throw new ConfigError(
@@ -116,6 +97,7 @@ export function loadInternalAuthConfig(
     throw new TypeError(`loadInternalAuthConfig: ${needs} needs the service's name (its audience)`);
   }
   const issuer = readHttpUrl(env, 'AUTH_SERVER_URL', '');
+  const clientSecret = readOwnClientSecret(env, serviceName);
   return {
     ...tokens,
     mode,
@@ -126,7 +108,29 @@ export function loadInternalAuthConfig(
       audience: serviceName,
       keySet: DEFAULT_KEY_SET,
     },
+    ...(clientSecret === undefined
+      ? {}
+      : {
+          serviceClient: {
+            tokenEndpoint: new URL(`${issuer}${SERVICE_TOKEN_ENDPOINT_PATH}`),
+            clientId: serviceName,
+            clientSecret,
+          },
+        }),
   };
+}
+
+/** `<CLIENT>_CLIENT_SECRET_NEXT` when set, else `<CLIENT>_CLIENT_SECRET`, checked for strength. */
+function readOwnClientSecret(env: Environment, serviceName: string): string | undefined {
+  const current = clientSecretVariable(serviceName);
+  for (const variable of [`${current}_NEXT`, current]) {
+    const secret = env[variable];
+    if (secret === undefined || secret === '') continue;
+    const weakness = findClientSecretWeakness(secret);
+    if (weakness) throw new ConfigError(variable, weakness);
+    return secret;
+  }
+  return undefined;
 }
 
 function loadSharedTokens(

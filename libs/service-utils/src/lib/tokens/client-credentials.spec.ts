@@ -1,0 +1,129 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { clientCredentialsGrant } from './client-credentials';
+import { ServiceTokenUnavailableError } from './token-errors';
+
+interface Received {
+  readonly method: string;
+  readonly authorization: string | undefined;
+  readonly contentType: string | undefined;
+  readonly form: URLSearchParams;
+}
+
+/** A token endpoint that records each request and answers as the test says. */
+async function startTokenEndpoint(
+  answer: () => { status: number; body: string; delayMs?: number },
+) {
+  const received: Received[] = [];
+  const server: Server = createServer((request: IncomingMessage, response) => {
+    let text = '';
+    request.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    request.on('end', () => {
+      received.push({
+        method: request.method ?? '',
+        authorization: request.headers.authorization,
+        contentType: request.headers['content-type'],
+        form: new URLSearchParams(text),
+      });
+      const { status, body, delayMs = 0 } = answer();
+      setTimeout(() => {
+        response.writeHead(status, { 'content-type': 'application/json' });
+        response.end(body);
+      }, delayMs);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/oauth2/token`);
+  return {
+    url,
+    received,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+describe(clientCredentialsGrant.name, () => {
+  const clientSecret = randomBytes(32).toString('base64url');
+  let endpoint: Awaited<ReturnType<typeof startTokenEndpoint>>;
+  let next: { status: number; body: string; delayMs?: number };
+
+  beforeEach(async () => {
+    next = { status: 200, body: '' };
+    endpoint = await startTokenEndpoint(() => next);
+  });
+  afterEach(() => endpoint.close());
+
+  const grant = (timeoutMs = 2_000) =>
+    clientCredentialsGrant(
+      { tokenEndpoint: endpoint.url, clientId: 'backend', clientSecret },
+      { timeoutMs },
+    );
+
+  it('asks with client_secret_basic for the audience, and reads the token and its lifetime', async () => {
+    next = {
+      status: 200,
+      body: JSON.stringify({ access_token: 'a.b.c', token_type: 'Bearer', expires_in: 300 }),
+    };
+    await expect(grant()('billing-server')).resolves.toEqual({
+      accessToken: 'a.b.c',
+      expiresInSeconds: 300,
+    });
+    const [request] = endpoint.received;
+    expect(request.method).toBe('POST');
+    expect(request.contentType).toBe('application/x-www-form-urlencoded');
+    expect(Object.fromEntries(request.form)).toEqual({
+      grant_type: 'client_credentials',
+      audience: 'billing-server',
+    });
+    const basic = Buffer.from((request.authorization ?? '').replace(/^Basic /, ''), 'base64');
+    expect(basic.toString()).toBe(`backend:${clientSecret}`);
+  });
+
+  it("reports the issuer's RFC 6749 error code, and never the secret", async () => {
+    next = { status: 401, body: JSON.stringify({ error: 'invalid_client' }) };
+    const error = await grant()('billing-server').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ServiceTokenUnavailableError);
+    expect(error).toMatchObject({ reason: 'refused', oauthError: 'invalid_client' });
+    expect((error as Error).message).not.toContain(clientSecret);
+
+    next = { status: 400, body: JSON.stringify({ error: 'invalid_target' }) };
+    await expect(grant()('ledger')).rejects.toMatchObject({ oauthError: 'invalid_target' });
+  });
+
+  it.each([
+    ['a 5xx', { status: 503, body: '{}' }, 'unreachable'],
+    ['no answer in time', { status: 200, body: '{}', delayMs: 500 }, 'unreachable'],
+    ['not JSON', { status: 200, body: 'ok' }, 'invalid_response'],
+    [
+      'another token type',
+      { status: 200, body: '{"access_token":"t","token_type":"mac","expires_in":300}' },
+      'invalid_response',
+    ],
+    [
+      'no lifetime',
+      { status: 200, body: '{"access_token":"t","token_type":"Bearer"}' },
+      'invalid_response',
+    ],
+    ['an error without a code', { status: 400, body: '{"message":"no"}' }, 'invalid_response'],
+  ])('fails on %s', async (_name, answer, reason) => {
+    next = answer;
+    await expect(grant(200)('billing-server')).rejects.toMatchObject({ reason });
+  });
+
+  it('keeps no token longer than a callee would accept one', async () => {
+    next = {
+      status: 200,
+      body: JSON.stringify({ access_token: 't', token_type: 'bearer', expires_in: 86_400 }),
+    };
+    await expect(grant()('billing-server')).resolves.toMatchObject({ expiresInSeconds: 600 });
+  });
+
+  it('fails as unreachable when nothing listens', async () => {
+    await endpoint.close();
+    await expect(grant()('billing-server')).rejects.toMatchObject({ reason: 'unreachable' });
+    endpoint = await startTokenEndpoint(() => next); // for afterEach
+  });
+});
