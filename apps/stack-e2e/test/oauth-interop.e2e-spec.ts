@@ -66,19 +66,6 @@ describe('oauth4webapi and jose against the real auth server and billing (jwt mo
     return outcome.token.access_token;
   };
 
-  /** Opens a pro account at billing as the auth server does (its own token, accounts.write). */
-  const openAccount = async (): Promise<string> => {
-    const userId = randomUUID();
-    const token = await sut.token('auth-server', { audience: 'billing-server' });
-    const opened = await request(`${billing()}/account`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${token}` },
-      json: { user_id: userId, tier: 'pro' },
-    });
-    expect(opened).toMatchObject({ status: 201, body: { status: 'created', user_id: userId } });
-    return userId;
-  };
-
   const balanceOf = (userId: string, token: string) =>
     request(`${billing()}/balance/${userId}`, { headers: { Authorization: `Bearer ${token}` } });
 
@@ -116,7 +103,7 @@ describe('oauth4webapi and jose against the real auth server and billing (jwt mo
       status: 404,
       body: { error: 'account not found' },
     });
-    const userId = await openAccount();
+    const userId = await sut.openBillingAccount();
     expect(await balanceOf(userId, token)).toMatchObject({
       status: 200,
       body: { user_id: userId, tier: 'pro', balance: 5 },
@@ -136,7 +123,7 @@ describe('oauth4webapi and jose against the real auth server and billing (jwt mo
     });
     expect(decodeJwt(token)).toMatchObject({ aud: 'billing-server', sub: 'backend' });
 
-    const userId = await openAccount();
+    const userId = await sut.openBillingAccount();
     expect(await balanceOf(userId, token)).toMatchObject({
       status: 200,
       body: { user_id: userId, tier: 'pro', balance: 5 },

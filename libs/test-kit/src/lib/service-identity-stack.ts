@@ -224,6 +224,49 @@ export class ServiceIdentityStack {
       .sign(key);
   }
 
+  /**
+   * Opens an account at billing as the auth server does at registration (its own token, scope
+   * `billing:accounts.write`); returns the new user id. Throws unless billing answers 201.
+   */
+  async openBillingAccount(tier = 'pro'): Promise<string> {
+    const userId = randomUUID();
+    const token = await this.token('auth-server', { audience: 'billing-server' });
+    const opened = await request(`${this.url('billing-server')}/account`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}` },
+      json: { user_id: userId, tier },
+    });
+    if (opened.status !== 201) {
+      throw new Error(`POST /account answered ${opened.status} ${JSON.stringify(opened.body)}`);
+    }
+    return userId;
+  }
+
+  /**
+   * A user access token for `userId` exactly as the auth server signs one at login (its user
+   * key from `DATA_DIR`, `typ` JWT, `aud` backend, 15 minutes). Registering a user here is
+   * impossible: the auth server's call to billing, in jwt mode, is refused.
+   */
+  async userToken(userId: string): Promise<string> {
+    const file = join(this.dataDir, 'auth-server', 'signing-key.jwk.json');
+    const privateJwk = JSON.parse(readFileSync(file, 'utf8')) as JWK;
+    const kid = await calculateJwkThumbprint({
+      kty: privateJwk.kty,
+      crv: privateJwk.crv,
+      x: privateJwk.x,
+    });
+    const key = (await importJWK({ ...privateJwk, alg: 'EdDSA' }, 'EdDSA')) as KeyLike;
+    return new SignJWT({ email: `${userId}@example.com` })
+      .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'JWT' })
+      .setIssuer(this.issuer)
+      .setAudience('backend')
+      .setSubject(userId)
+      .setIssuedAt()
+      .setExpirationTime('900s')
+      .setJti(randomUUID())
+      .sign(key);
+  }
+
   /** The auth server's newest service-token signing key, from its key file. */
   async issuerSigningKey(): Promise<{ key: KeyLike; kid: string; publicJwk: JWK }> {
     const file = join(this.dataDir, 'auth-server', 'service-signing-keys.json');
