@@ -1,6 +1,7 @@
 import { createServiceTokenVerifier, DEFAULT_KEY_SET, TokenRejectedError } from '@zt/service-utils';
 import { launchStack, type ServiceStack } from '@zt/stack-launcher';
 import {
+  basicCredentials,
   generateToken,
   inheritedProcessEnvironment,
   jsonLogLines,
@@ -36,12 +37,6 @@ const SECRETS = {
 const FORM = 'application/x-www-form-urlencoded';
 const PASSWORD = 'correct horse battery staple';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** Basic credentials as RFC 6749 section 2.3.1 builds them: form-encoded, then base64. */
-const basic = (clientId: string, clientSecret: string) =>
-  `Basic ${Buffer.from(
-    `${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`,
-  ).toString('base64')}`;
 
 describe('auth-server token endpoint (client credentials), as a process', () => {
   const internalToken = generateToken();
@@ -91,7 +86,7 @@ describe('auth-server token endpoint (client credentials), as a process', () => 
   const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
   const asBackend = (fields: Record<string, string>) =>
     tokenRequest(form({ grant_type: 'client_credentials', ...fields }), {
-      Authorization: basic('backend', SECRETS.backend),
+      Authorization: basicCredentials('backend', SECRETS.backend),
     });
   const serviceKeys = async () =>
     (await request(`${auth().url}/oauth2/jwks`)).body as JSONWebKeySet;
@@ -244,7 +239,7 @@ describe('auth-server token endpoint (client credentials), as a process', () => 
       for (const clientSecret of [SECRETS.authServer, SECRETS.authServerNext]) {
         const response = await tokenRequest(
           form({ grant_type: 'client_credentials', audience: 'billing-server' }),
-          { Authorization: basic('auth-server', clientSecret) },
+          { Authorization: basicCredentials('auth-server', clientSecret) },
         );
         expect(response.status).toBe(200);
       }
@@ -258,7 +253,7 @@ describe('auth-server token endpoint (client credentials), as a process', () => 
           audience: 'billing-server',
         }),
         {
-          Authorization: basic('backend', SECRETS.backend),
+          Authorization: basicCredentials('backend', SECRETS.backend),
           'content-type': `${FORM}; charset=UTF-8`,
         },
       );
@@ -268,11 +263,15 @@ describe('auth-server token endpoint (client credentials), as a process', () => 
 
   describe('answers invalid_client (401, WWW-Authenticate: Basic)', () => {
     it.each([
-      ['a wrong secret (basic)', () => basic('backend', SECRETS.authServer), {}],
+      ['a wrong secret (basic)', () => basicCredentials('backend', SECRETS.authServer), {}],
       ['a wrong secret (post)', undefined, { client_id: 'backend', client_secret: secret() }],
-      ['another client’s secret', () => basic('auth-server', SECRETS.backend), {}],
-      ['an unknown client', () => basic('mail-server', SECRETS.backend), {}],
-      ['a client without a configured secret', () => basic('filesystem-server', secret()), {}],
+      ['another client’s secret', () => basicCredentials('auth-server', SECRETS.backend), {}],
+      ['an unknown client', () => basicCredentials('mail-server', SECRETS.backend), {}],
+      [
+        'a client without a configured secret',
+        () => basicCredentials('filesystem-server', secret()),
+        {},
+      ],
       ['no authentication', undefined, {}],
       ['a client_id alone', undefined, { client_id: 'backend' }],
       ['a Bearer token', () => `Bearer ${SECRETS.backend}`, {}],
@@ -289,7 +288,7 @@ describe('auth-server token endpoint (client credentials), as a process', () => 
 
     it('before anything else about the request is judged', async () => {
       const response = await tokenRequest(form({ grant_type: 'password', audience: 'nowhere' }), {
-        Authorization: basic('backend', 'wrong'),
+        Authorization: basicCredentials('backend', 'wrong'),
       });
       expectRefused(response, 401, 'invalid_client');
     });
@@ -331,7 +330,7 @@ describe('auth-server token endpoint (client credentials), as a process', () => 
       await settle();
       const before = issuedTokens();
       const response = await tokenRequest(text, {
-        Authorization: basic('backend', SECRETS.backend),
+        Authorization: basicCredentials('backend', SECRETS.backend),
       });
       expectRefused(response, 400, 'invalid_request');
       await settle();
@@ -346,7 +345,7 @@ describe('auth-server token endpoint (client credentials), as a process', () => 
       const response = await request(`${auth().url}/oauth2/token`, {
         method: 'POST',
         headers: {
-          Authorization: basic('backend', SECRETS.backend),
+          Authorization: basicCredentials('backend', SECRETS.backend),
           ...(contentType && { 'content-type': contentType }),
         },
         body,
@@ -362,9 +361,9 @@ describe('auth-server token endpoint (client credentials), as a process', () => 
           'Content-Type',
           FORM,
           'Authorization',
-          basic('backend', SECRETS.backend),
+          basicCredentials('backend', SECRETS.backend),
           'authorization',
-          basic('backend', SECRETS.backend),
+          basicCredentials('backend', SECRETS.backend),
         ],
         body,
       });
@@ -378,7 +377,7 @@ describe('auth-server token endpoint (client credentials), as a process', () => 
           audience: 'billing-server',
           pad: 'x'.repeat(9000),
         }),
-        { Authorization: basic('backend', SECRETS.backend) },
+        { Authorization: basicCredentials('backend', SECRETS.backend) },
       );
       expectRefused(response, 413, 'invalid_request');
     });
@@ -403,7 +402,7 @@ describe('auth-server token endpoint (client credentials), as a process', () => 
     it('unauthorized_client to a client that may call nobody', async () => {
       const response = await tokenRequest(
         form({ grant_type: 'client_credentials', audience: 'billing-server' }),
-        { Authorization: basic('billing-server', SECRETS.billing) },
+        { Authorization: basicCredentials('billing-server', SECRETS.billing) },
       );
       expectRefused(response, 400, 'unauthorized_client');
     });
@@ -421,7 +420,7 @@ describe('auth-server token endpoint (client credentials), as a process', () => 
     it('invalid_target to the auth server asking for the filesystem', async () => {
       const response = await tokenRequest(
         form({ grant_type: 'client_credentials', audience: 'filesystem-server' }),
-        { Authorization: basic('auth-server', SECRETS.authServer) },
+        { Authorization: basicCredentials('auth-server', SECRETS.authServer) },
       );
       expectRefused(response, 400, 'invalid_target');
     });
@@ -485,7 +484,7 @@ describe('auth-server token endpoint (client credentials), as a process', () => 
     it('the user-token path refuses a service token, even one whose audience is the backend', async () => {
       const response = await tokenRequest(
         form({ grant_type: 'client_credentials', audience: 'backend' }),
-        { Authorization: basic('metrics-scraper', SECRETS.scraper) },
+        { Authorization: basicCredentials('metrics-scraper', SECRETS.scraper) },
       );
       expect(response).toMatchObject({ status: 200, body: { scope: 'metrics:read' } });
       const token = (response.body as { access_token: string }).access_token;
@@ -517,7 +516,7 @@ describe('auth-server token endpoint (client credentials), as a process', () => 
     const token = (response.body as { access_token: string }).access_token;
     await asBackend({ audience: 'billing-server', scope: 'nope' });
     await tokenRequest(form({ grant_type: 'client_credentials', audience: 'billing-server' }), {
-      Authorization: basic('backend', `${SECRETS.backend}x`),
+      Authorization: basicCredentials('backend', `${SECRETS.backend}x`),
     });
     await settle();
     const log = auth().output();

@@ -6,6 +6,7 @@ export * from './lib/raw-http';
 export * from './lib/readme-excerpts';
 export * from './lib/scripted-server';
 export * from './lib/secrets';
+export * from './lib/service-identity-stack';
 export * from './lib/service-process';
 export * from './lib/test-databases';
 export * from './lib/users';

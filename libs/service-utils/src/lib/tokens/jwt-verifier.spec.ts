@@ -100,6 +100,34 @@ describe(JwtVerifier.name, () => {
     expect(await refusal(sign({ lifetime: LIFETIME + 1 }))).toBe('lifetime_too_long');
   });
 
+  it('refuses an expired token, one not yet valid, one issued in the future, and one without aud', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const signClaims = (claims: Record<string, unknown>) =>
+      new SignJWT({
+        iss: issuer.url,
+        aud: AUDIENCE,
+        sub: 'backend',
+        jti: randomUUID(),
+        scope: 'billing:charge',
+        iat: now,
+        exp: now + 60,
+        ...claims,
+      })
+        .setProtectedHeader({ alg: 'EdDSA', kid: issuer.publicJwk.kid, typ: 'at+jwt' })
+        .sign(issuer.privateKey);
+    expect(await refusal(signClaims({ iat: now - 120, exp: now - 1 }))).toBe('ERR_JWT_EXPIRED');
+    expect(await refusal(signClaims({ nbf: now + 60 }))).toBe('ERR_JWT_CLAIM_VALIDATION_FAILED');
+    expect(await refusal(signClaims({ iat: now + 60, exp: now + 120 }))).toBe(
+      'ERR_JWT_CLAIM_VALIDATION_FAILED',
+    );
+    expect(await refusal(signClaims({ aud: undefined }))).toBe('ERR_JWT_CLAIM_VALIDATION_FAILED');
+    // The same claims otherwise verify: each refusal is the one claim's.
+    await expect(verifierFor().verify(await signClaims({}))).resolves.toEqual({
+      caller: 'backend',
+      scopes: ['billing:charge'],
+    });
+  });
+
   it("passes on the profile's own refusal of a claim", async () => {
     expect(await refusal(sign({ scope: ['billing:charge'] }))).toBe('invalid_scope');
   });
