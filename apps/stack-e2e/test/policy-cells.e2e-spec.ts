@@ -1,6 +1,5 @@
 import {
   policyTable,
-  type PolicyTable,
   SERVICE_AUDIENCES,
   SERVICE_CLIENTS,
   type ServiceAudience,
@@ -165,7 +164,7 @@ function verdict(response: TestResponse): string {
   return passes(response.status);
 }
 
-/** The tables of docs/policy.md, read back into {@link PolicyTable}'s shape. */
+/** The tables of docs/policy.md, read back into the shape of `policyTable`'s. */
 function readPolicyMarkdown(text: string): Record<string, unknown[]> {
   const tables: Record<string, unknown[]> = {};
   let service: string | undefined;
