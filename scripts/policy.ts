@@ -5,46 +5,29 @@
 //
 //   npm run policy                          read docs/api, write docs/policy.md
 //   npm run policy -- --api DIR --out FILE  read and write elsewhere (the CI check compares)
-import { SERVICE_AUDIENCES, SERVICE_CLIENTS, type ServiceAudience } from '@zt/contracts';
+import {
+  policyTable,
+  SERVICE_AUDIENCES,
+  SERVICE_CLIENTS,
+  type ServiceAudience,
+} from '@zt/contracts';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { format, resolveConfig } from 'prettier';
-import { z } from 'zod';
 import { ROOT, runMain } from './stack';
 
-// The OpenAPI extension that lists an operation's scopes (libs/service-chassis).
-const SCOPES = 'x-service-token-scopes';
-const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
-
-const document = z.object({
-  paths: z.record(z.record(z.unknown())),
-});
-const operation = z.object({ [SCOPES]: z.array(z.string()).optional() });
-
-/** One internal route and the scopes it accepts (one of them). */
-interface ScopedRoute {
-  readonly route: string;
-  readonly scopes: readonly string[];
-}
-
-/** The routes of `service` that declare scopes, sorted by path then method. */
-function scopedRoutes(apiDir: string, service: ServiceAudience): ScopedRoute[] {
-  const { paths } = document.parse(
-    JSON.parse(readFileSync(join(apiDir, `${service}.json`), 'utf8')),
-  );
-  const routes: ScopedRoute[] = [];
-  for (const path of Object.keys(paths).sort()) {
-    for (const method of METHODS) {
-      const described = paths[path][method];
-      if (described === undefined) continue;
-      const scopes = operation.parse(described)[SCOPES];
-      if (scopes) routes.push({ route: `${method.toUpperCase()} ${path}`, scopes });
-    }
-  }
-  return routes;
-}
+// The table itself (which routes, which cells) is `policyTable` in libs/contracts, which the
+// stack-e2e suite policy-cells also reads to prove each cell against the running services;
+// here it is only read from docs/api and written as Markdown.
 
 function render(apiDir: string): string {
+  const documents = Object.fromEntries(
+    SERVICE_AUDIENCES.map((service) => [
+      service,
+      JSON.parse(readFileSync(join(apiDir, `${service}.json`), 'utf8')) as unknown,
+    ]),
+  ) as Record<ServiceAudience, unknown>;
+  const table = policyTable(documents);
   const clients = SERVICE_CLIENTS.map((client) => client.clientId);
   const lines = [
     '# Who may call what with a service token',
@@ -63,12 +46,9 @@ function render(apiDir: string): string {
     lines.push('', `## ${service}`, '');
     lines.push(`| route | scopes (one of) | ${clients.join(' | ')} |`);
     lines.push(`| --- | --- | ${clients.map(() => '---').join(' | ')} |`);
-    for (const { route, scopes } of scopedRoutes(apiDir, service)) {
-      const cells = SERVICE_CLIENTS.map((client) =>
-        (client.audiences[service] ?? []).some((scope) => scopes.includes(scope)) ? 'allowed' : '-',
-      );
+    for (const { route, scopes, cells } of table[service]) {
       lines.push(
-        `| \`${route}\` | ${scopes.map((s) => `\`${s}\``).join(', ')} | ${cells.join(' | ')} |`,
+        `| \`${route}\` | ${scopes.map((s) => `\`${s}\``).join(', ')} | ${clients.map((id) => cells[id]).join(' | ')} |`,
       );
     }
   }

@@ -23,3 +23,5 @@ export * as oauthApi from './lib/oauth/oauth.contract';
 // client may have which (the versioned policy auth-server applies)
 export * from './lib/oauth/service-scopes';
 export * from './lib/oauth/service-clients';
+// Who may call which internal route: the table docs/policy.md shows
+export * from './lib/oauth/service-policy';

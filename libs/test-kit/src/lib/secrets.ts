@@ -4,3 +4,32 @@ import { randomBytes } from 'node:crypto';
 export function generateToken(): string {
   return randomBytes(32).toString('base64url');
 }
+
+/**
+ * The variable that holds a service client's secret at the auth server: the client id in
+ * upper case with `_` for `-`, then `_CLIENT_SECRET` (`metrics-scraper` ->
+ * `METRICS_SCRAPER_CLIENT_SECRET`; docs/service-identity.md).
+ */
+export function clientSecretVariable(clientId: string): string {
+  return `${clientId.toUpperCase().replaceAll('-', '_')}_CLIENT_SECRET`;
+}
+
+/** Fresh secrets for service clients, and the auth server's environment that holds them. */
+export interface ClientSecrets {
+  /** Each client's secret, by client id. */
+  readonly secrets: Readonly<Record<string, string>>;
+  /** `<CLIENT>_CLIENT_SECRET` for each client: give it to the auth server. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/**
+ * A fresh 256-bit secret for each of `clientIds` (as `npm start` generates them), with the
+ * variables that give them to the auth server. Never print either.
+ */
+export function generateClientSecrets(clientIds: readonly string[]): ClientSecrets {
+  const secrets = Object.fromEntries(clientIds.map((id) => [id, generateToken()]));
+  const env = Object.fromEntries(
+    clientIds.map((id) => [clientSecretVariable(id), secrets[id] as string]),
+  );
+  return { secrets, env };
+}

@@ -7,6 +7,7 @@ import {
   type ResponsesObject,
   SwaggerModule,
 } from '@nestjs/swagger';
+import { SERVICE_TOKEN_SCOPES } from '@zt/contracts';
 import { INTERNAL_TOKEN_HEADER } from '@zt/service-utils';
 import { REQUEST_ID_HEADER } from '../logging/request-id';
 import { listRoutes, type RouteDescription } from '@zt/service-utils';
@@ -17,9 +18,10 @@ const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as 
 /**
  * The operation's `@Scopes()`: with service identity (`INTERNAL_AUTH_MODE` `token+jwt` or
  * `jwt`), a service token must carry one of them. A vendor extension, because which schemes a
- * call needs depends on the deployment's mode; docs/policy.md is generated from it.
+ * call needs depends on the deployment's mode; docs/policy.md is generated from it. Its name
+ * is in `@zt/contracts`, beside `scopedRoutes`, which reads it back.
  */
-export const SERVICE_TOKEN_SCOPES = 'x-service-token-scopes';
+export { SERVICE_TOKEN_SCOPES };
 const ERROR_SCHEMA = {
   type: 'object',
   required: ['error'],
