@@ -115,19 +115,27 @@ export function isTier(value: string): value is Tier {
   return (TIERS as readonly string[]).includes(value);
 }
 
+/** Where the auth server of the stack described by `env` listens. */
+export function authServerUrl(env: Environment): string {
+  return env.AUTH_SERVER_URL || `http://127.0.0.1:${env.AUTH_SERVER_PORT || 6001}`;
+}
+
 /**
- * Asks the running auth server for a single-use invite (an internal call: the token from
- * `env` goes in the X-INTERNAL-TOKEN header, never in the URL or the output).
+ * Asks the running auth server for a single-use invite (an internal call: the credential goes
+ * in headers, never in the URL or the output). `headers`: the operator's credential in the
+ * stack's mode (scripts/lib/operator-credentials.ts); the shared token when not given.
  * @returns the invite code.
  */
-export async function createInvite(env: Environment, tier: Tier): Promise<string> {
-  const base = env.AUTH_SERVER_URL || `http://127.0.0.1:${env.AUTH_SERVER_PORT || 6001}`;
-  const response = await fetch(`${base}/invites`, {
+export async function createInvite(
+  env: Environment,
+  tier: Tier,
+  headers: Readonly<Record<string, string>> = {
+    'X-INTERNAL-TOKEN': env.INTERNAL_SERVICE_TOKEN ?? '',
+  },
+): Promise<string> {
+  const response = await fetch(`${authServerUrl(env)}/invites`, {
     method: 'POST',
-    headers: {
-      'X-INTERNAL-TOKEN': env.INTERNAL_SERVICE_TOKEN ?? '',
-      'Content-Type': 'application/json',
-    },
+    headers: { ...headers, 'Content-Type': 'application/json' },
     body: JSON.stringify({ tier }),
     signal: AbortSignal.timeout(5000),
   });

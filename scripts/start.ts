@@ -10,12 +10,14 @@
 //
 // SIGUSR2 (what `npm run rotate-token` sends) restarts the services one at a time with the
 // env file as it is now: see docs/runbooks/token-rotation.md.
+import { operatorHeaders } from './lib/operator-credentials';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Environment, ServiceStack } from '@zt/stack-launcher';
 import { shellEnvironment } from './config/environment';
 import {
   buildServices,
+  authServerUrl,
   createInvite,
   ENV_FILE,
   ensureEnvFile,
@@ -210,13 +212,14 @@ async function main(): Promise<void> {
       },
     });
     stack = running;
-    const code = await createInvite(
-      { ...env, AUTH_SERVER_URL: running.urls['auth-server'] },
-      'pro',
-    );
+    const authUrl = running.urls['auth-server'] ?? authServerUrl(env);
+    const headers = await operatorHeaders(env, authUrl, 'auth-server');
+    const code = await createInvite({ ...env, AUTH_SERVER_URL: authUrl }, 'pro', headers);
     out.info(`a first invite (tier pro, single use): ${code}`);
     out.info(
-      'register with it as in docs/quickstart.md; more: npm run invite -- <free|pro|team>; internal routes need the X-INTERNAL-TOKEN header (value in .env), see docs/curl-matrix.md',
+      (env.INTERNAL_AUTH_MODE || 'token') === 'token'
+        ? 'register with it as in docs/quickstart.md; more: npm run invite -- <free|pro|team>; internal routes need the X-INTERNAL-TOKEN header (value in .env), see docs/curl-matrix.md'
+        : `register with it as in docs/quickstart.md; more: npm run invite -- <free|pro|team>; INTERNAL_AUTH_MODE=${env.INTERNAL_AUTH_MODE}: internal routes need a service token, see docs/curl-matrix-identity.md`,
     );
     writeState(running, { pid: process.pid, envFile: ENV_FILE, restarts: 0, lastRestart: null });
     out.info(

@@ -33,7 +33,7 @@ describe.each(testBackends())('authentication at the backend, on %s', (database)
   it('does not take the internal credential for a user credential', async () => {
     const user = await sut.signUp('pro');
     const response = await request(`${sut.api}/me/files`, {
-      headers: { ...sut.internal, 'X-User-ID': user.userId },
+      headers: { 'X-INTERNAL-TOKEN': sut.internalToken, 'X-User-ID': user.userId },
     });
     expect(response).toMatchObject({ status: 401, body: { error: 'unauthorized' } });
   });
@@ -80,8 +80,9 @@ describe.each(testBackends())('authentication at the backend, on %s', (database)
 
   it('never logs the internal token nor an access token', async () => {
     const user = await sut.signUp('pro');
-    expect((await sut.call(user, '/me', { headers: sut.internal })).status).toBe(200);
-    expect((await sut.put(user, '/me/files/logged.txt', 'x', sut.internal)).status).toBe(201);
+    const internal = { 'X-INTERNAL-TOKEN': sut.internalToken };
+    expect((await sut.call(user, '/me', { headers: internal })).status).toBe(200);
+    expect((await sut.put(user, '/me/files/logged.txt', 'x', internal)).status).toBe(201);
     sut.expectNoSecretInLogs();
   });
 });

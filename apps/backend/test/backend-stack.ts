@@ -1,10 +1,11 @@
 import { launchStack, type ServiceStack } from '@zt/stack-launcher';
+import type { ServiceAudience } from '@zt/contracts';
 import {
-  generateToken,
   inheritedProcessEnvironment,
   registerUser,
   request,
   scratchDatabaseFor,
+  StackCredentials,
   type TestBackend,
   type TestResponse,
   type TestUser,
@@ -40,14 +41,15 @@ export interface CallOptions {
 /**
  * The four built services as real processes (libs/stack-launcher), wired as in production:
  * billing and auth on PGlite in a scratch DATA_DIR, or on a scratch PostgreSQL database when
- * the suite runs on `postgres`; one generated internal token; the backend's limits small
+ * the suite runs on `postgres`; generated credentials in the mode `E2E_INTERNAL_AUTH_MODE`
+ * names (`token` by default; `npm test` runs these suites in `token+jwt` too, where every call
+ * between the services carries the caller's service token); the backend's limits small
  * enough to reach in a test. Every request of the suites goes over real HTTP to the backend,
  * as an end user would send it; the helpers below do what the user and an operator would.
  */
 export class BackendStack {
-  readonly internalToken = generateToken();
-  /** The metrics scraper's client secret at the auth server: it may get service tokens. */
-  readonly scraperSecret = generateToken();
+  /** The stack's secrets, and the headers of a test's own internal calls. */
+  readonly credentials = new StackCredentials();
   /** Every user signed up here, so that no log may show one of their tokens. */
   private readonly users: TestUser[] = [];
   private started:
@@ -73,12 +75,11 @@ export class BackendStack {
       const stack = await launchStack({
         env: {
           ...inheritedProcessEnvironment(),
-          INTERNAL_SERVICE_TOKEN: this.internalToken,
+          ...this.credentials.environment(),
           DATA_DIR: dataDir,
           DATABASE_URL: scratch.url,
         },
         serviceEnv: {
-          'auth-server': { METRICS_SCRAPER_CLIENT_SECRET: this.scraperSecret },
           'filesystem-server': { FS_MAX_USER_BYTES: String(FS_MAX_USER_BYTES) },
           backend: {
             BACKEND_MAX_FILE_BYTES: String(BACKEND_MAX_FILE_BYTES),
@@ -121,9 +122,23 @@ export class BackendStack {
     return this.url('backend');
   }
 
-  /** The `X-INTERNAL-TOKEN` header, as an operator or a service sends it. */
-  get internal(): Record<string, string> {
-    return { 'X-INTERNAL-TOKEN': this.internalToken };
+  /** The shared token, whether or not the mode takes it. */
+  get internalToken(): string {
+    return this.credentials.internalToken;
+  }
+
+  /** The metrics scraper's client secret at the auth server: it may get service tokens. */
+  get scraperSecret(): string {
+    return this.credentials.clients.secrets['metrics-scraper'] as string;
+  }
+
+  /**
+   * The internal credential of a call to `audience` as `clientId` (in `token` mode the shared
+   * token, whoever the caller): `operator` for invites and ledgers, `metrics-scraper` for
+   * metrics, `backend` for what only the backend may do.
+   */
+  internal(clientId: string, audience: ServiceAudience): Promise<Record<string, string>> {
+    return this.credentials.headers(this.url('auth-server'), clientId, audience);
   }
 
   url(name: 'backend' | 'auth-server' | 'billing-server' | 'filesystem-server'): string {
@@ -132,7 +147,8 @@ export class BackendStack {
 
   /** A new user of `tier`, registered with an invite and logged in (`label` names its email). */
   async signUp(tier: 'free' | 'pro' | 'team', label: string = tier): Promise<TestUser> {
-    const user = await registerUser(this.url('auth-server'), this.internalToken, {
+    const invites = await this.internal('operator', 'auth-server');
+    const user = await registerUser(this.url('auth-server'), invites, {
       tier,
       email: uniqueEmail(label),
     });
@@ -171,16 +187,16 @@ export class BackendStack {
   /** `user`'s ledger, newest first, as billing keeps it (internal credential). */
   async ledger(user: TestUser): Promise<LedgerEntry[]> {
     const response = await request(`${this.url('billing-server')}/ledger/${user.userId}`, {
-      headers: this.internal,
+      headers: await this.internal('operator', 'billing-server'),
     });
     expect(response.status).toBe(200);
     return (response.body as { entries: LedgerEntry[] }).entries;
   }
 
-  /** `user`'s balance in billing (internal credential). */
+  /** `user`'s balance in billing, as the backend reads it. */
   async balance(user: TestUser): Promise<number> {
     const response = await request(`${this.url('billing-server')}/balance/${user.userId}`, {
-      headers: this.internal,
+      headers: await this.internal('backend', 'billing-server'),
     });
     expect(response.status).toBe(200);
     return (response.body as { balance: number }).balance;
@@ -191,14 +207,16 @@ export class BackendStack {
     return join(this.dataDir, 'filesystem-server', user.userId, ...path.split('/'));
   }
 
-  /** Asserts that no log line of any process shows the internal token or a user's token. */
+  /**
+   * Asserts that no log line of any process shows a secret of the stack (the shared token, a
+   * client secret) or a user's token.
+   */
   expectNoSecretInLogs(): void {
     const logs = this.stack.services
       .flatMap((name) => this.stack.processes(name))
       .map((process) => process.output())
       .join('');
-    expect(logs).not.toContain(this.internalToken);
-    expect(logs).not.toContain(this.scraperSecret);
+    for (const secret of this.credentials.secrets()) expect(logs).not.toContain(secret);
     for (const user of this.users) expect(logs).not.toContain(user.accessToken.split('.')[2]);
   }
 }

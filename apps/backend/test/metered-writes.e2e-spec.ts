@@ -179,7 +179,7 @@ describe.each(testBackends())('metered writes through the backend, on %s', (data
       const drain = await request(`${sut.url('billing-server')}/deduct`, {
         method: 'POST',
         json: { user_id: user.userId, amount: '0.995', reason: 'test drain' },
-        headers: sut.internal,
+        headers: await sut.internal('backend', 'billing-server'),
       });
       expect(drain).toMatchObject({ status: 200, body: { balance: 0.005 } });
       const before = await sut.ledger(user);

@@ -64,7 +64,9 @@ describe.each(testBackends())('ending sessions through the backend, on %s', (bac
   const authUrl = () => stack.urls['auth-server'] ?? '';
 
   async function signUp(email: string): Promise<string> {
-    return (await registerUser(authUrl(), internalToken, { tier: 'free', email })).accessToken;
+    return (
+      await registerUser(authUrl(), { 'X-INTERNAL-TOKEN': internalToken }, { tier: 'free', email })
+    ).accessToken;
   }
 
   async function signIn(email: string, password = PASSWORD): Promise<string> {

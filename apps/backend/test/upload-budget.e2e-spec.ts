@@ -22,7 +22,9 @@ describe.each(testBackends())('the global upload budget of the backend, on %s', 
 
   /** The upload bytes the backend holds now, as its metrics say (internal credential). */
   async function heldUploadBytes(): Promise<number | undefined> {
-    const scrape = await request(`${sut.api}/metrics`, { headers: sut.internal });
+    const scrape = await request(`${sut.api}/metrics`, {
+      headers: await sut.internal('metrics-scraper', 'backend'),
+    });
     expect(scrape.status).toBe(200);
     return readMetric(scrape.body as string, 'backend_upload_held_bytes');
   }

@@ -40,9 +40,9 @@ describe('hostile service tokens at billing and the filesystem (jwt mode, real p
   const backendToken = (target: TokenTarget) => sut.token('backend', target);
 
   /**
-   * Billing's books for one user, as an auditor reads them: balance and ledger, with a token
-   * for `billing:ledger.read`, which no client of the policy may get (signed with the
-   * issuer's key, as an operator's client would get one).
+   * Billing's books for one user, as an auditor reads them: balance and ledger, with one
+   * token for `billing:balance.read` and `billing:ledger.read`, which no client of the policy
+   * holds together (signed with the issuer's key).
    */
   const books = async (userId: string) => {
     const auditor = bearer(

@@ -91,11 +91,15 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
         LOG_FORMAT: 'json',
       },
     });
-    const user = await registerUser(auth().url, internalToken, {
-      tier: 'pro',
-      email: 'ops@example.com',
-      password: PASSWORD,
-    });
+    const user = await registerUser(
+      auth().url,
+      { 'X-INTERNAL-TOKEN': internalToken },
+      {
+        tier: 'pro',
+        email: 'ops@example.com',
+        password: PASSWORD,
+      },
+    );
     ({ inviteCode, accessToken, userId } = user);
   });
 

@@ -57,9 +57,9 @@ describe('docs/api (npm run openapi)', () => {
     // The reference policy of DESIGN section 9, as the table reads it.
     const row = (route: string) =>
       policy.split('\n').find((line) => line.startsWith(`| \`${route}\``));
-    expect(row('POST /deduct')).toMatch(/\| - +\| allowed +\| - +\| - +\| - +\|$/);
-    expect(row('POST /account')).toMatch(/\| allowed +\| - +\| - +\| - +\| - +\|$/);
-    expect(row('PUT /files/{path}')).toMatch(/\| - +\| allowed +\| - +\| - +\| - +\|$/);
+    expect(row('POST /deduct')).toMatch(/\| - +\| allowed +\| - +\| - +\| - +\| - +\|$/);
+    expect(row('POST /account')).toMatch(/\| allowed +\| - +\| - +\| - +\| - +\| - +\|$/);
+    expect(row('PUT /files/{path}')).toMatch(/\| - +\| allowed +\| - +\| - +\| - +\| - +\|$/);
   });
 
   it('describes who may call what: public, internal credential, or user token', () => {

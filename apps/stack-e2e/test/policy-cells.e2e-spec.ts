@@ -7,7 +7,7 @@ import {
 import { freePort, launchStack, type ServiceStack } from '@zt/stack-launcher';
 import {
   generateClientSecrets,
-  generateToken,
+  basicCredentials,
   inheritedProcessEnvironment,
   request,
   type TestRequest,
@@ -232,10 +232,9 @@ describe('docs/policy.md, cell by cell, against the services in INTERNAL_AUTH_MO
         ...inheritedProcessEnvironment(),
         DATA_DIR: dataDir,
         INTERNAL_AUTH_MODE: 'jwt',
-        // Still required at boot, and sent by the services' own calls (not used here).
-        INTERNAL_SERVICE_TOKEN: generateToken(),
+        // Every client's secret, as `npm start` writes them to .env: the backend calls with its own.
+        ...clients.env,
       },
-      serviceEnv: { 'auth-server': clients.env },
     });
   }, 180_000);
 
@@ -246,11 +245,10 @@ describe('docs/policy.md, cell by cell, against the services in INTERNAL_AUTH_MO
 
   /** The token endpoint's answer to `clientId` asking for every scope it may have at `service`. */
   function askForToken(clientId: string, service: ServiceAudience): Promise<TestResponse> {
-    const credentials = Buffer.from(`${clientId}:${clients.secrets[clientId]}`).toString('base64');
     return request(`${stack.process('auth-server').url}/oauth2/token`, {
       method: 'POST',
       headers: {
-        Authorization: `Basic ${credentials}`,
+        Authorization: basicCredentials(clientId, clients.secrets[clientId] as string),
         'Content-Type': 'application/x-www-form-urlencoded',
       },
       body: new URLSearchParams({ grant_type: 'client_credentials', audience: service }).toString(),

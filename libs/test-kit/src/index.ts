@@ -8,6 +8,7 @@ export * from './lib/scripted-server';
 export * from './lib/secrets';
 export * from './lib/service-identity-stack';
 export * from './lib/service-process';
+export * from './lib/stack-credentials';
 export * from './lib/test-databases';
 export * from './lib/users';
 // Moved to the stack launcher; still here for the suites of one service.

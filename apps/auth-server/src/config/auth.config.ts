@@ -51,7 +51,10 @@ export function loadAuthConfig(env: Environment): AuthConfig {
       portVariable: 'AUTH_SERVER_PORT',
       defaultPort: 6001,
     }),
-    internalAuth: loadInternalAuthConfig(env, { serviceName: 'auth-server' }),
+    internalAuth: loadInternalAuthConfig(env, {
+      serviceName: 'auth-server',
+      ownTokens: 'in-process',
+    }),
     client: loadInternalClientConfig(env),
     databaseUrl: readOptionalString(env, 'DATABASE_URL'),
     billingUrl,

@@ -24,9 +24,9 @@ describe('SERVICE_CLIENTS (the reference policy of DESIGN section 9)', () => {
     expect(findPolicyErrors(SERVICE_CLIENTS)).toEqual([]);
   });
 
-  it('has one client per service, and the metrics scraper', () => {
+  it("has one client per service, the metrics scraper and the operator's tools", () => {
     expect(SERVICE_CLIENTS.map((client) => client.clientId).sort()).toEqual(
-      [...SERVICE_AUDIENCES, 'metrics-scraper'].sort(),
+      [...SERVICE_AUDIENCES, 'metrics-scraper', 'operator'].sort(),
     );
   });
 
@@ -58,9 +58,9 @@ describe('SERVICE_CLIENTS (the reference policy of DESIGN section 9)', () => {
     ['files:read', ['backend']],
     ['files:write', ['backend']],
     ['files:act-as-user', ['backend']],
-    ['billing:ledger.read', []],
-    ['auth:invites.write', []],
-    ['auth:stats.read', []],
+    ['billing:ledger.read', ['operator']],
+    ['auth:invites.write', ['operator']],
+    ['auth:stats.read', ['operator']],
   ] as const)('gives %s to %j and nobody else', (scope, holders) => {
     expect(holdersOf(scope)).toEqual(holders);
   });
@@ -68,6 +68,13 @@ describe('SERVICE_CLIENTS (the reference policy of DESIGN section 9)', () => {
   it('gives billing and the filesystem an identity and no audience', () => {
     expect(policy('billing-server').audiences).toEqual({});
     expect(policy('filesystem-server').audiences).toEqual({});
+  });
+
+  it("lets the operator's tools make invites, read auth's stats and a ledger, and nothing more", () => {
+    expect(policy('operator').audiences).toEqual({
+      'auth-server': ['auth:invites.write', 'auth:stats.read'],
+      'billing-server': ['billing:ledger.read'],
+    });
   });
 
   it('lets the metrics scraper read the metrics of every service, and nothing more', () => {

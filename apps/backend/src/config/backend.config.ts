@@ -94,7 +94,10 @@ export function loadBackendConfig(env: Environment): BackendConfig {
       portVariable: 'BACKEND_PORT',
       defaultPort: 8000,
     }),
-    internalAuth: loadInternalAuthConfig(env, { serviceName: 'backend' }),
+    internalAuth: loadInternalAuthConfig(env, {
+      serviceName: 'backend',
+      ownTokens: 'token-endpoint',
+    }),
     client: loadInternalClientConfig(env),
     authUrl: readHttpUrl(env, 'AUTH_SERVER_URL', 'http://127.0.0.1:6001'),
     billingUrl: readHttpUrl(env, 'BILLING_SERVER_URL', 'http://127.0.0.1:6004'),

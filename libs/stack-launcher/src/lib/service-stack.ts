@@ -102,6 +102,7 @@ export class ServiceStack {
     );
     options.signal?.throwIfAborted();
     options.signal?.addEventListener('abort', () => void stack.stopAll(), { once: true });
+    await stack.#placeIssuer();
 
     // SERVICE_NAMES lists every service after the ones it calls.
     const started = new Map<ServiceName, Promise<unknown>>();
@@ -121,6 +122,23 @@ export class ServiceStack {
       throw failed.reason;
     }
     return stack;
+  }
+
+  /**
+   * With service identity (`INTERNAL_AUTH_MODE` other than `token`, or
+   * `INTERNAL_AUTH_SHADOW`), every service verifies tokens of the auth server, billing (which
+   * starts before it) included: the auth server's address must be known before anything
+   * starts. In `token` mode it is found when the auth server starts, as before.
+   */
+  async #placeIssuer(): Promise<void> {
+    const issuer = 'auth-server';
+    if (!this.services.includes(issuer) || this.#ports.has(issuer)) return;
+    const identity = this.services.some((name) => {
+      const env = this.#env.get(name) ?? {};
+      const mode = env['INTERNAL_AUTH_MODE'] || 'token';
+      return mode !== 'token' || (env['INTERNAL_AUTH_SHADOW'] || 'off') !== 'off';
+    });
+    if (identity) this.#ports.set(issuer, await freePort());
   }
 
   /**

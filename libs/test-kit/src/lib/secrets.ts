@@ -1,17 +1,9 @@
+import { clientSecretVariable } from '@zt/service-utils';
 import { randomBytes } from 'node:crypto';
 
 /** A fresh strong internal token, as `npm start` generates one. */
 export function generateToken(): string {
   return randomBytes(32).toString('base64url');
-}
-
-/**
- * The variable that holds a service client's secret at the auth server: the client id in
- * upper case with `_` for `-`, then `_CLIENT_SECRET` (`metrics-scraper` ->
- * `METRICS_SCRAPER_CLIENT_SECRET`; docs/service-identity.md).
- */
-export function clientSecretVariable(clientId: string): string {
-  return `${clientId.toUpperCase().replaceAll('-', '_')}_CLIENT_SECRET`;
 }
 
 /** Fresh secrets for service clients, and the auth server's environment that holds them. */

@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inheritedProcessEnvironment } from './config/test-environment';
 import { request, type TestResponse } from './http-client';
-import { generateToken } from './secrets';
+import { clientSecretVariable } from '@zt/service-utils';
+import { generateClientSecrets, generateToken } from './secrets';
 
 /** The service clients of the reference policy (libs/contracts `SERVICE_CLIENTS`). */
 export const SERVICE_CLIENT_IDS = [
@@ -22,6 +23,7 @@ export const SERVICE_CLIENT_IDS = [
   'billing-server',
   'filesystem-server',
   'metrics-scraper',
+  'operator',
 ] as const;
 export type ServiceClientId = (typeof SERVICE_CLIENT_IDS)[number];
 
@@ -30,11 +32,6 @@ export type TokenTarget = Readonly<Record<string, string>>;
 
 /** How a client authenticates at the token endpoint. */
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post';
-
-/** `<CLIENT>_CLIENT_SECRET`: the client id in upper case, `_` for `-`. */
-export function clientSecretVariable(clientId: string): string {
-  return `${clientId.toUpperCase().replace(/-/g, '_')}_CLIENT_SECRET`;
-}
 
 /** `Authorization: Basic` as RFC 6749 section 2.3.1 builds it: each part form-encoded, then base64. */
 export function basicCredentials(clientId: string, clientSecret: string): string {
@@ -89,9 +86,8 @@ export class ServiceIdentityStack {
   /** Starts the stack; stop it with {@link stop}. */
   static async launch(options: ServiceIdentityStackOptions = {}): Promise<ServiceIdentityStack> {
     const dataDir = mkdtempSync(join(tmpdir(), 'service-identity-e2e-'));
-    const secrets = Object.fromEntries(
-      SERVICE_CLIENT_IDS.map((clientId) => [clientId, generateToken()]),
-    ) as Record<ServiceClientId, string>;
+    const clients = generateClientSecrets(SERVICE_CLIENT_IDS);
+    const secrets = clients.secrets as Record<ServiceClientId, string>;
     const jwtMode = { INTERNAL_AUTH_MODE: 'jwt' };
     const services: ServiceName[] = ['billing-server', 'auth-server'];
     if (options.withFilesystem) services.push('filesystem-server');
@@ -106,12 +102,7 @@ export class ServiceIdentityStack {
           // The client secrets sit in the shared environment, not in the auth server's own
           // (`serviceEnv` wins over a restart's environment): a test restarts the auth server
           // without one. The callees do not read them.
-          ...Object.fromEntries(
-            SERVICE_CLIENT_IDS.map((clientId) => [
-              clientSecretVariable(clientId),
-              secrets[clientId],
-            ]),
-          ),
+          ...clients.env,
           SERVICE_TOKEN_TTL_SECONDS: options.tokenTtlSeconds?.toString(),
         },
         serviceEnv: { 'billing-server': jwtMode, 'filesystem-server': jwtMode },

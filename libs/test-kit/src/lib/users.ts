@@ -22,13 +22,13 @@ export function uniqueEmail(label: string): string {
 
 /**
  * What a newcomer does, against the auth server at `authUrl`: an invite of `tier` (an internal
- * call with `internalToken`, as `npm run invite` makes one), `POST /register` with it, then
+ * call with the operator's `inviteHeaders`, as `npm run invite` makes one), `POST /register` with it, then
  * `POST /login`. Throws, naming the step and its answer, when one does not answer as the
  * design says (201 with the email and tier, then 200 with a token).
  */
 export async function registerUser(
   authUrl: string,
-  internalToken: string,
+  inviteHeaders: Readonly<Record<string, string>>,
   options: { tier?: string; email?: string; password?: string } = {},
 ): Promise<TestUser> {
   const { tier = 'pro', email = uniqueEmail('user'), password = TEST_PASSWORD } = options;
@@ -37,7 +37,7 @@ export async function registerUser(
     await request(`${authUrl}/invites`, {
       method: 'POST',
       json: { tier },
-      headers: { 'X-INTERNAL-TOKEN': internalToken },
+      headers: inviteHeaders,
     }),
     201,
   );

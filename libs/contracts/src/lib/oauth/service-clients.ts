@@ -19,8 +19,10 @@ export interface ServiceClientPolicy {
  * accounts and reads stats at billing; the backend reads balances, charges and refunds at
  * billing and reads and writes files as a user; nobody else does any of these. The backend
  * also keeps the user sessions it checks in step with the auth server (the revocation feed,
- * password changes), and an operator's metrics scraper reads `/metrics` everywhere. Billing
- * and the filesystem call nobody: they have clients (an identity) and no audience.
+ * password changes); an operator's tools make invites, read stats at auth and read a user's
+ * ledger (none of the actions above), and an operator's metrics scraper reads `/metrics`
+ * everywhere. Billing and the filesystem call nobody: they have clients (an identity) and no
+ * audience.
  *
  * Secrets are not here: each client's comes from `<CLIENT>_CLIENT_SECRET` (see
  * `clientSecretVariable` in @zt/service-utils).
@@ -51,6 +53,15 @@ export const SERVICE_CLIENTS: readonly ServiceClientPolicy[] = [
     clientId: 'filesystem-server',
     description: 'The filesystem server: calls no other service',
     audiences: {},
+  },
+  {
+    clientId: 'operator',
+    description:
+      "An operator's tools: invites (`npm run invite`) and stats at auth, a user's ledger at billing",
+    audiences: {
+      'auth-server': ['auth:invites.write', 'auth:stats.read'],
+      'billing-server': ['billing:ledger.read'],
+    },
   },
   {
     clientId: 'metrics-scraper',

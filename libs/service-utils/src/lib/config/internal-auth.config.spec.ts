@@ -99,6 +99,20 @@ describe(loadInternalAuthConfig.name, () => {
       ).toBeUndefined();
     });
 
+    it('refuses at boot a service that calls others with its token but has no secret', () => {
+      const jwt = { ...base, INTERNAL_AUTH_MODE: 'jwt' };
+      expect(() =>
+        loadInternalAuthConfig(jwt, { serviceName: 'backend', ownTokens: 'token-endpoint' }),
+      ).toThrow(expect.objectContaining({ variable: 'BACKEND_CLIENT_SECRET' }));
+      // The issuer mints its own; in token mode nobody sends one.
+      expect(() =>
+        loadInternalAuthConfig(jwt, { serviceName: 'auth-server', ownTokens: 'in-process' }),
+      ).not.toThrow();
+      expect(() =>
+        loadInternalAuthConfig(base, { serviceName: 'backend', ownTokens: 'token-endpoint' }),
+      ).not.toThrow();
+    });
+
     it('refuses a weak client secret, naming the variable and not the value', () => {
       const weak = 'abc123abc123abc123abc123abc123abc123';
       const attempt = () =>

@@ -58,6 +58,18 @@ export interface InternalAuthConfig {
   readonly serviceClient?: ServiceClientCredentials;
 }
 
+/** Who the service is, and how it gets the service tokens of its own calls. */
+export interface InternalAuthConfigOptions {
+  /** This service's name: its client id, and the audience of the tokens it accepts. */
+  readonly serviceName?: string;
+  /**
+   * Where the service tokens of its own calls come from: `token-endpoint` (its client secret,
+   * then required whenever the mode sends tokens), `in-process` (the issuer itself), or
+   * absent for a service that calls no other service.
+   */
+  readonly ownTokens?: 'token-endpoint' | 'in-process';
+}
+
 /**
  * Reads and validates `INTERNAL_AUTH_MODE` / `INTERNAL_AUTH_SHADOW`;
  * `INTERNAL_SERVICE_TOKEN` and `INTERNAL_SERVICE_TOKEN_ACCEPT` (required in every mode but
@@ -70,7 +82,7 @@ export interface InternalAuthConfig {
  */
 export function loadInternalAuthConfig(
   env: Environment,
-  { serviceName }: { serviceName?: string } = {},
+  { serviceName, ownTokens }: InternalAuthConfigOptions = {},
 ): InternalAuthConfig {
   const mode = readChoice(env, 'INTERNAL_AUTH_MODE', INTERNAL_AUTH_MODES, 'token');
   const tokens =
@@ -98,6 +110,12 @@ export function loadInternalAuthConfig(
   }
   const issuer = readHttpUrl(env, 'AUTH_SERVER_URL', '');
   const clientSecret = readOwnClientSecret(env, serviceName);
+  if (ownTokens === 'token-endpoint' && clientSecret === undefined) {
+    throw new ConfigError(
+      clientSecretVariable(serviceName),
+      `is required with ${needs}: ${serviceName} calls other services with its service token`,
+    );
+  }
   return {
     ...tokens,
     mode,

@@ -39,3 +39,15 @@ export function inheritedProcessEnvironment(): Record<string, string> {
     ),
   );
 }
+
+/**
+ * `E2E_INTERNAL_AUTH_MODE`: the `INTERNAL_AUTH_MODE` the stack suites run their services in
+ * (`token` when unset). `npm test` runs the backend's suites in `token` and in `token+jwt`.
+ */
+export function stackAuthMode(): 'token' | 'token+jwt' | 'jwt' {
+  const mode = process.env['E2E_INTERNAL_AUTH_MODE']?.trim() || 'token';
+  if (mode !== 'token' && mode !== 'token+jwt' && mode !== 'jwt') {
+    throw new Error(`E2E_INTERNAL_AUTH_MODE must be token, token+jwt or jwt, not "${mode}"`);
+  }
+  return mode;
+}
