@@ -1,10 +1,12 @@
-// `npm run curl-matrix`: runs every check of docs/curl-matrix.md against a running stack and
-// exits non-zero on any mismatch. A check is a ```sh block with a `# expect: STATUS {json}`
+// `npm run curl-matrix [-- <file>]`: runs every check of docs/curl-matrix.md (or of the file
+// given, e.g. docs/curl-matrix-identity.md for INTERNAL_AUTH_MODE=token+jwt) against a running
+// stack and exits non-zero on any mismatch. A check is a ```sh block with a `# expect: STATUS {json}`
 // line: the status must match and the body must contain every field of the JSON given
 // (`$NAME` in it stands for a variable below). A `# capture: NAME=field` line stores that
 // field of the answer in $NAME for the checks that follow (an invite code, a user id, a
-// user token). URLs and the token come from the environment or .env; the user id is fresh
-// each run (set U to choose it).
+// user or service token). URLs and secrets come from the environment or .env (each check's
+// shell gets them, as the files' set-up block does); the user id is fresh each run (set U to
+// choose it).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -13,6 +15,7 @@ import { shellEnvironment } from './config/environment';
 import { ROOT, stackEnvironment } from './stack';
 
 const env = stackEnvironment();
+const file = process.argv[2] ?? join('docs', 'curl-matrix.md');
 if (!env.INTERNAL_SERVICE_TOKEN) {
   console.error(
     'curl-matrix: INTERNAL_SERVICE_TOKEN is not set (run npm start once, or export it)',
@@ -29,10 +32,14 @@ const vars: Record<string, string> = {
   BACKEND: env.BACKEND_URL || `http://127.0.0.1:${env.BACKEND_PORT || 8000}`,
   U: env.U || `matrix-${randomBytes(4).toString('hex')}`,
 };
-// Values never printed, even in a failure report.
-const SECRETS = ['TOKEN', 'JWT', 'INVITE'];
+// Values never printed, even in a failure report: the shared token, every client secret of
+// .env, and what the checks capture (invite codes, user and service tokens).
+const isSecret = (name: string): boolean => /TOKEN|SECRET|JWT|INVITE|BEARER/.test(name);
+const stackSecrets = Object.entries(env).filter(
+  (entry): entry is [string, string] => isSecret(entry[0]) && Boolean(entry[1]),
+);
 
-const markdown = readFileSync(join(ROOT, 'docs', 'curl-matrix.md'), 'utf8');
+const markdown = readFileSync(join(ROOT, file), 'utf8');
 const checks = [...markdown.matchAll(/```sh\n([\s\S]*?)```/g)]
   .map((match) => match[1])
   .filter((block) => block.includes('# expect:'));
@@ -59,7 +66,9 @@ function contains(actual: unknown, expected: unknown): boolean {
 const substitute = (text: string): string =>
   text.replace(/\$([A-Z_]+)/g, (whole, name: string) => vars[name] ?? whole);
 const redact = (text: string): string =>
-  SECRETS.reduce((out, name) => (vars[name] ? out.replaceAll(vars[name], `<${name}>`) : out), text);
+  [...Object.entries(vars).filter(([name, value]) => isSecret(name) && value), ...stackSecrets]
+    .sort(([, a], [, b]) => b.length - a.length)
+    .reduce((out, [name, value]) => out.replaceAll(value, `<${name}>`), text);
 
 let failed = 0;
 for (const [index, block] of checks.entries()) {
@@ -70,7 +79,7 @@ for (const [index, block] of checks.entries()) {
   const capture = /# capture: ([A-Z_]+)=([a-z_]+)/.exec(block);
   const command = block.replace(/^# (expect|capture):.*\n/gm, '').trim();
   const output = execFileSync('bash', ['-c', command], {
-    env: { ...shellEnvironment, ...vars },
+    env: { ...env, ...shellEnvironment, ...vars },
     encoding: 'utf8',
   }).trim();
   const status = output.slice(-3);

@@ -55,6 +55,7 @@ export async function startNpmStart(
   }
   const env: NodeJS.ProcessEnv = {
     ...inheritedProcessEnvironment(),
+    ...SCRIPT_ENVIRONMENT,
     STACK_ENV_FILE: envFile,
     DATA_DIR: join(scratch, 'data'),
     DATABASE_URL: '',
@@ -121,8 +122,14 @@ export async function startNpmStart(
 /**
  * What `node` runs a script of `scripts/` with: tsx's loader in the node process itself (not
  * the tsx command, which would run the script in a child), so that a signal sent to the
- * process reaches the script.
+ * process reaches the script. Its environment needs {@link SCRIPT_ENVIRONMENT}, as the npm
+ * scripts' `--tsconfig tsconfig.base.json`.
  */
+/** What a script's environment needs: tsx maps `@zt/*` imports to the libraries' source. */
+export const SCRIPT_ENVIRONMENT = {
+  TSX_TSCONFIG_PATH: join(workspaceRoot(), 'tsconfig.base.json'),
+} as const;
+
 export function scriptArguments(script: string, args: readonly string[]): string[] {
   return ['--import', 'tsx', join(workspaceRoot(), 'scripts', script), ...args];
 }
@@ -150,7 +157,12 @@ export function runScript(
     execFile(
       process.execPath,
       scriptArguments(script, args),
-      { cwd: workspaceRoot(), env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      {
+        cwd: workspaceRoot(),
+        env: { ...SCRIPT_ENVIRONMENT, ...env },
+        timeout: timeoutMs,
+        maxBuffer: 16 * 1024 * 1024,
+      },
       (error, stdout, stderr) =>
         resolve({
           code: error ? Number(error.code ?? 1) : 0,

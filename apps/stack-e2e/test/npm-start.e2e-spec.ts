@@ -151,3 +151,56 @@ describe('npm start, then npm run curl-matrix', () => {
     expect(output()).not.toContain(token());
   });
 });
+
+/**
+ * The same newcomer's path with service identity switched on: `INTERNAL_AUTH_MODE=token+jwt`
+ * for every service, so each call between them carries the caller's service token, then the
+ * identity mode's curl matrix (docs/curl-matrix-identity.md) and an invite made with the
+ * operator's client.
+ */
+describe('npm start with INTERNAL_AUTH_MODE=token+jwt, then the identity curl matrix', () => {
+  let stack: NpmStartStack;
+  const secrets = () =>
+    Object.entries(parseEnv(readFileSync(stack.envFile, 'utf8')))
+      .filter(([name, value]) => /TOKEN|SECRET/.test(name) && value)
+      .map(([, value]) => value as string);
+
+  beforeAll(async () => {
+    stack = await startNpmStart({ INTERNAL_AUTH_MODE: 'token+jwt', FILE_WRITE_PRICE: '0.01' });
+  }, 300_000);
+
+  afterAll(() => stack?.cleanUp());
+
+  it('passes every check of docs/curl-matrix-identity.md, and prints no secret', async () => {
+    const { code, output: report } = await runScript(
+      'curl-matrix.ts',
+      [join('docs', 'curl-matrix-identity.md')],
+      stack.env,
+    );
+    const checks = (
+      readFileSync(join(workspaceRoot(), 'docs', 'curl-matrix-identity.md'), 'utf8').match(
+        /```sh\n# expect:/g,
+      ) ?? []
+    ).length;
+    expect(checks).toBeGreaterThan(25);
+    expect(report).toContain(`curl-matrix: ${checks} passed, 0 failed`);
+    expect(code).toBe(0);
+    expect(secrets().length).toBeGreaterThan(5);
+    for (const secret of secrets()) {
+      expect(report).not.toContain(secret);
+      expect(stack.output()).not.toContain(secret);
+    }
+  });
+
+  it("makes invites with the operator's service token", async () => {
+    const made = await runScript('invite.ts', ['team'], stack.env);
+    expect(made).toMatchObject({ code: 0, stdout: expect.stringMatching(/^[A-Za-z0-9_-]{32}\n$/) });
+    // Without the operator's secret, in this mode, it says which variable is missing.
+    const refused = await runScript('invite.ts', ['team'], {
+      ...stack.env,
+      OPERATOR_CLIENT_SECRET: '',
+    });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('OPERATOR_CLIENT_SECRET is not set');
+  });
+});

@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { scriptArguments } from './npm-start-stack';
+import { SCRIPT_ENVIRONMENT, scriptArguments } from './npm-start-stack';
 
 const SERVICES = ['auth-server', 'backend', 'billing-server', 'filesystem-server'];
 
@@ -48,7 +48,7 @@ describe('docs/api (npm run openapi)', () => {
       {
         cwd: workspaceRoot(),
         timeout: 60_000,
-        env: { ...process.env, TSX_TSCONFIG_PATH: join(workspaceRoot(), 'tsconfig.base.json') },
+        env: { ...process.env, ...SCRIPT_ENVIRONMENT },
       },
     );
     const policy = readFileSync(fresh, 'utf8');
