@@ -45,6 +45,48 @@ describe('docker-compose.yml', () => {
     expect(config.match(/condition: service_healthy/g)?.length).toBeGreaterThanOrEqual(6);
   });
 
+  itWithCompose(
+    'passes INTERNAL_AUTH_MODE to every service, every client secret to the auth server, and to the backend its own only',
+    () => {
+      const envFile = join(mkdtempSync(join(tmpdir(), 'compose-')), '.env');
+      const secret = (name: string) => `${name.toLowerCase().replaceAll('_', '-')}-value`;
+      const secrets = [
+        'AUTH_SERVER_CLIENT_SECRET',
+        'BACKEND_CLIENT_SECRET',
+        'BILLING_SERVER_CLIENT_SECRET',
+        'FILESYSTEM_SERVER_CLIENT_SECRET',
+        'METRICS_SCRAPER_CLIENT_SECRET',
+        'OPERATOR_CLIENT_SECRET',
+      ];
+      writeFileSync(
+        envFile,
+        [
+          'INTERNAL_SERVICE_TOKEN=shared-token-value',
+          'POSTGRES_PASSWORD=database-password-value',
+          'INTERNAL_AUTH_MODE=token+jwt',
+          ...secrets.map((name) => `${name}=${secret(name)}`),
+        ].join('\n'),
+      );
+      const config = execFileSync(
+        'docker-compose',
+        ['-f', join(workspaceRoot(), 'docker-compose.yml'), '--env-file', envFile, 'config'],
+        { encoding: 'utf8', env: { PATH: process.env['PATH'] } },
+      );
+      // Each service's block, up to the next service.
+      const block = (service: string) =>
+        config.split(new RegExp(`\\n  ${service}:\\n`))[1]?.split(/\n  [a-z-]+:\n/)[0] ?? '';
+      for (const service of ['billing-server', 'auth-server', 'filesystem-server', 'backend']) {
+        expect(block(service)).toMatch(/INTERNAL_AUTH_MODE: token\+jwt/);
+      }
+      for (const name of secrets) expect(block('auth-server')).toContain(secret(name));
+      expect(block('backend')).toContain(secret('BACKEND_CLIENT_SECRET'));
+      expect(block('backend')).not.toContain(secret('OPERATOR_CLIENT_SECRET'));
+      for (const service of ['billing-server', 'filesystem-server']) {
+        expect(block(service)).not.toMatch(/CLIENT_SECRET/);
+      }
+    },
+  );
+
   itWithCompose('refuses to start without the secrets', () => {
     const envFile = join(mkdtempSync(join(tmpdir(), 'compose-')), '.env');
     // Everything but the internal token.

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, localUrl, type ServiceName, STACK_SERVICES } from '@zt/stack-launcher';
 import { inheritedProcessEnvironment, workspaceRoot } from '@zt/test-kit';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -31,8 +32,11 @@ export interface NpmStartStack {
   output(): string;
   /** Its standard output, line by line. */
   stdoutLines(): string[];
-  /** Kills it if it still runs and removes the scratch folder. */
-  cleanUp(): void;
+  /**
+   * Stops it if it still runs (SIGTERM, as Ctrl-C would: it stops its services; SIGKILL to
+   * the whole process group after 30 s) and removes the scratch folder.
+   */
+  cleanUp(): Promise<void>;
 }
 
 /**
@@ -71,14 +75,23 @@ export async function startNpmStart(
     cwd: workspaceRoot(),
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   let output = '';
   let stdout = '';
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),
   );
-  const cleanUp = () => {
-    if (child.exitCode === null) child.kill('SIGKILL');
+  const cleanUp = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const stopped = await Promise.race([
+        exited.then(() => true),
+        sleep(30_000).then(() => false),
+      ]);
+      // Its own group (detached): the services it started go with it.
+      if (!stopped && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    }
     rmSync(scratch, { recursive: true, force: true });
   };
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -103,7 +116,7 @@ export async function startNpmStart(
       });
     });
   } catch (error) {
-    cleanUp();
+    await cleanUp();
     throw error;
   }
   return {
