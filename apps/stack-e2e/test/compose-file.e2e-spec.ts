@@ -74,7 +74,7 @@ describe('docker-compose.yml', () => {
       );
       // Each service's block, up to the next service.
       const block = (service: string) =>
-        config.split(new RegExp(`\\n  ${service}:\\n`))[1]?.split(/\n  [a-z-]+:\n/)[0] ?? '';
+        config.split(new RegExp(`\\n  ${service}:\\n`))[1]?.split(/\n {2}[a-z-]+:\n/)[0] ?? '';
       for (const service of ['billing-server', 'auth-server', 'filesystem-server', 'backend']) {
         expect(block(service)).toMatch(/INTERNAL_AUTH_MODE: token\+jwt/);
       }

@@ -201,6 +201,6 @@ describe('npm start with INTERNAL_AUTH_MODE=token+jwt, then the identity curl ma
       OPERATOR_CLIENT_SECRET: '',
     });
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('OPERATOR_CLIENT_SECRET is not set');
+    expect(refused.stderr).toContain('OPERATOR_CLIENT_SECRET is required');
   });
 });

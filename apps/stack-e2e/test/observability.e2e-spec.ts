@@ -47,11 +47,15 @@ function completions(service: ServiceProcess, requestId: string): LogLine[] {
   );
 }
 
-/** Waits until `service` has logged the end of request `requestId` (its pipe may lag a little). */
-async function completionsOf(service: ServiceProcess, requestId: string): Promise<LogLine[]> {
+/** Waits until `service` has logged the end of `atLeast` requests of id `requestId` (its pipe may lag a little). */
+async function completionsOf(
+  service: ServiceProcess,
+  requestId: string,
+  atLeast = 1,
+): Promise<LogLine[]> {
   for (let attempt = 0; attempt < 100; attempt += 1) {
     const found = completions(service, requestId);
-    if (found.length > 0) return found;
+    if (found.length >= atLeast) return found;
     await sleep(20);
   }
   return completions(service, requestId);
@@ -121,7 +125,8 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
 
       const [atBackend, atBilling, atFilesystem] = await Promise.all([
         completionsOf(api(), requestId),
-        completionsOf(billing(), requestId),
+        // Two lines (the hold, then its capture), each written when its request completes.
+        completionsOf(billing(), requestId, 2),
         completionsOf(filesystem(), requestId),
       ]);
       expect(atBackend).toEqual([

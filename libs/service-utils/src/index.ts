@@ -30,5 +30,6 @@ export * from './lib/tokens/service-token-cache';
 export * from './lib/tokens/jwt-verifier';
 export * from './lib/tokens/service-token';
 export * from './lib/tokens/token-errors';
+export * from './lib/tokens/service-token-unavailable.error';
 // Route inventory (for tests that every route is guarded or explicitly public)
 export * from './lib/routes/route-inventory';

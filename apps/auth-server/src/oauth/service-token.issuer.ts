@@ -87,11 +87,15 @@ export class ServiceTokenIssuer {
    * internal client gets the tokens of its calls.
    */
   readonly ownTokens: ServiceTokenFetcher = async (audience) => {
-    if (!isServiceAudience(audience)) {
+    const own = clientPolicy(this.options.clients, OWN_CLIENT_ID);
+    if (!own || !isServiceAudience(audience)) {
       throw new ServiceTokenUnavailableError(audience, 'refused', 'invalid_target');
     }
-    const token = await this.issueOwn(audience);
-    return { accessToken: token.accessToken, expiresInSeconds: token.expiresIn };
+    const outcome = await this.issue(own, audience, undefined);
+    if (outcome.kind !== 'issued') {
+      throw new ServiceTokenUnavailableError(audience, 'refused', outcome.kind);
+    }
+    return { accessToken: outcome.token.accessToken, expiresInSeconds: outcome.token.expiresIn };
   };
 
   private async sign(

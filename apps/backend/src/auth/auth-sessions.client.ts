@@ -7,7 +7,11 @@ import {
   readOutcome,
   type RequestBody,
 } from '@zt/contracts';
-import { InternalCallCredentials } from '@zt/service-utils';
+import {
+  type CallCredential,
+  InternalCallCredentials,
+  ServiceTokenUnavailableError,
+} from '@zt/service-utils';
 import { HttpError, UnexpectedUpstreamAnswerError } from '@zt/service-chassis';
 import { SESSIONS_OPTIONS } from './user-auth.constants';
 
@@ -22,6 +26,7 @@ export interface SessionsOptions {
 
 /** The auth server's name: the audience of the backend's service tokens for it. */
 const AUTH_AUDIENCE = 'auth-server';
+const AUTH_UNAVAILABLE = () => new HttpError(HttpStatus.SERVICE_UNAVAILABLE, 'auth unavailable');
 
 /**
  * The backend's calls to the auth server's session routes, each answer read into its outcome
@@ -75,14 +80,12 @@ export class AuthSessionsClient {
     let response = await this.send(endpoint, path, body);
     if (response.renewToken) response = await this.send(endpoint, path, body);
     const { status, text } = response;
-    if (status >= 500) {
-      throw new HttpError(HttpStatus.SERVICE_UNAVAILABLE, 'auth unavailable');
-    }
+    if (status >= 500) throw AUTH_UNAVAILABLE();
     let parsed: unknown;
     try {
       parsed = text ? (JSON.parse(text) as unknown) : undefined;
     } catch {
-      throw new HttpError(HttpStatus.SERVICE_UNAVAILABLE, 'auth unavailable');
+      throw AUTH_UNAVAILABLE();
     }
     const outcome = readOutcome(endpoint, status, parsed);
     if (outcome === undefined) {
@@ -101,9 +104,17 @@ export class AuthSessionsClient {
     path: string,
     body: unknown,
   ): Promise<{ status: number; text: string; renewToken: boolean }> {
+    let credential: CallCredential;
     try {
-      const credential = await this.credentials.forCall(AUTH_AUDIENCE);
-      const response = await fetch(`${this.options.authUrl}${path}`, {
+      credential = await this.credentials.forCall(AUTH_AUDIENCE);
+    } catch (error) {
+      // No service token to be had (the token cache logged why).
+      if (error instanceof ServiceTokenUnavailableError) throw AUTH_UNAVAILABLE();
+      throw error;
+    }
+    let response: Response;
+    try {
+      response = await fetch(`${this.options.authUrl}${path}`, {
         method: endpoint.method,
         headers: {
           ...credential.headers,
@@ -114,17 +125,16 @@ export class AuthSessionsClient {
         signal: AbortSignal.timeout(this.options.timeoutMs),
         redirect: 'error',
       });
-      const text = await response.text().catch(() => '');
-      const headers = { 'www-authenticate': response.headers.get('www-authenticate') ?? '' };
-      const status = response.status;
-      return {
-        status,
-        text,
-        renewToken: this.credentials.refusedToken(AUTH_AUDIENCE, credential, { status, headers }),
-      };
     } catch {
-      // No answer, or no service token to be had (the token cache logged why).
-      throw new HttpError(HttpStatus.SERVICE_UNAVAILABLE, 'auth unavailable');
+      throw AUTH_UNAVAILABLE();
     }
+    const text = await response.text().catch(() => '');
+    const headers = { 'www-authenticate': response.headers.get('www-authenticate') ?? '' };
+    const status = response.status;
+    return {
+      status,
+      text,
+      renewToken: this.credentials.refusedToken(AUTH_AUDIENCE, credential, { status, headers }),
+    };
   }
 }

@@ -1,4 +1,4 @@
-import type { InternalAuthConfig } from '@zt/service-utils';
+import { type InternalAuthConfig, InternalCallCredentials } from '@zt/service-utils';
 import {
   generateToken,
   headerLines,
@@ -33,17 +33,16 @@ function inventoryApi(config: { inventoryUrl: string; internalAuth: InternalAuth
 // #endregion
 
 // #region token-provider
-/** Later: a service token per callee (from the auth server), awaited for each call. */
-function billingApiWithServiceTokens(
-  billingUrl: string,
-  tokens: { forAudience(origin: string): Promise<string> },
-) {
+/**
+ * In `INTERNAL_AUTH_MODE` token+jwt or jwt: each call carries what the kit's
+ * `InternalCallCredentials` gives for billing (the shared token when set, and a service
+ * token for `billing-server`, cached and refreshed by the kit).
+ */
+function billingApiWithServiceTokens(billingUrl: string, credentials: InternalCallCredentials) {
   return createInternalAxios({
     baseURL: billingUrl,
     timeoutMs: 3000,
-    credential: async ({ url }) => ({
-      Authorization: `Bearer ${await tokens.forAudience(url.origin)}`,
-    }),
+    credential: async () => (await credentials.forCall('billing-server')).headers,
   });
 }
 // #endregion
@@ -154,10 +153,24 @@ describe('the trust kit on axios, against real servers', () => {
 
   it('takes its headers from a provider, awaited per call, with the call it is for', async () => {
     const asked: InternalCallTarget[] = [];
-    const tokens = {
-      forAudience: async (origin: string) => `service-token-for-${new URL(origin).port}`,
+    const jwtMode: InternalAuthConfig = {
+      acceptedTokens: [],
+      mode: 'jwt',
+      serviceTokens: {
+        issuer: 'http://auth.internal',
+        jwksUrl: new URL('http://auth.internal/oauth2/jwks'),
+        audience: 'backend',
+        keySet: { timeoutMs: 1000, cooldownMs: 1000, cacheMaxAgeMs: 1000 },
+      },
     };
-    const api = billingApiWithServiceTokens(billing.url, tokens);
+    const credentials = new InternalCallCredentials(jwtMode, {
+      timeoutMs: 1000,
+      fetcher: async (audience) => ({
+        accessToken: `service-token-for-${audience}`,
+        expiresInSeconds: 300,
+      }),
+    });
+    const api = billingApiWithServiceTokens(billing.url, credentials);
     const recording = createInternalAxios({
       baseURL: billing.url,
       timeoutMs: 3000,
@@ -169,7 +182,7 @@ describe('the trust kit on axios, against real servers', () => {
     await api.get('/balance/u1');
     await recording.post('/holds?x=1', {});
     expect(headerLines(billing.seen[0], 'Authorization')).toEqual([
-      `Bearer service-token-for-${billing.port}`,
+      'Bearer service-token-for-billing-server',
     ]);
     expect(headerLines(billing.seen[0], 'X-INTERNAL-TOKEN')).toEqual([]);
     expect(asked.map(({ url, method }) => [url.href, method])).toEqual([
@@ -199,5 +212,23 @@ describe('the trust kit on axios, against real servers', () => {
     expect(() =>
       installInternalHeaders(axios.create(), { credential: internalAuth, origins: ['billing'] }),
     ).toThrow('installInternalHeaders: "billing" is not an http(s) URL');
+  });
+
+  it('refuses the configuration alone in a mode whose calls need a service token', () => {
+    const serviceTokens = {
+      issuer: 'http://auth.internal',
+      jwksUrl: new URL('http://auth.internal/oauth2/jwks'),
+      audience: 'backend',
+      keySet: { timeoutMs: 1000, cooldownMs: 1000, cacheMaxAgeMs: 1000 },
+    };
+    for (const config of [
+      { ...internalAuth, mode: 'token+jwt' as const, serviceTokens },
+      { ...internalAuth, mode: 'jwt' as const, serviceTokens },
+      { ...internalAuth, shadow: 'jwt' as const, serviceTokens },
+    ]) {
+      expect(() =>
+        createInternalAxios({ baseURL: billing.url, timeoutMs: 1000, credential: config }),
+      ).toThrow(/sends a service token per callee/);
+    }
   });
 });

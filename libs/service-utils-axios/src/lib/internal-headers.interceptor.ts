@@ -1,5 +1,5 @@
 import axios, { type InternalAxiosRequestConfig } from 'axios';
-import { INTERNAL_TOKEN_HEADER } from '@zt/service-utils';
+import { INTERNAL_TOKEN_HEADER, serviceTokenSending } from '@zt/service-utils';
 import { credentialHeaders, type InternalCredential } from './internal-credential';
 import { InternalHeaderRefusedError } from './internal-header-refused.error';
 
@@ -82,12 +82,24 @@ export function internalHeadersInterceptor(
  * axios runs the last installed first, so this one then sees each call as it will be sent.
  * @returns a function that uninstalls it.
  * @throws TypeError when the instance has no `baseURL` and no `origins` are given, or an
- *   origin is not an http(s) URL.
+ *   origin is not an http(s) URL; or when the credential is the kit's configuration in a mode
+ *   whose calls carry a service token per callee (`INTERNAL_AUTH_MODE` `token+jwt` or `jwt`,
+ *   `INTERNAL_AUTH_SHADOW=jwt`), which a configuration alone cannot give: pass a provider then,
+ *   e.g. `(target) => credentials.forCall(audienceOf(target.url)).then((c) => c.headers)`
+ *   with the kit's `InternalCallCredentials`.
  */
 export function installInternalHeaders(
   instance: AxiosInstanceLike,
   options: InternalAxiosOptions,
 ): () => void {
+  if (
+    typeof options.credential !== 'function' &&
+    serviceTokenSending(options.credential) !== 'off'
+  ) {
+    throw new TypeError(
+      'installInternalHeaders: this INTERNAL_AUTH_MODE sends a service token per callee: pass a credential provider built on InternalCallCredentials',
+    );
+  }
   const origins = options.origins ?? [instance.defaults.baseURL].filter((url) => url !== undefined);
   if (origins.length === 0) {
     throw new TypeError(

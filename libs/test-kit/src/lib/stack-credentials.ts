@@ -1,9 +1,8 @@
 import { SERVICE_CLIENTS, type ServiceAudience } from '@zt/contracts';
 import {
-  clientCredentialsGrant,
+  InternalCallCredentials,
   type InternalAuthMode,
-  INTERNAL_TOKEN_HEADER,
-  ServiceTokenCache,
+  loadInternalAuthConfig,
 } from '@zt/service-utils';
 import { stackAuthMode } from './config/test-environment';
 import { type ClientSecrets, generateClientSecrets, generateToken } from './secrets';
@@ -22,7 +21,7 @@ export class StackCredentials {
   readonly clients: ClientSecrets = generateClientSecrets(
     SERVICE_CLIENTS.map((client) => client.clientId),
   );
-  private readonly tokens = new Map<string, ServiceTokenCache>();
+  private readonly callers = new Map<string, InternalCallCredentials>();
 
   constructor(readonly mode: InternalAuthMode = stackAuthMode()) {}
 
@@ -36,21 +35,16 @@ export class StackCredentials {
   }
 
   /**
-   * The headers of a call to `audience` as `clientId`, whose token comes from the auth server
-   * at `authUrl` (cached until shortly before it expires).
+   * The headers of a call to `audience` as `clientId`, as the kit gives them to a service in
+   * this mode, with tokens from the auth server at `authUrl` (cached until shortly before they
+   * expire).
    */
   async headers(
     authUrl: string,
     clientId: string,
     audience: ServiceAudience,
   ): Promise<Record<string, string>> {
-    const shared: Record<string, string> =
-      this.mode === 'jwt' ? {} : { [INTERNAL_TOKEN_HEADER]: this.internalToken };
-    if (this.mode === 'token') return shared;
-    return {
-      ...shared,
-      Authorization: `Bearer ${await this.tokensOf(authUrl, clientId).token(audience)}`,
-    };
+    return { ...(await this.callerOf(authUrl, clientId).forCall(audience)).headers };
   }
 
   /** Every secret of the stack, for tests that no log shows one. */
@@ -58,18 +52,17 @@ export class StackCredentials {
     return [this.internalToken, ...Object.values(this.clients.secrets)];
   }
 
-  private tokensOf(authUrl: string, clientId: string): ServiceTokenCache {
+  private callerOf(authUrl: string, clientId: string): InternalCallCredentials {
     const key = `${authUrl} ${clientId}`;
-    let cache = this.tokens.get(key);
-    if (!cache) {
-      const clientSecret = this.clients.secrets[clientId];
-      if (clientSecret === undefined) throw new Error(`no client ${clientId} in SERVICE_CLIENTS`);
-      const tokenEndpoint = new URL('/oauth2/token', authUrl);
-      cache = new ServiceTokenCache(
-        clientCredentialsGrant({ tokenEndpoint, clientId, clientSecret }, { timeoutMs: 5_000 }),
+    let caller = this.callers.get(key);
+    if (!caller) {
+      const config = loadInternalAuthConfig(
+        { ...this.environment(), AUTH_SERVER_URL: authUrl },
+        { serviceName: clientId, ownTokens: 'token-endpoint' },
       );
-      this.tokens.set(key, cache);
+      caller = new InternalCallCredentials(config, { timeoutMs: 5_000 });
+      this.callers.set(key, caller);
     }
-    return cache;
+    return caller;
   }
 }

@@ -42,7 +42,7 @@ function countingIssuer() {
   const asked: string[] = [];
   const fetcher: ServiceTokenFetcher = async (audience) => {
     asked.push(audience);
-    return { accessToken: `${audience}-${asked.length}`, expiresInSeconds: 300 };
+    return { accessToken: `${audience}-${asked.length}`, expiresInSeconds: 3600 };
   };
   return { asked, fetcher };
 }
@@ -62,6 +62,11 @@ describe('InternalHttpClient with service tokens', () => {
     await billing.close();
   });
 
+  // The tokens' clock: each reading is 10 s later, so a refused token is always old enough to
+  // renew (one refused within 5 s of its fetch is kept: ServiceTokenCache.invalidate).
+  let clock = 0;
+  const now = () => (clock += 10_000);
+
   const clientWith = (config: InternalAuthConfig, fetcher?: ServiceTokenFetcher) => {
     const options: InternalClientOptions = {
       callerName: 'backend',
@@ -71,7 +76,13 @@ describe('InternalHttpClient with service tokens', () => {
     };
     return new InternalHttpClient(
       options,
-      new InternalCallCredentials(config, { timeoutMs: 500, fetcher }),
+      new InternalCallCredentials(config, {
+        timeoutMs: 500,
+        fetcher,
+        now,
+        // Long-lived tokens, so that the 10 s steps of the clock do not expire them.
+        refreshBeforeExpirySeconds: 60,
+      }),
     );
   };
 
@@ -132,6 +143,31 @@ describe('InternalHttpClient with service tokens', () => {
     });
     expect(billing.seen).toHaveLength(2);
     expect(issuer.asked).toHaveLength(2);
+  });
+
+  it('does not renew a token refused right after its fetch: the refusal is the answer', async () => {
+    const issuer = countingIssuer();
+    const config = auth('jwt');
+    const sut = new InternalHttpClient(
+      {
+        callerName: 'backend',
+        upstreams: { billing: { baseUrl: billing.url, audience: 'billing-server' } },
+        client: CLIENT,
+        internalAuth: config,
+      },
+      new InternalCallCredentials(config, { timeoutMs: 500, fetcher: issuer.fetcher }),
+    );
+    billing.handler = (_request, response) =>
+      response.writeHead(401, INVALID_TOKEN).end('{"error":"unauthorized"}');
+    for (let call = 0; call < 3; call += 1) {
+      await expect(sut.request('billing', { method: 'GET', path: '/x' })).resolves.toMatchObject({
+        status: 401,
+        attempts: 1,
+      });
+    }
+    // Three calls, one token: a callee that refuses every token does not cost a fetch a call.
+    expect(issuer.asked).toHaveLength(1);
+    expect(billing.seen).toHaveLength(3);
   });
 
   it('does not renew for a refusal that is not about the token', async () => {

@@ -22,6 +22,10 @@ export const SECRET_FIELDS = [
   'token',
   'sendToken',
   'acceptedTokens',
+  'client_secret',
+  'clientSecret',
+  'accessToken',
+  'serviceToken',
 ] as const;
 
 /**

@@ -8,7 +8,6 @@ import {
   type ServiceTokenFetcher,
   type ServiceTokenSource,
 } from '../tokens/service-token-cache';
-import { ServiceTokenUnavailableError } from '../tokens/token-errors';
 import { internalHeaders } from './internal-headers';
 
 /**
@@ -98,23 +97,23 @@ export class InternalCallCredentials {
         'InternalCallCredentials: a call that carries a service token needs its audience',
       );
     }
-    try {
-      const serviceToken = await this.tokens.token(audience);
-      return { headers: { ...shared, Authorization: `Bearer ${serviceToken}` }, serviceToken };
-    } catch (error) {
-      // Shadow mode: the callee only rehearses, so the call goes without (the cache logged why).
-      if (this.sending === 'best-effort' && error instanceof ServiceTokenUnavailableError) {
-        return { headers: shared };
-      }
-      throw error;
-    }
+    // Shadow mode: the callee only rehearses, so a call never waits for the issuer; without a
+    // token at hand it goes without one (one is being fetched; the cache logs a failure).
+    const serviceToken =
+      this.sending === 'best-effort'
+        ? this.tokens.tokenIfReady(audience)
+        : await this.tokens.token(audience);
+    if (serviceToken === undefined) return { headers: shared };
+    return { headers: { ...shared, Authorization: `Bearer ${serviceToken}` }, serviceToken };
   }
 
   /**
    * Reads a callee's answer to a call made with `sent`: true when it refused the service token
-   * as invalid (`401` with `WWW-Authenticate: Bearer error="invalid_token"`), in which case
-   * the token is forgotten and the call may be sent once more with a new one. A key rotation
-   * or a callee that restarted with another issuer can cause it; a second refusal stands.
+   * as invalid (`401` with `WWW-Authenticate: Bearer error="invalid_token"`, which only the
+   * guard sends, before any handler runs) and a new token may fare better: the token is then
+   * forgotten and the call may be sent once more. A key rotation the callee has not seen can
+   * cause it; a token refused within seconds of being fetched is kept and the refusal stands
+   * (see `ServiceTokenCache.invalidate`), and so does a second refusal.
    */
   refusedToken(
     audience: string | undefined,
@@ -126,8 +125,7 @@ export class InternalCallCredentials {
     }
     const challenge = answer.headers['www-authenticate'] ?? '';
     if (!/^Bearer\b/i.test(challenge) || !/error="invalid_token"/.test(challenge)) return false;
-    this.tokens?.invalidate(audience, sent.serviceToken);
-    return true;
+    return this.tokens?.invalidate(audience, sent.serviceToken) ?? false;
   }
 
   /** How many service tokens were handed out from each source (for metrics). */

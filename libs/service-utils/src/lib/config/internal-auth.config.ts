@@ -86,7 +86,7 @@ export function loadInternalAuthConfig(
 ): InternalAuthConfig {
   const mode = readChoice(env, 'INTERNAL_AUTH_MODE', INTERNAL_AUTH_MODES, 'token');
   const tokens =
-    mode === 'jwt' && env['INTERNAL_SERVICE_TOKEN'] === undefined
+    mode === 'jwt' && readOptionalString(env, 'INTERNAL_SERVICE_TOKEN') === undefined
       ? { acceptedTokens: [] }
       : loadSharedTokens(env);
   const shadow = readChoice(env, 'INTERNAL_AUTH_SHADOW', ['off', 'jwt'] as const, 'off');

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { clientCredentialsGrant } from './client-credentials';
-import { ServiceTokenUnavailableError } from './token-errors';
+import { ServiceTokenUnavailableError } from './service-token-unavailable.error';
 
 interface Received {
   readonly method: string;

@@ -1,6 +1,6 @@
 import type { ObtainedServiceToken, ServiceTokenFetcher } from './service-token-cache';
 import { SERVICE_TOKEN_MAX_LIFETIME_SECONDS } from './service-token';
-import { ServiceTokenUnavailableError } from './token-errors';
+import { ServiceTokenUnavailableError } from './service-token-unavailable.error';
 
 /** Who this service is at its issuer's token endpoint. The secret is a secret. */
 export interface ServiceClientCredentials {

@@ -4,7 +4,7 @@ import {
   ServiceTokenCache,
   type ServiceTokenFetcher,
 } from './service-token-cache';
-import { ServiceTokenUnavailableError } from './token-errors';
+import { ServiceTokenUnavailableError } from './service-token-unavailable.error';
 
 /** A fetcher whose answers the test releases one by one, counting what was asked. */
 function scriptedFetcher() {
@@ -138,14 +138,58 @@ describe(ServiceTokenCache.name, () => {
     issuer.grant('token-b1');
     await first;
 
-    cache.invalidate('billing-server', 'token-b1');
+    clock += 6_000;
+    expect(cache.invalidate('billing-server', 'token-b1')).toBe(true);
     const renewed = cache.token('billing-server');
     issuer.grant('token-b2');
     await expect(renewed).resolves.toBe('token-b2');
-    // A late report about the old token leaves the new one alone.
-    cache.invalidate('billing-server', 'token-b1');
+    // A late report about the old token leaves the new one alone (and the call may go again).
+    expect(cache.invalidate('billing-server', 'token-b1')).toBe(true);
     await expect(cache.token('billing-server')).resolves.toBe('token-b2');
     expect(issuer.asked).toHaveLength(2);
+  });
+
+  it('keeps a token refused within 5 s of its fetch: a new one would fare no better', async () => {
+    const issuer = scriptedFetcher();
+    const cache = new ServiceTokenCache(issuer.fetcher, { now });
+    const first = cache.token('billing-server');
+    issuer.grant('token-b1');
+    await first;
+    clock += 4_000;
+    expect(cache.invalidate('billing-server', 'token-b1')).toBe(false);
+    await expect(cache.token('billing-server')).resolves.toBe('token-b1');
+    expect(issuer.asked).toHaveLength(1);
+  });
+
+  it('counts the cooldown from the failure, not from the request: a slow failure still spaces the next', async () => {
+    // The issuer takes 3 s to fail (a request that times out).
+    let asked = 0;
+    const cache = new ServiceTokenCache(
+      async (audience) => {
+        asked += 1;
+        clock += 3_000;
+        throw new ServiceTokenUnavailableError(audience, 'unreachable');
+      },
+      { now },
+    );
+    await expect(cache.token('billing-server')).rejects.toMatchObject({ reason: 'unreachable' });
+    await expect(cache.token('billing-server')).rejects.toMatchObject({ reason: 'unreachable' });
+    expect(asked).toBe(1);
+    clock += 1_000;
+    await expect(cache.token('billing-server')).rejects.toMatchObject({ reason: 'unreachable' });
+    expect(asked).toBe(2);
+  });
+
+  it('hands out a token without waiting, or none while one is fetched beside (shadow mode)', async () => {
+    const issuer = scriptedFetcher();
+    const cache = new ServiceTokenCache(issuer.fetcher, { now });
+    expect(cache.tokenIfReady('billing-server')).toBeUndefined();
+    expect(cache.tokenIfReady('billing-server')).toBeUndefined();
+    expect(issuer.pending()).toBe(1);
+    issuer.grant('token-b1');
+    await settle();
+    expect(cache.tokenIfReady('billing-server')).toBe('token-b1');
+    expect(issuer.asked).toHaveLength(1);
   });
 
   it('refreshes a short-lived token at half its lifetime and stops sending it near its end', async () => {

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { ServiceTokenUnavailableError } from './token-errors';
+import { ServiceTokenUnavailableError } from './service-token-unavailable.error';
 
 /** A service token as its issuer handed it out. */
 export interface ObtainedServiceToken {
@@ -37,6 +37,8 @@ export interface ServiceTokenCacheOptions {
 
 interface CachedToken {
   readonly token: string;
+  /** When it was asked for. */
+  readonly fetchedAtMs: number;
   /** When it is replaced, in the background. */
   readonly refreshAtMs: number;
   /** When it is no longer sent: a little before its `exp`, for transit and clock skew. */
@@ -50,6 +52,9 @@ interface Failure {
 
 // Not sent in its last 10 s: the callee must still find it valid when it arrives.
 const LAST_USE_BEFORE_EXPIRY_MS = 10_000;
+// A token refused this young is not replaced: a new one would be refused alike (a callee that
+// trusts another issuer, or has not yet seen the new key), and each call would cost a fetch.
+const MIN_AGE_TO_RENEW_MS = 5_000;
 
 /**
  * The service tokens of one caller, one per audience (DESIGN section 9, client side):
@@ -89,22 +94,10 @@ export class ServiceTokenCache {
    * @throws ServiceTokenUnavailableError when none is cached and none can be fetched.
    */
   async token(audience: string): Promise<string> {
-    const now = this.now();
-    const cached = this.tokens.get(audience);
-    if (cached && now < cached.usableUntilMs) {
-      if (now < cached.refreshAtMs) {
-        this.tally.cached += 1;
-      } else {
-        // Time to replace it: beside this call, which goes on with the one it has.
-        this.tally.stale += 1;
-        if (now >= (this.failures.get(audience)?.untilMs ?? 0)) {
-          this.fetch(audience).catch(() => undefined);
-        }
-      }
-      return cached.token;
-    }
+    const ready = this.cachedToken(audience);
+    if (ready !== undefined) return ready;
     const failure = this.failures.get(audience);
-    if (failure && now < failure.untilMs && !this.inFlight.has(audience)) {
+    if (failure && this.now() < failure.untilMs && !this.inFlight.has(audience)) {
       this.tally.failed += 1;
       throw failure.error;
     }
@@ -119,12 +112,51 @@ export class ServiceTokenCache {
   }
 
   /**
-   * Forgets `token` when it is the one cached for `audience` (its callee refused it as
-   * invalid), so the next call fetches a new one; a token already replaced is left alone, so
-   * many calls refused at once cause one fetch.
+   * A token for `audience` if one can be had without waiting; otherwise `undefined`, and one
+   * is fetched in the background for the next call (at most once a cooldown). For a caller that
+   * must never wait for the issuer (`INTERNAL_AUTH_SHADOW=jwt`).
    */
-  invalidate(audience: string, token: string): void {
-    if (this.tokens.get(audience)?.token === token) this.tokens.delete(audience);
+  tokenIfReady(audience: string): string | undefined {
+    const ready = this.cachedToken(audience);
+    if (ready !== undefined) return ready;
+    this.tally.failed += 1;
+    if (this.now() >= (this.failures.get(audience)?.untilMs ?? 0)) {
+      this.fetch(audience).catch(() => undefined);
+    }
+    return undefined;
+  }
+
+  /** The cached token while it may be sent, replaced in the background once it is due. */
+  private cachedToken(audience: string): string | undefined {
+    const now = this.now();
+    const cached = this.tokens.get(audience);
+    if (!cached || now >= cached.usableUntilMs) return undefined;
+    if (now < cached.refreshAtMs) {
+      this.tally.cached += 1;
+    } else {
+      // Time to replace it: beside this call, which goes on with the one it has.
+      this.tally.stale += 1;
+      if (now >= (this.failures.get(audience)?.untilMs ?? 0)) {
+        this.fetch(audience).catch(() => undefined);
+      }
+    }
+    return cached.token;
+  }
+
+  /**
+   * Its callee refused `token` as invalid: forgets it when it is the one cached for
+   * `audience`, so the next call fetches a new one. Many calls refused at once cause one
+   * fetch (a token already replaced is left alone), and a token refused within 5 s of being
+   * fetched is kept: a new one would fare no better, and each call would cost a fetch.
+   * @returns true when a call refused with `token` may be sent again with the cached or a new
+   *   token, false when that would be refused alike.
+   */
+  invalidate(audience: string, token: string): boolean {
+    const cached = this.tokens.get(audience);
+    if (cached === undefined || cached.token !== token) return true;
+    if (this.now() - cached.fetchedAtMs < MIN_AGE_TO_RENEW_MS) return false;
+    this.tokens.delete(audience);
+    return true;
   }
 
   /** How many tokens were handed out from each source since the cache was made. */
@@ -152,7 +184,11 @@ export class ServiceTokenCache {
         error instanceof ServiceTokenUnavailableError
           ? error
           : new ServiceTokenUnavailableError(audience, 'invalid_response');
-      this.failures.set(audience, { error: failure, untilMs: askedAt + this.retryAfterFailureMs });
+      // From when it failed: a request that timed out must not have used up the cooldown.
+      this.failures.set(audience, {
+        error: failure,
+        untilMs: this.now() + this.retryAfterFailureMs,
+      });
       this.logger.warn({
         event: 'service_token_fetch_failed',
         audience,
@@ -168,6 +204,7 @@ export class ServiceTokenCache {
     const expiresAtMs = askedAt + lifetimeMs;
     this.tokens.set(audience, {
       token: obtained.accessToken,
+      fetchedAtMs: askedAt,
       refreshAtMs: expiresAtMs - Math.min(this.refreshBeforeMs, lifetimeMs / 2),
       usableUntilMs: expiresAtMs - Math.min(LAST_USE_BEFORE_EXPIRY_MS, lifetimeMs / 4),
     });
