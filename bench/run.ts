@@ -45,14 +45,13 @@ import * as stack from './scenarios/stack';
 const BENCH = __dirname;
 const ROOT = resolve(BENCH, '..');
 const SCENARIOS: readonly Scenario[] = [floor, guard, breaker, ledger, identity, stack];
-// The order of the report: the issue's (floor, guard, hop and breaker, ledger, memory, then
-// service identity), each followed by the context comparisons that explain it.
+// The order of the report: the issue's (floor, guard, hop and breaker, ledger, memory), each
+// followed by the context comparisons that explain it; then service identity (issue 13).
 const REPORT_ORDER = [
   'framework-floor',
   'guard-memory',
   'guard-postgres',
   'guard-own-code',
-  'guard-token-jwt',
   'request-logging',
   'internal-hop',
   'breaker',
@@ -63,6 +62,7 @@ const REPORT_ORDER = [
   'ledger-pglite-spread',
   'ledger-pglite-hot',
   'token-issuance',
+  'guard-token-jwt',
   'memory-postgres',
   'memory-pglite',
   'token-cache-hit-rate',

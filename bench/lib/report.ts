@@ -138,7 +138,7 @@ export function renderReadme(results: Results, resultsFile: string): string {
     '',
     '```sh',
     'npm install',
-    'npm run bench                  # full run (6-7 minutes on 2 cores): writes docs/benchmarks/',
+    'npm run bench                  # full run (8-10 minutes on 2 cores): writes docs/benchmarks/',
     'npm run bench -- --quick       # a few seconds per scenario (about 1 minute): bench/results/quick/',
     'npm run bench -- --only guard,ledger --rounds 7 --seconds 5 --out /tmp/bench',
     'npm run bench -- --report-only docs/benchmarks/results.json   # this page and the chart again',

@@ -37,7 +37,6 @@ const COMPARISONS = [
   'guard-memory',
   'guard-postgres',
   'guard-own-code',
-  'guard-token-jwt',
   'request-logging',
   'internal-hop',
   'breaker',
@@ -48,6 +47,7 @@ const COMPARISONS = [
   'ledger-pglite-spread',
   'ledger-pglite-hot',
   'token-issuance',
+  'guard-token-jwt',
 ];
 const MEMORY = ['memory-postgres', 'memory-pglite'];
 const RATES = ['token-cache-hit-rate'];
