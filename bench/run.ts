@@ -8,7 +8,7 @@
 //   --rounds N        rounds per comparison (default 5)
 //   --seconds S       seconds per side and round (default 2.5)
 //   --connections N   concurrent connections of the throughput scenarios (default 10)
-//   --only a,b        only these groups: floor, guard, breaker, ledger, stack
+//   --only a,b        only these groups: floor, guard, breaker, ledger, identity, stack
 //   --no-build        do not build the services and fixtures first
 //   --cpu-prof DIR    run every process with V8's CPU profiler, profiles into DIR; then
 //                     `npx tsx bench/tools/profile-summary.ts DIR` says where the time went
@@ -38,14 +38,15 @@ import type { ScenarioResult } from './lib/result';
 import * as breaker from './scenarios/breaker';
 import * as floor from './scenarios/framework-floor';
 import * as guard from './scenarios/guard';
+import * as identity from './scenarios/identity';
 import * as ledger from './scenarios/ledger';
 import * as stack from './scenarios/stack';
 
 const BENCH = __dirname;
 const ROOT = resolve(BENCH, '..');
-const SCENARIOS: readonly Scenario[] = [floor, guard, breaker, ledger, stack];
+const SCENARIOS: readonly Scenario[] = [floor, guard, breaker, ledger, identity, stack];
 // The order of the report: the issue's (floor, guard, hop and breaker, ledger, memory), each
-// followed by the context comparisons that explain it.
+// followed by the context comparisons that explain it; then service identity (issue 13).
 const REPORT_ORDER = [
   'framework-floor',
   'guard-memory',
@@ -60,8 +61,11 @@ const REPORT_ORDER = [
   'ledger-postgres-hot',
   'ledger-pglite-spread',
   'ledger-pglite-hot',
+  'token-issuance',
+  'guard-token-jwt',
   'memory-postgres',
   'memory-pglite',
+  'token-cache-hit-rate',
 ];
 
 const started = Date.now();
@@ -228,8 +232,12 @@ async function main(): Promise<void> {
 
 function summaryLine(s: ScenarioResult): string {
   if (s.status !== 'ok') return `${s.id}: skipped (${s.reason})`;
-  const m = s.kind === 'memory' ? s.metrics.idleTotalMiB : s.metrics.ratio;
-  const what = s.kind === 'memory' ? 'idle total MiB' : 'ratio';
+  const [what, m] =
+    s.kind === 'memory'
+      ? ['idle total MiB', s.metrics.idleTotalMiB]
+      : s.kind === 'rate'
+        ? ['hit rate', s.metrics.hitRate]
+        : ['ratio', s.metrics.ratio];
   const target = s.target
     ? ` target ${s.target.met ? 'met' : 'MISSED'} (${s.target.metric} ${s.target.observed})`
     : '';

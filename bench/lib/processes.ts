@@ -184,19 +184,26 @@ export class ProcessGroup {
   }
 
   /**
-   * Starts one built service of the stack (`service`, e.g. `billing-server`) on a free port,
-   * called `label` in this run's logs and profiles; resolves once it is ready.
+   * Starts one built service of the stack (`service`, e.g. `billing-server`) on `port` (default:
+   * a free one), called `label` in this run's logs and profiles, with `urls` the services it
+   * reaches (and itself: the auth server's issuer); resolves once it is ready.
    */
   async startService(
     label: string,
     service: ServiceName,
-    { env = {} }: { env?: Environment } = {},
+    {
+      env = {},
+      port,
+      urls,
+    }: { env?: Environment; port?: number; urls?: Partial<Record<ServiceName, string>> } = {},
   ): Promise<ServiceProcess> {
     const { startService } = await loadLauncher();
     return this.#track(
       label,
       await startService(service, {
         label,
+        port,
+        urls,
         env: await childEnvironment(env),
         nodeArgs: this.nodeArgs,
         logFile: this.#logFile(label),

@@ -30,7 +30,7 @@ export interface ScenarioDefinition {
   readonly id: string;
   readonly group: string;
   readonly title: string;
-  readonly kind?: 'comparison' | 'memory';
+  readonly kind?: 'comparison' | 'memory' | 'rate';
   readonly baseline?: SideLabel;
   readonly subject?: SideLabel;
   readonly load?: ComparisonLoad;
@@ -99,11 +99,40 @@ export interface MemoryResult {
   readonly target: JudgedTarget;
 }
 
+/** The service tokens a service put on its outgoing calls, by source (its token cache's counts). */
+export type TokenCounts = Readonly<Record<'cached' | 'fetched' | 'stale' | 'failed', number>>;
+
+/**
+ * A rate read from a service's own counters under load (not a comparison): the token cache's
+ * hit rate, cached / (cached + fetched + stale + failed).
+ */
+export interface RateResult {
+  readonly id: string;
+  readonly group: string;
+  readonly title: string;
+  readonly kind: 'rate';
+  readonly status: 'ok';
+  readonly baseline?: undefined;
+  readonly subject?: undefined;
+  readonly notes?: string;
+  readonly load: {
+    readonly mode: string;
+    readonly database: string;
+    readonly underLoad: string;
+    readonly windows: ReadonlyArray<Readonly<Record<string, WindowAnswers>>>;
+  };
+  /** `hitRate`: over the windows, each window's counts (the difference of two scrapes). */
+  readonly metrics: { readonly hitRate: Spread };
+  /** The counts of the whole run (set-up included), from the last scrape. */
+  readonly counts: TokenCounts;
+  readonly target?: undefined;
+}
+
 export interface SkippedResult {
   readonly id: string;
   readonly group: string;
   readonly title: string;
-  readonly kind: 'comparison' | 'memory';
+  readonly kind: 'comparison' | 'memory' | 'rate';
   readonly status: 'skipped';
   readonly reason: string;
   readonly baseline?: SideLabel;
@@ -114,7 +143,7 @@ export interface SkippedResult {
 }
 
 /** One entry of results.json's `scenarios`. */
-export type ScenarioResult = ComparisonResult | MemoryResult | SkippedResult;
+export type ScenarioResult = ComparisonResult | MemoryResult | RateResult | SkippedResult;
 
 /**
  * A finished comparison: what was compared, how it was loaded, every round, the metrics

@@ -76,10 +76,15 @@ export function urlOf(stack: ServiceStack, name: ServiceName): string {
  */
 export function startStack(
   group: ProcessGroup,
-  { token, dataDir, databaseUrl }: { token: string; dataDir: string; databaseUrl?: string },
+  {
+    token,
+    dataDir,
+    databaseUrl,
+    env = {},
+  }: { token: string; dataDir: string; databaseUrl?: string; env?: Record<string, string> },
 ): Promise<ServiceStack> {
   return group.launchStack({
-    env: { INTERNAL_SERVICE_TOKEN: token, DATA_DIR: dataDir, DATABASE_URL: databaseUrl },
+    env: { ...env, INTERNAL_SERVICE_TOKEN: token, DATA_DIR: dataDir, DATABASE_URL: databaseUrl },
   });
 }
 
@@ -91,19 +96,24 @@ export interface BenchUser {
   readonly accessToken: string;
 }
 
-/** Registers a user with a fresh invite of `tier`, logs in; `{ userId, email, accessToken }`. */
+/**
+ * Registers a user with a fresh invite of `tier`, logs in; `{ userId, email, accessToken }`.
+ * `inviteHeaders` are added to the invite request (the operator's service token, with
+ * service identity).
+ */
 export async function signUp(
   stack: ServiceStack,
   token: string,
   email: string,
   tier: string,
+  inviteHeaders: Record<string, string> = {},
 ): Promise<BenchUser> {
   const auth = urlOf(stack, 'auth-server');
   const invite = expectStatus(
     'POST /invites',
     await call(`${auth}/invites`, {
       method: 'POST',
-      headers: { 'X-INTERNAL-TOKEN': token },
+      headers: { ...inviteHeaders, 'X-INTERNAL-TOKEN': token },
       json: { tier },
     }),
     201,

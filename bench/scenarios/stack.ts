@@ -2,12 +2,15 @@
 // billing's GET /balance called directly, on one connection (latency, not throughput).
 // 5. Memory: resident memory of each of the four services idle and under load, on
 // PostgreSQL and on the embedded PGlite default (`npm start` on a fresh machine).
+// 6c. Service tokens: the stack once more in INTERNAL_AUTH_MODE=token+jwt under the same load,
+// and the hit rate of the backend's token cache read from its /metrics.
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceName } from '@zt/stack-launcher';
 import { alternate, type Target } from '../lib/compare';
 import { type BenchContext, scratchDatabase } from '../lib/context';
+import { ClientSecrets, fetchServiceToken } from '../lib/identity';
 import { hammer, type Measurement } from '../lib/load';
 import { type RssSample, sampleRss } from '../lib/memory';
 import type { Settings } from '../lib/report';
@@ -16,10 +19,12 @@ import {
   comparisonResult,
   type MemoryMetrics,
   type MemoryResult,
+  type RateResult,
   type ScenarioDefinition,
   type ScenarioResult,
   type ServiceMemory,
   skippedResult,
+  type TokenCounts,
   type WindowAnswers,
 } from '../lib/result';
 import { type BenchUser, call, expectStatus, signUp, startStack, urlOf } from '../lib/stack';
@@ -95,8 +100,111 @@ export async function run(ctx: BenchContext): Promise<ScenarioResult[]> {
     }
     results.push(...(await runOn(ctx, database, database === hopOn)));
   }
+  results.push(await tokenCacheHitRate(ctx, hopOn));
   // The hop first, then the memory entries, whatever the order they were measured in.
   return results.sort((a, b) => (a.id === 'internal-hop' ? -1 : b.id === 'internal-hop' ? 1 : 0));
+}
+
+const HIT_RATE_TITLE = "Service-token cache: the backend's hit rate under the stack load";
+const TOKEN_SOURCES = ['cached', 'fetched', 'stale', 'failed'] as const;
+
+/**
+ * The stack in `token+jwt` mode under the memory scenario's load windows (no RSS kept): the
+ * backend puts a service token on every call to billing, the filesystem and the auth server,
+ * from its token cache, and counts where each came from (`internal_service_tokens_total`).
+ */
+async function tokenCacheHitRate(ctx: BenchContext, database: Database): Promise<RateResult> {
+  const { settings } = ctx;
+  const mode = 'token+jwt';
+  const secrets = new ClientSecrets();
+  const dataDir = mkdtempSync(join(ctx.tmp, `stack-identity-${database}-`));
+  const databaseUrl = database === 'postgres' ? await scratchDatabase(ctx) : undefined;
+  ctx.log(`token-cache-hit-rate: starting the four services (${mode}, ${database})`);
+  const stack = await startStack(ctx.group, {
+    token: ctx.token,
+    dataDir,
+    databaseUrl,
+    env: { INTERNAL_AUTH_MODE: mode, ...secrets.environment() },
+  });
+  try {
+    const urls: StackUrls = {
+      backend: urlOf(stack, 'backend'),
+      billing: urlOf(stack, 'billing-server'),
+      auth: urlOf(stack, 'auth-server'),
+    };
+    const operator = await fetchServiceToken(urls.auth, secrets, 'operator', 'auth-server');
+    const user = await signUp(stack, ctx.token, `bench-identity@example.com`, 'team', {
+      Authorization: `Bearer ${operator}`,
+    });
+    const bearer = { Authorization: `Bearer ${user.accessToken}` };
+    expectStatus(
+      `PUT /me/files/${FILE}`,
+      await call(`${urls.backend}/me/files/${FILE}`, {
+        method: 'PUT',
+        headers: { ...bearer, 'Content-Type': 'application/octet-stream' },
+        body: 'a small file, read back under load\n',
+      }),
+      201,
+    );
+    const scraper = await fetchServiceToken(urls.auth, secrets, 'metrics-scraper', 'backend');
+    const scrape = async (): Promise<TokenCounts> =>
+      tokenCounts(
+        expectStatus(
+          'backend GET /metrics',
+          await call(`${urls.backend}/metrics`, {
+            headers: { 'X-INTERNAL-TOKEN': ctx.token, Authorization: `Bearer ${scraper}` },
+          }),
+          200,
+        ),
+      );
+    const pid = { backend: stack.process('backend').pid };
+    const windows: Array<Record<string, WindowAnswers>> = [];
+    const rates: number[] = [];
+    let before = await scrape();
+    for (let index = 0; index < settings.rounds; index += 1) {
+      windows.push((await sampleUnderLoad(pid, urls, user, settings)).load);
+      const after = await scrape();
+      const calls = TOKEN_SOURCES.reduce((sum, s) => sum + after[s] - before[s], 0);
+      if (calls === 0) throw new Error('token-cache-hit-rate: the backend made no internal call');
+      rates.push((after.cached - before.cached) / calls);
+      before = after;
+    }
+    return {
+      id: 'token-cache-hit-rate',
+      group: GROUP,
+      title: HIT_RATE_TITLE,
+      kind: 'rate',
+      status: 'ok',
+      notes:
+        "The stack as `npm start` launches it, with INTERNAL_AUTH_MODE=token+jwt and a generated secret for every service client; the backend gets its service tokens from the auth server through the kit's InternalCallCredentials (one per audience, cached until shortly before expiry, single flight). /metrics is read with X-INTERNAL-TOKEN and a metrics-scraper service token (metrics:read for backend).",
+      load: {
+        mode,
+        database,
+        underLoad:
+          'GET /me x4 connections, GET /me/files/<file> x4, POST /login x2, together (the memory windows); /metrics scraped before and after each window',
+        windows,
+      },
+      metrics: { hitRate: summarize(rates) },
+      counts: before,
+    };
+  } finally {
+    await stack.stopAll();
+  }
+}
+
+/** The `internal_service_tokens_total` counts of a Prometheus text exposition, by source. */
+function tokenCounts(body: unknown): TokenCounts {
+  if (typeof body !== 'string') throw new Error('GET /metrics: the answer is not text');
+  const counts = { cached: 0, fetched: 0, stale: 0, failed: 0 };
+  for (const line of body.split('\n')) {
+    const match =
+      /^internal_service_tokens_total\{[^}]*source="(\w+)"[^}]*\} (\d+(?:\.\d+)?)$/.exec(line);
+    const source = match?.[1];
+    if (source !== undefined && source in counts) {
+      counts[source as keyof typeof counts] += Number(match?.[2]);
+    }
+  }
+  return counts;
 }
 
 async function runOn(

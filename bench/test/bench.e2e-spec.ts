@@ -15,12 +15,13 @@ interface Spread {
 
 interface Scenario {
   readonly id: string;
-  readonly kind: 'comparison' | 'memory';
+  readonly kind: 'comparison' | 'memory' | 'rate';
   readonly status: 'ok' | 'skipped';
   readonly reason?: string;
   readonly rounds?: unknown[];
   readonly metrics?: Record<string, Spread>;
   readonly services?: Record<string, Record<string, Spread>>;
+  readonly counts?: Record<string, number>;
   readonly target?: { readonly met: boolean; readonly observed: number };
 }
 
@@ -45,8 +46,11 @@ const COMPARISONS = [
   'ledger-postgres-hot',
   'ledger-pglite-spread',
   'ledger-pglite-hot',
+  'token-issuance',
+  'guard-token-jwt',
 ];
 const MEMORY = ['memory-postgres', 'memory-pglite'];
+const RATES = ['token-cache-hit-rate'];
 const NEEDS_POSTGRES = new Set([
   'guard-postgres',
   'ledger-postgres-spread',
@@ -96,7 +100,11 @@ describe('npm run bench -- --quick', () => {
 
   it('reports every scenario, in quick mode, with the machine it ran on', () => {
     expect(results.mode).toBe('quick');
-    expect(results.scenarios.map((scenario) => scenario.id)).toEqual([...COMPARISONS, ...MEMORY]);
+    expect(results.scenarios.map((scenario) => scenario.id)).toEqual([
+      ...COMPARISONS,
+      ...MEMORY,
+      ...RATES,
+    ]);
     expect(results.machine).toMatchObject({ cores: expect.any(Number), node: process.version });
   });
 
@@ -133,6 +141,21 @@ describe('npm run bench -- --quick', () => {
     expect(scenario.target?.met).toEqual(expect.any(Boolean));
   });
 
+  it.each(RATES)('%s: the hit rate of each window, and the counts by source', (id) => {
+    const scenario = byId.get(id) as Scenario;
+    if (scenario.status === 'skipped') return;
+    expectSpread(scenario.metrics?.['hitRate']);
+    const { min, max } = scenario.metrics?.['hitRate'] as Spread;
+    expect(min).toBeGreaterThanOrEqual(0);
+    expect(max).toBeLessThanOrEqual(1);
+    expect(scenario.counts).toEqual({
+      cached: expect.any(Number),
+      fetched: expect.any(Number),
+      stale: expect.any(Number),
+      failed: expect.any(Number),
+    });
+  });
+
   it('writes the README with the table and an SVG chart drawn from the JSON', () => {
     const readme = readFileSync(join(out, 'README.md'), 'utf8');
     const chart = readFileSync(join(out, 'chart.svg'), 'utf8');
@@ -147,6 +170,7 @@ describe('npm run bench -- --quick', () => {
       expect(readme).toContain(`### ${id}`);
       expect(chart).toContain(`>${id}</text>`);
     }
+    for (const id of RATES) expect(readme).toContain(`### ${id}`);
   });
 
   it('regenerates the same README and chart from results.json alone (--report-only)', async () => {

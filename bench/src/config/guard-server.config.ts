@@ -15,7 +15,17 @@ export interface GuardServerConfig {
   readonly databaseUrl: string | undefined;
 }
 
-/** Reads `BENCH_PORT` (default 0: any free port), the shared service variables and `DATABASE_URL`. */
+/**
+ * The audience whose service tokens the guarded routes accept in `token+jwt` and `jwt` modes:
+ * a real service's name, so that a real auth server issues tokens for it (its policy knows no
+ * `bench-guard-server`). The guarded routes ask for that service's balance-read scope.
+ */
+export const GUARD_SERVER_AUDIENCE = 'billing-server';
+
+/**
+ * Reads `BENCH_PORT` (default 0: any free port), the shared service variables (with
+ * `INTERNAL_AUTH_MODE` and, outside `token` mode, `AUTH_SERVER_URL`) and `DATABASE_URL`.
+ */
 export function loadGuardServerConfig(env: Environment): GuardServerConfig {
   return {
     service: loadServiceConfig(env, {
@@ -23,7 +33,7 @@ export function loadGuardServerConfig(env: Environment): GuardServerConfig {
       portVariable: 'BENCH_PORT',
       defaultPort: 0,
     }),
-    internalAuth: loadInternalAuthConfig(env),
+    internalAuth: loadInternalAuthConfig(env, { serviceName: GUARD_SERVER_AUDIENCE }),
     databaseUrl: readOptionalString(env, 'DATABASE_URL'),
   };
 }

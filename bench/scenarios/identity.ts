@@ -1,0 +1,176 @@
+// 6. Service identity (issue 13 item 8): what the auth server's token endpoint issues a second
+// on these cores (against a cheap route of the same process), and the guard in `token+jwt`
+// mode (shared token and a verified service token) against `token` mode, with a real service
+// token from a real auth server. The token cache's hit rate under the stack is in stack.ts.
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ServiceProcess } from '@zt/stack-launcher';
+import { alternate, type SideRun, type Target } from '../lib/compare';
+import { type BenchContext, scratchDatabase } from '../lib/context';
+import { ClientSecrets, fetchServiceToken, tokenRequestBody } from '../lib/identity';
+import { loadLauncher } from '../lib/launcher';
+import { hammer } from '../lib/load';
+import type { Settings } from '../lib/report';
+import { type ComparisonDefinition, comparisonResult, type ScenarioResult } from '../lib/result';
+import { call, expectStatus } from '../lib/stack';
+import { round } from '../lib/stats';
+import { loadDescription } from './framework-floor';
+
+export const GROUP = 'identity';
+
+/** Ory Hydra's published client-credentials throughput on 2 CPUs (bcrypt-bound), tokens/s. */
+const HYDRA_TOKENS_PER_SECOND = 500;
+/** The client and audience of every token of this group: the backend's call to billing. */
+const CLIENT = 'backend';
+const AUDIENCE = 'billing-server';
+
+const GUARD_TARGET: Target = {
+  metric: 'ratio',
+  op: '>=',
+  value: 0.95,
+  description: 'guarded req/s in token+jwt mode >= 0.95 x in token mode',
+};
+
+function issuanceDefinition(settings: Settings, database: string): ComparisonDefinition {
+  return {
+    id: 'token-issuance',
+    group: GROUP,
+    title:
+      'Token issuance: POST /oauth2/token (client credentials) vs GET /oauth2/jwks on the auth server',
+    baseline: { label: 'auth-server GET /oauth2/jwks', request: 'GET /oauth2/jwks' },
+    subject: {
+      label: 'auth-server POST /oauth2/token (client_secret_basic)',
+      request: `POST /oauth2/token grant_type=client_credentials audience=${AUDIENCE}`,
+    },
+    load: { ...loadDescription(settings, settings.connections), database },
+    notes:
+      `One auth-server process (the built service, INTERNAL_AUTH_MODE=token); client ${CLIENT} with a generated 256-bit secret, a new token (EdDSA at+jwt) each request. ` +
+      'The subject req/s is tokens issued a second; the ratio says what a token costs against the cheapest route of the same process. ' +
+      `For context, Ory Hydra publishes about ${HYDRA_TOKENS_PER_SECOND} tokens/s on 2 CPUs for client credentials, bound by bcrypt on the client secret; ` +
+      'this server keeps only SHA-256 digests of 256-bit random secrets (a fast hash suits random secrets), so the comparison says what bcrypt costs more than what the rest does.',
+  };
+}
+
+function guardDefinition(settings: Settings): ComparisonDefinition {
+  return {
+    id: 'guard-token-jwt',
+    group: GROUP,
+    title:
+      'Guard with service identity: the guarded balance read (in memory) in token+jwt mode vs token mode',
+    baseline: {
+      label: 'guard fixture, INTERNAL_AUTH_MODE=token',
+      request: 'GET /guarded/memory/:user_id',
+    },
+    subject: {
+      label: 'guard fixture, INTERNAL_AUTH_MODE=token+jwt',
+      request: 'GET /guarded/memory/:user_id',
+    },
+    load: loadDescription(settings, settings.connections),
+    target: GUARD_TARGET,
+    notes: `Two processes of the guard fixture (bench/src/guard), one per mode. Both get the same headers: X-INTERNAL-TOKEN and a real service token (${CLIENT} for ${AUDIENCE}, scope billing:balance.read) from a real auth server, which the token+jwt process verifies locally against the auth server's JWKS (EdDSA), then checks audience, scope and caller; a token it has verified is remembered until it expires (the verified-token cache), so most requests skip the signature check.`,
+  };
+}
+
+export async function run(ctx: BenchContext): Promise<ScenarioResult[]> {
+  const { settings } = ctx;
+  const secrets = new ClientSecrets();
+  const { freePort } = await loadLauncher();
+  const authUrl = `http://127.0.0.1:${await freePort()}`;
+  const database = ctx.postgres.url ? 'postgres' : 'pglite';
+  const storage = ctx.postgres.url
+    ? { DATABASE_URL: await scratchDatabase(ctx) }
+    : { DATA_DIR: mkdtempSync(join(ctx.tmp, 'identity-auth-')) };
+  ctx.log(`identity: starting an auth server (${database})`);
+  const auth = await ctx.group.startService('auth-server (identity)', 'auth-server', {
+    env: { INTERNAL_SERVICE_TOKEN: ctx.token, ...secrets.environment(), ...storage },
+    port: Number(new URL(authUrl).port),
+    urls: { 'auth-server': authUrl },
+  });
+  const results: ScenarioResult[] = [];
+  const guardServers: ServiceProcess[] = [];
+  try {
+    const issuance = issuanceDefinition(settings, database);
+    ctx.log(`${issuance.id}: ${issuance.title}`);
+    // One request first, so that a misconfiguration fails with its answer, not a ratio.
+    await fetchServiceToken(authUrl, secrets, CLIENT, AUDIENCE);
+    const authorization = secrets.basicAuthorization(CLIENT);
+    const measured = await alternate({
+      baseline: (seconds) =>
+        hammer({ url: `${authUrl}/oauth2/jwks`, connections: settings.connections, seconds }),
+      subject: (seconds) =>
+        hammer({
+          url: `${authUrl}/oauth2/token`,
+          method: 'POST',
+          headers: {
+            Authorization: authorization,
+            'Content-Type': 'application/x-www-form-urlencoded',
+          },
+          body: tokenRequestBody(AUDIENCE),
+          connections: settings.connections,
+          seconds,
+        }),
+      ...settings,
+      log: ctx.log,
+    });
+    const perSecond = measured.metrics.subjectRps.median;
+    results.push(
+      comparisonResult(
+        {
+          ...issuance,
+          notes: `${issuance.notes} Here: ${round(perSecond, 0)} tokens/s (median of the rounds), ${round(perSecond / HYDRA_TOKENS_PER_SECOND, 2)}x Hydra's published figure.`,
+        },
+        measured,
+      ),
+    );
+
+    const guard = guardDefinition(settings);
+    ctx.log(`${guard.id}: ${guard.title}`);
+    const start = (name: string, env: Record<string, string>) =>
+      ctx.group.startServer(name, ctx.paths.built('guard-server.js'), {
+        env: { INTERNAL_SERVICE_TOKEN: ctx.token, BENCH_PORT: '0', LOG_LEVEL: 'info', ...env },
+      });
+    const [tokenMode, jwtMode] = await Promise.all([
+      start('guard-server (token)', { INTERNAL_AUTH_MODE: 'token' }),
+      start('guard-server (token+jwt)', {
+        INTERNAL_AUTH_MODE: 'token+jwt',
+        AUTH_SERVER_URL: authUrl,
+      }),
+    ]);
+    guardServers.push(tokenMode, jwtMode);
+    const route = '/guarded/memory/user-7';
+    const headers = {
+      'X-INTERNAL-TOKEN': ctx.token,
+      Authorization: `Bearer ${await fetchServiceToken(authUrl, secrets, CLIENT, AUDIENCE)}`,
+    };
+    // The token+jwt process must refuse the shared token alone, or it is not in that mode.
+    expectStatus(
+      `token+jwt ${route} without a service token`,
+      await call(`${jwtMode.url}${route}`, { headers: { 'X-INTERNAL-TOKEN': ctx.token } }),
+      401,
+    );
+    expectStatus(`token+jwt ${route}`, await call(`${jwtMode.url}${route}`, { headers }), 200);
+    const load =
+      (target: ServiceProcess): SideRun =>
+      (seconds) =>
+        hammer({
+          url: `${target.url}${route}`,
+          headers,
+          connections: settings.connections,
+          seconds,
+        });
+    results.push(
+      comparisonResult(
+        guard,
+        await alternate({
+          baseline: load(tokenMode),
+          subject: load(jwtMode),
+          ...settings,
+          log: ctx.log,
+        }),
+      ),
+    );
+  } finally {
+    await Promise.all([...guardServers.map((server) => server.stop()), auth.stop()]);
+  }
+  return results;
+}
