@@ -56,6 +56,9 @@ export async function startNpmStart(
   const env: NodeJS.ProcessEnv = {
     ...inheritedProcessEnvironment(),
     STACK_ENV_FILE: envFile,
+    // The scripts import the libs by their @zt/ names (npm start's operator credentials, npm
+    // run client): tsx maps them with the base tsconfig, as the npm scripts' --tsconfig does.
+    TSX_TSCONFIG_PATH: join(workspaceRoot(), 'tsconfig.base.json'),
     DATA_DIR: join(scratch, 'data'),
     DATABASE_URL: '',
     ...extraEnv,
