@@ -10,22 +10,13 @@
 // and written to the env file only (mode 0600).
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseEnv } from 'node:util';
 import { shellEnvironment } from './config/environment';
-import {
-  ENV_FILE,
-  errorMessage,
-  generateSecret,
-  runMain,
-  type StackState,
-  stackStateSchema,
-  STATE_FILE,
-} from './stack';
+import { restartStack as restartRunningStack, runningStack } from './lib/running-stack';
+import { ENV_FILE, errorMessage, generateSecret, runMain, type StackState } from './stack';
 
 const SEND = 'INTERNAL_SERVICE_TOKEN';
 const ACCEPT = 'INTERNAL_SERVICE_TOKEN_ACCEPT';
-const RESTART_TIMEOUT_MS = 180_000;
 
 /** An internal route to call with a token, and the headers it needs besides. */
 interface Probe {
@@ -128,35 +119,9 @@ function readStdin(): Promise<string> {
   });
 }
 
-/** The npm start process running on this env file, when there is one. */
-function runningStack(): StackState | undefined {
-  if (!existsSync(STATE_FILE)) return undefined;
-  let state: StackState;
-  try {
-    state = stackStateSchema.parse(JSON.parse(readFileSync(STATE_FILE, 'utf8')));
-    process.kill(state.pid, 0);
-  } catch {
-    return undefined; // left behind by a stack that did not stop cleanly
-  }
-  return state;
-}
-
 /** Has npm start restart its services one at a time; resolves with its outcome. */
-async function restartStack(stack: StackState): Promise<StackState> {
-  say(`npm start (pid ${stack.pid}) restarts each service in turn...`);
-  process.kill(stack.pid, 'SIGUSR2');
-  const deadline = Date.now() + RESTART_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    await sleep(250);
-    const now = runningStack();
-    if (!now) throw new Error('npm start stopped during the restart');
-    if (now.restarts > stack.restarts && now.lastRestart) {
-      if (!now.lastRestart.ok) throw new Error(`the restart failed: ${now.lastRestart.message}`);
-      say(now.lastRestart.message);
-      return now;
-    }
-  }
-  throw new Error(`no answer from npm start within ${RESTART_TIMEOUT_MS / 1000} s`);
+function restartStack(stack: StackState): Promise<StackState> {
+  return restartRunningStack(stack, say);
 }
 
 /** The status an internal route of `url` answers with `token` (0 when unreachable). */

@@ -68,17 +68,35 @@ function generatedSecretNames(example: string): string[] {
 }
 
 /**
+ * The comment `npm run client -- revoke` writes above a revoked client's secret: npm start
+ * leaves the secret below it empty instead of generating a new one (which would undo the
+ * revocation); `npm run client -- add` removes it.
+ */
+export const REVOKED_MARKER = '# revoked by npm run client';
+
+/** The variables a {@link REVOKED_MARKER} comment stands right above. */
+function revokedNames(text: string): string[] {
+  const marked = new RegExp(
+    `^${REVOKED_MARKER}.*\\n[ \\t]*(?:export[ \\t]+)?([A-Z][A-Z0-9_]*)[ \\t]*=`,
+    'gm',
+  );
+  return [...text.matchAll(marked)].map((match) => match[1]);
+}
+
+/**
  * Makes sure .env exists and holds real secrets: on first run it is written from
  * .env.example with every placeholder secret replaced by a generated one (mode 0600); an
  * existing .env gets the secrets it lacks (empty, a placeholder, or not there at all, as after
- * an upgrade that added a client). Secrets already set are kept.
+ * an upgrade that added a client). Secrets already set are kept, and so are the empty secrets
+ * of clients revoked with `npm run client -- revoke` ({@link REVOKED_MARKER}).
  * @returns the names of the secrets it generated.
  */
 export function ensureEnvFile(): string[] {
   const example = readFileSync(EXAMPLE_FILE, 'utf8');
   const existed = existsSync(ENV_FILE);
   const text = existed ? readFileSync(ENV_FILE, 'utf8') : example;
-  const names = generatedSecretNames(example);
+  const revoked = revokedNames(text);
+  const names = generatedSecretNames(example).filter((name) => !revoked.includes(name));
   const generated: string[] = [];
   let updated = text.replace(/^([A-Z][A-Z0-9_]*)=(.*)$/gm, (line, name: string, value: string) => {
     if (!names.includes(name) || (value.trim() !== '' && !/YOUR_GENERATED/.test(value))) {
