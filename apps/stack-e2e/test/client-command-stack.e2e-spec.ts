@@ -86,15 +86,8 @@ describe('npm run client on a running npm start (token+jwt)', () => {
   }, 300_000);
 
   afterAll(async () => {
-    // Ctrl-C, so npm start stops its services (cleanUp's SIGKILL alone would leave them running).
-    if (stack && stack.child.exitCode === null) {
-      stack.child.kill('SIGINT');
-      await Promise.race([
-        stack.exited,
-        new Promise((resolve) => setTimeout(resolve, 30_000).unref()),
-      ]);
-    }
-    stack?.cleanUp();
+    // SIGTERM, as Ctrl-C would stop it: npm start stops its services.
+    await stack?.cleanUp();
   }, 60_000);
 
   it('rotate then promote: both secrets work in between, the old one is refused after, the backend keeps calling billing', async () => {
