@@ -34,9 +34,13 @@ const vars: Record<string, string> = {
 };
 // Values never printed, even in a failure report: the shared token, every client secret of
 // .env, and what the checks capture (invite codes, user and service tokens).
-const isSecret = (name: string): boolean => /TOKEN|SECRET|JWT|INVITE|BEARER/.test(name);
-const stackSecrets = Object.entries(env).filter(
-  (entry): entry is [string, string] => isSecret(entry[0]) && Boolean(entry[1]),
+// By name: not ACCESS_TOKEN_TTL_SECONDS and the like, whose values are plain numbers.
+const isSecret = (name: string): boolean =>
+  /(TOKEN|TOKEN_ACCEPT|SECRET|SECRET_NEXT|PASSWORD|JWT|INVITE|BEARER)$/.test(name);
+const stackSecrets = Object.entries(env).flatMap(([name, value]): Array<[string, string]> =>
+  isSecret(name) && value
+    ? value.split(',').flatMap((part) => (part.trim() ? [[name, part.trim()]] : []))
+    : [],
 );
 
 const markdown = readFileSync(join(ROOT, file), 'utf8');

@@ -162,7 +162,7 @@ describe('npm start with INTERNAL_AUTH_MODE=token+jwt, then the identity curl ma
   let stack: NpmStartStack;
   const secrets = () =>
     Object.entries(parseEnv(readFileSync(stack.envFile, 'utf8')))
-      .filter(([name, value]) => /TOKEN|SECRET/.test(name) && value)
+      .filter(([name, value]) => /(_TOKEN|_SECRET|_SECRET_NEXT|PASSWORD)$/.test(name) && value)
       .map(([, value]) => value as string);
 
   beforeAll(async () => {
