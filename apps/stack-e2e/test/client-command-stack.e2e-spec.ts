@@ -1,3 +1,4 @@
+import { requestServiceToken } from '@zt/test-kit';
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { type NpmStartStack, runScript, startNpmStart } from './npm-start-stack';
@@ -28,17 +29,11 @@ describe('npm run client on a running npm start (token+jwt)', () => {
 
   /** The token endpoint's status for the backend with `secret` (client_secret_post). */
   async function tokenStatus(secret: string): Promise<number> {
-    const answer = await fetch(`${urls['auth-server']}/oauth2/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        audience: 'billing-server',
-        client_id: 'backend',
-        client_secret: secret,
-      }).toString(),
-    });
-    await answer.arrayBuffer();
+    const answer = await requestServiceToken(
+      urls['auth-server'],
+      { id: 'backend', secret, method: 'client_secret_post' },
+      { audience: 'billing-server' },
+    );
     return answer.status;
   }
 

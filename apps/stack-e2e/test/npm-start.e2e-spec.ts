@@ -1,5 +1,5 @@
 import { STACK_SERVICES } from '@zt/stack-launcher';
-import { request, workspaceRoot } from '@zt/test-kit';
+import { requestServiceToken, workspaceRoot } from '@zt/test-kit';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -71,16 +71,11 @@ describe('npm start, then npm run curl-matrix', () => {
       expect(file[name]).toMatch(/^[A-Za-z0-9_-]{43}$/);
       expect(output()).not.toContain(file[name]);
     }
-    const answer = await request(`http://127.0.0.1:${ports['auth-server']}/oauth2/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        audience: 'billing-server',
-        client_id: 'backend',
-        client_secret: file['BACKEND_CLIENT_SECRET'] ?? '',
-      }).toString(),
-    });
+    const answer = await requestServiceToken(
+      `http://127.0.0.1:${ports['auth-server']}`,
+      { id: 'backend', secret: file['BACKEND_CLIENT_SECRET'] ?? '', method: 'client_secret_post' },
+      { audience: 'billing-server' },
+    );
     expect(answer).toMatchObject({
       status: 200,
       body: { token_type: 'Bearer', scope: 'billing:balance.read billing:charge billing:refund' },
