@@ -137,15 +137,7 @@ async function tokenCacheHitRate(ctx: BenchContext, database: Database): Promise
       Authorization: `Bearer ${operator}`,
     });
     const bearer = { Authorization: `Bearer ${user.accessToken}` };
-    expectStatus(
-      `PUT /me/files/${FILE}`,
-      await call(`${urls.backend}/me/files/${FILE}`, {
-        method: 'PUT',
-        headers: { ...bearer, 'Content-Type': 'application/octet-stream' },
-        body: 'a small file, read back under load\n',
-      }),
-      201,
-    );
+    await writeProbeFile(urls.backend, bearer);
     const scraper = await fetchServiceToken(urls.auth, secrets, 'metrics-scraper', 'backend');
     const scrape = async (): Promise<TokenCounts> =>
       tokenCounts(
@@ -225,15 +217,7 @@ async function runOn(
     };
     const user = await signUp(stack, ctx.token, `bench-${database}@example.com`, 'team');
     const bearer = { Authorization: `Bearer ${user.accessToken}` };
-    expectStatus(
-      `PUT /me/files/${FILE}`,
-      await call(`${urls.backend}/me/files/${FILE}`, {
-        method: 'PUT',
-        headers: { ...bearer, 'Content-Type': 'application/octet-stream' },
-        body: 'a small file, read back under load\n',
-      }),
-      201,
-    );
+    await writeProbeFile(urls.backend, bearer);
     expectStatus('GET /me', await call(`${urls.backend}/me`, { headers: bearer }), 200);
 
     const pids = () =>
@@ -398,4 +382,20 @@ function memoryResult(
     services,
     target: { ...MEMORY_TARGET, observed: round(observed), met: observed <= MEMORY_TARGET.value },
   };
+}
+
+/** Writes the small file the load reads back (a metered write, so the user pays for it once). */
+async function writeProbeFile(
+  backendUrl: string,
+  bearer: Readonly<Record<string, string>>,
+): Promise<void> {
+  expectStatus(
+    `PUT /me/files/${FILE}`,
+    await call(`${backendUrl}/me/files/${FILE}`, {
+      method: 'PUT',
+      headers: { ...bearer, 'Content-Type': 'application/octet-stream' },
+      body: 'a small file, read back under load\n',
+    }),
+    201,
+  );
 }
