@@ -1,4 +1,11 @@
-import { inheritedProcessEnvironment, request, runningInCi, workspaceRoot } from '@zt/test-kit';
+import {
+  inheritedProcessEnvironment,
+  registerUser,
+  request,
+  runningInCi,
+  type TestUser,
+  workspaceRoot,
+} from '@zt/test-kit';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,10 +29,11 @@ if (unavailable && !inCi) {
 const describeWithEngine = unavailable && !inCi ? describe.skip : describe;
 
 /**
- * `docker compose up --build` as an operator runs it, driven through testcontainers: every
- * image builds and starts, every health check passes, the curl matrix holds against the
- * containers, money lands in the containers' PostgreSQL, an upstream outage is answered fast
- * and heals by itself, no secret reaches a container's log, and `down` leaves nothing.
+ * `docker compose up --build` as an operator runs it, driven through testcontainers, in the
+ * default `token` mode and then in `token+jwt`: every image builds and starts, every health
+ * check passes, the mode's curl matrix holds against the containers, money lands in the
+ * containers' PostgreSQL, an outage is answered fast and heals by itself, no secret reaches a
+ * container's log, and `down` leaves nothing.
  */
 describeWithEngine('docker compose up (the containerised stack)', () => {
   let stack: ComposeStack;
@@ -35,87 +43,24 @@ describeWithEngine('docker compose up (the containerised stack)', () => {
     stack = await startComposeStack();
   }, 1_200_000);
 
-  afterAll(async () => {
-    if (!stack) return;
-    const { project, docker } = stack;
-    await stack.down();
-    // `down` with volumes leaves no container, volume or network of the project behind.
-    for (const kind of ['ps --all', 'volume ls', 'network ls']) {
-      const left = docker([
-        ...kind.split(' '),
-        '--quiet',
-        '--filter',
-        `label=com.docker.compose.project=${project}`,
-      ]);
-      expect(`${kind}: ${left}`).toBe(`${kind}: `);
-    }
-  }, 120_000);
+  afterAll(() => downLeavingNothing(stack), 120_000);
 
   it('runs PostgreSQL and the four services, each healthy by its own check', () => {
-    for (const service of Object.keys(COMPOSE_SERVICES) as ComposeService[]) {
-      const state = stack.docker([
-        'inspect',
-        '--format',
-        '{{.State.Status}} {{.State.Health.Status}}',
-        stack.containerId(service),
-      ]);
-      expect(`${service}: ${state}`).toBe(`${service}: running healthy`);
-    }
+    expectEveryContainerHealthy(stack);
   });
 
   it('passes every check of docs/curl-matrix.md against the containers', async () => {
-    const { code, output } = await runScript('curl-matrix.ts', [], {
-      ...inheritedProcessEnvironment(),
-      STACK_ENV_FILE: stack.envFile,
-      INTERNAL_SERVICE_TOKEN: stack.env['INTERNAL_SERVICE_TOKEN'],
-      BILLING_SERVER_URL: stack.urls['billing-server'],
-      AUTH_SERVER_URL: stack.urls['auth-server'],
-      FILESYSTEM_SERVER_URL: stack.urls['filesystem-server'],
-      BACKEND_URL: stack.urls.backend,
-    });
-    const checks =
-      readFileSync(join(workspaceRoot(), 'docs', 'curl-matrix.md'), 'utf8').match(
-        /```sh\n# expect:/g,
-      )?.length ?? 0;
-    expect(checks).toBeGreaterThan(80);
-    expect(output).toContain(`curl-matrix: ${checks} passed, 0 failed`);
-    expect(code).toBe(0);
+    await expectCurlMatrixPasses(stack, 'curl-matrix.md');
   }, 180_000);
 
   it('registers, logs in and charges one metered write in the containers’ PostgreSQL', async () => {
-    const { userId, jwt } = await registerAndLogIn(stack, 'free');
-    const auth = { authorization: `Bearer ${jwt}` };
-
-    const written = await request(`${stack.urls.backend}/me/files/notes/compose.txt`, {
-      method: 'PUT',
-      headers: auth,
-      body: 'stored in a container',
-    });
-    expect(written).toMatchObject({
-      status: 201,
-      body: { path: 'notes/compose.txt', size: 21, charged: 0.01, balance: 0.99 },
-    });
-    const read = await request(`${stack.urls.backend}/me/files/notes/compose.txt`, {
-      headers: auth,
-    });
-    expect(read).toMatchObject({ status: 200, body: 'stored in a container' });
-
-    // The ledger is in the postgres container: the opening balance and exactly one charge.
-    expect(
-      psql(
-        stack,
-        `SELECT kind, amount FROM billing.ledger_entries WHERE user_id = '${userId}' ORDER BY seq`,
-      ),
-    ).toBe('opening|1000000\ndeduct|-10000');
-    expect(psql(stack, `SELECT count(*) FROM auth.users WHERE user_id::text = '${userId}'`)).toBe(
-      '1',
-    );
+    await expectOneMeteredWriteCharged(stack);
   });
 
   it('answers 503 billing unavailable at once while billing is stopped, and heals when it is back', async () => {
-    const { jwt } = await registerAndLogIn(stack, 'pro');
+    const { accessToken } = await signUp(stack, 'pro');
     const me = () =>
-      request(`${stack.urls.backend}/me`, { headers: { authorization: `Bearer ${jwt}` } });
+      request(`${stack.urls.backend}/me`, { headers: { authorization: `Bearer ${accessToken}` } });
     expect(await me()).toMatchObject({ status: 200, body: { balance: 5 } });
 
     stack.docker(['stop', '--time', '5', stack.containerId('billing-server')]);
@@ -140,9 +85,9 @@ describeWithEngine('docker compose up (the containerised stack)', () => {
   }, 180_000);
 
   it('restarts a crashed service by its restart policy, and the backend recovers', async () => {
-    const { jwt } = await registerAndLogIn(stack, 'team');
+    const { accessToken } = await signUp(stack, 'team');
     const me = () =>
-      request(`${stack.urls.backend}/me`, { headers: { authorization: `Bearer ${jwt}` } });
+      request(`${stack.urls.backend}/me`, { headers: { authorization: `Bearer ${accessToken}` } });
     const billing = stack.containerId('billing-server');
     const restarts = () =>
       Number(stack.docker(['inspect', '--format', '{{.RestartCount}}', billing]));
@@ -185,40 +130,200 @@ describeWithEngine('docker compose up (the containerised stack)', () => {
       }),
     ).toMatchObject({ status: 403 });
 
-    for (const service of Object.keys(COMPOSE_SERVICES) as ComposeService[]) {
-      const logs = stack.logs(service);
-      expect(logs.length).toBeGreaterThan(0);
-      expect(logs).not.toContain(token);
-      expect(logs).not.toContain(stack.env['POSTGRES_PASSWORD']);
-    }
+    expectNoSecretInLogs(stack, [token, stack.env['POSTGRES_PASSWORD']]);
   });
 });
 
-/** Makes an invite (internal call), registers with it and logs in, all from the host. */
-async function registerAndLogIn(
-  stack: ComposeStack,
-  tier: 'free' | 'pro' | 'team',
-): Promise<{ userId: string; jwt: string }> {
+/**
+ * The same containers with service identity switched on, as docs/migration-guide.md's third
+ * step has an operator do it: `INTERNAL_AUTH_MODE=token+jwt` in `.env`. Every call between the
+ * containers then carries the caller's service token, fetched from the auth-server container
+ * over the compose network and verified against its JWKS.
+ */
+describeWithEngine('docker compose up with INTERNAL_AUTH_MODE=token+jwt', () => {
+  let stack: ComposeStack;
+
+  beforeAll(async () => {
+    if (unavailable) throw new Error(`CI must run the compose suite, but ${unavailable}`);
+    stack = await startComposeStack('token+jwt');
+  }, 1_200_000);
+
+  afterAll(() => downLeavingNothing(stack), 120_000);
+
+  it('runs PostgreSQL and the four services, each healthy by its own check', () => {
+    for (const service of ['billing-server', 'auth-server', 'filesystem-server', 'backend']) {
+      expect(`${service}: ${stack.env['INTERNAL_AUTH_MODE']}`).toBe(`${service}: token+jwt`);
+    }
+    expectEveryContainerHealthy(stack);
+  });
+
+  it('passes every check of docs/curl-matrix-identity.md against the containers', async () => {
+    await expectCurlMatrixPasses(stack, 'curl-matrix-identity.md');
+  }, 180_000);
+
+  it('charges one metered write, each hop verified as the service that made it', async () => {
+    await expectOneMeteredWriteCharged(stack);
+    // The callees name the caller its token proved, not a header it could have set.
+    const billingLines = stack.logs('billing-server');
+    expect(billingLines).toMatch(/"caller":"backend"/);
+    expect(billingLines).toMatch(/"caller":"auth-server"/);
+    expect(stack.logs('filesystem-server')).toMatch(/"caller":"backend"/);
+  });
+
+  it('keeps charging metered writes exactly once while the auth server is stopped', async () => {
+    const user = await signUp(stack, 'pro');
+    const auth = { authorization: `Bearer ${user.accessToken}` };
+    const put = (name: string) =>
+      request(`${stack.urls.backend}/me/files/${name}`, {
+        method: 'PUT',
+        headers: auth,
+        body: `written as ${name}`,
+      });
+    // The first write has the backend fetch its tokens for billing and the filesystem.
+    expect(await put('before.txt')).toMatchObject({ status: 201, body: { balance: 4.99 } });
+
+    stack.docker(['stop', '--time', '5', stack.containerId('auth-server')]);
+    try {
+      expect(await put('during.txt')).toMatchObject({
+        status: 201,
+        body: { charged: 0.01, balance: 4.98 },
+      });
+      expect(
+        await request(`${stack.urls.backend}/me/files/during.txt`, { headers: auth }),
+      ).toMatchObject({ status: 200, body: 'written as during.txt' });
+    } finally {
+      stack.docker(['start', stack.containerId('auth-server')]);
+    }
+    expect(ledger(stack, user.userId)).toBe('opening|5000000\ndeduct|-10000\ndeduct|-10000');
+    // Back: sign-up, which needs the auth server itself, works again.
+    // Until its process listens, docker's port proxy accepts and then drops the connection.
+    const ready = () =>
+      request(`${stack.urls['auth-server']}/health/ready`).then(
+        (answer) => answer.status,
+        () => 0,
+      );
+    expect(await eventually(ready, (status) => status === 200)).toBe(200);
+    expect((await signUp(stack, 'free')).userId).toMatch(/^[0-9a-f-]{36}$/);
+  }, 180_000);
+
+  it('writes no secret and no service token into any container log', async () => {
+    const headers = await stack.credentials.headers(
+      stack.urls['auth-server'],
+      'operator',
+      'billing-server',
+    );
+    const serviceToken = headers['Authorization'].replace(/^Bearer /, '');
+    expect(serviceToken).toMatch(/^eyJ/);
+    // Traffic that carries it: an accepted internal call (the operator reads a ledger).
+    const { userId } = await signUp(stack, 'free');
+    expect(
+      await request(`${stack.urls['billing-server']}/ledger/${userId}`, { headers }),
+    ).toMatchObject({ status: 200 });
+
+    expectNoSecretInLogs(stack, [
+      ...stack.credentials.secrets(),
+      stack.env['POSTGRES_PASSWORD'],
+      serviceToken,
+    ]);
+  });
+});
+
+function expectEveryContainerHealthy(stack: ComposeStack): void {
+  for (const service of Object.keys(COMPOSE_SERVICES) as ComposeService[]) {
+    const state = stack.docker([
+      'inspect',
+      '--format',
+      '{{.State.Status}} {{.State.Health.Status}}',
+      stack.containerId(service),
+    ]);
+    expect(`${service}: ${state}`).toBe(`${service}: running healthy`);
+  }
+}
+
+/** Runs every check of `docs/<file>` from the host against the published containers. */
+async function expectCurlMatrixPasses(stack: ComposeStack, file: string): Promise<void> {
+  const { code, output } = await runScript('curl-matrix.ts', [join('docs', file)], {
+    ...inheritedProcessEnvironment(),
+    STACK_ENV_FILE: stack.envFile,
+    BILLING_SERVER_URL: stack.urls['billing-server'],
+    AUTH_SERVER_URL: stack.urls['auth-server'],
+    FILESYSTEM_SERVER_URL: stack.urls['filesystem-server'],
+    BACKEND_URL: stack.urls.backend,
+  });
+  const checks =
+    readFileSync(join(workspaceRoot(), 'docs', file), 'utf8').match(/```sh\n# expect:/g)?.length ??
+    0;
+  expect(checks).toBeGreaterThan(25);
+  expect(output).toContain(`curl-matrix: ${checks} passed, 0 failed`);
+  expect(code).toBe(0);
+  for (const secret of stack.credentials.secrets()) expect(output).not.toContain(secret);
+}
+
+/** A new free user's write through the backend: stored, and charged once in the ledger. */
+async function expectOneMeteredWriteCharged(stack: ComposeStack): Promise<void> {
+  const { userId, accessToken } = await signUp(stack, 'free');
+  const auth = { authorization: `Bearer ${accessToken}` };
+
+  const written = await request(`${stack.urls.backend}/me/files/notes/compose.txt`, {
+    method: 'PUT',
+    headers: auth,
+    body: 'stored in a container',
+  });
+  expect(written).toMatchObject({
+    status: 201,
+    body: { path: 'notes/compose.txt', size: 21, charged: 0.01, balance: 0.99 },
+  });
+  const read = await request(`${stack.urls.backend}/me/files/notes/compose.txt`, {
+    headers: auth,
+  });
+  expect(read).toMatchObject({ status: 200, body: 'stored in a container' });
+
+  // The ledger is in the postgres container: the opening balance and exactly one charge.
+  expect(ledger(stack, userId)).toBe('opening|1000000\ndeduct|-10000');
+  expect(psql(stack, `SELECT count(*) FROM auth.users WHERE user_id::text = '${userId}'`)).toBe(
+    '1',
+  );
+}
+
+/** `down` with volumes, and then no container, volume or network of the project is left. */
+async function downLeavingNothing(stack: ComposeStack | undefined): Promise<void> {
+  if (!stack) return;
+  const { project, docker } = stack;
+  await stack.down();
+  for (const kind of ['ps --all', 'volume ls', 'network ls']) {
+    const left = docker([
+      ...kind.split(' '),
+      '--quiet',
+      '--filter',
+      `label=com.docker.compose.project=${project}`,
+    ]);
+    expect(`${kind}: ${left}`).toBe(`${kind}: `);
+  }
+}
+
+function expectNoSecretInLogs(stack: ComposeStack, secrets: readonly string[]): void {
+  expect(secrets.every((secret) => secret.length >= 32)).toBe(true);
+  for (const service of Object.keys(COMPOSE_SERVICES) as ComposeService[]) {
+    const logs = stack.logs(service);
+    expect(logs.length).toBeGreaterThan(0);
+    for (const secret of secrets) expect(logs).not.toContain(secret);
+  }
+}
+
+/** Makes an invite as the operator's client, registers with it and logs in, from the host. */
+function signUp(stack: ComposeStack, tier: 'free' | 'pro' | 'team'): Promise<TestUser> {
   const auth = stack.urls['auth-server'];
-  const invite = await request(`${auth}/invites`, {
-    method: 'POST',
-    headers: { 'x-internal-token': stack.env['INTERNAL_SERVICE_TOKEN'] },
-    json: { tier },
-  });
-  expect(invite.status).toBe(201);
-  const email = `compose-${tier}-${Date.now()}@example.com`;
-  const password = 'correct horse battery staple';
-  const registered = await request(`${auth}/register`, {
-    method: 'POST',
-    json: { email, password, invite_code: (invite.body as { invite_code: string }).invite_code },
-  });
-  expect(registered).toMatchObject({ status: 201, body: { email, tier } });
-  const login = await request(`${auth}/login`, { method: 'POST', json: { email, password } });
-  expect(login.status).toBe(200);
-  return {
-    userId: (registered.body as { user_id: string }).user_id,
-    jwt: (login.body as { access_token: string }).access_token,
-  };
+  return stack.credentials
+    .headers(auth, 'operator', 'auth-server')
+    .then((headers) => registerUser(auth, headers, { tier }));
+}
+
+/** A user's ledger in the postgres container, `kind|amount` in micro-credits, oldest first. */
+function ledger(stack: ComposeStack, userId: string): string {
+  return psql(
+    stack,
+    `SELECT kind, amount FROM billing.ledger_entries WHERE user_id = '${userId}' ORDER BY seq`,
+  );
 }
 
 /** One SQL query in the postgres container, rows as `a|b` lines. */

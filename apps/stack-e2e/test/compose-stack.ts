@@ -1,4 +1,4 @@
-import { freePort, generateToken, workspaceRoot } from '@zt/test-kit';
+import { freePort, generateToken, StackCredentials, workspaceRoot } from '@zt/test-kit';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,8 +39,10 @@ export function composeUnavailableReason(): string | undefined {
 export interface ComposeStack {
   /** The compose project name: every container, volume and network carries it. */
   readonly project: string;
-  /** The variables of its fresh `.env` (secrets and published ports). */
+  /** The variables of its fresh `.env` (the mode, secrets and published ports). */
   readonly env: Readonly<Record<string, string>>;
+  /** Its internal credentials: what a test sends to call an internal route as a client. */
+  readonly credentials: StackCredentials;
   /** That `.env` file (removed by {@link ComposeStack.down}). */
   readonly envFile: string;
   /** The host URL of each published service, e.g. `http://127.0.0.1:41234`. */
@@ -58,16 +60,20 @@ export interface ComposeStack {
 
 /**
  * Brings docker-compose.yml up as an operator would (`docker compose up --build` with a fresh
- * `.env` of generated secrets), through testcontainers, on free host ports, and waits until
- * every container's own health check passes. The base images come from NODE_IMAGE and
+ * `.env` of generated secrets, as `npm start` writes it: the shared token and every client's
+ * secret), in `INTERNAL_AUTH_MODE=mode`, through testcontainers, on free host ports, and waits
+ * until every container's own health check passes. The base images come from NODE_IMAGE and
  * POSTGRES_IMAGE when set (stand-ins on machines that cannot pull the official ones).
  */
-export async function startComposeStack(): Promise<ComposeStack> {
+export async function startComposeStack(
+  mode: StackCredentials['mode'] = 'token',
+): Promise<ComposeStack> {
   const project = `zt-compose-${randomBytes(4).toString('hex')}`;
   const scratch = mkdtempSync(join(tmpdir(), 'compose-stack-'));
   const envFile = join(scratch, '.env');
+  const credentials = new StackCredentials(mode);
   const env: Record<string, string> = {
-    INTERNAL_SERVICE_TOKEN: generateToken(),
+    ...credentials.environment(),
     POSTGRES_PASSWORD: generateToken(),
   };
   const urls: Record<string, string> = {};
@@ -116,6 +122,7 @@ export async function startComposeStack(): Promise<ComposeStack> {
   return {
     project,
     env,
+    credentials,
     envFile,
     urls: urls as ComposeStack['urls'],
     environment,
