@@ -48,7 +48,10 @@ describe('auth-server route inventory', () => {
       'GET /health/live',
       'GET /health/ready',
       'POST /login',
+      // Introspection, revocation and the token endpoint authenticate the client themselves.
+      'POST /oauth2/introspect',
       'GET /oauth2/jwks',
+      'POST /oauth2/revoke',
       'POST /oauth2/token',
       'POST /register',
     ]);

@@ -528,7 +528,7 @@ describe('auth-server token endpoint (client credentials), as a process', () => 
   });
 
   describe('metadata (RFC 8414)', () => {
-    it('advertises the issuer, the token endpoint, the key set, the grant, the auth methods and the scopes', async () => {
+    it('advertises the issuer, its endpoints, the key set, the grant, the auth methods and the scopes', async () => {
       const response = await request(`${auth().url}/.well-known/oauth-authorization-server`);
       expect(response.status).toBe(200);
       const metadata = response.body as Record<string, unknown>;
@@ -536,6 +536,13 @@ describe('auth-server token endpoint (client credentials), as a process', () => 
         issuer: ISSUER,
         token_endpoint: `${ISSUER}/oauth2/token`,
         jwks_uri: `${ISSUER}/oauth2/jwks`,
+        introspection_endpoint: `${ISSUER}/oauth2/introspect`,
+        introspection_endpoint_auth_methods_supported: [
+          'client_secret_basic',
+          'client_secret_post',
+        ],
+        revocation_endpoint: `${ISSUER}/oauth2/revoke`,
+        revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
         grant_types_supported: ['client_credentials'],
         token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
         scopes_supported: expect.arrayContaining([
@@ -554,9 +561,6 @@ describe('auth-server token endpoint (client credentials), as a process', () => 
         ]),
         response_types_supported: [],
       });
-      // Not built yet: advertised once they answer.
-      expect(metadata).not.toHaveProperty('introspection_endpoint');
-      expect(metadata).not.toHaveProperty('revocation_endpoint');
     });
 
     it('serves the key set it names, public keys only', async () => {

@@ -43,4 +43,18 @@ export const AUTH_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX revocations_by_expiry ON revocations (expires_at);
     `,
   },
+  {
+    // Service tokens revoked by the client they were issued to (RFC 7009), kept until they
+    // expire: introspection answers inactive for them at once.
+    id: '003_service_token_revocations',
+    sql: `
+      CREATE TABLE service_token_revocations (
+        jti        text PRIMARY KEY,
+        client_id  text NOT NULL,
+        expires_at timestamptz NOT NULL,
+        revoked_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX service_token_revocations_by_expiry ON service_token_revocations (expires_at);
+    `,
+  },
 ];

@@ -1,10 +1,17 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ClientSecretDigests } from './client-secret';
 import type { ServiceClientPolicy } from '@zt/contracts';
+import { readSingleHeader } from '@zt/service-utils';
+import type { Request } from 'express';
+import { ClientSecretDigests } from './client-secret';
 import { clientPolicy } from './clients.policy';
-import { OAUTH_OPTIONS } from './oauth.constants';
+import { OAUTH_OPTIONS, OWN_CLIENT_ID } from './oauth.constants';
 import type { OAuthModuleOptions } from './oauth.module-options';
-import type { ClientCredentials } from './token-request';
+import { OAuthError } from './oauth.error';
+import {
+  type ClientCredentials,
+  type FormParameters,
+  readClientCredentials,
+} from './token-request';
 
 // Compared against for a client nobody configured, so that an unknown id costs what a known one does.
 const NOBODY = new ClientSecretDigests([]);
@@ -19,6 +26,33 @@ export class ClientAuthenticator {
   private readonly logger = new Logger(ClientAuthenticator.name);
 
   constructor(@Inject(OAUTH_OPTIONS) private readonly options: OAuthModuleOptions) {}
+
+  /**
+   * The client a request to the token, introspection or revocation endpoint authenticates as
+   * (`client_secret_basic` or `client_secret_post`, exactly one).
+   * @throws OAuthError `invalid_client` when it proves none; `invalid_request` for a malformed
+   *   or doubled authentication.
+   */
+  authenticateRequest(request: Request, form: FormParameters): ServiceClientPolicy {
+    const credentials = readClientCredentials(readSingleHeader(request, 'authorization'), form);
+    const client = this.authenticate(credentials);
+    if (!client) throw new OAuthError('invalid_client', 'client authentication failed');
+    return client;
+  }
+
+  /**
+   * True while a client may hold tokens: it is in the policy and has a secret configured, or it
+   * is the auth server itself (which mints its own). A client whose secrets were all removed
+   * (`npm run client -- revoke`) is revoked: introspection answers inactive for its tokens.
+   */
+  isClientActive(clientId: string): boolean {
+    const policy = clientPolicy(this.options.clients, clientId);
+    if (!policy) return false;
+    return (
+      clientId === OWN_CLIENT_ID ||
+      (this.options.clientSecrets.get(policy.clientId)?.count ?? 0) > 0
+    );
+  }
 
   /** The policy of the client the credentials prove, or `undefined` when they prove none. */
   authenticate(credentials: ClientCredentials): ServiceClientPolicy | undefined {

@@ -13,8 +13,7 @@ export const SERVICE_JWKS_PATH = oauthApi.serviceTokenJwks.path;
 
 /**
  * What a client or a resource server needs to find the rest: the authorization server
- * metadata (RFC 8414) and the public keys of service tokens. Introspection and revocation
- * are not built yet, so the metadata does not advertise them (docs/service-identity.md).
+ * metadata (RFC 8414) and the public keys of service tokens.
  */
 @Controller()
 export class OAuthMetadataController {
@@ -33,6 +32,10 @@ export class OAuthMetadataController {
       issuer,
       token_endpoint: `${issuer}${oauthApi.issueServiceToken.path}`,
       jwks_uri: `${issuer}${SERVICE_JWKS_PATH}`,
+      introspection_endpoint: `${issuer}${oauthApi.introspectServiceToken.path}`,
+      introspection_endpoint_auth_methods_supported: [...oauthApi.TOKEN_ENDPOINT_AUTH_METHODS],
+      revocation_endpoint: `${issuer}${oauthApi.revokeServiceToken.path}`,
+      revocation_endpoint_auth_methods_supported: [...oauthApi.TOKEN_ENDPOINT_AUTH_METHODS],
       grant_types_supported: [oauthApi.CLIENT_CREDENTIALS_GRANT],
       token_endpoint_auth_methods_supported: [...oauthApi.TOKEN_ENDPOINT_AUTH_METHODS],
       scopes_supported: allServiceScopes(),

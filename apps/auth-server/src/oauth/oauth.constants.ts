@@ -12,3 +12,6 @@ export const MAX_TOKEN_REQUEST_BYTES = 8 * 1024;
 
 /** The realm of `WWW-Authenticate: Basic` on an `invalid_client` answer. */
 export const TOKEN_ENDPOINT_REALM = 'auth-server';
+
+/** The client id of the auth server itself, whose tokens it mints without a request. */
+export const OWN_CLIENT_ID = 'auth-server';

@@ -11,12 +11,16 @@ import { OAUTH_OPTIONS } from './oauth.constants';
 import { OAuthMetadataController } from './oauth-metadata.controller';
 import type { OAuthModuleOptions } from './oauth.module-options';
 import { ServiceSigningKeys } from './service-signing-keys.service';
+import { ServiceTokenInspector } from './service-token.inspector';
 import { ServiceTokenIssuer } from './service-token.issuer';
+import { ServiceTokenRevocations } from './service-token-revocations.repository';
 import { TokenController } from './token.controller';
+import { TokenStatusController } from './token-status.controller';
 
 /**
  * The auth server as the OAuth 2.0 authorization server of the services (DESIGN section 9):
- * the token endpoint, its metadata, the service-token key set, and {@link ServiceTokenIssuer}
+ * the token endpoint, introspection and revocation, the metadata, the service-token key set,
+ * and {@link ServiceTokenIssuer}
  * (global), with which the auth server mints its own tokens in-process.
  */
 @Module({})
@@ -25,11 +29,13 @@ export class OAuthModule implements NestModule {
     return {
       module: OAuthModule,
       global: true,
-      controllers: [TokenController, OAuthMetadataController],
+      controllers: [TokenController, TokenStatusController, OAuthMetadataController],
       providers: [
         { provide: OAUTH_OPTIONS, useValue: options },
         ServiceSigningKeys,
         ServiceTokenIssuer,
+        ServiceTokenInspector,
+        ServiceTokenRevocations,
         ClientAuthenticator,
       ],
       exports: [ServiceTokenIssuer],
@@ -37,8 +43,11 @@ export class OAuthModule implements NestModule {
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer
-      .apply(NoStoreMiddleware)
-      .forRoutes({ path: 'oauth2/token', method: RequestMethod.ALL });
+    consumer.apply(NoStoreMiddleware).forRoutes(
+      ...['oauth2/token', 'oauth2/introspect', 'oauth2/revoke'].map((path) => ({
+        path,
+        method: RequestMethod.ALL,
+      })),
+    );
   }
 }

@@ -40,6 +40,7 @@ interface LoadedKey {
   readonly stored: StoredKey;
   readonly kid: string;
   readonly privateKey: KeyLike;
+  readonly publicKey: KeyLike;
   readonly publicJwk: JWK;
 }
 
@@ -92,6 +93,15 @@ export class ServiceSigningKeys implements OnModuleInit, OnApplicationShutdown {
   publicKeys(): JWK[] {
     const now = this.now();
     return this.keys.filter((key) => isPublished(key.stored, now)).map((key) => key.publicJwk);
+  }
+
+  /**
+   * The public key named `kid`, while it is published (what a resource server fetching the
+   * JWKS now would verify with); `undefined` for any other `kid`.
+   */
+  verificationKey(kid: string): KeyLike | undefined {
+    const now = this.now();
+    return this.keys.find((key) => key.kid === kid && isPublished(key.stored, now))?.publicKey;
   }
 
   /**
@@ -166,10 +176,15 @@ async function loadKey(stored: StoredKey): Promise<LoadedKey> {
     { ...privateJwk, alg: SERVICE_TOKEN_ALGORITHM },
     SERVICE_TOKEN_ALGORITHM,
   )) as KeyLike;
+  const publicKey = (await importJWK(
+    { ...publicPart, alg: SERVICE_TOKEN_ALGORITHM },
+    SERVICE_TOKEN_ALGORITHM,
+  )) as KeyLike;
   return {
     stored,
     kid,
     privateKey,
+    publicKey,
     publicJwk: { ...publicPart, kid, alg: SERVICE_TOKEN_ALGORITHM, use: 'sig' },
   };
 }

@@ -10,12 +10,9 @@ import { SignJWT } from 'jose';
 import { randomUUID } from 'node:crypto';
 import type { ServiceClientPolicy } from '@zt/contracts';
 import { clientPolicy, decideGrant } from './clients.policy';
-import { OAUTH_OPTIONS } from './oauth.constants';
+import { OAUTH_OPTIONS, OWN_CLIENT_ID } from './oauth.constants';
 import type { OAuthModuleOptions } from './oauth.module-options';
 import { SERVICE_TOKEN_ALGORITHM, ServiceSigningKeys } from './service-signing-keys.service';
-
-/** The client id of the auth server itself, whose tokens it mints without a request. */
-export const OWN_CLIENT_ID = 'auth-server';
 
 /** A service token, as the token endpoint hands it out. */
 export interface IssuedServiceToken {

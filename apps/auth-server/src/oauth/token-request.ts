@@ -1,5 +1,8 @@
+import { HttpStatus } from '@nestjs/common';
 import type { ServiceAudience } from '@zt/contracts';
-import type { HeaderPresence } from '@zt/service-utils';
+import { type HeaderPresence, readSingleHeader } from '@zt/service-utils';
+import type { Request } from 'express';
+import { MAX_TOKEN_REQUEST_BYTES } from './oauth.constants';
 import { OAuthError } from './oauth.error';
 
 /** A parsed form: each parameter once, those without a value left out (RFC 6749 section 3.2). */
@@ -221,4 +224,50 @@ export function readScopes(form: FormParameters): string[] | undefined {
   if (scope === undefined) return undefined;
   if (!SCOPE.test(scope)) throw new OAuthError('invalid_scope', 'malformed scope');
   return [...new Set(scope.split(' '))];
+}
+
+/**
+ * The request's form, read under {@link MAX_TOKEN_REQUEST_BYTES}.
+ * @throws OAuthError `invalid_request`: another content type (or a repeated one), a malformed
+ *   form or a repeated parameter (400), a form past the limit (413).
+ */
+export async function readForm(request: Request): Promise<FormParameters> {
+  const contentType = readSingleHeader(request, 'content-type');
+  if (contentType.kind !== 'single' || !isFormContentType(contentType.value)) {
+    throw new OAuthError(
+      'invalid_request',
+      'Content-Type must be application/x-www-form-urlencoded (once)',
+    );
+  }
+  const tooLarge = () =>
+    new OAuthError(
+      'invalid_request',
+      `the form is larger than ${MAX_TOKEN_REQUEST_BYTES} bytes`,
+      HttpStatus.PAYLOAD_TOO_LARGE,
+    );
+  const declared = Number(request.headers['content-length']);
+  if (Number.isFinite(declared) && declared > MAX_TOKEN_REQUEST_BYTES) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of request as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_TOKEN_REQUEST_BYTES) throw tooLarge();
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    if (error instanceof OAuthError) throw error;
+    throw new OAuthError('invalid_request', 'incomplete request body');
+  }
+  return parseForm(Buffer.concat(chunks));
+}
+
+/**
+ * The `token` of an introspection or revocation request (RFC 7662, RFC 7009).
+ * @throws OAuthError `invalid_request` when it is missing.
+ */
+export function readToken(form: FormParameters): string {
+  const token = form.get('token');
+  if (token === undefined) throw new OAuthError('invalid_request', 'token is required');
+  return token;
 }

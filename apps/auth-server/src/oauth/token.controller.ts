@@ -1,22 +1,15 @@
 import { Controller, HttpCode, HttpStatus, Inject, Post, Req, UseFilters } from '@nestjs/common';
 import { oauthApi } from '@zt/contracts';
 import { ApiEndpoint, RawBody } from '@zt/service-chassis';
-import { Public, readSingleHeader } from '@zt/service-utils';
+import { Public } from '@zt/service-utils';
 import type { Request } from 'express';
 import { ClientAuthenticator } from './client-authenticator';
-import { MAX_TOKEN_REQUEST_BYTES, OAUTH_OPTIONS } from './oauth.constants';
+import { OAUTH_OPTIONS } from './oauth.constants';
 import { OAuthErrorFilter } from './oauth-error.filter';
 import { OAuthError } from './oauth.error';
 import type { OAuthModuleOptions } from './oauth.module-options';
 import { ServiceTokenIssuer } from './service-token.issuer';
-import {
-  type FormParameters,
-  isFormContentType,
-  parseForm,
-  readAudience,
-  readClientCredentials,
-  readScopes,
-} from './token-request';
+import { readAudience, readForm, readScopes } from './token-request';
 
 /** The token answer (RFC 6749 section 5.1). */
 interface TokenAnswer {
@@ -47,10 +40,8 @@ export class TokenController {
   @ApiEndpoint(oauthApi.issueServiceToken)
   async token(@Req() request: Request): Promise<TokenAnswer> {
     const form = await readForm(request);
-    const credentials = readClientCredentials(readSingleHeader(request, 'authorization'), form);
     // The client first: nothing about the request is told to whoever cannot authenticate.
-    const client = this.authenticator.authenticate(credentials);
-    if (!client) throw new OAuthError('invalid_client', 'client authentication failed');
+    const client = this.authenticator.authenticateRequest(request, form);
     const grantType = form.get('grant_type');
     if (grantType === undefined) throw new OAuthError('invalid_request', 'grant_type is required');
     if (grantType !== oauthApi.CLIENT_CREDENTIALS_GRANT) {
@@ -77,40 +68,4 @@ export class TokenController {
         throw new OAuthError('invalid_scope', 'a scope outside what this client may have there');
     }
   }
-}
-
-/**
- * The request's form, read under {@link MAX_TOKEN_REQUEST_BYTES}.
- * @throws OAuthError `invalid_request`: another content type (or a repeated one), a malformed
- *   form or a repeated parameter (400), a form past the limit (413).
- */
-async function readForm(request: Request): Promise<FormParameters> {
-  const contentType = readSingleHeader(request, 'content-type');
-  if (contentType.kind !== 'single' || !isFormContentType(contentType.value)) {
-    throw new OAuthError(
-      'invalid_request',
-      'Content-Type must be application/x-www-form-urlencoded (once)',
-    );
-  }
-  const tooLarge = () =>
-    new OAuthError(
-      'invalid_request',
-      `the form is larger than ${MAX_TOKEN_REQUEST_BYTES} bytes`,
-      HttpStatus.PAYLOAD_TOO_LARGE,
-    );
-  const declared = Number(request.headers['content-length']);
-  if (Number.isFinite(declared) && declared > MAX_TOKEN_REQUEST_BYTES) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of request as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_TOKEN_REQUEST_BYTES) throw tooLarge();
-      chunks.push(chunk);
-    }
-  } catch (error) {
-    if (error instanceof OAuthError) throw error;
-    throw new OAuthError('invalid_request', 'incomplete request body');
-  }
-  return parseForm(Buffer.concat(chunks));
 }

@@ -46,7 +46,22 @@ export function requestServiceToken(
   client: { readonly id: string; readonly secret: string; readonly method?: ClientAuthMethod },
   target: TokenTarget,
 ): Promise<TestResponse> {
-  const form = new URLSearchParams({ grant_type: 'client_credentials', ...target });
+  return postAsClient(`${authUrl}/oauth2/token`, client, {
+    grant_type: 'client_credentials',
+    ...target,
+  });
+}
+
+/**
+ * A form POSTed to an OAuth endpoint by `client`, authenticated with its secret
+ * (`client_secret_basic` unless told).
+ */
+export function postAsClient(
+  url: string,
+  client: { readonly id: string; readonly secret: string; readonly method?: ClientAuthMethod },
+  fields: Readonly<Record<string, string>>,
+): Promise<TestResponse> {
+  const form = new URLSearchParams(fields);
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
   if (client.method === 'client_secret_post') {
     form.set('client_id', client.id);
@@ -54,7 +69,7 @@ export function requestServiceToken(
   } else {
     headers['Authorization'] = basicCredentials(client.id, client.secret);
   }
-  return request(`${authUrl}/oauth2/token`, { method: 'POST', headers, body: form.toString() });
+  return request(url, { method: 'POST', headers, body: form.toString() });
 }
 
 /** What {@link ServiceIdentityStack.launch} starts. */
@@ -63,6 +78,8 @@ export interface ServiceIdentityStackOptions {
   readonly withFilesystem?: boolean;
   /** `SERVICE_TOKEN_TTL_SECONDS` at the auth server (60 to 600; its default 300 when absent). */
   readonly tokenTtlSeconds?: number;
+  /** `DATABASE_URL` of the auth server and billing (PGlite in `DATA_DIR` when absent). */
+  readonly databaseUrl?: string;
 }
 
 /**
@@ -104,6 +121,7 @@ export class ServiceIdentityStack {
           // without one. The callees do not read them.
           ...clients.env,
           SERVICE_TOKEN_TTL_SECONDS: options.tokenTtlSeconds?.toString(),
+          DATABASE_URL: options.databaseUrl,
         },
         serviceEnv: { 'billing-server': jwtMode, 'filesystem-server': jwtMode },
         // The callees are started first and must know their issuer (`AUTH_SERVER_URL`).
@@ -151,6 +169,23 @@ export class ServiceIdentityStack {
       this.issuer,
       { id: clientId, secret: this.secrets[clientId], method },
       target,
+    );
+  }
+
+  /**
+   * A form POSTed to one of the auth server's OAuth endpoints (`/oauth2/introspect`,
+   * `/oauth2/revoke`) as `clientId` with its secret (`client_secret_basic` unless told).
+   */
+  postAsClient(
+    path: string,
+    clientId: ServiceClientId,
+    fields: Readonly<Record<string, string>>,
+    method: ClientAuthMethod = 'client_secret_basic',
+  ): Promise<TestResponse> {
+    return postAsClient(
+      `${this.issuer}${path}`,
+      { id: clientId, secret: this.secrets[clientId], method },
+      fields,
     );
   }
 

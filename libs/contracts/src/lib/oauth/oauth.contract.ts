@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { type AnswerSpec, defineEndpoint } from '../endpoint';
 
 // The auth server as the OAuth 2.0 authorization server of the services (DESIGN section 9):
-// the token endpoint (client credentials only), its metadata (RFC 8414) and the key set that
-// verifies service tokens.
+// the token endpoint (client credentials only), introspection (RFC 7662) and revocation
+// (RFC 7009) of service tokens, its metadata (RFC 8414) and the key set that verifies them.
 
 /** The error codes of the token endpoint (RFC 6749 section 5.2, RFC 8707 `invalid_target`). */
 export const TOKEN_ERROR_CODES = [
@@ -48,6 +48,20 @@ export const CLIENT_CREDENTIALS_GRANT = 'client_credentials';
 /** How a client may authenticate at the token endpoint (exactly one per request). */
 export const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
 
+const CLIENT_AUTHENTICATION_HEADER = {
+  name: 'Authorization',
+  description:
+    'client_secret_basic: Basic base64(urlencode(client_id):urlencode(client_secret)); ' +
+    'leave it out for client_secret_post',
+} as const;
+
+const invalidClient = tokenError(
+  401,
+  'invalid_client',
+  'Unknown client, wrong secret, or no authentication',
+  { ...NO_STORE_HEADERS, 'WWW-Authenticate': 'Basic realm="auth-server"' },
+);
+
 // The trust kit verifies service tokens: the profile is written once, there.
 export {
   /** The `typ` header of every service token (RFC 9068). */
@@ -89,14 +103,7 @@ export const issueServiceToken = defineEndpoint({
     'client_secret_basic or client_secret_post',
   requestType: 'form',
   body: tokenRequestForm,
-  headers: [
-    {
-      name: 'Authorization',
-      description:
-        'client_secret_basic: Basic base64(urlencode(client_id):urlencode(client_secret)); ' +
-        'leave it out for client_secret_post',
-    },
-  ],
+  headers: [CLIENT_AUTHENTICATION_HEADER],
   answers: [
     {
       status: 200,
@@ -127,11 +134,86 @@ export const issueServiceToken = defineEndpoint({
   ],
 });
 
+/** The form of an introspection or a revocation request: the token, and a hint ignored. */
+const tokenForm = z.object({
+  token: z.string().describe('The service token (the compact JWT)'),
+  token_type_hint: z.string().optional().describe('Ignored: every token here is an access token'),
+  client_id: z.string().optional().describe('client_secret_post only'),
+  client_secret: z.string().optional().describe('client_secret_post only'),
+});
+
+/** What introspection tells a resource server about an active service token (RFC 7662). */
+export const activeTokenBody = z.object({
+  active: z.literal(true),
+  sub: z.string(),
+  client_id: z.string(),
+  aud: z.string(),
+  scope: z.string(),
+  iss: z.string(),
+  exp: z.number().int(),
+  iat: z.number().int(),
+  jti: z.string(),
+  token_type: z.literal('Bearer'),
+});
+
+export const introspectServiceToken = defineEndpoint({
+  method: 'POST',
+  path: '/oauth2/introspect',
+  summary:
+    'Whether a service token is active now (RFC 7662): signed here, unexpired, not revoked, its ' +
+    'client not revoked, and issued for the asking client',
+  requestType: 'form',
+  body: tokenForm,
+  headers: [CLIENT_AUTHENTICATION_HEADER],
+  answers: [
+    {
+      status: 200,
+      kind: 'ok',
+      body: z.union([activeTokenBody, z.object({ active: z.literal(false) }).strict()]),
+      description:
+        'The token’s claims when it is active and its audience is the asking client; exactly ' +
+        '{"active":false} otherwise, whatever the reason',
+      headers: NO_STORE_HEADERS,
+    },
+    tokenError(400, 'invalid_request', 'Malformed form, a repeated parameter, no token, ...'),
+    invalidClient,
+    tokenError(413, 'invalid_request', 'A form larger than the limit'),
+  ],
+});
+
+export const revokeServiceToken = defineEndpoint({
+  method: 'POST',
+  path: '/oauth2/revoke',
+  summary:
+    'Revokes a service token (RFC 7009): only the client it was issued to may; introspection ' +
+    'answers inactive at once',
+  requestType: 'form',
+  body: tokenForm,
+  headers: [CLIENT_AUTHENTICATION_HEADER],
+  answers: [
+    {
+      status: 200,
+      kind: 'ok',
+      body: z.object({}).strict(),
+      description: 'Revoked, or nothing to revoke (an invalid, expired or unknown token)',
+      headers: NO_STORE_HEADERS,
+    },
+    tokenError(400, 'invalid_request', 'Malformed form, a repeated parameter, no token, ...'),
+    tokenError(400, 'unauthorized_client', 'A valid token issued to another client'),
+    invalidClient,
+    tokenError(413, 'invalid_request', 'A form larger than the limit'),
+  ],
+});
+
 /** The authorization server metadata (RFC 8414) the auth server publishes. */
 export const authorizationServerMetadataBody = z.object({
   issuer: z.string(),
   token_endpoint: z.string(),
   jwks_uri: z.string(),
+  introspection_endpoint: z.string(),
+  introspection_endpoint_auth_methods_supported: z.array(z.string()),
+  revocation_endpoint: z.string(),
+  revocation_endpoint_auth_methods_supported: z.array(z.string()),
   grant_types_supported: z.array(z.string()),
   token_endpoint_auth_methods_supported: z.array(z.string()),
   scopes_supported: z.array(z.string()),

@@ -1,0 +1,93 @@
+import { Controller, HttpCode, HttpStatus, Logger, Post, Req, UseFilters } from '@nestjs/common';
+import { oauthApi } from '@zt/contracts';
+import { ApiEndpoint, RawBody } from '@zt/service-chassis';
+import { Public } from '@zt/service-utils';
+import type { Request } from 'express';
+import type { z } from 'zod';
+import { ClientAuthenticator } from './client-authenticator';
+import { OAuthErrorFilter } from './oauth-error.filter';
+import { OAuthError } from './oauth.error';
+import { ServiceTokenInspector } from './service-token.inspector';
+import { ServiceTokenRevocations } from './service-token-revocations.repository';
+import { readForm, readToken } from './token-request';
+
+type IntrospectionAnswer = z.input<(typeof oauthApi.introspectServiceToken.answers)[0]['body']>;
+
+// RFC 7662 section 2.2: an inactive token gets this and nothing else, whatever the reason.
+const INACTIVE = Object.freeze({ active: false as const });
+
+/**
+ * What happened to a service token since it was issued: introspection (RFC 7662) for resource
+ * servers and revocation (RFC 7009) for the client that holds it. Both are public (a client
+ * proves itself with its secret) and read their forms themselves, like the token endpoint.
+ */
+@Controller('oauth2')
+@UseFilters(OAuthErrorFilter)
+export class TokenStatusController {
+  private readonly logger = new Logger(TokenStatusController.name);
+
+  constructor(
+    private readonly authenticator: ClientAuthenticator,
+    private readonly inspector: ServiceTokenInspector,
+    private readonly revocations: ServiceTokenRevocations,
+  ) {}
+
+  /**
+   * A resource server asks about a token presented to it: active, with its claims, only when
+   * the token is active and the asking client is its audience (DESIGN section 9).
+   */
+  @Public()
+  @RawBody()
+  @Post('introspect')
+  @HttpCode(HttpStatus.OK)
+  @ApiEndpoint(oauthApi.introspectServiceToken)
+  async introspect(@Req() request: Request): Promise<IntrospectionAnswer> {
+    const form = await readForm(request);
+    const client = this.authenticator.authenticateRequest(request, form);
+    const token = readToken(form);
+    const outcome = await this.inspector.inspect(token);
+    const reason = !outcome.active
+      ? outcome.reason
+      : outcome.claims.aud !== client.clientId
+        ? 'not_its_audience'
+        : undefined;
+    this.logger.log({
+      event: 'service_token_introspected',
+      client_id: client.clientId,
+      active: reason === undefined,
+      ...(reason === undefined ? {} : { reason }),
+      ...(outcome.active
+        ? { jti: outcome.claims.jti, token_client_id: outcome.claims.client_id }
+        : {}),
+    });
+    if (!outcome.active || reason !== undefined) return INACTIVE;
+    return { active: true, ...outcome.claims, token_type: 'Bearer' };
+  }
+
+  /**
+   * The client a token was issued to revokes it. An invalid, expired or unknown token answers
+   * 200 (RFC 7009 section 2.2: nothing left to revoke); a valid token of another client is
+   * refused (`unauthorized_client`) and stays active.
+   */
+  @Public()
+  @RawBody()
+  @Post('revoke')
+  @HttpCode(HttpStatus.OK)
+  @ApiEndpoint(oauthApi.revokeServiceToken)
+  async revoke(@Req() request: Request): Promise<Record<string, never>> {
+    const form = await readForm(request);
+    const client = this.authenticator.authenticateRequest(request, form);
+    const claims = await this.inspector.verify(readToken(form));
+    if (!claims) return {};
+    if (claims.client_id !== client.clientId) {
+      throw new OAuthError('unauthorized_client', 'this token was issued to another client');
+    }
+    await this.revocations.revoke(claims.jti, claims.client_id, new Date(claims.exp * 1000));
+    this.logger.log({
+      event: 'service_token_revoked',
+      client_id: client.clientId,
+      jti: claims.jti,
+    });
+    return {};
+  }
+}
