@@ -1,9 +1,57 @@
 import { Logger } from '@nestjs/common';
-import { base64url, SignJWT } from 'jose';
-import { startTestIssuer, type TestIssuer } from '../../testing/test-issuer';
+import type * as Jose from 'jose';
+import { base64url, jwtVerify, SignJWT } from 'jose';
+import {
+  generateTestSigningKey,
+  startTestIssuer,
+  type TestIssuer,
+  type TestSigningKey,
+} from '../../testing/test-issuer';
 import { randomUUID } from 'node:crypto';
-import { JwtVerifier } from './jwt-verifier';
+import { JwtVerifier, type KeySetOptions } from './jwt-verifier';
 import { KeySetUnavailableError, TokenRejectedError } from './token-errors';
+
+// Counted: jwtVerify is the signature check a remembered token skips, and a call of the remote
+// key set is the key lookup it skips while the key set cannot have changed.
+let mockKeyLookups = 0;
+jest.mock('jose', () => {
+  const actual = jest.requireActual<typeof Jose>('jose');
+  return {
+    ...actual,
+    jwtVerify: jest.fn(actual.jwtVerify),
+    createRemoteJWKSet: (...args: Parameters<typeof actual.createRemoteJWKSet>) =>
+      new Proxy(actual.createRemoteJWKSet(...args), {
+        apply: (target, thisArg, lookup: unknown[]) => {
+          mockKeyLookups += 1;
+          return Reflect.apply(target, thisArg, lookup) as unknown;
+        },
+      }),
+  };
+});
+const signatureChecks = (): number => jest.mocked(jwtVerify).mock.calls.length;
+
+/**
+ * Moves the clock `ms` forward. jose ages its key set by `Date.now()`, and so does the
+ * verifier (no `now` given), so only `Date` is faked: the key server and the HTTP client keep
+ * their real timers, and the test does not wait.
+ */
+function advanceClock(ms: number): void {
+  jest.useFakeTimers({
+    doNotFake: [
+      'hrtime',
+      'nextTick',
+      'performance',
+      'queueMicrotask',
+      'setImmediate',
+      'clearImmediate',
+      'setInterval',
+      'clearInterval',
+      'setTimeout',
+      'clearTimeout',
+    ],
+    now: Date.now() + ms,
+  });
+}
 
 // The kit's verifier under the profile of a service token (RFC 9068): `typ` at+jwt, the
 // callee as `aud`. The backend's user-token suite covers caching and key-set outages in depth.
@@ -24,9 +72,15 @@ describe(JwtVerifier.name, () => {
 
   afterAll(() => issuer.close());
 
-  const verifierFor = (jwksUrl = issuer.jwksUrl.href) =>
+  const KEY_SET: KeySetOptions = { timeoutMs: 500, cooldownMs: 30_000, cacheMaxAgeMs: 600_000 };
+
+  const verifierFor = (
+    jwksUrl = issuer.jwksUrl.href,
+    keySet: Partial<KeySetOptions> = {},
+    from: TestIssuer = issuer,
+  ) =>
     new JwtVerifier<ServiceCaller>({
-      issuer: issuer.url,
+      issuer: from.url,
       jwksUrl: new URL(jwksUrl),
       audience: AUDIENCE,
       type: 'at+jwt',
@@ -36,7 +90,7 @@ describe(JwtVerifier.name, () => {
         if (typeof scope !== 'string') throw new TokenRejectedError('invalid_scope');
         return { caller: sub as string, scopes: scope.split(' ') };
       },
-      keySet: { timeoutMs: 500, cooldownMs: 30_000, cacheMaxAgeMs: 600_000 },
+      keySet: { ...KEY_SET, ...keySet },
     });
 
   interface Overrides {
@@ -45,13 +99,15 @@ describe(JwtVerifier.name, () => {
     issuer?: string;
     lifetime?: number;
     scope?: unknown;
+    signer?: TestSigningKey;
   }
   const sign = (overrides: Overrides = {}): Promise<string> => {
     const now = Math.floor(Date.now() / 1000);
+    const signer = overrides.signer ?? issuer;
     return new SignJWT({ scope: 'scope' in overrides ? overrides.scope : 'billing:charge' })
       .setProtectedHeader({
         alg: 'EdDSA',
-        kid: issuer.publicJwk.kid,
+        kid: signer.publicJwk.kid,
         typ: overrides.typ ?? 'at+jwt',
       })
       .setIssuer(overrides.issuer ?? issuer.url)
@@ -60,7 +116,7 @@ describe(JwtVerifier.name, () => {
       .setJti(randomUUID())
       .setIssuedAt(now)
       .setExpirationTime(now + (overrides.lifetime ?? 300))
-      .sign(issuer.privateKey);
+      .sign(signer.privateKey);
   };
 
   async function refusal(token: Promise<string> | string, verifier = verifierFor()) {
@@ -158,5 +214,117 @@ describe(JwtVerifier.name, () => {
     await expect(sut.verify(await sign())).rejects.toBeInstanceOf(KeySetUnavailableError);
     expect(warn).toHaveBeenCalledWith(expect.objectContaining({ event: 'jwks_fetch_failed' }));
     warn.mockRestore();
+  });
+
+  describe('a remembered token', () => {
+    // Its own key server per test: these tests rotate, withdraw and break its keys.
+    let keyServer: TestIssuer;
+
+    beforeEach(async () => {
+      keyServer = await startTestIssuer('/jwks');
+      mockKeyLookups = 0;
+      jest.mocked(jwtVerify).mockClear();
+      jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    });
+
+    afterEach(async () => {
+      jest.useRealTimers();
+      jest.restoreAllMocks();
+      await keyServer.close();
+    });
+
+    const sutFor = (keySet: Partial<KeySetOptions> = {}) =>
+      verifierFor(keyServer.jwksUrl.href, keySet, keyServer);
+    const signFor = (overrides: Overrides = {}) =>
+      sign({ issuer: keyServer.url, signer: keyServer, ...overrides });
+
+    // Verified, then presented again: the first lookup came with the key set's first fetch,
+    // so the second request looks the key up once more, and later ones need not.
+    async function remembered(sut: JwtVerifier<ServiceCaller>, token: string) {
+      const caller = await sut.verify(token);
+      await expect(sut.verify(token)).resolves.toBe(caller);
+      return caller;
+    }
+
+    it('is answered without a key lookup or a signature check while the key set is fresh', async () => {
+      const sut = sutFor();
+      const token = await signFor();
+      const caller = await remembered(sut, token);
+      const lookups = mockKeyLookups;
+      for (let i = 0; i < 5; i += 1) await expect(sut.verify(token)).resolves.toBe(caller);
+      expect(mockKeyLookups).toBe(lookups);
+      expect(signatureChecks()).toBe(1);
+      expect(keyServer.fetches()).toBe(1);
+    });
+
+    it('has its key looked up once the key set is stale: a withdrawn key stops counting then', async () => {
+      const sut = sutFor({ cacheMaxAgeMs: 1_000 });
+      const token = await signFor();
+      const caller = await remembered(sut, token);
+      const replacement = await generateTestSigningKey();
+      keyServer.keys = [replacement.publicJwk];
+      // Not refetched yet: the verifier does not know, with or without remembering.
+      await expect(sut.verify(token)).resolves.toBe(caller);
+      expect(keyServer.fetches()).toBe(1);
+      advanceClock(1_001);
+      expect(await refusal(token, sut)).toBe('ERR_JWKS_NO_MATCHING_KEY');
+      expect(keyServer.fetches()).toBe(2);
+    });
+
+    it("stops counting at once when another token's unknown kid refetches the key set without its key", async () => {
+      const sut = sutFor({ cooldownMs: 0 });
+      const token = await signFor();
+      await remembered(sut, token);
+      const next = await generateTestSigningKey();
+      keyServer.keys = [next.publicJwk];
+      await expect(sut.verify(await signFor({ signer: next }))).resolves.toBeDefined();
+      expect(keyServer.fetches()).toBe(2);
+      // The key set is fresh (just fetched), but it is another one: the key is looked up.
+      expect(await refusal(token, sut)).toBe('ERR_JWKS_NO_MATCHING_KEY');
+    });
+
+    it('is checked against the known keys, not answered from memory, after a failed fetch', async () => {
+      const sut = sutFor();
+      const token = await signFor();
+      const caller = await remembered(sut, token);
+      // Past the cooldown, within the max age: a token with an unknown kid makes a fetch,
+      // which fails; the key set stays the same, and fresh.
+      advanceClock(KEY_SET.cooldownMs + 1);
+      keyServer.mode = 'error';
+      const stranger = await generateTestSigningKey();
+      await expect(sut.verify(await signFor({ signer: stranger }))).rejects.toBeInstanceOf(
+        KeySetUnavailableError,
+      );
+      expect(keyServer.fetches()).toBe(2);
+      const checks = signatureChecks();
+      await expect(sut.verify(token)).resolves.toEqual(caller);
+      // The outage fallback hands out its own key objects: the signature is checked again.
+      expect(signatureChecks()).toBe(checks + 1);
+    });
+
+    it('has its key looked up while a fetch of the key set is under way', async () => {
+      const sut = sutFor({ cooldownMs: 0, timeoutMs: 300 });
+      const token = await signFor();
+      const caller = await remembered(sut, token);
+      keyServer.mode = 'hang';
+      const stranger = await generateTestSigningKey();
+      // Settled either way, so that a failure below leaves no rejection behind.
+      const pending = sut.verify(await signFor({ signer: stranger })).catch((error) => error);
+      while (keyServer.fetches() < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+      const lookups = mockKeyLookups;
+      // The lookup answers from the key set it has, the same key: remembered all the same.
+      await expect(sut.verify(token)).resolves.toBe(caller);
+      expect(mockKeyLookups).toBe(lookups + 1);
+      expect(await pending).toBeInstanceOf(KeySetUnavailableError);
+    });
+
+    it('is refused once its exp passes, though the key set has not changed', async () => {
+      const sut = sutFor();
+      const token = await signFor({ lifetime: 60 });
+      await remembered(sut, token);
+      advanceClock(60_000);
+      expect(await refusal(token, sut)).toBe('ERR_JWT_EXPIRED');
+    });
   });
 });

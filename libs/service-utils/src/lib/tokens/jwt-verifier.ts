@@ -3,7 +3,11 @@ import {
   createLocalJWKSet,
   createRemoteJWKSet,
   errors,
+  type ExportedJWKSCache,
   type FlattenedJWSInput,
+  type JSONWebKeySet,
+  jwksCache,
+  type JWKSCacheInput,
   type JWSHeaderParameters,
   type JWTHeaderParameters,
   type JWTPayload,
@@ -101,13 +105,22 @@ interface FailedFetch {
  * return is noticed within it.
  *
  * Tokens that verified are remembered (at most `maxRememberedTokens`, the oldest forgotten
- * first) until their `exp`, so a token seen before skips the Ed25519 check. Only the
- * signature check is skipped: the key is still looked up for every request, and a remembered
- * token counts only while that lookup returns the very key object that verified it.
+ * first) until their `exp`, so a token seen before skips the Ed25519 check. It skips the key
+ * lookup too, but only while that lookup could not answer otherwise: the key set that handed
+ * out the token's key is still the one in use, still fresh (younger than `cacheMaxAgeMs`, so
+ * the lookup would not refetch it), no fetch of it is under way and none has failed since.
+ * Otherwise the key is looked up as for a token never seen, and a remembered token counts
+ * only while that lookup returns the very key object that verified it.
  */
 export class JwtVerifier<T> {
   private readonly logger = new Logger(JwtVerifier.name);
   private readonly remoteKeys: ReturnType<typeof createRemoteJWKSet>;
+  // jose (its `jwksCache` option) stores each key set it fetches here, a new object per fetch;
+  // nothing else writes it, and it starts empty, so it seeds nothing. `fetched.jwks` names the
+  // key set that the lookup hands keys out of now.
+  private readonly fetched: Partial<ExportedJWKSCache> = {};
+  // The key set each key object was handed out of, for keys looked up while no fetch landed.
+  private readonly keySetOf = new WeakMap<KeyLike | Uint8Array, JSONWebKeySet>();
   private fetchFailure: string | undefined;
   private failedFetch: FailedFetch | undefined;
   // Insertion order is age order: the first key is the oldest entry.
@@ -123,6 +136,8 @@ export class JwtVerifier<T> {
       timeoutDuration: options.keySet.timeoutMs,
       cooldownDuration: options.keySet.cooldownMs,
       cacheMaxAge: options.keySet.cacheMaxAgeMs,
+      // Starts empty, so jose fetches the key set as it would without it.
+      [jwksCache]: this.fetched as JWKSCacheInput,
     });
   }
 
@@ -134,17 +149,27 @@ export class JwtVerifier<T> {
    */
   async verify(token: string): Promise<T> {
     const now = this.now();
-    if (!isCanonicalCompact(token)) throw new TokenRejectedError('non_canonical_encoding');
     const digest = hash('sha256', token, 'base64url');
+    const remembered = this.recall(digest, now);
+    // The verifier learns that the issuer withdrew a key only by fetching the key set, and
+    // every fetch replaces the key set; this path holds only while the set that handed out the
+    // token's key is still the one in use and still fresh. So a key the issuer withdrew stops
+    // being honoured when the verifier learns of it, never later.
+    if (remembered && this.wouldLookUpSameKey(remembered.key)) return remembered.claims;
+    // A remembered token passed this check when it was verified, and the check depends on the
+    // token alone: only a token not remembered needs it. (The digest is of the token's UTF-8:
+    // two strings with the same UTF-8 differ only in unpaired surrogates and U+FFFD, which
+    // fail the check's pattern in both, so the check answers both alike.)
+    if (!remembered && !isCanonicalCompact(token)) {
+      throw new TokenRejectedError('non_canonical_encoding');
+    }
     let result: JWTVerifyResult & ResolvedKey;
     try {
-      const remembered = this.recall(digest, now);
       let knownKey: KeyLike | undefined;
       if (remembered) {
         // Which keys count is decided exactly as for a token never seen: the lookup (with its
-        // refetch after cacheMaxAgeMs or on an unknown kid, and its outage fallback) runs
-        // every time, and a refetched key set hands out new key objects. So a key the issuer
-        // withdrew stops being honoured when the verifier learns of it, never later.
+        // refetch after cacheMaxAgeMs or on an unknown kid, and its outage fallback) runs,
+        // and a refetched key set hands out new key objects.
         knownKey = await this.resolveKey(remembered.header, splitCompact(token));
         if (knownKey === remembered.key) return remembered.claims;
         this.rememberedTokens.delete(digest);
@@ -197,6 +222,23 @@ export class JwtVerifier<T> {
     return undefined;
   }
 
+  /**
+   * True when looking up the key of a token that `key` verified would hand out `key` again
+   * without fetching: `key` came from the key set jose holds now, that set is fresh (jose
+   * refetches a set only when it is stale, or for a `kid` it lacks, and this token's `kid` was
+   * in it), no fetch is under way, and no failed fetch has put the outage fallback in charge.
+   */
+  private wouldLookUpSameKey(key: KeyLike | Uint8Array): boolean {
+    const keySet = this.fetched.jwks;
+    return (
+      keySet !== undefined &&
+      this.keySetOf.get(key) === keySet &&
+      this.failedFetch === undefined &&
+      this.remoteKeys.fresh &&
+      !this.remoteKeys.reloading
+    );
+  }
+
   private remember(digest: string, entry: RememberedToken<T>): void {
     this.rememberedTokens.delete(digest);
     if (this.rememberedTokens.size >= this.maxRememberedTokens) {
@@ -215,6 +257,7 @@ export class JwtVerifier<T> {
     if (failed && this.now().getTime() - failed.at < retryAfterMs) {
       return this.withKnownKeys(failed, header, token);
     }
+    const keySet = this.fetched.jwks;
     let key: KeyLike;
     try {
       key = await this.remoteKeys(header, token);
@@ -231,6 +274,9 @@ export class JwtVerifier<T> {
       };
       return this.withKnownKeys(this.failedFetch, header, token);
     }
+    // With the same key set before and after, no fetch landed during the lookup, so the key is
+    // one of that set's; otherwise it may be of either, and is not recorded.
+    if (keySet !== undefined && keySet === this.fetched.jwks) this.keySetOf.set(key, keySet);
     this.failedFetch = undefined;
     this.reportFetchState(undefined);
     return key;
