@@ -286,6 +286,25 @@ describe(UserTokenVerifier.name, () => {
       );
     });
 
+    it('characters outside base64url, which the decoder would skip', async () => {
+      const sut = verifierFor(jwks.url);
+      const token = await signToken(key, jwks.url);
+      const [header, payload, signature] = token.split('.');
+      expect(Buffer.from(`${signature}=`, 'base64url')).toEqual(
+        Buffer.from(signature, 'base64url'),
+      );
+      await expect(sut.verify(token)).resolves.toBeDefined();
+      for (const spelling of [
+        `${token}=`,
+        `${token}!`,
+        `${header}.${payload}.${signature.slice(0, 10)}!${signature.slice(10)}`,
+        `${header}.${payload} .${signature}`,
+        `${header}=.${payload}.${signature}`,
+      ]) {
+        expect(await rejectedFor(sut.verify(spelling))).toBe('non_canonical_encoding');
+      }
+    });
+
     it('garbage', async () => {
       const sut = verifierFor(jwks.url);
       for (const token of ['abc', 'a.b.c', '..', 'eyJhbGciOiJFZERTQSJ9.e30']) {

@@ -320,16 +320,20 @@ export class JwtVerifier<T> {
 }
 
 /**
- * False when `token` is three parts of base64url and one is not in canonical form: base64url
- * has spare bits in its last character, so one signature has several spellings, each a
- * different token string (and a different entry among the remembered tokens).
+ * False when `token` has three parts and one is not base64url in canonical form: base64url has
+ * spare bits in its last character, and the decoder jose uses skips characters outside the
+ * alphabet (`=`, `!`, whitespace), so one signature has many spellings, each a different token
+ * string (and a different entry among the remembered tokens).
  */
 function isCanonicalCompact(token: string): boolean {
+  const parts = token.split('.');
   // Anything else is no compact JWS at all: jose refuses it with its own reason.
-  if (!/^[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/.test(token)) return true;
-  return token
-    .split('.')
-    .every((part) => Buffer.from(part, 'base64url').toString('base64url') === part);
+  if (parts.length !== 3) return true;
+  return parts.every(
+    (part) =>
+      /^[A-Za-z0-9_-]*$/.test(part) &&
+      Buffer.from(part, 'base64url').toString('base64url') === part,
+  );
 }
 
 /** The parts of a compact JWS, as jose hands them to a key lookup. */
