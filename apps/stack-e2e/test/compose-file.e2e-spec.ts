@@ -46,7 +46,7 @@ describe('docker-compose.yml', () => {
   });
 
   itWithCompose(
-    'passes INTERNAL_AUTH_MODE to every service, every client secret to the auth server, and to the backend its own only',
+    'passes INTERNAL_AUTH_MODE to every service, every client secret to the auth server, and to the backend and billing their own only',
     () => {
       const envFile = join(mkdtempSync(join(tmpdir(), 'compose-')), '.env');
       const secret = (name: string) => `${name.toLowerCase().replaceAll('_', '-')}-value`;
@@ -79,11 +79,18 @@ describe('docker-compose.yml', () => {
         expect(block(service)).toMatch(/INTERNAL_AUTH_MODE: token\+jwt/);
       }
       for (const name of secrets) expect(block('auth-server')).toContain(secret(name));
-      expect(block('backend')).toContain(secret('BACKEND_CLIENT_SECRET'));
-      expect(block('backend')).not.toContain(secret('OPERATOR_CLIENT_SECRET'));
-      for (const service of ['billing-server', 'filesystem-server']) {
-        expect(block(service)).not.toMatch(/CLIENT_SECRET/);
+      // The backend calls others with its own secret; billing introspects with its own.
+      for (const [service, own] of [
+        ['backend', 'BACKEND_CLIENT_SECRET'],
+        ['billing-server', 'BILLING_SERVER_CLIENT_SECRET'],
+      ]) {
+        for (const name of secrets) {
+          if (name === own) expect(block(service)).toContain(secret(name));
+          else expect(block(service)).not.toContain(secret(name));
+        }
       }
+      expect(block('billing-server')).toMatch(/INTERNAL_AUTH_INTROSPECTION: ["']?off["']?\n/);
+      expect(block('filesystem-server')).not.toMatch(/CLIENT_SECRET/);
     },
   );
 

@@ -15,6 +15,7 @@ export * from './lib/auth/internal-auth.constants';
 export * from './lib/auth/internal-auth.module';
 export * from './lib/auth/internal-only.decorator';
 export * from './lib/auth/internal-token.guard';
+export * from './lib/auth/introspected.decorator';
 export * from './lib/auth/public.decorator';
 export * from './lib/auth/scopes.decorator';
 export * from './lib/auth/verified-caller';
@@ -26,6 +27,7 @@ export * from './lib/auth/internal-call-credentials';
 export * from './lib/tokens/client-credentials';
 export * from './lib/tokens/client-secret';
 export * from './lib/tokens/service-token-cache';
+export * from './lib/tokens/token-introspector';
 // Tokens: local verification of signed tokens against their issuer's JWKS
 export * from './lib/tokens/jwt-verifier';
 export * from './lib/tokens/service-token';

@@ -24,7 +24,7 @@ import { BillingService } from './billing.service';
 import { readIdempotencyKey } from './idempotency-key';
 import { UserIdPipe } from './user-id.pipe';
 import { accountNotFound, insufficientFunds } from './billing-refusals';
-import { Scopes } from '@zt/service-utils';
+import { Introspected, Scopes } from '@zt/service-utils';
 
 const DEFAULT_LEDGER_PAGE = 50;
 
@@ -39,6 +39,7 @@ export class TransactionsController {
     private readonly repository: BillingRepository,
   ) {}
 
+  @Introspected()
   @Scopes('billing:charge')
   @Post('deduct')
   @HttpCode(HttpStatus.OK)
@@ -51,6 +52,7 @@ export class TransactionsController {
     return this.change('deduct', body, request, response);
   }
 
+  @Introspected()
   @Scopes('billing:refund')
   @Post('top_up')
   @HttpCode(HttpStatus.OK)

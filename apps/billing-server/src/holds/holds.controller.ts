@@ -18,7 +18,7 @@ import { readCallerService } from '../billing/idempotency-key';
 import type { HoldRow } from './holds.repository';
 import { HoldsService } from './holds.service';
 import { accountNotFound, insufficientFunds } from '../billing/billing-refusals';
-import { Scopes } from '@zt/service-utils';
+import { Introspected, Scopes } from '@zt/service-utils';
 
 const DEFAULT_PAGE = 100;
 
@@ -39,6 +39,7 @@ class HoldIdPipe implements PipeTransform<string, string> {
 export class HoldsController {
   constructor(private readonly holds: HoldsService) {}
 
+  @Introspected()
   @Scopes('billing:charge')
   @Post()
   @HttpCode(HttpStatus.OK)
@@ -74,6 +75,7 @@ export class HoldsController {
     }
   }
 
+  @Introspected()
   @Scopes('billing:charge')
   @Post(':hold_id/capture')
   @HttpCode(HttpStatus.OK)
@@ -95,6 +97,7 @@ export class HoldsController {
     }
   }
 
+  @Introspected()
   @Scopes('billing:refund')
   @Post(':hold_id/release')
   @HttpCode(HttpStatus.OK)

@@ -80,6 +80,11 @@ export interface ServiceIdentityStackOptions {
   readonly tokenTtlSeconds?: number;
   /** `DATABASE_URL` of the auth server and billing (PGlite in `DATA_DIR` when absent). */
   readonly databaseUrl?: string;
+  /**
+   * Billing's `INTROSPECTION_CACHE_MS` with `INTERNAL_AUTH_INTROSPECTION=on` (its money routes
+   * ask the auth server about every token); introspection is off when absent.
+   */
+  readonly billingIntrospectionCacheMs?: number;
 }
 
 /**
@@ -123,7 +128,18 @@ export class ServiceIdentityStack {
           SERVICE_TOKEN_TTL_SECONDS: options.tokenTtlSeconds?.toString(),
           DATABASE_URL: options.databaseUrl,
         },
-        serviceEnv: { 'billing-server': jwtMode, 'filesystem-server': jwtMode },
+        serviceEnv: {
+          'billing-server': {
+            ...jwtMode,
+            ...(options.billingIntrospectionCacheMs === undefined
+              ? {}
+              : {
+                  INTERNAL_AUTH_INTROSPECTION: 'on',
+                  INTROSPECTION_CACHE_MS: String(options.billingIntrospectionCacheMs),
+                }),
+          },
+          'filesystem-server': jwtMode,
+        },
         // The callees are started first and must know their issuer (`AUTH_SERVER_URL`).
         ports: { 'auth-server': await freePort() },
         // The 2-core machine may be busy: a slow start is not what these suites test.

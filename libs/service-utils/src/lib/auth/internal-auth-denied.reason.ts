@@ -16,6 +16,9 @@ export const INTERNAL_AUTH_DENIED_REASONS = [
   'no_scopes_declared',
   // ... or 503, when the issuer's keys cannot be had.
   'keys_unavailable',
+  // An `@Introspected()` route: the issuer calls the token inactive (401), or cannot say (503).
+  'token_inactive',
+  'introspection_unavailable',
 ] as const;
 
 /** Why the internal guard refused a request. Logged, counted, never sent to the caller. */

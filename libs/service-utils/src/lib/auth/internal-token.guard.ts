@@ -18,6 +18,7 @@ import { readSingleHeader } from '../http/single-header';
 import type { JwtVerifier } from '../tokens/jwt-verifier';
 import { createServiceTokenVerifier, type ServiceCaller } from '../tokens/service-token';
 import { KeySetUnavailableError, TokenRejectedError } from '../tokens/token-errors';
+import { IntrospectionUnavailableError, TokenIntrospector } from '../tokens/token-introspector';
 import {
   INTERNAL_AUTH_CONFIG,
   INTERNAL_TOKEN_HEADER,
@@ -25,6 +26,7 @@ import {
 } from './internal-auth.constants';
 import type { InternalAuthDeniedReason } from './internal-auth-denied.reason';
 import { InternalAuthEvents } from './internal-auth-events';
+import { INTROSPECTED_KEY } from './introspected.decorator';
 import { IS_PUBLIC_KEY } from './public.decorator';
 import { SCOPES_KEY } from './scopes.decorator';
 import { TokenMatcher } from './token-matcher';
@@ -43,7 +45,7 @@ const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i;
 
 /** What the service-token check decided. */
 type ServiceTokenCheck =
-  | { readonly kind: 'allowed'; readonly caller: ServiceCaller }
+  | { readonly kind: 'allowed'; readonly caller: ServiceCaller; readonly token: string }
   | {
       readonly kind: 'refused';
       readonly reason: InternalAuthDeniedReason;
@@ -62,6 +64,8 @@ type ServiceTokenCheck =
  *   `error="insufficient_scope"`; a route without a declaration refuses every caller). The
  *   verified caller is then {@link verifiedCallerOf}(request). No key to check it: 503;
  * - `token+jwt`: both, the shared token first.
+ * On an `@Introspected()` route, with `introspection` configured, the issuer must also call the
+ * service token active (else 401 as for a bad token; 503 when it cannot say).
  * With `shadow: 'jwt'` in `token` mode, the service token is also checked as in `jwt` mode,
  * and what that would refuse is logged (`internal_auth_shadow_denied`) and reported, not refused.
  *
@@ -81,6 +85,7 @@ export class InternalTokenGuard implements CanActivate {
   private readonly mode: InternalAuthMode;
   private readonly shadow: boolean;
   private readonly serviceTokens: JwtVerifier<ServiceCaller> | undefined;
+  private readonly introspector: TokenIntrospector | undefined;
 
   constructor(
     private readonly reflector: Reflector,
@@ -94,6 +99,7 @@ export class InternalTokenGuard implements CanActivate {
       throw new TypeError(`InternalTokenGuard: mode ${this.mode} needs serviceTokens settings`);
     }
     this.serviceTokens = config.serviceTokens && createServiceTokenVerifier(config.serviceTokens);
+    this.introspector = config.introspection && new TokenIntrospector(config.introspection);
   }
 
   // Synchronous in `token` mode: the shared-token check needs no await.
@@ -115,7 +121,10 @@ export class InternalTokenGuard implements CanActivate {
   }
 
   private async requireServiceToken(context: ExecutionContext, request: Request): Promise<true> {
-    const check = await this.checkServiceToken(context, request);
+    let check = await this.checkServiceToken(context, request);
+    if (check.kind === 'allowed' && this.introspector && this.isIntrospected(context)) {
+      check = await this.introspect(this.introspector, check);
+    }
     if (check.kind === 'allowed') {
       setVerifiedCaller(request, check.caller);
       return true;
@@ -126,12 +135,38 @@ export class InternalTokenGuard implements CanActivate {
       response.setHeader('WWW-Authenticate', 'Bearer error="insufficient_scope"');
       throw new ForbiddenException(FORBIDDEN_BODY);
     }
-    // The token may be valid: without the issuer's keys it can be neither accepted nor refused.
-    if (check.reason === 'keys_unavailable') {
+    // The token may be valid: without the issuer's keys, or its answer, it can be neither
+    // accepted nor refused.
+    if (check.reason === 'keys_unavailable' || check.reason === 'introspection_unavailable') {
       throw new ServiceUnavailableException({ error: 'auth unavailable' });
     }
     response.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
     throw new UnauthorizedException(UNAUTHORIZED_BODY);
+  }
+
+  /** A verified token on an `@Introspected()` route: still allowed only if the issuer says active. */
+  private async introspect(
+    introspector: TokenIntrospector,
+    check: Extract<ServiceTokenCheck, { kind: 'allowed' }>,
+  ): Promise<ServiceTokenCheck> {
+    try {
+      if (await introspector.isActive(check.token)) return check;
+      return { kind: 'refused', reason: 'token_inactive', detail: check.caller.name };
+    } catch (error) {
+      if (error instanceof IntrospectionUnavailableError) {
+        return { kind: 'refused', reason: 'introspection_unavailable', detail: error.reason };
+      }
+      throw error;
+    }
+  }
+
+  private isIntrospected(context: ExecutionContext): boolean {
+    return (
+      this.reflector.getAllAndOverride<boolean | undefined>(INTROSPECTED_KEY, [
+        context.getHandler(),
+        context.getClass(),
+      ]) === true
+    );
   }
 
   /** `INTERNAL_AUTH_SHADOW=jwt`: what `jwt` mode would refuse is logged and reported only. */
@@ -182,7 +217,7 @@ export class InternalTokenGuard implements CanActivate {
     if (!accepted.some((scope) => caller.scopes.has(scope))) {
       return { kind: 'refused', reason: 'insufficient_scope', detail: caller.name };
     }
-    return { kind: 'allowed', caller };
+    return { kind: 'allowed', caller, token };
   }
 
   private logDenied(request: Request, reason: InternalAuthDeniedReason, detail?: string): void {

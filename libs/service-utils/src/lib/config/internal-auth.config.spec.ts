@@ -126,6 +126,67 @@ describe(loadInternalAuthConfig.name, () => {
       );
     });
 
+    it('asks the issuer about tokens (INTERNAL_AUTH_INTROSPECTION=on) as its own client', () => {
+      const secret = randomBytes(32).toString('base64url');
+      const on = {
+        ...base,
+        INTERNAL_AUTH_MODE: 'token+jwt',
+        INTERNAL_AUTH_INTROSPECTION: 'on',
+        BILLING_SERVER_CLIENT_SECRET: secret,
+      };
+      expect(loadInternalAuthConfig(on, { serviceName: 'billing-server' })).toMatchObject({
+        introspection: {
+          endpoint: new URL('http://auth.internal:6001/oauth2/introspect'),
+          client: { clientId: 'billing-server', clientSecret: secret },
+          cacheMs: 5_000,
+        },
+      });
+      expect(
+        loadInternalAuthConfig(
+          { ...on, INTROSPECTION_CACHE_MS: '0' },
+          { serviceName: 'billing-server' },
+        ).introspection?.cacheMs,
+      ).toBe(0);
+      // Off by default, and off says so.
+      for (const value of [undefined, 'off']) {
+        expect(
+          loadInternalAuthConfig(
+            { ...on, INTERNAL_AUTH_INTROSPECTION: value },
+            { serviceName: 'billing-server' },
+          ).introspection,
+        ).toBeUndefined();
+      }
+    });
+
+    it('refuses introspection without a service token to ask about, a secret, or a sane cache', () => {
+      const variableOf = (env: Record<string, string | undefined>) => {
+        try {
+          loadInternalAuthConfig(env, { serviceName: 'billing-server' });
+        } catch (error) {
+          expect(error).toBeInstanceOf(ConfigError);
+          return (error as ConfigError).variable;
+        }
+        throw new Error('expected a ConfigError');
+      };
+      const on = { ...base, INTERNAL_AUTH_INTROSPECTION: 'on' };
+      expect(variableOf(on)).toBe('INTERNAL_AUTH_INTROSPECTION');
+      expect(variableOf({ ...on, INTERNAL_AUTH_SHADOW: 'jwt' })).toBe(
+        'INTERNAL_AUTH_INTROSPECTION',
+      );
+      expect(variableOf({ ...on, INTERNAL_AUTH_MODE: 'jwt' })).toBe('BILLING_SERVER_CLIENT_SECRET');
+      const withSecret = {
+        ...on,
+        INTERNAL_AUTH_MODE: 'jwt',
+        BILLING_SERVER_CLIENT_SECRET: randomBytes(32).toString('base64url'),
+      };
+      expect(variableOf({ ...withSecret, INTROSPECTION_CACHE_MS: '60001' })).toBe(
+        'INTROSPECTION_CACHE_MS',
+      );
+      expect(variableOf({ ...withSecret, INTERNAL_AUTH_INTROSPECTION: 'yes' })).toBe(
+        'INTERNAL_AUTH_INTROSPECTION',
+      );
+    });
+
     it('needs no shared token in jwt mode, and still sends one that is set', () => {
       const env = { AUTH_SERVER_URL: base.AUTH_SERVER_URL, INTERNAL_AUTH_MODE: 'jwt' };
       expect(loadInternalAuthConfig(env, { serviceName: 'billing-server' })).toMatchObject({

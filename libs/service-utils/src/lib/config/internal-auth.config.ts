@@ -1,9 +1,16 @@
 import { clientSecretVariable, findClientSecretWeakness } from '../tokens/client-secret';
 import type { ServiceClientCredentials } from '../tokens/client-credentials';
 import type { ServiceTokenSettings } from '../tokens/service-token';
+import type { IntrospectionSettings } from '../tokens/token-introspector';
 import { ConfigError } from './config.error';
 import { findTokenWeakness } from './token-strength';
-import { type Environment, readChoice, readHttpUrl, readOptionalString } from './environment';
+import {
+  type Environment,
+  readChoice,
+  readHttpUrl,
+  readInteger,
+  readOptionalString,
+} from './environment';
 
 /**
  * What the internal guard asks of a caller (`INTERNAL_AUTH_MODE`, DESIGN section 9):
@@ -24,6 +31,15 @@ export const SERVICE_TOKEN_JWKS_PATH = '/oauth2/jwks';
 
 /** Where the issuer hands out service tokens, relative to its URL: its `token_endpoint`. */
 export const SERVICE_TOKEN_ENDPOINT_PATH = '/oauth2/token';
+
+/** Where the issuer introspects service tokens, relative to its URL: its `introspection_endpoint`. */
+export const INTROSPECTION_ENDPOINT_PATH = '/oauth2/introspect';
+
+/** How long an active introspection answer is trusted by default (`INTROSPECTION_CACHE_MS`). */
+export const DEFAULT_INTROSPECTION_CACHE_MS = 5_000;
+
+/** The deadline of one introspection request. */
+export const INTROSPECTION_TIMEOUT_MS = 3_000;
 
 /** How the issuer's key set is fetched: 3 s deadline, 30 s between unknown-`kid` refetches, fresh 10 min. */
 export const DEFAULT_KEY_SET = { timeoutMs: 3_000, cooldownMs: 30_000, cacheMaxAgeMs: 600_000 };
@@ -56,6 +72,11 @@ export interface InternalAuthConfig {
    * needs none).
    */
   readonly serviceClient?: ServiceClientCredentials;
+  /**
+   * Set with `INTERNAL_AUTH_INTROSPECTION=on`: how the routes marked `@Introspected()` ask the
+   * issuer whether a caller's token is still active (its client secret is this service's).
+   */
+  readonly introspection?: IntrospectionSettings;
 }
 
 /** Who the service is, and how it gets the service tokens of its own calls. */
@@ -96,6 +117,7 @@ export function loadInternalAuthConfig(
       'jwt is a rehearsal for INTERNAL_AUTH_MODE=token only',
     );
   }
+  if (mode === 'token') rejectIntrospection(env);
   if (mode === 'token' && shadow === 'off') return { ...tokens, mode };
 
   const needs = shadow === 'jwt' ? 'INTERNAL_AUTH_SHADOW=jwt' : `INTERNAL_AUTH_MODE=${mode}`;
@@ -116,10 +138,12 @@ export function loadInternalAuthConfig(
       `is required with ${needs}: ${serviceName} calls other services with its service token`,
     );
   }
+  const introspection = readIntrospection(env, mode, issuer, serviceName, clientSecret);
   return {
     ...tokens,
     mode,
     ...(shadow === 'jwt' ? { shadow } : {}),
+    ...(introspection ? { introspection } : {}),
     serviceTokens: {
       issuer,
       jwksUrl: new URL(`${issuer}${SERVICE_TOKEN_JWKS_PATH}`),
@@ -136,6 +160,48 @@ export function loadInternalAuthConfig(
           },
         }),
   };
+}
+
+/**
+ * `INTERNAL_AUTH_INTROSPECTION` (`off` by default, or `on`) and `INTROSPECTION_CACHE_MS`
+ * (0 to 60000): the settings of `@Introspected()` routes, which ask as this service's client.
+ */
+function readIntrospection(
+  env: Environment,
+  mode: InternalAuthMode,
+  issuer: string,
+  serviceName: string,
+  clientSecret: string | undefined,
+): IntrospectionSettings | undefined {
+  if (readChoice(env, 'INTERNAL_AUTH_INTROSPECTION', ['off', 'on'] as const, 'off') === 'off') {
+    return undefined;
+  }
+  if (clientSecret === undefined) {
+    throw new ConfigError(
+      clientSecretVariable(serviceName),
+      `is required with INTERNAL_AUTH_INTROSPECTION=on (INTERNAL_AUTH_MODE=${mode}): ` +
+        `${serviceName} asks the issuer about tokens as its own client`,
+    );
+  }
+  return {
+    endpoint: new URL(`${issuer}${INTROSPECTION_ENDPOINT_PATH}`),
+    client: { clientId: serviceName, clientSecret },
+    timeoutMs: INTROSPECTION_TIMEOUT_MS,
+    cacheMs: readInteger(env, 'INTROSPECTION_CACHE_MS', DEFAULT_INTROSPECTION_CACHE_MS, {
+      min: 0,
+      max: 60_000,
+    }),
+  };
+}
+
+/** In `token` mode there is no service token to introspect: `on` would protect nothing. */
+function rejectIntrospection(env: Environment): void {
+  if (readChoice(env, 'INTERNAL_AUTH_INTROSPECTION', ['off', 'on'] as const, 'off') === 'on') {
+    throw new ConfigError(
+      'INTERNAL_AUTH_INTROSPECTION',
+      'on needs INTERNAL_AUTH_MODE token+jwt or jwt (token mode has no service token to ask about)',
+    );
+  }
 }
 
 /** `<CLIENT>_CLIENT_SECRET_NEXT` when set, else `<CLIENT>_CLIENT_SECRET`, checked for strength. */

@@ -1,58 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startOAuthEndpoint } from '../../testing/scripted-oauth-endpoint';
 import { clientCredentialsGrant } from './client-credentials';
 import { ServiceTokenUnavailableError } from './service-token-unavailable.error';
 
-interface Received {
-  readonly method: string;
-  readonly authorization: string | undefined;
-  readonly contentType: string | undefined;
-  readonly form: URLSearchParams;
-}
-
-/** A token endpoint that records each request and answers as the test says. */
-async function startTokenEndpoint(
-  answer: () => { status: number; body: string; delayMs?: number },
-) {
-  const received: Received[] = [];
-  const server: Server = createServer((request: IncomingMessage, response) => {
-    let text = '';
-    request.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    request.on('end', () => {
-      received.push({
-        method: request.method ?? '',
-        authorization: request.headers.authorization,
-        contentType: request.headers['content-type'],
-        form: new URLSearchParams(text),
-      });
-      const { status, body, delayMs = 0 } = answer();
-      setTimeout(() => {
-        response.writeHead(status, { 'content-type': 'application/json' });
-        response.end(body);
-      }, delayMs);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/oauth2/token`);
-  return {
-    url,
-    received,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
-
 describe(clientCredentialsGrant.name, () => {
   const clientSecret = randomBytes(32).toString('base64url');
-  let endpoint: Awaited<ReturnType<typeof startTokenEndpoint>>;
+  let endpoint: Awaited<ReturnType<typeof startOAuthEndpoint>>;
   let next: { status: number; body: string; delayMs?: number };
 
   beforeEach(async () => {
     next = { status: 200, body: '' };
-    endpoint = await startTokenEndpoint(() => next);
+    endpoint = await startOAuthEndpoint(() => next);
   });
   afterEach(() => endpoint.close());
 
@@ -124,6 +82,6 @@ describe(clientCredentialsGrant.name, () => {
   it('fails as unreachable when nothing listens', async () => {
     await endpoint.close();
     await expect(grant()('billing-server')).rejects.toMatchObject({ reason: 'unreachable' });
-    endpoint = await startTokenEndpoint(() => next); // for afterEach
+    endpoint = await startOAuthEndpoint(() => next); // for afterEach
   });
 });

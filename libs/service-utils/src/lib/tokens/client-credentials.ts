@@ -1,3 +1,4 @@
+import { type OAuthAnswer, postAsOAuthClient } from './oauth-client-post';
 import type { ObtainedServiceToken, ServiceTokenFetcher } from './service-token-cache';
 import { SERVICE_TOKEN_MAX_LIFETIME_SECONDS } from './service-token';
 import { ServiceTokenUnavailableError } from './service-token-unavailable.error';
@@ -26,32 +27,20 @@ export function clientCredentialsGrant(
   client: ServiceClientCredentials,
   { timeoutMs }: { timeoutMs: number },
 ): ServiceTokenFetcher {
-  // RFC 6749 section 2.3.1: id and secret are form-encoded before they are joined.
-  const basic = Buffer.from(
-    `${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`,
-  ).toString('base64');
   return async (audience) => {
-    let status: number;
-    let text: string;
+    let answer: OAuthAnswer;
     try {
-      const response = await fetch(client.tokenEndpoint, {
-        method: 'POST',
-        headers: {
-          Authorization: `Basic ${basic}`,
-          'Content-Type': 'application/x-www-form-urlencoded',
-          Accept: 'application/json',
-        },
-        body: new URLSearchParams({ grant_type: 'client_credentials', audience }).toString(),
-        signal: AbortSignal.timeout(timeoutMs),
-        redirect: 'error',
-      });
-      status = response.status;
-      text = await response.text();
+      answer = await postAsOAuthClient(
+        client.tokenEndpoint,
+        client,
+        { grant_type: 'client_credentials', audience },
+        timeoutMs,
+      );
     } catch {
       throw new ServiceTokenUnavailableError(audience, 'unreachable');
     }
+    const { status, body } = answer;
     if (status >= 500) throw new ServiceTokenUnavailableError(audience, 'unreachable');
-    const body = parseObject(text);
     if (status !== 200) {
       const error = body?.['error'];
       if (typeof error === 'string' && OAUTH_ERROR_CODE.test(error)) {
@@ -65,19 +54,8 @@ export function clientCredentialsGrant(
   };
 }
 
-function parseObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function readTokenResponse(
-  body: Record<string, unknown> | undefined,
+  body: Readonly<Record<string, unknown>> | undefined,
 ): ObtainedServiceToken | undefined {
   const accessToken = body?.['access_token'];
   const tokenType = body?.['token_type'];
