@@ -186,3 +186,21 @@ export function runScript(
     );
   });
 }
+
+/**
+ * Runs a script of `scripts/` with only `env` (and what a child needs) set, reading no env
+ * file: a developer's `.env` never configures it.
+ */
+export function runScriptAlone(
+  script: string,
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<ScriptRun> {
+  return runScript(
+    script,
+    args,
+    // The scripts look for this file, which does not exist.
+    { ...inheritedProcessEnvironment(), STACK_ENV_FILE: '/nonexistent/.env', ...env },
+    600_000,
+  );
+}
