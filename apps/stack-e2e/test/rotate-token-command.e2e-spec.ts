@@ -3,7 +3,7 @@ import { clientSecretVariable } from '@zt/service-utils';
 import { requestServiceToken, stackAuthMode } from '@zt/test-kit';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parseEnv } from 'node:util';
-import { type NpmStartStack, runScript, startNpmStart } from './npm-start-stack';
+import { type NpmStartStack, runScript, signUpNewcomer, startNpmStart } from './npm-start-stack';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -127,23 +127,11 @@ describe('npm run rotate-token on a running npm start', () => {
 
     // A newcomer end to end: auth opens the billing account and the backend reads it, each
     // sending the new token to a billing server that refuses the old one.
-    const invite = await runScript('invite.ts', ['pro'], env);
-    expect(invite.code).toBe(0);
     const email = 'rotated@example.com';
-    const registered = await fetch(`${internalUrls['auth-server']}/register`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ email, password: PASSWORD, invite_code: invite.output.trim() }),
-    });
-    expect(registered.status).toBe(201);
-    const login = await fetch(`${internalUrls['auth-server']}/login`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ email, password: PASSWORD }),
-    });
-    const { access_token } = (await login.json()) as { access_token: string };
+    const { registered, accessToken } = await signUpNewcomer(stack, email, PASSWORD);
+    expect(registered).toBe(201);
     const me = await fetch(`${internalUrls.backend}/me`, {
-      headers: { Authorization: `Bearer ${access_token}` },
+      headers: { Authorization: `Bearer ${accessToken}` },
     });
     expect({ status: me.status, body: await me.json() }).toMatchObject({
       status: 200,
