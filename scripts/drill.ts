@@ -256,7 +256,8 @@ async function main(): Promise<void> {
     const check = await checkWrites({
       billingUrl: direct('billing-server'),
       filesystemUrl: direct('filesystem-server'),
-      token,
+      // The drill's stack runs in token mode.
+      headers: async () => ({ 'X-INTERNAL-TOKEN': token }),
     });
     report.differences.push(...check.differences);
     for (const write of acknowledged) {

@@ -11,25 +11,30 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
+import type { ServiceAudience } from '@zt/contracts';
 import { shellEnvironment } from './config/environment';
+import { clientHeaders } from './lib/operator-credentials';
 import { restartStack as restartRunningStack, runningStack } from './lib/running-stack';
-import { ENV_FILE, errorMessage, generateSecret, runMain, type StackState } from './stack';
+import {
+  authServerUrl,
+  ENV_FILE,
+  errorMessage,
+  generateSecret,
+  runMain,
+  stackEnvironment,
+  type StackState,
+} from './stack';
 
 const SEND = 'INTERNAL_SERVICE_TOKEN';
 const ACCEPT = 'INTERNAL_SERVICE_TOKEN_ACCEPT';
 
-/** An internal route to call with a token, and the headers it needs besides. */
-interface Probe {
-  readonly path: string;
-  readonly headers?: Readonly<Record<string, string>>;
-}
-
-// An internal route of each service that answers 200 to an accepted token (nothing changes).
-const PROBES: Readonly<Record<string, Probe>> = {
-  'billing-server': { path: '/stats/subscription_count' },
-  'auth-server': { path: '/stats' },
-  'filesystem-server': { path: '/files', headers: { 'X-User-ID': 'rotate-token-probe' } },
-};
+// The services that take the shared token from their callers, each probed on GET /metrics,
+// which answers 200 to an accepted token and changes nothing. As the metrics scraper: with
+// service identity (INTERNAL_AUTH_MODE token+jwt) a probe carries that client's service token
+// too (METRICS_SCRAPER_CLIENT_SECRET), without which every probe would answer 401.
+const PROBED: readonly ServiceAudience[] = ['billing-server', 'auth-server', 'filesystem-server'];
+const PROBE_PATH = '/metrics';
+const PROBE_CLIENT = 'metrics-scraper';
 
 /** The tokens of the env file: the one sent, and the others also accepted. */
 interface Tokens {
@@ -124,10 +129,14 @@ function restartStack(stack: StackState): Promise<StackState> {
   return restartRunningStack(stack, say);
 }
 
-/** The status an internal route of `url` answers with `token` (0 when unreachable). */
-async function probe(url: string, { path, headers }: Probe, token: string): Promise<number> {
+/** The status `GET /metrics` of `url` answers with `token` (0 when unreachable). */
+async function probe(
+  url: string,
+  headers: Readonly<Record<string, string>>,
+  token: string,
+): Promise<number> {
   try {
-    const response = await fetch(`${url}${path}`, {
+    const response = await fetch(`${url}${PROBE_PATH}`, {
       headers: { ...headers, 'X-INTERNAL-TOKEN': token },
       signal: AbortSignal.timeout(10_000),
     });
@@ -148,21 +157,25 @@ async function verify(
   refused: readonly string[],
 ): Promise<void> {
   const wrong: string[] = [];
-  for (const [name, route] of Object.entries(PROBES)) {
+  const env = stackEnvironment();
+  const scraper = clientHeaders(env, stack.services['auth-server'] ?? authServerUrl(env));
+  for (const name of PROBED) {
     const url = stack.services[name];
     if (!url) continue;
+    // Throws, naming the variable, when the mode needs a secret the env file lacks.
+    const headers = await scraper(PROBE_CLIENT, name);
     for (const [token, expected] of [
       ...accepted.map((t) => [t, 200] as const),
       ...refused.map((t) => [t, 403] as const),
     ]) {
-      const status = await probe(url, route, token);
+      const status = await probe(url, headers, token);
       if (status !== expected) {
         wrong.push(`${name} answered ${status} to ${fingerprint(token)} (expected ${expected})`);
       }
     }
   }
   if (wrong.length > 0) throw new Error(`check failed: ${wrong.join('; ')}`);
-  const names = Object.keys(PROBES).join(', ');
+  const names = PROBED.join(', ');
   say(
     `checked ${names}: accept ${accepted.map(fingerprint).join(' and ')}` +
       (refused.length > 0 ? `, refuse ${refused.map(fingerprint).join(' and ')}` : ''),

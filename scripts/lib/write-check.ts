@@ -51,7 +51,16 @@ type LedgerEntry = z.infer<typeof ledgerPage>['entries'][number];
 export interface WriteCheckOptions {
   readonly billingUrl: string;
   readonly filesystemUrl: string;
-  readonly token: string;
+  /**
+   * The internal credential of a call to billing or the filesystem as the service client
+   * `clientId`: the shared token and, with service identity, that client's service token for
+   * the audience. Holds, balances and files are read as `caller`, ledgers as `operator`
+   * (docs/policy.md: nobody else may read both).
+   */
+  readonly headers: (
+    clientId: string,
+    audience: 'billing-server' | 'filesystem-server',
+  ) => Promise<Readonly<Record<string, string>>>;
   /** The service whose writes are checked (default `backend`). */
   readonly caller?: string;
   /** How many days the filesystem keeps its write journal (default 30). */
@@ -86,8 +95,21 @@ export interface WriteCheckResult {
 export async function checkWrites(options: WriteCheckOptions): Promise<WriteCheckResult> {
   const caller = options.caller ?? 'backend';
   const journalFrom = Date.now() - (options.journalDays ?? 30) * 24 * 60 * 60 * 1000;
-  const billing = internalApi(options.billingUrl, options.token, caller);
-  const filesystem = internalApi(options.filesystemUrl, options.token, caller);
+  const billing = internalApi(
+    options.billingUrl,
+    () => options.headers(caller, 'billing-server'),
+    caller,
+  );
+  const ledgers = internalApi(
+    options.billingUrl,
+    () => options.headers('operator', 'billing-server'),
+    caller,
+  );
+  const filesystem = internalApi(
+    options.filesystemUrl,
+    () => options.headers(caller, 'filesystem-server'),
+    caller,
+  );
 
   const holds = await pages(async (after) => {
     const page = await billing.get(holdsPage, '/holds', { after, limit: PAGE });
@@ -125,7 +147,7 @@ export async function checkWrites(options: WriteCheckOptions): Promise<WriteChec
     );
     const user = encodeURIComponent(userId);
     const ledger = await pages(async (before) => {
-      const page = await billing.get(ledgerPage, `/ledger/${user}`, { before, limit: 100 });
+      const page = await ledgers.get(ledgerPage, `/ledger/${user}`, { before, limit: 100 });
       return { items: page.entries, next: page.next_before };
     });
     const ledgerById = new Map<string, LedgerEntry>(
@@ -204,7 +226,11 @@ export async function checkWrites(options: WriteCheckOptions): Promise<WriteChec
 }
 
 /** GET with the internal credential, as `caller`, for `userId` when given; the JSON answer. */
-function internalApi(baseUrl: string, token: string, caller: string) {
+function internalApi(
+  baseUrl: string,
+  credential: () => Promise<Readonly<Record<string, string>>>,
+  caller: string,
+) {
   return {
     async get<T>(
       answer: z.ZodType<T, z.ZodTypeDef, unknown>,
@@ -220,7 +246,7 @@ function internalApi(baseUrl: string, token: string, caller: string) {
       const url = `${baseUrl}${path}${search.size > 0 ? `?${search}` : ''}`;
       const response = await fetch(url, {
         headers: {
-          'X-INTERNAL-TOKEN': token,
+          ...(await credential()),
           'X-Caller-Service': caller,
           ...(userId === undefined ? {} : { 'X-User-ID': userId }),
         },

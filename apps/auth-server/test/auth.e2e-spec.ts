@@ -1,9 +1,10 @@
 import { launchStack, type ServiceStack } from '@zt/stack-launcher';
+import type { ServiceAudience } from '@zt/contracts';
 import {
-  generateToken,
   inheritedProcessEnvironment,
   request,
   scratchDatabaseFor,
+  StackCredentials,
   testBackends,
 } from '@zt/test-kit';
 import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
@@ -14,7 +15,11 @@ import { join } from 'node:path';
 const PASSWORD = 'correct horse battery staple';
 
 describe.each(testBackends())('auth-server with billing, as processes on %s', (backend) => {
-  const token = generateToken();
+  // In the mode E2E_INTERNAL_AUTH_MODE names: npm test runs this suite in token and token+jwt.
+  const credentials = new StackCredentials();
+  // The issuer its tokens name, wherever it listens. With service identity billing fetches
+  // the issuer's keys from that URL, so there it must be where the auth server listens.
+  const fixedIssuer = credentials.mode === 'token' ? 'http://auth.test' : undefined;
   const dataDir = mkdtempSync(join(tmpdir(), 'auth-e2e-'));
   let stack: ServiceStack;
   let drop: () => Promise<void>;
@@ -29,15 +34,14 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
       services: ['billing-server', 'auth-server'],
       env: {
         ...inheritedProcessEnvironment(),
-        INTERNAL_SERVICE_TOKEN: token,
+        ...credentials.environment(),
         DATA_DIR: dataDir,
         DATABASE_URL: scratch.url,
       },
       serviceEnv: {
         'auth-server': { CIRCUIT_BREAKER_RESET_MS: '200', INTERNAL_HTTP_TIMEOUT_MS: '2000' },
       },
-      // The issuer its tokens name, wherever it listens.
-      urls: { 'auth-server': 'http://auth.test' },
+      ...(fixedIssuer === undefined ? {} : { urls: { 'auth-server': fixedIssuer } }),
     });
   });
 
@@ -47,12 +51,19 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const internal = { 'X-INTERNAL-TOKEN': token };
+  const issuer = () => fixedIssuer ?? auth().url;
+  /**
+   * The internal credential of a call as `clientId` (in `token` mode the shared token,
+   * whoever the caller): the operator makes invites and reads stats, the backend keeps
+   * sessions and reads balances.
+   */
+  const internal = (clientId: 'operator' | 'backend', audience: ServiceAudience = 'auth-server') =>
+    credentials.headers(auth().url, clientId, audience);
   const invite = async (tier: string) => {
     const response = await request(`${auth().url}/invites`, {
       method: 'POST',
       json: { tier },
-      headers: internal,
+      headers: await internal('operator'),
     });
     expect(response.status).toBe(201);
     return (response.body as { invite_code: string }).invite_code;
@@ -64,8 +75,10 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
     });
   const login = (email: string, password = PASSWORD) =>
     request(`${auth().url}/login`, { method: 'POST', json: { email, password } });
-  const balanceOf = (userId: string) =>
-    request(`${billing().url}/balance/${userId}`, { headers: internal });
+  const balanceOf = async (userId: string) =>
+    request(`${billing().url}/balance/${userId}`, {
+      headers: await internal('backend', 'billing-server'),
+    });
 
   describe('invites', () => {
     it('are internal', async () => {
@@ -81,7 +94,7 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
         const response = await request(`${auth().url}/invites`, {
           method: 'POST',
           json: { tier },
-          headers: internal,
+          headers: await internal('operator'),
         });
         expect(response.status).toBe(400);
       }
@@ -193,7 +206,7 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
         body.access_token,
         createLocalJWKSet(jwks),
         {
-          issuer: 'http://auth.test',
+          issuer: issuer(),
           audience: 'backend',
           algorithms: ['EdDSA'],
           requiredClaims: ['exp', 'iat', 'sub'],
@@ -248,7 +261,11 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
   describe('ending sessions', () => {
     const NEW_PASSWORD = 'a new passphrase, long enough';
     const feed = async (after = '0') =>
-      (await request(`${auth().url}/revocations?after=${after}`, { headers: internal })).body as {
+      (
+        await request(`${auth().url}/revocations?after=${after}`, {
+          headers: await internal('backend'),
+        })
+      ).body as {
         revocations: Array<{
           seq: string;
           user_id: string;
@@ -270,22 +287,22 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
       expect(response.status).toBe(200);
       return claimsOf((response.body as { access_token: string }).access_token);
     };
-    const changePassword = (userId: string, body: unknown) =>
+    const changePassword = async (userId: string, body: unknown) =>
       request(`${auth().url}/users/${userId}/password`, {
         method: 'POST',
         json: body,
-        headers: internal,
+        headers: await internal('backend'),
       });
 
     it('revokes one token by its jti, once, and publishes it in the feed', async () => {
       await register('logout@example.com', await invite('free'));
       const claims = await signIn('logout@example.com');
       const before = await feed();
-      const revoke = () =>
+      const revoke = async () =>
         request(`${auth().url}/revocations`, {
           method: 'POST',
           json: { user_id: claims.sub, jti: claims.jti, expires_at: claims.exp },
-          headers: internal,
+          headers: await internal('backend'),
         });
       expect((await revoke()).status).toBe(204);
       expect((await revoke()).status).toBe(204);
@@ -308,8 +325,12 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
         await request(`${auth().url}/revocations`, { method: 'POST', json: body }),
       ).toMatchObject({ status: 403 });
       expect(await request(`${auth().url}/revocations`)).toMatchObject({ status: 403 });
-      const post = (json: unknown) =>
-        request(`${auth().url}/revocations`, { method: 'POST', json, headers: internal });
+      const post = async (json: unknown) =>
+        request(`${auth().url}/revocations`, {
+          method: 'POST',
+          json,
+          headers: await internal('backend'),
+        });
       expect(
         await post({ ...body, user_id: '00000000-0000-4000-8000-000000000000' }),
       ).toMatchObject({ status: 404, body: { error: 'user not found' } });
@@ -369,7 +390,9 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
   describe('stats', () => {
     it('are internal, and count users here and subscriptions in billing', async () => {
       expect((await request(`${auth().url}/stats`)).status).toBe(403);
-      const response = await request(`${auth().url}/stats`, { headers: internal });
+      const response = await request(`${auth().url}/stats`, {
+        headers: await internal('operator'),
+      });
       expect(response.status).toBe(200);
       const body = response.body as {
         users: number;
@@ -386,7 +409,9 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
     it('answers 503, leaves no half-made user, keeps the invite, and recovers when billing returns', async () => {
       const code = await invite('pro');
       const users = (
-        (await request(`${auth().url}/stats`, { headers: internal })).body as { users: number }
+        (await request(`${auth().url}/stats`, { headers: await internal('operator') })).body as {
+          users: number;
+        }
       ).users;
       await stack.stop('billing-server');
 
@@ -394,7 +419,9 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
         status: 503,
         body: { error: 'billing unavailable' },
       });
-      expect(await request(`${auth().url}/stats`, { headers: internal })).toMatchObject({
+      expect(
+        await request(`${auth().url}/stats`, { headers: await internal('operator') }),
+      ).toMatchObject({
         status: 503,
         body: { error: 'billing unavailable' },
       });
@@ -408,7 +435,8 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
         registered = await register('during-outage@example.com', code);
       }
       expect(registered).toMatchObject({ status: 201, body: { tier: 'pro' } });
-      const after = (await request(`${auth().url}/stats`, { headers: internal })).body as {
+      const after = (await request(`${auth().url}/stats`, { headers: await internal('operator') }))
+        .body as {
         users: number;
       };
       expect(after.users).toBe(users + 1);
@@ -424,15 +452,17 @@ describe.each(testBackends())('auth-server with billing, as processes on %s', (b
     );
     await expect(
       jwtVerify(before.access_token, createLocalJWKSet(jwks), {
-        issuer: 'http://auth.test',
+        issuer: issuer(),
         audience: 'backend',
       }),
     ).resolves.toBeDefined();
   });
 
-  it('never writes a password or the internal token to its log, nor an unhandled error', () => {
+  it('never writes a password, the internal token or a client secret to its log, nor an unhandled error', () => {
     expect(auth().output() + billing().output()).not.toContain(PASSWORD);
-    expect(auth().output() + billing().output()).not.toContain(token);
+    for (const secret of credentials.secrets()) {
+      expect(auth().output() + billing().output()).not.toContain(secret);
+    }
     expect(auth().output()).not.toContain('unhandled_error');
   });
 });

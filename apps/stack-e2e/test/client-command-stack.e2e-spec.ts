@@ -1,7 +1,7 @@
 import { requestServiceToken } from '@zt/test-kit';
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
-import { type NpmStartStack, runScript, startNpmStart } from './npm-start-stack';
+import { type NpmStartStack, runScript, signUpNewcomer, startNpmStart } from './npm-start-stack';
 
 const PASSWORD = 'client-rotation-password-1';
 
@@ -53,23 +53,11 @@ describe('npm run client on a running npm start (token+jwt)', () => {
   }
 
   async function newcomerOnce(email: string): Promise<number> {
-    const invite = await runScript('invite.ts', ['pro'], env);
-    expect(invite.code).toBe(0);
-    const registered = await fetch(`${urls['auth-server']}/register`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ email, password: PASSWORD, invite_code: invite.output.trim() }),
-    });
-    if (registered.status === 503) return 503;
-    expect(registered.status).toBe(201);
-    const login = await fetch(`${urls['auth-server']}/login`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ email, password: PASSWORD }),
-    });
-    const { access_token } = (await login.json()) as { access_token: string };
+    const { registered, accessToken } = await signUpNewcomer(stack, email, PASSWORD);
+    if (registered === 503) return 503;
+    expect(registered).toBe(201);
     const me = await fetch(`${urls.backend}/me`, {
-      headers: { Authorization: `Bearer ${access_token}` },
+      headers: { Authorization: `Bearer ${accessToken}` },
     });
     await me.arrayBuffer();
     return me.status;

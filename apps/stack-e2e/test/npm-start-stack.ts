@@ -186,3 +186,50 @@ export function runScript(
     );
   });
 }
+
+/**
+ * Runs a script of `scripts/` with only `env` (and what a child needs) set, reading no env
+ * file: a developer's `.env` never configures it.
+ */
+export function runScriptAlone(
+  script: string,
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<ScriptRun> {
+  return runScript(
+    script,
+    args,
+    // The scripts look for this file, which does not exist.
+    { ...inheritedProcessEnvironment(), STACK_ENV_FILE: '/nonexistent/.env', ...env },
+    600_000,
+  );
+}
+
+/**
+ * A newcomer on a running `npm start`: an invite from `npm run invite` (as the operator, in
+ * the stack's mode), `POST /register` with it and, once registered, `POST /login`. Resolves
+ * with the registration's status and the access token.
+ */
+export async function signUpNewcomer(
+  stack: Pick<NpmStartStack, 'env' | 'urls'>,
+  email: string,
+  password: string,
+): Promise<{ registered: number; accessToken?: string }> {
+  const invite = await runScript('invite.ts', ['pro'], stack.env);
+  if (invite.code !== 0) throw new Error(`npm run invite exited ${invite.code}: ${invite.output}`);
+  const json = { 'Content-Type': 'application/json' };
+  const registered = await fetch(`${stack.urls['auth-server']}/register`, {
+    method: 'POST',
+    headers: json,
+    body: JSON.stringify({ email, password, invite_code: invite.output.trim() }),
+  });
+  await registered.arrayBuffer();
+  if (registered.status !== 201) return { registered: registered.status };
+  const login = await fetch(`${stack.urls['auth-server']}/login`, {
+    method: 'POST',
+    headers: json,
+    body: JSON.stringify({ email, password }),
+  });
+  const { access_token } = (await login.json()) as { access_token: string };
+  return { registered: registered.status, accessToken: access_token };
+}

@@ -1,4 +1,5 @@
 import { launchStack, type ServiceStack, startService } from '@zt/stack-launcher';
+import type { ServiceAudience } from '@zt/contracts';
 import {
   generateToken,
   inheritedProcessEnvironment,
@@ -6,6 +7,7 @@ import {
   registerUser,
   request,
   type ServiceProcess,
+  StackCredentials,
   type TestResponse,
 } from '@zt/test-kit';
 import { randomUUID } from 'node:crypto';
@@ -23,6 +25,7 @@ interface LogLine {
   readonly msg?: string;
   readonly event?: string;
   readonly request_id?: string;
+  readonly caller?: string;
   readonly req?: {
     readonly method: string;
     readonly url: string;
@@ -67,8 +70,26 @@ async function completionsOf(
  * internal credential, and health.
  */
 describe('observability of the stack (logs, request ids, metrics, health)', () => {
-  const internalToken = generateToken();
-  const internal = { 'X-INTERNAL-TOKEN': internalToken };
+  // In the mode E2E_INTERNAL_AUTH_MODE names: npm test runs this suite in token and token+jwt.
+  const credentials = new StackCredentials();
+  const internalToken = credentials.internalToken;
+  /** Every service token a test sent, so that no log may show one. */
+  const serviceTokens = new Set<string>();
+  /**
+   * The internal credential of a call to `audience` as `clientId` (in `token` mode the shared
+   * token, whoever the caller): `metrics-scraper` for metrics, `backend` for what the backend
+   * calls.
+   */
+  const internal = async (clientId: string, audience: ServiceAudience) => {
+    const headers = await credentials.headers(auth().url, clientId, audience);
+    const bearer = /^Bearer (.+)$/.exec(headers['Authorization'] ?? '')?.[1];
+    if (bearer !== undefined) serviceTokens.add(bearer);
+    return headers;
+  };
+  const scrape = (audience: ServiceAudience, service: ServiceProcess) =>
+    internal('metrics-scraper', audience).then((headers) =>
+      request(`${service.url}/metrics`, { headers }),
+    );
   const dataDir = mkdtempSync(join(tmpdir(), 'observability-e2e-'));
   let stack: ServiceStack;
   let inviteCode: string;
@@ -80,7 +101,14 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
   const auth = () => stack.process('auth-server');
   const billing = () => stack.process('billing-server');
   const filesystem = () => stack.process('filesystem-server');
-  const all = () => [api(), auth(), billing(), filesystem()];
+  const byName = () =>
+    [
+      ['backend', api()],
+      ['auth-server', auth()],
+      ['billing-server', billing()],
+      ['filesystem-server', filesystem()],
+    ] as const;
+  const all = () => byName().map(([, service]) => service);
   const asUser = (headers: Record<string, string> = {}) => ({
     Authorization: `Bearer ${accessToken}`,
     ...headers,
@@ -90,20 +118,16 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
     stack = await launchStack({
       env: {
         ...inheritedProcessEnvironment(),
-        INTERNAL_SERVICE_TOKEN: internalToken,
+        ...credentials.environment(),
         DATA_DIR: dataDir,
         LOG_FORMAT: 'json',
       },
     });
-    const user = await registerUser(
-      auth().url,
-      { 'X-INTERNAL-TOKEN': internalToken },
-      {
-        tier: 'pro',
-        email: 'ops@example.com',
-        password: PASSWORD,
-      },
-    );
+    const user = await registerUser(auth().url, await internal('operator', 'auth-server'), {
+      tier: 'pro',
+      email: 'ops@example.com',
+      password: PASSWORD,
+    });
     ({ inviteCode, accessToken, userId } = user);
   });
 
@@ -160,6 +184,14 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
           res: { status_code: 201 },
         }),
       ]);
+      // The verified caller, beside the header any caller may set: in token mode nobody is
+      // verified, so no line names one.
+      const caller = credentials.mode === 'token' ? undefined : 'backend';
+      expect([...atBilling, ...atFilesystem].map((line) => line.caller)).toEqual([
+        caller,
+        caller,
+        caller,
+      ]);
       // The auth server took no part in this write.
       expect(completions(auth(), requestId)).toEqual([]);
     });
@@ -208,7 +240,7 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
         [
           api(),
           request(`${api().url}/me?access_token=${accessToken}`, {
-            headers: asUser({ Cookie: `session=${misplaced}`, ...internal }),
+            headers: asUser({ Cookie: `session=${misplaced}`, 'X-INTERNAL-TOKEN': internalToken }),
           }),
         ],
         [api(), request(`${api().url}/me`, { headers: { Authorization: `Bearer ${misplaced}` } })],
@@ -229,7 +261,7 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
         [
           billing(),
           request(`${billing().url}/balance/${userId}?token=${internalToken}`, {
-            headers: internal,
+            headers: await internal('backend', 'billing-server'),
           }),
         ],
         [
@@ -239,7 +271,12 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
         [
           filesystem(),
           request(`${filesystem().url}/files`, {
-            headers: { ...internal, 'X-User-ID': userId, Authorization: `Bearer ${accessToken}` },
+            // In token+jwt the service token takes the user's token's place in Authorization.
+            headers: {
+              Authorization: `Bearer ${accessToken}`,
+              ...(await internal('backend', 'filesystem-server')),
+              'X-User-ID': userId,
+            },
           }),
         ],
       ];
@@ -255,7 +292,12 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
         .map((service) => service.output())
         .join('\n');
       const secrets = {
-        internalToken,
+        ...Object.fromEntries(
+          credentials.secrets().map((secret, index) => [`stack secret ${index}`, secret]),
+        ),
+        ...Object.fromEntries(
+          [...serviceTokens].map((token, index) => [`service token ${index}`, token]),
+        ),
         misplaced,
         password: PASSWORD,
         inviteCode,
@@ -277,15 +319,21 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
       const readable = await startService('filesystem-server', {
         env: {
           ...inheritedProcessEnvironment(),
-          INTERNAL_SERVICE_TOKEN: internalToken,
+          ...credentials.environment(),
           DATA_DIR: join(dataDir, 'text-format'),
           LOG_FORMAT: 'text',
         },
+        // The issuer of the service tokens it verifies in token+jwt.
+        urls: { 'auth-server': auth().url },
       });
       try {
         const requestId = `text-${randomUUID()}`;
         const listing = await request(`${readable.url}/files?token=${internalToken}`, {
-          headers: { ...internal, 'X-User-ID': userId, 'X-Request-ID': requestId },
+          headers: {
+            ...(await internal('backend', 'filesystem-server')),
+            'X-User-ID': userId,
+            'X-Request-ID': requestId,
+          },
         });
         expect(listing.status).toBe(200);
         let line: string | undefined;
@@ -296,10 +344,16 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
             .find((candidate) => candidate.includes(requestId));
           if (line === undefined) await sleep(20);
         }
-        expect(line).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: request completed /);
+        // pino-pretty shows a line's `caller`, the verified caller, as `<caller>`.
+        const caller = credentials.mode === 'token' ? '' : ' <backend>';
+        expect(line).toMatch(
+          new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\] INFO${caller}: request completed `),
+        );
         expect(line).toContain('"status_code":200');
         expect(readable.output()).toMatch(/INFO: filesystem-server listening on http:\/\//);
-        expect(readable.output()).not.toContain(internalToken);
+        for (const secret of [...credentials.secrets(), ...serviceTokens]) {
+          expect(readable.output()).not.toContain(secret);
+        }
       } finally {
         await readable.stop();
       }
@@ -308,7 +362,7 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
 
   describe('metrics', () => {
     it('serves each service its metrics with the internal credential, and nothing without it', async () => {
-      for (const service of all()) {
+      for (const [name, service] of byName()) {
         const attempts: Array<Record<string, string>> = [
           {},
           asUser(),
@@ -320,18 +374,17 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
             body: { error: 'Forbidden' },
           });
         }
-        const scrape = await request(`${service.url}/metrics`, { headers: internal });
-        expect(scrape.status).toBe(200);
-        expect(readMetric(scrape.body as string, 'process_cpu_user_seconds_total')).toBeDefined();
+        const scraped = await scrape(name, service);
+        expect(scraped.status).toBe(200);
+        expect(readMetric(scraped.body as string, 'process_cpu_user_seconds_total')).toBeDefined();
         expect(
-          readMetric(scrape.body as string, 'internal_auth_denied_total', { reason: 'mismatch' }),
+          readMetric(scraped.body as string, 'internal_auth_denied_total', { reason: 'mismatch' }),
         ).toBeGreaterThanOrEqual(1);
       }
     });
 
     it('counts requests by route and status, holds and ledger operations, and breaker states', async () => {
-      const before = (await request(`${billing().url}/metrics`, { headers: internal }))
-        .body as string;
+      const before = (await scrape('billing-server', billing())).body as string;
       const holds = (text: string, action: string) =>
         readMetric(text, 'billing_holds_total', { action, result: 'applied' }) ?? 0;
       const write = await request(`${api().url}/me/files/counted.txt`, {
@@ -341,8 +394,7 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
       });
       expect(write.status).toBe(201);
 
-      const atBilling = (await request(`${billing().url}/metrics`, { headers: internal }))
-        .body as string;
+      const atBilling = (await scrape('billing-server', billing())).body as string;
       expect(holds(atBilling, 'place')).toBe(holds(before, 'place') + 1);
       expect(holds(atBilling, 'capture')).toBe(holds(before, 'capture') + 1);
       expect(holds(atBilling, 'release')).toBe(holds(before, 'release'));
@@ -353,8 +405,7 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
         }),
       ).toBe(1);
 
-      const atBackend = (await request(`${api().url}/metrics`, { headers: internal }))
-        .body as string;
+      const atBackend = (await scrape('backend', api())).body as string;
       expect(
         readMetric(atBackend, 'http_request_duration_seconds_count', {
           service: 'backend',
@@ -368,7 +419,7 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
           readMetric(atBackend, 'internal_circuit_breaker_state', { upstream, state: 'closed' }),
         ).toBe(1);
       }
-      const atAuth = (await request(`${auth().url}/metrics`, { headers: internal })).body as string;
+      const atAuth = (await scrape('auth-server', auth())).body as string;
       expect(
         readMetric(atAuth, 'internal_circuit_breaker_state', {
           upstream: 'billing',

@@ -1,12 +1,16 @@
+import type { ServiceAudience } from '@zt/contracts';
 import { type ServiceName, startService } from '@zt/stack-launcher';
-import { generateToken, inheritedProcessEnvironment, type ServiceProcess } from '@zt/test-kit';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  generateToken,
+  inheritedProcessEnvironment,
+  type ServiceProcess,
+  StackCredentials,
+} from '@zt/test-kit';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseEnv } from 'node:util';
-import { type NpmStartStack, runScript, startNpmStart } from './npm-start-stack';
 import { ServiceFront } from './service-front';
 
 const PASSWORD = 'correct horse battery staple';
@@ -148,9 +152,15 @@ class Traffic {
  * orchestrator would, see ./service-front.ts). The internal client follows the rotation: it
  * sends the old token until every service accepts the new one, either while both are
  * accepted everywhere, and the new one once a service may have dropped the old.
+ *
+ * In the mode E2E_INTERNAL_AUTH_MODE names (npm test runs it in token and token+jwt): in
+ * token+jwt the shared token is still required beside each caller's service token, so its
+ * rotation is still an operator's task, and the rolling restarts also replace the issuer of
+ * the service tokens under traffic.
  */
 describe('rotating INTERNAL_SERVICE_TOKEN across the four services under traffic', () => {
-  const OLD = generateToken();
+  const credentials = new StackCredentials();
+  const OLD = credentials.internalToken;
   const NEW = generateToken();
   const TOKENS: Record<'initial' | Step, { send: string; accept: string }> = {
     initial: { send: OLD, accept: '' },
@@ -186,10 +196,21 @@ describe('rotating INTERNAL_SERVICE_TOKEN across the four services under traffic
     }
   }
 
-  function internalHeaders(extra: Record<string, string> = {}): Record<string, string> {
-    const token = internalToken();
-    traffic.byToken[token === OLD ? 'old' : 'new'] += 1;
-    return { 'X-INTERNAL-TOKEN': token, ...extra };
+  /**
+   * The headers of an internal call to `audience` as `clientId` (in token+jwt its service
+   * token, through the auth server's front) with `token`, the shared token of the moment
+   * when none is given.
+   */
+  async function internalHeaders(
+    clientId: 'operator' | 'backend' | 'auth-server',
+    audience: ServiceAudience,
+    extra: Record<string, string> = {},
+    token?: string,
+  ): Promise<Record<string, string>> {
+    const headers = await credentials.headers(fronts['auth-server'].url, clientId, audience);
+    const shared = token ?? internalToken();
+    if (token === undefined) traffic.byToken[shared === OLD ? 'old' : 'new'] += 1;
+    return { ...headers, 'X-INTERNAL-TOKEN': shared, ...extra };
   }
 
   async function startConfigured(service: Service, tokens: { send: string; accept: string }) {
@@ -210,6 +231,7 @@ describe('rotating INTERNAL_SERVICE_TOKEN across the four services under traffic
         // out meanwhile (the runbook says the same of a load balancer that queues requests).
         INTERNAL_HTTP_TIMEOUT_MS: '30000',
         JWKS_TIMEOUT_MS: '30000',
+        ...credentials.environment(),
         INTERNAL_SERVICE_TOKEN: tokens.send,
         INTERNAL_SERVICE_TOKEN_ACCEPT: tokens.accept,
       },
@@ -257,7 +279,9 @@ describe('rotating INTERNAL_SERVICE_TOKEN across the four services under traffic
       `${fronts['auth-server'].url}/invites`,
       {
         method: 'POST',
-        headers: internalHeaders({ 'Content-Type': 'application/json' }),
+        headers: await internalHeaders('operator', 'auth-server', {
+          'Content-Type': 'application/json',
+        }),
         body: JSON.stringify({ tier }),
       },
       [201],
@@ -335,19 +359,19 @@ describe('rotating INTERNAL_SERVICE_TOKEN across the four services under traffic
       await traffic.send(
         'auth GET /stats (auth calls billing)',
         `${fronts['auth-server'].url}/stats`,
-        { headers: internalHeaders() },
+        { headers: await internalHeaders('operator', 'auth-server') },
         [200],
       );
       await traffic.send(
         'billing GET /balance/:user_id',
         `${fronts['billing-server'].url}/balance/${user.userId}`,
-        { headers: internalHeaders() },
+        { headers: await internalHeaders('backend', 'billing-server') },
         [200],
       );
       await traffic.send(
         'filesystem GET /files',
         `${fronts['filesystem-server'].url}/files`,
-        { headers: internalHeaders(userHeader) },
+        { headers: await internalHeaders('backend', 'filesystem-server', userHeader) },
         [200],
       );
       await sleep(5);
@@ -456,15 +480,19 @@ describe('rotating INTERNAL_SERVICE_TOKEN across the four services under traffic
   });
 
   it('ends with the old token refused by every internal service, and the new one accepted', async () => {
-    const probes: Array<[ServiceName, string, Record<string, string>]> = [
-      ['billing-server', '/stats/subscription_count', {}],
-      ['auth-server', '/stats', {}],
-      ['filesystem-server', '/files', { 'X-User-ID': users[0].userId }],
+    // Each route as the client that may call it (in token+jwt the shared token is checked
+    // first: a refused one is a 403 whatever service token comes with it).
+    const probes: Array<
+      [ServiceName & ServiceAudience, string, 'auth-server' | 'operator' | 'backend', object]
+    > = [
+      ['billing-server', '/stats/subscription_count', 'auth-server', {}],
+      ['auth-server', '/stats', 'operator', {}],
+      ['filesystem-server', '/files', 'backend', { 'X-User-ID': users[0].userId }],
     ];
-    for (const [name, path, headers] of probes) {
+    for (const [name, path, clientId, extra] of probes) {
       for (const url of [fronts[name].url, current[name].url]) {
         const refused = await fetch(`${url}${path}`, {
-          headers: { ...headers, 'X-INTERNAL-TOKEN': OLD },
+          headers: await internalHeaders(clientId, name, { ...extra }, OLD),
         });
         expect({ name, status: refused.status, body: await refused.json() }).toEqual({
           name,
@@ -472,7 +500,7 @@ describe('rotating INTERNAL_SERVICE_TOKEN across the four services under traffic
           body: FORBIDDEN,
         });
         const accepted = await fetch(`${url}${path}`, {
-          headers: { ...headers, 'X-INTERNAL-TOKEN': NEW },
+          headers: await internalHeaders(clientId, name, { ...extra }, NEW),
         });
         expect({ name, status: accepted.status }).toEqual({ name, status: 200 });
       }
@@ -497,7 +525,7 @@ describe('rotating INTERNAL_SERVICE_TOKEN across the four services under traffic
         const page = await fetch(
           `${current['billing-server'].url}/ledger/${user.userId}?limit=100` +
             (before === null ? '' : `&before=${before}`),
-          { headers: { 'X-INTERNAL-TOKEN': NEW } },
+          { headers: await internalHeaders('operator', 'billing-server', {}, NEW) },
         );
         expect(page.status).toBe(200);
         const body = (await page.json()) as {
@@ -508,7 +536,7 @@ describe('rotating INTERNAL_SERVICE_TOKEN across the four services under traffic
         before = body.next_before;
       } while (before !== null);
       const balance = await fetch(`${current['billing-server'].url}/balance/${user.userId}`, {
-        headers: { 'X-INTERNAL-TOKEN': NEW },
+        headers: await internalHeaders('backend', 'billing-server', {}, NEW),
       });
       const micros = (credits: number) => Math.round(credits * 1_000_000);
       const sum = entries.reduce((total, entry) => total + micros(entry.amount), 0);
@@ -523,151 +551,9 @@ describe('rotating INTERNAL_SERVICE_TOKEN across the four services under traffic
   it('never printed a token, in any process, old or new', () => {
     expect(outputs().length).toBe(SERVICES.length * (STEPS.length + 1));
     for (const output of outputs()) {
-      expect(output.includes(OLD)).toBe(false);
-      expect(output.includes(NEW)).toBe(false);
+      for (const secret of [...credentials.secrets(), NEW]) {
+        expect(output.includes(secret)).toBe(false);
+      }
     }
-  });
-});
-
-/**
- * What an operator runs on a local stack: `npm start`, then `npm run rotate-token -- accept`,
- * `send` and `drop` in another shell. Each step edits the scratch env file (STACK_ENV_FILE)
- * and has npm start restart its services one at a time; the script then checks every
- * internal service with both tokens itself.
- */
-describe('npm run rotate-token on a running npm start', () => {
-  let stack: NpmStartStack;
-  let envFile: string;
-  let env: NodeJS.ProcessEnv;
-  let internalUrls: NpmStartStack['urls'];
-  let oldToken: string;
-  const scriptOutputs: string[] = [];
-  const output = () => stack.output();
-
-  const tokens = () => {
-    const values = parseEnv(readFileSync(envFile, 'utf8'));
-    return {
-      send: values['INTERNAL_SERVICE_TOKEN'] ?? '',
-      accept: values['INTERNAL_SERVICE_TOKEN_ACCEPT'] ?? '',
-    };
-  };
-
-  async function rotate(step: string) {
-    const result = await runScript('rotate-token.ts', [step], env);
-    scriptOutputs.push(result.output);
-    return result;
-  }
-
-  /** The statuses billing, auth and filesystem answer to `token` on an internal route. */
-  async function statuses(token: string): Promise<number[]> {
-    const answers = await Promise.all([
-      fetch(`${internalUrls['billing-server']}/stats/subscription_count`, {
-        headers: { 'X-INTERNAL-TOKEN': token },
-      }),
-      fetch(`${internalUrls['auth-server']}/stats`, { headers: { 'X-INTERNAL-TOKEN': token } }),
-      fetch(`${internalUrls['filesystem-server']}/files`, {
-        headers: { 'X-INTERNAL-TOKEN': token, 'X-User-ID': 'rotation-check' },
-      }),
-    ]);
-    return answers.map((answer) => answer.status);
-  }
-
-  beforeAll(async () => {
-    // The short text form a terminal shows, though its output is a pipe here.
-    stack = await startNpmStart({}, ['--text']);
-    ({ env, envFile, urls: internalUrls } = stack);
-    oldToken = tokens().send;
-  }, 300_000);
-
-  afterAll(() => stack?.cleanUp());
-
-  it('refuses to send before a new token is accepted everywhere', async () => {
-    const refused = await rotate('send');
-    expect(refused.code).toBe(2);
-    expect(tokens()).toEqual({ send: oldToken, accept: '' });
-  });
-
-  it('accept: adds a new token that every service accepts, while still sending the old', async () => {
-    const result = await rotate('accept');
-    expect(result).toMatchObject({ code: 0, output: expect.stringContaining('checked') });
-    const { send, accept } = tokens();
-    expect(send).toBe(oldToken);
-    expect(accept).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(statSync(envFile).mode & 0o777).toBe(0o600);
-    expect(await statuses(oldToken)).toEqual([200, 200, 200]);
-    expect(await statuses(accept)).toEqual([200, 200, 200]);
-    expect(output()).toContain('[start] rolling restart: every service restarted');
-  }, 240_000);
-
-  it('send: every service sends the new token and still accepts the old', async () => {
-    const newToken = tokens().accept;
-    const result = await rotate('send');
-    expect(result).toMatchObject({ code: 0, output: expect.stringContaining('checked') });
-    expect(tokens()).toEqual({ send: newToken, accept: oldToken });
-    expect(await statuses(oldToken)).toEqual([200, 200, 200]);
-    expect(await statuses(newToken)).toEqual([200, 200, 200]);
-  }, 240_000);
-
-  it('drop: the old token opens nothing any more, and the stack works on the new one', async () => {
-    const newToken = tokens().send;
-    const result = await rotate('drop');
-    expect(result).toMatchObject({ code: 0, output: expect.stringContaining('checked') });
-    expect(tokens()).toEqual({ send: newToken, accept: '' });
-    expect(await statuses(oldToken)).toEqual([403, 403, 403]);
-    expect(await statuses(newToken)).toEqual([200, 200, 200]);
-
-    // A newcomer end to end: auth opens the billing account and the backend reads it, each
-    // sending the new token to a billing server that refuses the old one.
-    const invite = await runScript('invite.ts', ['pro'], env);
-    expect(invite.code).toBe(0);
-    const email = 'rotated@example.com';
-    const registered = await fetch(`${internalUrls['auth-server']}/register`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ email, password: PASSWORD, invite_code: invite.output.trim() }),
-    });
-    expect(registered.status).toBe(201);
-    const login = await fetch(`${internalUrls['auth-server']}/login`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ email, password: PASSWORD }),
-    });
-    const { access_token } = (await login.json()) as { access_token: string };
-    const me = await fetch(`${internalUrls.backend}/me`, {
-      headers: { Authorization: `Bearer ${access_token}` },
-    });
-    expect({ status: me.status, body: await me.json() }).toMatchObject({
-      status: 200,
-      body: { email, tier: 'pro', balance: 5 },
-    });
-  }, 240_000);
-
-  it('printed the short text form: each service when ready and again after each restart', () => {
-    const restarts = output().match(/^\[start\] rolling restart: every service restarted/gm);
-    for (const name of ['billing-server', 'auth-server', 'filesystem-server', 'backend']) {
-      const ready = new RegExp(
-        `^\\[start\\] ${name}\\s+ready at http://127\\.0\\.0\\.1:\\d+$`,
-        'gm',
-      );
-      // At start, then once per rolling restart (accept, send and drop, above).
-      expect(output().match(ready)).toHaveLength(1 + (restarts?.length ?? 0));
-    }
-    // Not the framework's boot lines nor the request lines of the services.
-    expect(output()).not.toMatch(
-      /Mapped \{|Nest application successfully started|listening on|request completed/,
-    );
-  });
-
-  it('never printed a token, and npm start still stops cleanly on SIGTERM', async () => {
-    const status = await rotate('status');
-    expect(status.output).toContain('no rotation in progress');
-    const { send } = tokens();
-    for (const text of [output(), ...scriptOutputs]) {
-      expect(text.includes(oldToken)).toBe(false);
-      expect(text.includes(send)).toBe(false);
-    }
-    stack.child.kill('SIGTERM');
-    expect(await stack.exited).toBe(0);
-    expect(existsSync(`${envFile}.stack.json`)).toBe(false);
   });
 });

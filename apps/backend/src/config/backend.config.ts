@@ -6,6 +6,7 @@ import {
   loadInternalAuthConfig,
   readHttpUrl,
   readInteger,
+  readKeySetOptions,
   readString,
 } from '@zt/service-utils';
 import {
@@ -102,14 +103,7 @@ export function loadBackendConfig(env: Environment): BackendConfig {
     authUrl: readHttpUrl(env, 'AUTH_SERVER_URL', 'http://127.0.0.1:6001'),
     billingUrl: readHttpUrl(env, 'BILLING_SERVER_URL', 'http://127.0.0.1:6004'),
     filesystemUrl: readHttpUrl(env, 'FILESYSTEM_SERVER_URL', 'http://127.0.0.1:6002'),
-    jwks: {
-      timeoutMs: readInteger(env, 'JWKS_TIMEOUT_MS', 3000, { min: 100, max: 60_000 }),
-      cooldownMs: readInteger(env, 'JWKS_COOLDOWN_MS', 30_000, { min: 1000, max: 3_600_000 }),
-      cacheMaxAgeMs: readInteger(env, 'JWKS_CACHE_MAX_AGE_MS', 600_000, {
-        min: 1000,
-        max: 86_400_000,
-      }),
-    },
+    jwks: readKeySetOptions(env),
     fileWritePrice: readCreditAmount(env, 'FILE_WRITE_PRICE', '0.01'),
     maxFileBytes,
     uploadBudgetBytes: readUploadBudgetBytes(env, maxFileBytes),

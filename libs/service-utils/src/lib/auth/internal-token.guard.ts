@@ -1,6 +1,7 @@
 import {
   type CanActivate,
   type ExecutionContext,
+  type OnApplicationBootstrap,
   ForbiddenException,
   Inject,
   Injectable,
@@ -77,7 +78,7 @@ type ServiceTokenCheck =
  * remembering to protect it.
  */
 @Injectable()
-export class InternalTokenGuard implements CanActivate {
+export class InternalTokenGuard implements CanActivate, OnApplicationBootstrap {
   private readonly logger = new Logger(InternalTokenGuard.name);
   // None in `jwt` mode, which takes no shared token.
   private readonly matcher: TokenMatcher | undefined;
@@ -100,6 +101,14 @@ export class InternalTokenGuard implements CanActivate {
     }
     this.serviceTokens = config.serviceTokens && createServiceTokenVerifier(config.serviceTokens);
     this.introspector = config.introspection && new TokenIntrospector(config.introspection);
+  }
+
+  /**
+   * Starts fetching the issuer's key set as the service starts, not waiting for it (the
+   * issuer may start after this service): see {@link JwtVerifier.prefetchKeys}.
+   */
+  onApplicationBootstrap(): void {
+    void this.serviceTokens?.prefetchKeys();
   }
 
   // Synchronous in `token` mode: the shared-token check needs no await.

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from './config.error';
-import { loadInternalAuthConfig } from './internal-auth.config';
+import { DEFAULT_KEY_SET, loadInternalAuthConfig } from './internal-auth.config';
 
 const STRONG = 'q3V9sLk2Xw8RzT1mN6pB4yH7cJ0dF5gA';
 const OTHER = 'Z9y8X7w6V5u4T3s2R1q0PoNmLkJiHgFe';
@@ -52,6 +52,27 @@ describe(loadInternalAuthConfig.name, () => {
         shadow: 'jwt',
         serviceTokens: { audience: 'billing-server' },
       });
+    });
+
+    it('fetches the key set with the JWKS_* settings every JWKS fetch takes, 3 s by default', () => {
+      const options = { serviceName: 'billing-server' };
+      const mode = { ...base, INTERNAL_AUTH_MODE: 'token+jwt' };
+      expect(loadInternalAuthConfig(mode, options).serviceTokens?.keySet).toEqual(DEFAULT_KEY_SET);
+      // A fetch that waits at a load balancer while the auth server restarts may need longer.
+      expect(
+        loadInternalAuthConfig(
+          {
+            ...mode,
+            JWKS_TIMEOUT_MS: '30000',
+            JWKS_COOLDOWN_MS: '5000',
+            JWKS_CACHE_MAX_AGE_MS: '60000',
+          },
+          options,
+        ).serviceTokens?.keySet,
+      ).toEqual({ timeoutMs: 30_000, cooldownMs: 5000, cacheMaxAgeMs: 60_000 });
+      expect(() => loadInternalAuthConfig({ ...mode, JWKS_TIMEOUT_MS: '0' }, options)).toThrow(
+        new ConfigError('JWKS_TIMEOUT_MS', 'must be a whole number between 100 and 60000'),
+      );
     });
 
     it('refuses an unknown mode, a shadow beside another mode, and a mode without its issuer', () => {

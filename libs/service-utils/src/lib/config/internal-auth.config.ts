@@ -1,5 +1,6 @@
 import { clientSecretVariable, findClientSecretWeakness } from '../tokens/client-secret';
 import type { ServiceClientCredentials } from '../tokens/client-credentials';
+import type { KeySetOptions } from '../tokens/jwt-verifier';
 import type { ServiceTokenSettings } from '../tokens/service-token';
 import type { IntrospectionSettings } from '../tokens/token-introspector';
 import { ConfigError } from './config.error';
@@ -43,6 +44,32 @@ export const INTROSPECTION_TIMEOUT_MS = 3_000;
 
 /** How the issuer's key set is fetched: 3 s deadline, 30 s between unknown-`kid` refetches, fresh 10 min. */
 export const DEFAULT_KEY_SET = { timeoutMs: 3_000, cooldownMs: 30_000, cacheMaxAgeMs: 600_000 };
+
+/**
+ * How the auth server's key sets are fetched (`JWKS_TIMEOUT_MS`, `JWKS_COOLDOWN_MS`,
+ * `JWKS_CACHE_MAX_AGE_MS`; {@link DEFAULT_KEY_SET} when unset): the user tokens' at the
+ * backend and the service tokens' at every service that verifies them. A fetch is an outgoing
+ * call like any other, so its deadline comes from configuration: behind a load balancer that
+ * queues requests while the auth server restarts, it must be able to wait as long as the
+ * other calls do.
+ * @throws ConfigError naming the variable out of range.
+ */
+export function readKeySetOptions(env: Environment): KeySetOptions {
+  return {
+    timeoutMs: readInteger(env, 'JWKS_TIMEOUT_MS', DEFAULT_KEY_SET.timeoutMs, {
+      min: 100,
+      max: 60_000,
+    }),
+    cooldownMs: readInteger(env, 'JWKS_COOLDOWN_MS', DEFAULT_KEY_SET.cooldownMs, {
+      min: 1000,
+      max: 3_600_000,
+    }),
+    cacheMaxAgeMs: readInteger(env, 'JWKS_CACHE_MAX_AGE_MS', DEFAULT_KEY_SET.cacheMaxAgeMs, {
+      min: 1000,
+      max: 86_400_000,
+    }),
+  };
+}
 
 /** The credentials of the internal trust boundary, validated at boot. The tokens are secrets. */
 export interface InternalAuthConfig {
@@ -96,7 +123,8 @@ export interface InternalAuthConfigOptions {
  * `INTERNAL_SERVICE_TOKEN` and `INTERNAL_SERVICE_TOKEN_ACCEPT` (required in every mode but
  * `jwt`); and, when the mode or shadow needs service tokens, `AUTH_SERVER_URL` (their issuer)
  * and this service's own client secret, `<CLIENT>_CLIENT_SECRET` (its `_NEXT` when set: the
- * issuer accepts both during a rotation, and the newer one is the one to send). `serviceName`
+ * issuer accepts both during a rotation, and the newer one is the one to send), and how the
+ * issuer's key set is fetched ({@link readKeySetOptions}). `serviceName`
  * is this service's name: its client id and the audience its service tokens must name. There
  * is no development mode: a service without a strong credential does not start.
  * @throws ConfigError naming the variable (never its value).
@@ -148,7 +176,7 @@ export function loadInternalAuthConfig(
       issuer,
       jwksUrl: new URL(`${issuer}${SERVICE_TOKEN_JWKS_PATH}`),
       audience: serviceName,
-      keySet: DEFAULT_KEY_SET,
+      keySet: readKeySetOptions(env),
     },
     ...(clientSecret === undefined
       ? {}

@@ -208,6 +208,40 @@ describe(JwtVerifier.name, () => {
     expect(await refusal(hmac)).toBe('ERR_JOSE_ALG_NOT_ALLOWED');
   });
 
+  it('verifies with keys fetched ahead of time (prefetchKeys) after the issuer has gone away', async () => {
+    const leaving = await startTestIssuer('/jwks');
+    const sut = new JwtVerifier<string>({
+      issuer: leaving.url,
+      jwksUrl: leaving.jwksUrl,
+      audience: AUDIENCE,
+      type: 'at+jwt',
+      maxLifetimeSeconds: LIFETIME,
+      requiredClaims: ['sub'],
+      readClaims: ({ sub }) => sub as string,
+      keySet: { timeoutMs: 500, cooldownMs: 30_000, cacheMaxAgeMs: 600_000 },
+    });
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'EdDSA', kid: leaving.publicJwk.kid, typ: 'at+jwt' })
+      .setIssuer(leaving.url)
+      .setAudience(AUDIENCE)
+      .setSubject('backend')
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(leaving.privateKey);
+    await sut.prefetchKeys();
+    await leaving.close();
+    await expect(sut.verify(token)).resolves.toBe('backend');
+  });
+
+  it('prefetches nothing, and throws nothing, when the issuer is not there yet', async () => {
+    const sut = verifierFor(`${issuer.url}/nowhere`);
+    await expect(sut.prefetchKeys()).resolves.toBeUndefined();
+    // Nothing was kept: the first token still needs the key set.
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    await expect(sut.verify(await sign())).rejects.toBeInstanceOf(KeySetUnavailableError);
+    warn.mockRestore();
+  });
+
   it('says the keys are unavailable, not that the token is bad, when the key set cannot be had', async () => {
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     const sut = verifierFor(`${issuer.url}/nowhere`);

@@ -142,6 +142,26 @@ export class JwtVerifier<T> {
   }
 
   /**
+   * Fetches the key set now, before a token asks for it, and never throws. A process that
+   * starts while the issuer answers can then verify tokens even if the issuer goes away just
+   * after: in a rolling restart that replaces a callee and then the issuer, the callee's first
+   * fetch would otherwise wait for an issuer that is itself waiting for that callee (its
+   * requests in flight). A failure is expected when the callee starts before the issuer, so it
+   * is only a debug line; the first token fetches again.
+   */
+  async prefetchKeys(): Promise<void> {
+    try {
+      await this.remoteKeys.reload();
+    } catch (error) {
+      this.logger.debug({
+        event: 'jwks_prefetch_failed',
+        issuer: this.options.issuer,
+        reason: describeFetchFailure(error),
+      });
+    }
+  }
+
+  /**
    * @returns what the profile reads from the token's claims (frozen: the same object is
    *   handed to every request that presents this token).
    * @throws TokenRejectedError when the token does not verify.
