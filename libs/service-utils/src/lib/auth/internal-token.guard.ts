@@ -129,7 +129,25 @@ export class InternalTokenGuard implements CanActivate, OnApplicationBootstrap {
     return this.requireServiceToken(context, request);
   }
 
-  private async requireServiceToken(context: ExecutionContext, request: Request): Promise<true> {
+  // Synchronous for a token verified before (the common case: a caller reuses its token for
+  // minutes), unless the route introspects: no promise for Nest to await.
+  private requireServiceToken(context: ExecutionContext, request: Request): true | Promise<true> {
+    const bearer = this.readBearer(request);
+    if (bearer.kind === 'token' && !(this.introspector && this.isIntrospected(context))) {
+      const caller = this.serviceTokenVerifier().verifiedBefore(bearer.token);
+      const check = caller && this.checkScopes(context, caller, bearer.token);
+      if (check?.kind === 'allowed') {
+        setVerifiedCaller(request, check.caller);
+        return true;
+      }
+    }
+    return this.requireServiceTokenAsync(context, request);
+  }
+
+  private async requireServiceTokenAsync(
+    context: ExecutionContext,
+    request: Request,
+  ): Promise<true> {
     let check = await this.checkServiceToken(context, request);
     if (check.kind === 'allowed' && this.introspector && this.isIntrospected(context)) {
       check = await this.introspect(this.introspector, check);
@@ -194,19 +212,35 @@ export class InternalTokenGuard implements CanActivate, OnApplicationBootstrap {
     return true;
   }
 
-  private async checkServiceToken(
-    context: ExecutionContext,
+  /** The service token of `Authorization: Bearer`, or why there is none to check. */
+  private readBearer(
     request: Request,
-  ): Promise<ServiceTokenCheck> {
+  ):
+    | { readonly kind: 'token'; readonly token: string }
+    | Extract<ServiceTokenCheck, { kind: 'refused' }> {
     const header = readSingleHeader(request, 'Authorization');
     if (header.kind === 'absent') return { kind: 'refused', reason: 'bearer_missing' };
     if (header.kind === 'repeated') return { kind: 'refused', reason: 'bearer_repeated' };
     const token = BEARER.exec(header.value)?.[1];
     if (token === undefined) return { kind: 'refused', reason: 'bearer_malformed' };
+    return { kind: 'token', token };
+  }
+
+  // Set whenever the mode or the shadow needs it (checked in the constructor).
+  private serviceTokenVerifier(): JwtVerifier<ServiceCaller> {
+    return this.serviceTokens as JwtVerifier<ServiceCaller>;
+  }
+
+  private async checkServiceToken(
+    context: ExecutionContext,
+    request: Request,
+  ): Promise<ServiceTokenCheck> {
+    const bearer = this.readBearer(request);
+    if (bearer.kind !== 'token') return bearer;
+    const { token } = bearer;
     let caller: ServiceCaller;
     try {
-      // Set whenever the mode or the shadow needs it (checked in the constructor).
-      caller = await (this.serviceTokens as JwtVerifier<ServiceCaller>).verify(token);
+      caller = await this.serviceTokenVerifier().verify(token);
     } catch (error) {
       if (error instanceof TokenRejectedError) {
         return { kind: 'refused', reason: 'token_rejected', detail: error.reason };
@@ -216,6 +250,15 @@ export class InternalTokenGuard implements CanActivate, OnApplicationBootstrap {
       }
       throw error;
     }
+    return this.checkScopes(context, caller, token);
+  }
+
+  /** Whether the verified `caller` holds one of the scopes the route accepts. */
+  private checkScopes(
+    context: ExecutionContext,
+    caller: ServiceCaller,
+    token: string,
+  ): ServiceTokenCheck {
     const accepted = this.reflector.getAllAndOverride<string[] | undefined>(SCOPES_KEY, [
       context.getHandler(),
       context.getClass(),

@@ -162,20 +162,30 @@ export class JwtVerifier<T> {
   }
 
   /**
+   * What {@link verify} would answer for `token` without a key lookup or a signature check,
+   * synchronously: its claims when it verified before, is within its `nbf` and `exp`, and the
+   * key set that handed out its key is still the one in use and fresh; otherwise `undefined`
+   * (then call {@link verify}). The verifier learns that the issuer withdrew a key only by
+   * fetching the key set, and every fetch replaces the key set, so a key the issuer withdrew
+   * stops being honoured when the verifier learns of it, never later.
+   */
+  verifiedBefore(token: string): T | undefined {
+    const remembered = this.recall(hash('sha256', token, 'base64url'), this.now());
+    return remembered && this.wouldLookUpSameKey(remembered.key) ? remembered.claims : undefined;
+  }
+
+  /**
    * @returns what the profile reads from the token's claims (frozen: the same object is
    *   handed to every request that presents this token).
    * @throws TokenRejectedError when the token does not verify.
    * @throws KeySetUnavailableError when no key to check it could be had.
    */
   async verify(token: string): Promise<T> {
+    const known = this.verifiedBefore(token);
+    if (known !== undefined) return known;
     const now = this.now();
     const digest = hash('sha256', token, 'base64url');
     const remembered = this.recall(digest, now);
-    // The verifier learns that the issuer withdrew a key only by fetching the key set, and
-    // every fetch replaces the key set; this path holds only while the set that handed out the
-    // token's key is still the one in use and still fresh. So a key the issuer withdrew stops
-    // being honoured when the verifier learns of it, never later.
-    if (remembered && this.wouldLookUpSameKey(remembered.key)) return remembered.claims;
     // A remembered token passed this check when it was verified, and the check depends on the
     // token alone: only a token not remembered needs it. (The digest is of the token's UTF-8:
     // two strings with the same UTF-8 differ only in unpaired surrogates and U+FFFD, which
