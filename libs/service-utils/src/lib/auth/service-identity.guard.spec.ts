@@ -193,6 +193,20 @@ describe('InternalTokenGuard with service identity', () => {
       });
     });
 
+    it('answers a token it verified before as the first time: its caller, its scopes, one header', async () => {
+      const seen = await bearer();
+      for (let i = 0; i < 3; i += 1) {
+        expect(await get(`${url}/charge`, seen)).toMatchObject({
+          status: 200,
+          body: { caller: 'backend' },
+        });
+      }
+      // Remembered, but its scope does not fit this route; nor is it honoured twice over.
+      expect(await get(`${url}/as-user`, seen)).toEqual(insufficientScope);
+      expect(await get(`${url}/charge`, [...seen, ...seen])).toEqual(invalidToken);
+      expect(await get(`${url}/undeclared`, seen)).toMatchObject({ status: 403 });
+    });
+
     it('answers 401 invalid_token without a bearer, with two, or with the shared token alone', async () => {
       expect(await get(`${url}/charge`)).toEqual(invalidToken);
       expect(await get(`${url}/charge`, shared)).toEqual(invalidToken);
