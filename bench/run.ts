@@ -62,6 +62,7 @@ const REPORT_ORDER = [
   'ledger-pglite-spread',
   'ledger-pglite-hot',
   'token-issuance',
+  'token-introspection',
   'guard-token-jwt',
   'memory-postgres',
   'memory-pglite',

@@ -1,5 +1,6 @@
-// 6. Service identity (issue 13 item 8): what the auth server's token endpoint issues a second
-// on these cores (against a cheap route of the same process), and the guard in `token+jwt`
+// 6. Service identity (issue 13 item 8, issue 14): what the auth server's token endpoint
+// issues a second on these cores, and what its introspection endpoint answers a second (each
+// against a cheap route of the same process), and the guard in `token+jwt`
 // mode (shared token and a verified service token) against `token` mode, with a real service
 // token from a real auth server. The token cache's hit rate under the stack is in stack.ts.
 import { mkdtempSync } from 'node:fs';
@@ -48,6 +49,25 @@ function issuanceDefinition(settings: Settings, database: string): ComparisonDef
       'The subject req/s is tokens issued a second; the ratio says what a token costs against the cheapest route of the same process. ' +
       `For context, Ory Hydra publishes about ${HYDRA_TOKENS_PER_SECOND} tokens/s on 2 CPUs for client credentials, bound by bcrypt on the client secret; ` +
       'this server keeps only SHA-256 digests of 256-bit random secrets (a fast hash suits random secrets), so the comparison says what bcrypt costs more than what the rest does.',
+  };
+}
+
+function introspectionDefinition(settings: Settings, database: string): ComparisonDefinition {
+  return {
+    id: 'token-introspection',
+    group: GROUP,
+    title:
+      'Token introspection: POST /oauth2/introspect (an active token) vs GET /oauth2/jwks on the auth server',
+    baseline: { label: 'auth-server GET /oauth2/jwks', request: 'GET /oauth2/jwks' },
+    subject: {
+      label: `auth-server POST /oauth2/introspect as ${AUDIENCE} (client_secret_basic)`,
+      request: `POST /oauth2/introspect token=<${CLIENT}'s token for ${AUDIENCE}>`,
+    },
+    load: { ...loadDescription(settings, settings.connections), database },
+    notes:
+      `The same auth-server process. ${AUDIENCE} asks about one active token of ${CLIENT} for it, as an @Introspected() route does on a cache miss: ` +
+      'client authentication, the signature and claims checked against the published keys, the client still active, and one database read for a revocation of its jti. ' +
+      'The subject req/s is introspection answers a second.',
   };
 }
 
@@ -120,6 +140,50 @@ export async function run(ctx: BenchContext): Promise<ScenarioResult[]> {
           notes: `${issuance.notes} Here: ${round(perSecond, 0)} tokens/s (median of the rounds), ${round(perSecond / HYDRA_TOKENS_PER_SECOND, 2)}x Hydra's published figure.`,
         },
         measured,
+      ),
+    );
+
+    const introspection = introspectionDefinition(settings, database);
+    ctx.log(`${introspection.id}: ${introspection.title}`);
+    const introspectionBody = new URLSearchParams({
+      token: await fetchServiceToken(authUrl, secrets, CLIENT, AUDIENCE),
+    }).toString();
+    const introspectionHeaders = {
+      Authorization: secrets.basicAuthorization(AUDIENCE),
+      'Content-Type': 'application/x-www-form-urlencoded',
+    };
+    // Active, or the figure would be of the cheaper inactive answer.
+    const answer = await call(`${authUrl}/oauth2/introspect`, {
+      method: 'POST',
+      headers: introspectionHeaders,
+      body: introspectionBody,
+    });
+    expectStatus('POST /oauth2/introspect', answer, 200);
+    if ((answer.body as { active?: unknown } | undefined)?.active !== true) {
+      throw new Error('token-introspection: the token is not active; nothing to measure');
+    }
+    const introspected = await alternate({
+      baseline: (seconds) =>
+        hammer({ url: `${authUrl}/oauth2/jwks`, connections: settings.connections, seconds }),
+      subject: (seconds) =>
+        hammer({
+          url: `${authUrl}/oauth2/introspect`,
+          method: 'POST',
+          headers: introspectionHeaders,
+          body: introspectionBody,
+          connections: settings.connections,
+          seconds,
+        }),
+      ...settings,
+      log: ctx.log,
+    });
+    results.push(
+      comparisonResult(
+        {
+          ...introspection,
+          notes: `${introspection.notes} Here: ${round(introspected.metrics.subjectRps.median, 0)} answers/s (median of the rounds).`,
+        },
+        introspected,
       ),
     );
 

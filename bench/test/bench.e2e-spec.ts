@@ -47,6 +47,7 @@ const COMPARISONS = [
   'ledger-pglite-spread',
   'ledger-pglite-hot',
   'token-issuance',
+  'token-introspection',
   'guard-token-jwt',
 ];
 const MEMORY = ['memory-postgres', 'memory-pglite'];

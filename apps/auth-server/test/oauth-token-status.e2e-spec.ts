@@ -85,6 +85,9 @@ describe.each(testBackends())('auth-server introspection and revocation, on %s',
       const notTokens = {
         garbage: 'not-a-token',
         'a tampered signature': `${header}.${payload}.${flipped}`,
+        // The same signature spelled otherwise: the trust kit's verifier refuses these too.
+        'characters outside base64url': `${valid}=`,
+        'a character inside the signature': `${header}.${payload}.${signature.slice(0, 8)}!${signature.slice(8)}`,
         'a user access token': await sut.userToken(userId),
         expired: await sut.signWithIssuerKey({ claims: { iat: now - 120, exp: now - 60 } }),
         'not yet valid': await sut.signWithIssuerKey({ claims: { nbf: now + 60 } }),

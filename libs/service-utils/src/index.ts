@@ -28,6 +28,8 @@ export * from './lib/tokens/client-credentials';
 export * from './lib/tokens/client-secret';
 export * from './lib/tokens/service-token-cache';
 export * from './lib/tokens/token-introspector';
+export * from './lib/tokens/introspection-unavailable.error';
+export type { OAuthClientSecret } from './lib/tokens/oauth-client-post';
 // Tokens: local verification of signed tokens against their issuer's JWKS
 export * from './lib/tokens/jwt-verifier';
 export * from './lib/tokens/service-token';

@@ -13,7 +13,7 @@ import type { OAuthModuleOptions } from './oauth.module-options';
 import { ServiceSigningKeys } from './service-signing-keys.service';
 import { ServiceTokenInspector } from './service-token.inspector';
 import { ServiceTokenIssuer } from './service-token.issuer';
-import { ServiceTokenRevocations } from './service-token-revocations.repository';
+import { ServiceTokenRevocationsRepository } from './service-token-revocations.repository';
 import { TokenController } from './token.controller';
 import { TokenStatusController } from './token-status.controller';
 
@@ -35,7 +35,7 @@ export class OAuthModule implements NestModule {
         ServiceSigningKeys,
         ServiceTokenIssuer,
         ServiceTokenInspector,
-        ServiceTokenRevocations,
+        ServiceTokenRevocationsRepository,
         ClientAuthenticator,
       ],
       exports: [ServiceTokenIssuer],

@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { oauthApi } from '@zt/contracts';
-import { serviceTokenProfile, TokenRejectedError } from '@zt/service-utils';
+import { isCanonicalCompact, serviceTokenProfile, TokenRejectedError } from '@zt/service-utils';
 import { errors, jwtVerify } from 'jose';
 import { ClientAuthenticator } from './client-authenticator';
 import { OAUTH_OPTIONS } from './oauth.constants';
 import type { OAuthModuleOptions } from './oauth.module-options';
 import { SERVICE_TOKEN_ALGORITHM, ServiceSigningKeys } from './service-signing-keys.service';
-import { ServiceTokenRevocations } from './service-token-revocations.repository';
+import { ServiceTokenRevocationsRepository } from './service-token-revocations.repository';
 
 /** The claims of a service token this server signed, checked as every resource server checks them. */
 export interface InspectedServiceToken {
@@ -20,26 +20,30 @@ export interface InspectedServiceToken {
   readonly jti: string;
 }
 
-/** Why a token is not active: for the log only, never for the asking client. */
-export type InactiveReason = 'invalid' | 'revoked' | 'client_revoked';
+/** Why a token is not active for the asking client: for the log only, never for the client. */
+export type InactiveReason = 'invalid' | 'not_its_audience' | 'client_revoked' | 'revoked';
 
 /**
  * What the auth server knows about a service token that resource servers cannot see in it:
  * whether it was revoked, or its client was. Signatures are checked against the keys this
- * server publishes now, with the trust kit's service-token profile (`typ`, `iss`, lifetime,
- * claims), so that introspection never calls active a token a resource server would refuse.
+ * server publishes now, with the trust kit's canonical-encoding check and service-token
+ * profile (`typ`, `iss`, lifetime, claims), so that introspection never calls active a token
+ * the kit's verifier would refuse.
  */
 @Injectable()
 export class ServiceTokenInspector {
   constructor(
     private readonly keys: ServiceSigningKeys,
-    private readonly revocations: ServiceTokenRevocations,
+    private readonly revocations: ServiceTokenRevocationsRepository,
     private readonly clients: ClientAuthenticator,
     @Inject(OAUTH_OPTIONS) private readonly options: OAuthModuleOptions,
   ) {}
 
   /** The token's claims when this server signed it and it is unexpired; else `undefined`. */
   async verify(token: string): Promise<InspectedServiceToken | undefined> {
+    // One token, one spelling, as the trust kit's verifier insists (jose's decoder would skip
+    // characters outside base64url).
+    if (!isCanonicalCompact(token)) return undefined;
     try {
       const { payload } = await jwtVerify(
         token,
@@ -88,17 +92,21 @@ export class ServiceTokenInspector {
   }
 
   /**
-   * The token's claims when it is active now: {@link verify}, not revoked, and its client not
-   * revoked; otherwise why not.
+   * The token's claims when it is active now for `askingClientId`: {@link verify}, its audience
+   * the asking client, its client not revoked, and itself not revoked; otherwise why not. The
+   * audience is checked before anything else is looked up, so a client that may not ask about
+   * a token learns nothing, not even from how long the answer took.
    */
   async inspect(
     token: string,
+    askingClientId: string,
   ): Promise<
     | { readonly active: true; readonly claims: InspectedServiceToken }
     | { readonly active: false; readonly reason: InactiveReason }
   > {
     const claims = await this.verify(token);
     if (!claims) return { active: false, reason: 'invalid' };
+    if (claims.aud !== askingClientId) return { active: false, reason: 'not_its_audience' };
     if (!this.clients.isClientActive(claims.client_id)) {
       return { active: false, reason: 'client_revoked' };
     }

@@ -1,14 +1,25 @@
-import { Controller, HttpCode, HttpStatus, Logger, Post, Req, UseFilters } from '@nestjs/common';
+import {
+  Controller,
+  HttpCode,
+  HttpStatus,
+  Inject,
+  Logger,
+  Post,
+  Req,
+  UseFilters,
+} from '@nestjs/common';
 import { oauthApi } from '@zt/contracts';
 import { ApiEndpoint, RawBody } from '@zt/service-chassis';
 import { Public } from '@zt/service-utils';
 import type { Request } from 'express';
 import type { z } from 'zod';
 import { ClientAuthenticator } from './client-authenticator';
+import { OAUTH_OPTIONS } from './oauth.constants';
+import type { OAuthModuleOptions } from './oauth.module-options';
 import { OAuthErrorFilter } from './oauth-error.filter';
 import { OAuthError } from './oauth.error';
 import { ServiceTokenInspector } from './service-token.inspector';
-import { ServiceTokenRevocations } from './service-token-revocations.repository';
+import { ServiceTokenRevocationsRepository } from './service-token-revocations.repository';
 import { readForm, readToken } from './token-request';
 
 type IntrospectionAnswer = z.input<(typeof oauthApi.introspectServiceToken.answers)[0]['body']>;
@@ -29,7 +40,8 @@ export class TokenStatusController {
   constructor(
     private readonly authenticator: ClientAuthenticator,
     private readonly inspector: ServiceTokenInspector,
-    private readonly revocations: ServiceTokenRevocations,
+    private readonly revocations: ServiceTokenRevocationsRepository,
+    @Inject(OAUTH_OPTIONS) private readonly options: OAuthModuleOptions,
   ) {}
 
   /**
@@ -45,22 +57,16 @@ export class TokenStatusController {
     const form = await readForm(request);
     const client = this.authenticator.authenticateRequest(request, form);
     const token = readToken(form);
-    const outcome = await this.inspector.inspect(token);
-    const reason = !outcome.active
-      ? outcome.reason
-      : outcome.claims.aud !== client.clientId
-        ? 'not_its_audience'
-        : undefined;
+    const outcome = await this.inspector.inspect(token, client.clientId);
     this.logger.log({
       event: 'service_token_introspected',
       client_id: client.clientId,
-      active: reason === undefined,
-      ...(reason === undefined ? {} : { reason }),
+      active: outcome.active,
       ...(outcome.active
         ? { jti: outcome.claims.jti, token_client_id: outcome.claims.client_id }
-        : {}),
+        : { reason: outcome.reason }),
     });
-    if (!outcome.active || reason !== undefined) return INACTIVE;
+    if (!outcome.active) return INACTIVE;
     return { active: true, ...outcome.claims, token_type: 'Bearer' };
   }
 
@@ -82,7 +88,12 @@ export class TokenStatusController {
     if (claims.client_id !== client.clientId) {
       throw new OAuthError('unauthorized_client', 'this token was issued to another client');
     }
-    await this.revocations.revoke(claims.jti, claims.client_id, new Date(claims.exp * 1000));
+    await this.revocations.revoke(
+      claims.jti,
+      claims.client_id,
+      new Date(claims.exp * 1000),
+      this.options.now?.() ?? new Date(),
+    );
     this.logger.log({
       event: 'service_token_revoked',
       client_id: client.clientId,

@@ -6,7 +6,7 @@ import { BillingRepository } from './billing.repository';
 import { BillingService } from './billing.service';
 import { UserIdPipe } from './user-id.pipe';
 import { accountNotFound } from './billing-refusals';
-import { Scopes } from '@zt/service-utils';
+import { Introspected, Scopes } from '@zt/service-utils';
 
 /** Accounts: open one, read a balance, count subscriptions. Internal routes (global guard). */
 @Controller()
@@ -16,6 +16,8 @@ export class AccountsController {
     private readonly repository: BillingRepository,
   ) {}
 
+  // Opening an account credits its opening balance: it moves money too.
+  @Introspected()
   @Scopes('billing:accounts.write')
   @Post('account')
   @ApiEndpoint(billingApi.createAccount)

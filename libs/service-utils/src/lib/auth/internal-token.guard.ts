@@ -19,7 +19,8 @@ import { readSingleHeader } from '../http/single-header';
 import type { JwtVerifier } from '../tokens/jwt-verifier';
 import { createServiceTokenVerifier, type ServiceCaller } from '../tokens/service-token';
 import { KeySetUnavailableError, TokenRejectedError } from '../tokens/token-errors';
-import { IntrospectionUnavailableError, TokenIntrospector } from '../tokens/token-introspector';
+import { IntrospectionUnavailableError } from '../tokens/introspection-unavailable.error';
+import { TokenIntrospector } from '../tokens/token-introspector';
 import {
   INTERNAL_AUTH_CONFIG,
   INTERNAL_TOKEN_HEADER,

@@ -39,8 +39,8 @@ export const INTROSPECTION_ENDPOINT_PATH = '/oauth2/introspect';
 /** How long an active introspection answer is trusted by default (`INTROSPECTION_CACHE_MS`). */
 export const DEFAULT_INTROSPECTION_CACHE_MS = 5_000;
 
-/** The deadline of one introspection request. */
-export const INTROSPECTION_TIMEOUT_MS = 3_000;
+/** The deadline of one introspection request by default (`INTROSPECTION_TIMEOUT_MS`). */
+export const DEFAULT_INTROSPECTION_TIMEOUT_MS = 3_000;
 
 /** How the issuer's key set is fetched: 3 s deadline, 30 s between unknown-`kid` refetches, fresh 10 min. */
 export const DEFAULT_KEY_SET = { timeoutMs: 3_000, cooldownMs: 30_000, cacheMaxAgeMs: 600_000 };
@@ -191,8 +191,9 @@ export function loadInternalAuthConfig(
 }
 
 /**
- * `INTERNAL_AUTH_INTROSPECTION` (`off` by default, or `on`) and `INTROSPECTION_CACHE_MS`
- * (0 to 60000): the settings of `@Introspected()` routes, which ask as this service's client.
+ * `INTERNAL_AUTH_INTROSPECTION` (`off` by default, or `on`), `INTROSPECTION_CACHE_MS` (0 to
+ * 60000) and `INTROSPECTION_TIMEOUT_MS` (100 to 60000): the settings of `@Introspected()`
+ * routes, which ask as this service's client.
  */
 function readIntrospection(
   env: Environment,
@@ -214,7 +215,10 @@ function readIntrospection(
   return {
     endpoint: new URL(`${issuer}${INTROSPECTION_ENDPOINT_PATH}`),
     client: { clientId: serviceName, clientSecret },
-    timeoutMs: INTROSPECTION_TIMEOUT_MS,
+    timeoutMs: readInteger(env, 'INTROSPECTION_TIMEOUT_MS', DEFAULT_INTROSPECTION_TIMEOUT_MS, {
+      min: 100,
+      max: 60_000,
+    }),
     cacheMs: readInteger(env, 'INTROSPECTION_CACHE_MS', DEFAULT_INTROSPECTION_CACHE_MS, {
       min: 0,
       max: 60_000,

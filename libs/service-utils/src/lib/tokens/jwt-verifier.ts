@@ -350,12 +350,13 @@ export class JwtVerifier<T> {
 }
 
 /**
- * False when `token` has three parts and one is not base64url in canonical form: base64url has
+ * False when `token` has three parts and one is not base64url in canonical form (exported for
+ * a verifier outside this class, such as the issuer's introspection): base64url has
  * spare bits in its last character, and the decoder jose uses skips characters outside the
  * alphabet (`=`, `!`, whitespace), so one signature has many spellings, each a different token
  * string (and a different entry among the remembered tokens).
  */
-function isCanonicalCompact(token: string): boolean {
+export function isCanonicalCompact(token: string): boolean {
   const parts = token.split('.');
   // Anything else is no compact JWS at all: jose refuses it with its own reason.
   if (parts.length !== 3) return true;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { startOAuthEndpoint } from '../../testing/scripted-oauth-endpoint';
-import { IntrospectionUnavailableError, TokenIntrospector } from './token-introspector';
+import { IntrospectionUnavailableError } from './introspection-unavailable.error';
+import { TokenIntrospector } from './token-introspector';
 
 describe(TokenIntrospector.name, () => {
   const clientSecret = randomBytes(32).toString('base64url');
@@ -124,11 +125,37 @@ describe(TokenIntrospector.name, () => {
     ],
   ])('fails closed on %s', async (_what, answer, reason) => {
     next = answer;
-    expect(await reasonOf(introspector().isActive('t'))).toBe(reason);
+    const sut = introspector();
+    expect(await reasonOf(sut.isActive('t'))).toBe(reason);
     // Nothing of a failure is remembered: the next check asks again.
     next = { status: 200, body: active() };
-    const sut = introspector();
     expect(await sut.isActive('t')).toBe(true);
+    expect(endpoint.received).toHaveLength(2);
+  });
+
+  it('fails every concurrent check of a token alike, then asks afresh', async () => {
+    next = { status: 500, body: '{}', delayMs: 50 };
+    const sut = introspector();
+    const reasons = await Promise.all([1, 2, 3].map(() => reasonOf(sut.isActive('t'))));
+    expect(reasons).toEqual(['server_error', 'server_error', 'server_error']);
+    expect(endpoint.received).toHaveLength(1);
+    next = { status: 200, body: active() };
+    expect(await sut.isActive('t')).toBe(true);
+    expect(endpoint.received).toHaveLength(2);
+  });
+
+  it('counts the cache time from when it asked, not from when the answer came', async () => {
+    const sut = introspector({ cacheMs: 5_000 });
+    next = { status: 200, body: active(), delayMs: 50 };
+    const asked = sut.isActive('t');
+    // The answer takes 3 s to arrive (the clock moves while it is on its way).
+    clock += 3_000;
+    expect(await asked).toBe(true);
+    clock += 1_999;
+    expect(await sut.isActive('t')).toBe(true);
+    clock += 1;
+    await sut.isActive('t');
+    expect(endpoint.received).toHaveLength(2);
   });
 
   it('fails closed when no answer comes in time, and when nobody listens', async () => {

@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { IntrospectionUnavailableError } from './introspection-unavailable.error';
 import { type OAuthClientSecret, postAsOAuthClient } from './oauth-client-post';
 
 /** Where and how a service asks the issuer about the service tokens it is shown. */
@@ -13,25 +14,15 @@ export interface IntrospectionSettings {
   readonly cacheMs: number;
 }
 
-/** The issuer could not say whether a token is active: the request is refused (fail closed). */
-export class IntrospectionUnavailableError extends Error {
-  constructor(
-    /** `unreachable` (no answer in time), `server_error` (5xx), `refused` (4xx: this service's own credentials), `invalid_response`. */
-    readonly reason: 'unreachable' | 'server_error' | 'refused' | 'invalid_response',
-  ) {
-    super(`token introspection unavailable: ${reason}`);
-    this.name = 'IntrospectionUnavailableError';
-  }
-}
-
 /** How many active answers are remembered at most (the oldest forgotten first). */
 const MAX_REMEMBERED = 10_000;
 
 /**
  * Asks the issuer whether a service token is active (RFC 7662) for the routes that must know
  * of a revocation at once (`@Introspected()`). An active answer is remembered for `cacheMs`
- * (at most until the token's `exp`); an inactive one never is, so a token revoked after its
- * last check is refused within `cacheMs`. Concurrent checks of one token make one request.
+ * counted from when the question was sent (at most until the token's `exp`); an inactive one
+ * never is, so a token revoked after its last check is refused within `cacheMs`. Concurrent
+ * checks of one token make one request.
  * Anything but a well-formed answer fails closed: {@link IntrospectionUnavailableError}.
  */
 export class TokenIntrospector {
@@ -65,6 +56,8 @@ export class TokenIntrospector {
 
   private async ask(token: string, digest: string): Promise<boolean> {
     const { endpoint, client, timeoutMs, cacheMs } = this.settings;
+    // The answer may be as old as the question: the cache runs from here, not from its arrival.
+    const askedAt = this.now();
     let answer;
     try {
       answer = await postAsOAuthClient(endpoint, client, { token }, timeoutMs);
@@ -85,7 +78,7 @@ export class TokenIntrospector {
     ) {
       throw new IntrospectionUnavailableError('invalid_response');
     }
-    const until = Math.min(this.now() + cacheMs, exp * 1000);
+    const until = Math.min(askedAt + cacheMs, exp * 1000);
     if (this.now() < until) this.remember(digest, until);
     return true;
   }
