@@ -68,10 +68,11 @@ export interface InternalAuthMiddleware extends RequestHandler {
  * log lines and events) for a plain Express app:
  *
  * ```ts
- * const internalAuth = internalAuthMiddleware({ config: loadInternalAuthConfig(env, { serviceName: 'ledger' }) });
- * app.get('/health', health); // before the middleware: open
+ * const internalAuth = internalAuthMiddleware({ config: loadInternalAuthConfig(env, { serviceName: 'billing-server' }) });
+ * app.get('/health', internalAuth.public(), health); // before the middleware: open
  * app.use(internalAuth); // every later route: no credential, no entry
- * app.post('/charge', internalAuth.requireScopes('billing:charge'), charge);
+ * app.post('/deduct', internalAuth.requireScopes('billing:charge'), deduct);
+ * internalAuth.assertEveryRouteDeclared(app); // a route without a declaration stops the app
  * ```
  *
  * The global middleware checks the credential of every request that reaches it (default
