@@ -187,6 +187,23 @@ describe('npm start with INTERNAL_AUTH_MODE=token+jwt, then the identity curl ma
     }
   });
 
+  it('passes every check of docs/any-language.md (discovery, tokens, JWKS, local verification, introspection)', async () => {
+    const { code, output: report } = await runScript(
+      'curl-matrix.ts',
+      [join('docs', 'any-language.md')],
+      stack.env,
+    );
+    const checks = (
+      readFileSync(join(workspaceRoot(), 'docs', 'any-language.md'), 'utf8').match(
+        /```sh\n# expect:/g,
+      ) ?? []
+    ).length;
+    expect(checks).toBeGreaterThan(10);
+    expect(report).toContain(`curl-matrix: ${checks} passed, 0 failed`);
+    expect(code).toBe(0);
+    for (const secret of secrets()) expect(report).not.toContain(secret);
+  });
+
   it("makes invites with the operator's service token", async () => {
     const made = await runScript('invite.ts', ['team'], stack.env);
     expect(made).toMatchObject({ code: 0, stdout: expect.stringMatching(/^[A-Za-z0-9_-]{32}\n$/) });

@@ -8,7 +8,9 @@ export * from './lib/config/environment';
 export * from './lib/config/internal-auth.config';
 export * from './lib/config/token-strength';
 // Receiving side: the guard, its module and decorators
+export * from './lib/auth/acting-user';
 export * from './lib/auth/acting-user.decorator';
+export * from './lib/auth/internal-auth-check';
 export * from './lib/auth/internal-auth-denied.reason';
 export * from './lib/auth/internal-auth-events';
 export * from './lib/auth/internal-auth.constants';

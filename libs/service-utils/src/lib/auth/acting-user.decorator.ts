@@ -5,14 +5,7 @@ import {
   ForbiddenException,
 } from '@nestjs/common';
 import type { Request } from 'express';
-import { readSingleHeader } from '../http/single-header';
-import { verifiedCallerOf } from './verified-caller';
-
-/** The shape of a user id everywhere on the platform (a UUID fits it). */
-export const USER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-
-/** The header through which an internal caller names the user it acts for. */
-export const USER_ID_HEADER = 'X-User-ID';
+import { readActingUser } from './acting-user';
 
 /**
  * Injects the user an internal caller acts for, from `X-User-ID`. Parameter decorators run
@@ -26,18 +19,9 @@ export const USER_ID_HEADER = 'X-User-ID';
 export const ActingUser = createParamDecorator(
   (actAsUserScope: string | undefined, context: ExecutionContext) => {
     const request = context.switchToHttp().getRequest<Request>();
-    const caller = verifiedCallerOf(request);
-    if (caller && (actAsUserScope === undefined || !caller.scopes.has(actAsUserScope))) {
-      throw new ForbiddenException({ error: 'Forbidden' });
-    }
-    const header = readSingleHeader(request, USER_ID_HEADER);
-    if (header.kind === 'absent')
-      throw new BadRequestException({ error: 'X-User-ID header is required' });
-    if (header.kind === 'repeated')
-      throw new BadRequestException({ error: 'X-User-ID header must appear once' });
-    if (!USER_ID_PATTERN.test(header.value)) {
-      throw new BadRequestException({ error: 'X-User-ID is not a valid user id' });
-    }
-    return header.value;
+    const actingUser = readActingUser(request, actAsUserScope);
+    if (actingUser.kind === 'user') return actingUser.userId;
+    if (actingUser.status === 403) throw new ForbiddenException(actingUser.body);
+    throw new BadRequestException(actingUser.body);
   },
 );

@@ -14,45 +14,23 @@ import {
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import type { ServerResponse } from 'node:http';
-import type { InternalAuthConfig, InternalAuthMode } from '../config/internal-auth.config';
-import { readSingleHeader } from '../http/single-header';
-import type { JwtVerifier } from '../tokens/jwt-verifier';
-import { createServiceTokenVerifier, type ServiceCaller } from '../tokens/service-token';
-import { KeySetUnavailableError, TokenRejectedError } from '../tokens/token-errors';
-import { IntrospectionUnavailableError } from '../tokens/introspection-unavailable.error';
-import { TokenIntrospector } from '../tokens/token-introspector';
+import type { InternalAuthConfig } from '../config/internal-auth.config';
 import {
-  INTERNAL_AUTH_CONFIG,
-  INTERNAL_TOKEN_HEADER,
-  IS_INTERNAL_ONLY_KEY,
-} from './internal-auth.constants';
-import type { InternalAuthDeniedReason } from './internal-auth-denied.reason';
+  InternalAuthCheck,
+  type InternalAuthDecision,
+  type InternalRouteAuth,
+} from './internal-auth-check';
+import { INTERNAL_AUTH_CONFIG, IS_INTERNAL_ONLY_KEY } from './internal-auth.constants';
 import { InternalAuthEvents } from './internal-auth-events';
 import { INTROSPECTED_KEY } from './introspected.decorator';
 import { IS_PUBLIC_KEY } from './public.decorator';
 import { SCOPES_KEY } from './scopes.decorator';
-import { TokenMatcher } from './token-matcher';
-import { setVerifiedCaller } from './verified-caller';
 
 // A route handler as Nest hands it to a guard.
 type Handler = ReturnType<ExecutionContext['getHandler']>;
 
-/** The body of every 403, whatever was wrong: the reason goes to the log only. */
-export const FORBIDDEN_BODY = { error: 'Forbidden' } as const;
-/** The body of every 401 (a missing or bad service token). */
-export const UNAUTHORIZED_BODY = { error: 'unauthorized' } as const;
-
-// `Authorization: Bearer <compact JWS>` (the scheme is case-insensitive, RFC 7235).
-const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i;
-
-/** What the service-token check decided. */
-type ServiceTokenCheck =
-  | { readonly kind: 'allowed'; readonly caller: ServiceCaller; readonly token: string }
-  | {
-      readonly kind: 'refused';
-      readonly reason: InternalAuthDeniedReason;
-      readonly detail?: string;
-    };
+/** What the guard knows of a route: open, or what it asks of callers. */
+type RouteRule = { readonly open: true } | ({ readonly open: false } & InternalRouteAuth);
 
 /**
  * Default-deny guard for internal routes. A `@Public()` route (not `@InternalOnly()`) is open;
@@ -81,27 +59,16 @@ type ServiceTokenCheck =
 @Injectable()
 export class InternalTokenGuard implements CanActivate, OnApplicationBootstrap {
   private readonly logger = new Logger(InternalTokenGuard.name);
-  // None in `jwt` mode, which takes no shared token.
-  private readonly matcher: TokenMatcher | undefined;
-  private readonly openRoutes = new WeakMap<Type, WeakMap<Handler, boolean>>();
-  private readonly mode: InternalAuthMode;
-  private readonly shadow: boolean;
-  private readonly serviceTokens: JwtVerifier<ServiceCaller> | undefined;
-  private readonly introspector: TokenIntrospector | undefined;
+  private readonly routes = new WeakMap<Type, WeakMap<Handler, RouteRule>>();
+  // The decision itself, shared with the Express middleware and the Fastify hook.
+  private readonly check: InternalAuthCheck;
 
   constructor(
     private readonly reflector: Reflector,
     @Inject(INTERNAL_AUTH_CONFIG) config: InternalAuthConfig,
-    @Optional() private readonly events?: InternalAuthEvents,
+    @Optional() events?: InternalAuthEvents,
   ) {
-    this.mode = config.mode ?? 'token';
-    this.matcher = this.mode === 'jwt' ? undefined : new TokenMatcher(config.acceptedTokens);
-    this.shadow = config.shadow === 'jwt';
-    if ((this.mode !== 'token' || this.shadow) && !config.serviceTokens) {
-      throw new TypeError(`InternalTokenGuard: mode ${this.mode} needs serviceTokens settings`);
-    }
-    this.serviceTokens = config.serviceTokens && createServiceTokenVerifier(config.serviceTokens);
-    this.introspector = config.introspection && new TokenIntrospector(config.introspection);
+    this.check = new InternalAuthCheck(config, { events, logger: this.logger });
   }
 
   /**
@@ -109,222 +76,65 @@ export class InternalTokenGuard implements CanActivate, OnApplicationBootstrap {
    * issuer may start after this service): see {@link JwtVerifier.prefetchKeys}.
    */
   onApplicationBootstrap(): void {
-    void this.serviceTokens?.prefetchKeys();
+    void this.check.prefetchKeys();
   }
 
-  // Synchronous in `token` mode: the shared-token check needs no await.
+  // Synchronous in `token` mode, and for a service token verified before: no promise for Nest
+  // to await.
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    if (this.isOpen(context.getClass(), context.getHandler())) return true;
-
+    const route = this.ruleOf(context.getClass(), context.getHandler());
+    if (route.open) return true;
     const request = context.switchToHttp().getRequest<Request>();
-    if (this.mode !== 'jwt') {
-      const reason = this.findDenialReason(request);
-      if (reason !== undefined) {
-        this.logDenied(request, reason);
-        throw new ForbiddenException(FORBIDDEN_BODY);
-      }
-      if (this.mode === 'token') {
-        return this.shadow ? this.rehearseServiceToken(context, request) : true;
-      }
-    }
-    return this.requireServiceToken(context, request);
+    const decision = this.check.check(request, route);
+    return decision instanceof Promise
+      ? decision.then((settled) => this.enforce(context, settled))
+      : this.enforce(context, decision);
   }
 
-  // Synchronous for a token verified before (the common case: a caller reuses its token for
-  // minutes), unless the route introspects: no promise for Nest to await.
-  private requireServiceToken(context: ExecutionContext, request: Request): true | Promise<true> {
-    const bearer = this.readBearer(request);
-    if (bearer.kind === 'token' && !(this.introspector && this.isIntrospected(context))) {
-      const caller = this.serviceTokenVerifier().verifiedBefore(bearer.token);
-      const check = caller && this.checkScopes(context, caller, bearer.token);
-      if (check?.kind === 'allowed') {
-        setVerifiedCaller(request, check.caller);
-        return true;
-      }
+  private enforce(context: ExecutionContext, decision: InternalAuthDecision): true {
+    if (decision.kind === 'allowed') return true;
+    if (decision.wwwAuthenticate !== undefined) {
+      const response = context.switchToHttp().getResponse<ServerResponse>();
+      response.setHeader('WWW-Authenticate', decision.wwwAuthenticate);
     }
-    return this.requireServiceTokenAsync(context, request);
-  }
-
-  private async requireServiceTokenAsync(
-    context: ExecutionContext,
-    request: Request,
-  ): Promise<true> {
-    let check = await this.checkServiceToken(context, request);
-    if (check.kind === 'allowed' && this.introspector && this.isIntrospected(context)) {
-      check = await this.introspect(this.introspector, check);
+    switch (decision.status) {
+      case 401:
+        throw new UnauthorizedException(decision.body);
+      case 403:
+        throw new ForbiddenException(decision.body);
+      case 503:
+        throw new ServiceUnavailableException(decision.body);
     }
-    if (check.kind === 'allowed') {
-      setVerifiedCaller(request, check.caller);
-      return true;
-    }
-    this.logDenied(request, check.reason, check.detail);
-    const response = context.switchToHttp().getResponse<ServerResponse>();
-    if (check.reason === 'insufficient_scope' || check.reason === 'no_scopes_declared') {
-      response.setHeader('WWW-Authenticate', 'Bearer error="insufficient_scope"');
-      throw new ForbiddenException(FORBIDDEN_BODY);
-    }
-    // The token may be valid: without the issuer's keys, or its answer, it can be neither
-    // accepted nor refused.
-    if (check.reason === 'keys_unavailable' || check.reason === 'introspection_unavailable') {
-      throw new ServiceUnavailableException({ error: 'auth unavailable' });
-    }
-    response.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
-    throw new UnauthorizedException(UNAUTHORIZED_BODY);
-  }
-
-  /** A verified token on an `@Introspected()` route: still allowed only if the issuer says active. */
-  private async introspect(
-    introspector: TokenIntrospector,
-    check: Extract<ServiceTokenCheck, { kind: 'allowed' }>,
-  ): Promise<ServiceTokenCheck> {
-    try {
-      if (await introspector.isActive(check.token)) return check;
-      return { kind: 'refused', reason: 'token_inactive', detail: check.caller.name };
-    } catch (error) {
-      if (error instanceof IntrospectionUnavailableError) {
-        return { kind: 'refused', reason: 'introspection_unavailable', detail: error.reason };
-      }
-      throw error;
-    }
-  }
-
-  private isIntrospected(context: ExecutionContext): boolean {
-    return (
-      this.reflector.getAllAndOverride<boolean | undefined>(INTROSPECTED_KEY, [
-        context.getHandler(),
-        context.getClass(),
-      ]) === true
-    );
-  }
-
-  /** `INTERNAL_AUTH_SHADOW=jwt`: what `jwt` mode would refuse is logged and reported only. */
-  private async rehearseServiceToken(context: ExecutionContext, request: Request): Promise<true> {
-    const check = await this.checkServiceToken(context, request);
-    if (check.kind === 'refused') {
-      this.logger.warn({
-        event: 'internal_auth_shadow_denied',
-        reason: check.reason,
-        ...(check.detail === undefined ? {} : { detail: check.detail }),
-        method: request.method,
-        path: request.path,
-      });
-      this.events?.shadowDenied?.(check.reason);
-    }
-    return true;
-  }
-
-  /** The service token of `Authorization: Bearer`, or why there is none to check. */
-  private readBearer(
-    request: Request,
-  ):
-    | { readonly kind: 'token'; readonly token: string }
-    | Extract<ServiceTokenCheck, { kind: 'refused' }> {
-    const header = readSingleHeader(request, 'Authorization');
-    if (header.kind === 'absent') return { kind: 'refused', reason: 'bearer_missing' };
-    if (header.kind === 'repeated') return { kind: 'refused', reason: 'bearer_repeated' };
-    const token = BEARER.exec(header.value)?.[1];
-    if (token === undefined) return { kind: 'refused', reason: 'bearer_malformed' };
-    return { kind: 'token', token };
-  }
-
-  // Set whenever the mode or the shadow needs it (checked in the constructor).
-  private serviceTokenVerifier(): JwtVerifier<ServiceCaller> {
-    return this.serviceTokens as JwtVerifier<ServiceCaller>;
-  }
-
-  private async checkServiceToken(
-    context: ExecutionContext,
-    request: Request,
-  ): Promise<ServiceTokenCheck> {
-    const bearer = this.readBearer(request);
-    if (bearer.kind !== 'token') return bearer;
-    const { token } = bearer;
-    let caller: ServiceCaller;
-    try {
-      caller = await this.serviceTokenVerifier().verify(token);
-    } catch (error) {
-      if (error instanceof TokenRejectedError) {
-        return { kind: 'refused', reason: 'token_rejected', detail: error.reason };
-      }
-      if (error instanceof KeySetUnavailableError) {
-        return { kind: 'refused', reason: 'keys_unavailable', detail: error.reason };
-      }
-      throw error;
-    }
-    return this.checkScopes(context, caller, token);
-  }
-
-  /** Whether the verified `caller` holds one of the scopes the route accepts. */
-  private checkScopes(
-    context: ExecutionContext,
-    caller: ServiceCaller,
-    token: string,
-  ): ServiceTokenCheck {
-    const accepted = this.reflector.getAllAndOverride<string[] | undefined>(SCOPES_KEY, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
-    if (accepted === undefined) {
-      return { kind: 'refused', reason: 'no_scopes_declared', detail: caller.name };
-    }
-    if (!accepted.some((scope) => caller.scopes.has(scope))) {
-      return { kind: 'refused', reason: 'insufficient_scope', detail: caller.name };
-    }
-    return { kind: 'allowed', caller, token };
-  }
-
-  private logDenied(request: Request, reason: InternalAuthDeniedReason, detail?: string): void {
-    this.logger.warn({
-      event: 'internal_auth_denied',
-      reason,
-      ...(detail === undefined ? {} : { detail }),
-      remote_address: request.socket.remoteAddress,
-      method: request.method,
-      // The path only: a query string may carry a misplaced credential.
-      path: request.path,
-    });
-    this.events?.denied(reason);
   }
 
   /**
-   * Whether a route is open without a token: `@Public()` and not `@InternalOnly()`. Decorators
-   * are fixed once the app is built, so the answer is remembered per class and handler (a
-   * handler inherited by two controllers may be judged differently in each).
+   * What a route asks: nothing when `@Public()` and not `@InternalOnly()`, else its
+   * `@Scopes()` and `@Introspected()`. Decorators are fixed once the app is built, so the
+   * answer is remembered per class and handler (a handler inherited by two controllers may be
+   * judged differently in each).
    */
-  private isOpen(controller: Type, handler: Handler): boolean {
-    let handlers = this.openRoutes.get(controller);
+  private ruleOf(controller: Type, handler: Handler): RouteRule {
+    let handlers = this.routes.get(controller);
     if (handlers === undefined) {
       handlers = new WeakMap();
-      this.openRoutes.set(controller, handlers);
+      this.routes.set(controller, handlers);
     }
-    let open = handlers.get(handler);
-    if (open === undefined) {
+    let rule = handlers.get(handler);
+    if (rule === undefined) {
       const targets = [handler, controller];
-      const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(
-        IS_PUBLIC_KEY,
-        targets,
-      );
-      const isInternalOnly = this.reflector.getAllAndOverride<boolean | undefined>(
-        IS_INTERNAL_ONLY_KEY,
-        targets,
-      );
-      open = isPublic === true && isInternalOnly !== true;
-      handlers.set(handler, open);
+      const read = <T>(key: string) =>
+        this.reflector.getAllAndOverride<T | undefined>(key, targets);
+      const open =
+        read<boolean>(IS_PUBLIC_KEY) === true && read<boolean>(IS_INTERNAL_ONLY_KEY) !== true;
+      rule = open
+        ? { open: true }
+        : {
+            open: false,
+            scopes: read<string[]>(SCOPES_KEY),
+            introspected: read<boolean>(INTROSPECTED_KEY) === true,
+          };
+      handlers.set(handler, rule);
     }
-    return open;
-  }
-
-  private findDenialReason(request: Request): InternalAuthDeniedReason | undefined {
-    const header = readSingleHeader(request, INTERNAL_TOKEN_HEADER);
-    switch (header.kind) {
-      case 'absent':
-        return 'missing';
-      case 'repeated':
-        return 'repeated';
-      case 'single':
-        if (header.value === '') return 'empty';
-        if (header.value.includes(',')) return 'comma_joined';
-        return this.matcher?.matches(header.value) ? undefined : 'mismatch';
-    }
+    return rule;
   }
 }
