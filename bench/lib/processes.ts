@@ -29,10 +29,19 @@ function loaderArgs(main: string): string[] {
   return main.endsWith('.ts') ? ['--import', 'tsx'] : [];
 }
 
-/** The environment of a child: the launcher's harmless inherited variables plus `env`. */
+/**
+ * The environment of a child: the launcher's harmless inherited variables, the per-client rate
+ * limits off (a benchmark is one client far above any production limit; the `rate-limit`
+ * scenario measures what counting costs), then `env`.
+ */
 async function childEnvironment(env: Environment): Promise<Record<string, string>> {
   const { definedOnly, inheritedEnvironment } = await loadLauncher();
-  return { ...inheritedEnvironment(runnerEnvironment()), ...definedOnly(env) };
+  return {
+    ...inheritedEnvironment(runnerEnvironment()),
+    RATE_LIMIT_INTERNAL_REQUESTS: '0',
+    RATE_LIMIT_OAUTH_PER_MINUTE: '0',
+    ...definedOnly(env),
+  };
 }
 
 /** What a forked worker answers to a `run` message. */

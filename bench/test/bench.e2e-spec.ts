@@ -48,15 +48,19 @@ const COMPARISONS = [
   'ledger-pglite-hot',
   'token-issuance',
   'token-introspection',
+  'rate-limit-memory',
+  'rate-limit-redis',
   'guard-token-jwt',
 ];
 const MEMORY = ['memory-postgres', 'memory-pglite'];
 const RATES = ['token-cache-hit-rate'];
-const NEEDS_POSTGRES = new Set([
+// What may be skipped off CI: the scenarios that need a PostgreSQL or a Redis server.
+const NEEDS_A_SERVER = new Set([
   'guard-postgres',
   'ledger-postgres-spread',
   'ledger-postgres-hot',
   'memory-postgres',
+  'rate-limit-redis',
 ]);
 const SERVICES = ['billing-server', 'auth-server', 'filesystem-server', 'backend'];
 
@@ -80,8 +84,8 @@ function expectSpread(spread: Spread | undefined): void {
 describe('npm run bench -- --quick', () => {
   const root = workspaceRoot();
   const out = mkdtempSync(join(tmpdir(), 'bench-e2e-'));
-  // CI has PostgreSQL: there, a skipped PostgreSQL scenario is a failure.
-  const postgresRequired = process.env['CI'] === 'true';
+  // CI has PostgreSQL and Redis: there, a skipped scenario is a failure.
+  const serversRequired = process.env['CI'] === 'true';
   let results: Results;
   let byId: Map<string, Scenario>;
 
@@ -109,13 +113,13 @@ describe('npm run bench -- --quick', () => {
     expect(results.machine).toMatchObject({ cores: expect.any(Number), node: process.version });
   });
 
-  it('skips only the PostgreSQL scenarios, only without a database, and never on CI', () => {
+  it('skips only the PostgreSQL and Redis scenarios, only without the server, and never on CI', () => {
     const notRun = results.scenarios.filter((scenario) => scenario.status !== 'ok');
     for (const scenario of notRun) {
       expect(scenario).toMatchObject({ status: 'skipped', reason: expect.any(String) });
     }
     const wronglySkipped = notRun
-      .filter((scenario) => postgresRequired || !NEEDS_POSTGRES.has(scenario.id))
+      .filter((scenario) => serversRequired || !NEEDS_A_SERVER.has(scenario.id))
       .map((scenario) => `${scenario.id}: ${scenario.reason}`);
     expect(wronglySkipped).toEqual([]);
   });

@@ -7,6 +7,7 @@ import {
   InternalClientModule,
   LoggingModule,
   MetricsModule,
+  RateLimitModule,
   type OpenApiOptions,
   ServiceHttpModule,
 } from '@zt/service-chassis';
@@ -59,6 +60,10 @@ export class AppModule {
         // Every backend reads the revocation feed every few seconds.
         LoggingModule.forRoot({ service: config.service, polledPaths: ['/revocations'] }),
         MetricsModule.forRoot({ serviceName: config.service.name }),
+        RateLimitModule.forRoot({
+          serviceName: config.service.name,
+          config: config.service.rateLimit,
+        }),
         HealthModule,
         InternalAuthModule.forRoot(config.internalAuth),
         InternalClientModule.forRoot({

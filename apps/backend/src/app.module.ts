@@ -6,6 +6,7 @@ import {
   InternalClientModule,
   LoggingModule,
   MetricsModule,
+  RateLimitModule,
   type OpenApiOptions,
   ServiceHttpModule,
 } from '@zt/service-chassis';
@@ -51,6 +52,10 @@ export class AppModule {
         ...(configModule ? [configModule] : []),
         LoggingModule.forRoot({ service: config.service }),
         MetricsModule.forRoot({ serviceName: config.service.name }),
+        RateLimitModule.forRoot({
+          serviceName: config.service.name,
+          config: config.service.rateLimit,
+        }),
         HealthModule,
         // Only GET /metrics takes the internal credential; /me routes have UserTokenGuard.
         InternalAuthModule.forRoot(config.internalAuth, { guard: 'internal-only-routes' }),

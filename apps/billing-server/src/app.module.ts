@@ -6,6 +6,7 @@ import {
   HealthModule,
   LoggingModule,
   MetricsModule,
+  RateLimitModule,
   type OpenApiOptions,
   ServiceHttpModule,
 } from '@zt/service-chassis';
@@ -45,6 +46,10 @@ export class AppModule {
         // The backend's resolver lists open holds every few seconds.
         LoggingModule.forRoot({ service: config.service, polledPaths: ['/holds'] }),
         MetricsModule.forRoot({ serviceName: config.service.name }),
+        RateLimitModule.forRoot({
+          serviceName: config.service.name,
+          config: config.service.rateLimit,
+        }),
         HealthModule,
         InternalAuthModule.forRoot(config.internalAuth),
         ServiceHttpModule.forRoot({ maxJsonBodyBytes: config.service.maxJsonBodyBytes }),

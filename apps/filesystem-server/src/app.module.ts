@@ -7,6 +7,7 @@ import {
   HealthModule,
   LoggingModule,
   MetricsModule,
+  RateLimitModule,
   type OpenApiOptions,
   ServiceHttpModule,
 } from '@zt/service-chassis';
@@ -41,6 +42,10 @@ export class AppModule {
         ...(configModule ? [configModule] : []),
         LoggingModule.forRoot({ service: config.service }),
         MetricsModule.forRoot({ serviceName: config.service.name }),
+        RateLimitModule.forRoot({
+          serviceName: config.service.name,
+          config: config.service.rateLimit,
+        }),
         HealthModule,
         InternalAuthModule.forRoot(config.internalAuth),
         ServiceHttpModule.forRoot({ maxJsonBodyBytes: config.service.maxJsonBodyBytes }),

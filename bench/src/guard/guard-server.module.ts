@@ -1,6 +1,11 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { InternalAuthModule } from '@zt/service-utils';
-import { LoggingModule, MetricsModule, ServiceHttpModule } from '@zt/service-chassis';
+import {
+  LoggingModule,
+  MetricsModule,
+  RateLimitModule,
+  ServiceHttpModule,
+} from '@zt/service-chassis';
 import type { GuardServerConfig } from '../config/guard-server.config';
 import { AllowAllBalanceController } from './allow-all-balance.controller';
 import { BalanceReader, BENCH_DATABASE_URL } from './balance.reader';
@@ -12,7 +17,7 @@ import { OpenBalanceController } from './open-balance.controller';
  * `/guarded/...` behind `InternalTokenGuard` and `/open/...` without it (and `/allow-all/...`
  * behind a guard that returns true, to tell Nest's share from ours), on the request
  * pipeline of the billing server (`runService`; the logging, metrics and HTTP modules it
- * imports, in its order). The guard covers only the routes that ask for it.
+ * imports, in its order; the rate limit off unless `RATE_LIMIT_INTERNAL_REQUESTS` says). The guard covers only the routes that ask for it.
  */
 @Module({})
 export class GuardServerModule {
@@ -22,6 +27,10 @@ export class GuardServerModule {
       imports: [
         LoggingModule.forRoot({ service: config.service }),
         MetricsModule.forRoot({ serviceName: config.service.name }),
+        RateLimitModule.forRoot({
+          serviceName: config.service.name,
+          config: config.service.rateLimit,
+        }),
         InternalAuthModule.forRoot(config.internalAuth, { guard: 'internal-only-routes' }),
         ServiceHttpModule.forRoot({ maxJsonBodyBytes: config.service.maxJsonBodyBytes }),
       ],

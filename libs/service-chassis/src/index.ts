@@ -27,6 +27,12 @@ export * from './lib/metrics/metrics.constants';
 export * from './lib/metrics/metrics.controller';
 export * from './lib/metrics/metrics.module';
 export * from './lib/metrics/service-metrics';
+// Rate limits: per client, counted in Redis (REDIS_URL) or in memory (rate-limiter-flexible)
+export * from './lib/rate-limit/client-rate-limit';
+export * from './lib/rate-limit/rate-limit.config';
+export * from './lib/rate-limit/rate-limit.constants';
+export * from './lib/rate-limit/rate-limit.module';
+export * from './lib/rate-limit/rate-limit-store';
 // Logs: pino JSON lines (nestjs-pino), request ids across services, redaction of secrets
 export * from './lib/logging/log-redaction';
 export * from './lib/logging/logging.module';

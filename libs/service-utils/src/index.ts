@@ -10,6 +10,7 @@ export * from './lib/config/token-strength';
 // Receiving side: the guard, its module and decorators
 export * from './lib/auth/acting-user';
 export * from './lib/auth/acting-user.decorator';
+export * from './lib/auth/caller-rate-limit';
 export * from './lib/auth/internal-auth-check';
 export * from './lib/auth/internal-auth-denied.reason';
 export * from './lib/auth/internal-auth-events';

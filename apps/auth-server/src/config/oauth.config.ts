@@ -38,6 +38,12 @@ export interface OAuthConfig {
    * during a rotation, `<CLIENT>_CLIENT_SECRET_NEXT`). The secrets themselves are not kept.
    */
   readonly clientSecrets: ReadonlyMap<string, ClientSecretDigests>;
+  /**
+   * Requests one authenticated client may make of the token, introspection and revocation
+   * endpoints together per minute, over every replica (`RATE_LIMIT_OAUTH_PER_MINUTE`, default
+   * 600; 0 turns the limit off). A service asks for a token per callee every few minutes.
+   */
+  readonly clientRequestsPerMinute: number;
 }
 
 /**
@@ -79,6 +85,10 @@ export function loadOAuthConfig(
       max: 365,
     }),
     signingKeysFile: readOptionalString(env, 'SERVICE_SIGNING_KEYS_FILE'),
+    clientRequestsPerMinute: readInteger(env, 'RATE_LIMIT_OAUTH_PER_MINUTE', 600, {
+      min: 0,
+      max: 1_000_000,
+    }),
     serviceUrls: {
       'auth-server': own.authServerUrl,
       'billing-server': own.billingServerUrl,

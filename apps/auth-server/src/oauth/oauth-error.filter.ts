@@ -25,6 +25,9 @@ export class OAuthErrorFilter implements ExceptionFilter {
     setNoStore(response);
     // Refused before its body was read: close rather than read what will not be used.
     if (!request.complete) response.setHeader('Connection', 'close');
+    if (exception.retryAfterSeconds !== undefined) {
+      response.setHeader('Retry-After', String(exception.retryAfterSeconds));
+    }
     if (exception.status === 401) {
       response.setHeader('WWW-Authenticate', `Basic realm="${TOKEN_ENDPOINT_REALM}"`);
     }

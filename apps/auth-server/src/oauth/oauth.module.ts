@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { ClientAuthenticator } from './client-authenticator';
 import { NoStoreMiddleware } from './no-store.middleware';
+import { OAuthClientRateLimit } from './oauth-client-rate-limit';
 import { OAUTH_OPTIONS } from './oauth.constants';
 import { OAuthMetadataController } from './oauth-metadata.controller';
 import type { OAuthModuleOptions } from './oauth.module-options';
@@ -37,6 +38,7 @@ export class OAuthModule implements NestModule {
         ServiceTokenInspector,
         ServiceTokenRevocationsRepository,
         ClientAuthenticator,
+        OAuthClientRateLimit,
       ],
       exports: [ServiceTokenIssuer],
     };

@@ -33,6 +33,7 @@ describe(ServiceTokenIssuer.name, () => {
       clients: SERVICE_CLIENTS,
       // No secret at all: minting its own tokens needs none.
       clientSecrets: new Map(SERVICE_CLIENTS.map((c) => [c.clientId, ClientSecretDigests.of()])),
+      clientRequestsPerMinute: 0,
       now: () => NOW,
     };
     keys = new ServiceSigningKeys(options);

@@ -14,6 +14,7 @@ import { Public } from '@zt/service-utils';
 import type { Request } from 'express';
 import type { z } from 'zod';
 import { ClientAuthenticator } from './client-authenticator';
+import { OAuthClientRateLimit } from './oauth-client-rate-limit';
 import { OAUTH_OPTIONS } from './oauth.constants';
 import type { OAuthModuleOptions } from './oauth.module-options';
 import { OAuthErrorFilter } from './oauth-error.filter';
@@ -39,6 +40,7 @@ export class TokenStatusController {
 
   constructor(
     private readonly authenticator: ClientAuthenticator,
+    private readonly clientLimit: OAuthClientRateLimit,
     private readonly inspector: ServiceTokenInspector,
     private readonly revocations: ServiceTokenRevocationsRepository,
     @Inject(OAUTH_OPTIONS) private readonly options: OAuthModuleOptions,
@@ -56,6 +58,7 @@ export class TokenStatusController {
   async introspect(@Req() request: Request): Promise<IntrospectionAnswer> {
     const form = await readForm(request);
     const client = this.authenticator.authenticateRequest(request, form);
+    await this.clientLimit.admit(client.clientId);
     const token = readToken(form);
     const outcome = await this.inspector.inspect(token, client.clientId);
     this.logger.log({
@@ -83,6 +86,7 @@ export class TokenStatusController {
   async revoke(@Req() request: Request): Promise<Record<string, never>> {
     const form = await readForm(request);
     const client = this.authenticator.authenticateRequest(request, form);
+    await this.clientLimit.admit(client.clientId);
     const claims = await this.inspector.verify(readToken(form));
     if (!claims) return {};
     if (claims.client_id !== client.clientId) {

@@ -4,6 +4,7 @@ import { ApiEndpoint, RawBody } from '@zt/service-chassis';
 import { Public } from '@zt/service-utils';
 import type { Request } from 'express';
 import { ClientAuthenticator } from './client-authenticator';
+import { OAuthClientRateLimit } from './oauth-client-rate-limit';
 import { OAUTH_OPTIONS } from './oauth.constants';
 import { OAuthErrorFilter } from './oauth-error.filter';
 import { OAuthError } from './oauth.error';
@@ -29,6 +30,7 @@ interface TokenAnswer {
 export class TokenController {
   constructor(
     private readonly authenticator: ClientAuthenticator,
+    private readonly clientLimit: OAuthClientRateLimit,
     private readonly issuer: ServiceTokenIssuer,
     @Inject(OAUTH_OPTIONS) private readonly options: OAuthModuleOptions,
   ) {}
@@ -42,6 +44,7 @@ export class TokenController {
     const form = await readForm(request);
     // The client first: nothing about the request is told to whoever cannot authenticate.
     const client = this.authenticator.authenticateRequest(request, form);
+    await this.clientLimit.admit(client.clientId);
     const grantType = form.get('grant_type');
     if (grantType === undefined) throw new OAuthError('invalid_request', 'grant_type is required');
     if (grantType !== oauthApi.CLIENT_CREDENTIALS_GRANT) {

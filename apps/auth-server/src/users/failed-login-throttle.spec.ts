@@ -1,62 +1,82 @@
-import {
-  FAILED_LOGIN_WINDOW_MS,
-  FailedLoginThrottle,
-  MAX_FAILED_LOGINS,
-} from './failed-login-throttle';
+import { randomBytes } from 'node:crypto';
+import { loadRateLimitConfig, RateLimitStore } from '@zt/service-chassis';
+import { testRedisUrl } from '@zt/test-kit';
+import { FailedLoginThrottle, MAX_FAILED_LOGINS } from './failed-login-throttle';
 
-describe(FailedLoginThrottle.name, () => {
-  let now: number;
-  let sut: FailedLoginThrottle;
+// Memory always; Redis too when TEST_REDIS_URL is set, where two stores stand for two replicas.
+const stores: Array<[string, string | undefined]> = [['memory', undefined]];
+const redisUrl = testRedisUrl();
+if (redisUrl) stores.push(['redis', redisUrl]);
 
-  beforeEach(() => {
-    // A frozen clock that the test moves.
-    now = 1_000_000;
-    sut = new FailedLoginThrottle(() => now);
-  });
+describe.each(stores)(`${FailedLoginThrottle.name} (%s)`, (_kind, url) => {
+  const opened: RateLimitStore[] = [];
+  // Each test counts under its own prefix, so runs never see each other's keys.
+  let prefix: string;
 
-  const fail = (email: string, times: number) => {
-    for (let i = 0; i < times; i += 1) {
-      expect(sut.reserve(email)).toBe(0);
-      sut.recordFailure(email);
-      now += 1000;
-    }
+  const openStore = async () => {
+    const store = new RateLimitStore(
+      loadRateLimitConfig({ REDIS_URL: url, REDIS_KEY_PREFIX: prefix }),
+    );
+    opened.push(store);
+    await store.onModuleInit();
+    expect(store.kind).toBe(url === undefined ? 'memory' : 'redis');
+    return store;
+  };
+  const fail = async (throttle: FailedLoginThrottle, email: string, times: number) => {
+    for (let i = 0; i < times; i += 1) expect(await throttle.reserve(email)).toBe(0);
   };
 
-  it(`lets ${MAX_FAILED_LOGINS} failures through, then refuses that email only`, () => {
-    fail('ada@example.com', MAX_FAILED_LOGINS - 1);
-    fail('ada@example.com', 1);
-    expect(sut.reserve('ada@example.com')).toBeGreaterThan(0);
-    expect(sut.reserve('bob@example.com')).toBe(0);
+  beforeEach(() => {
+    prefix = `zt-test-${randomBytes(6).toString('hex')}`;
+  });
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((store) => store.onModuleDestroy()));
   });
 
-  it('lets the email try again once the oldest counted failure leaves the window', () => {
-    fail('ada@example.com', MAX_FAILED_LOGINS);
-    const wait = sut.reserve('ada@example.com');
-    expect(wait).toBe(FAILED_LOGIN_WINDOW_MS - MAX_FAILED_LOGINS * 1000);
-    now += wait - 1;
-    expect(sut.reserve('ada@example.com')).toBe(1);
-    now += 1;
-    expect(sut.reserve('ada@example.com')).toBe(0);
-    sut.release('ada@example.com');
+  it(`lets ${MAX_FAILED_LOGINS} failures through, then refuses that email only`, async () => {
+    const sut = new FailedLoginThrottle(await openStore());
+    await fail(sut, 'ada@example.com', MAX_FAILED_LOGINS);
+    const wait = await sut.reserve('ada@example.com');
+    expect(wait).toBeGreaterThan(14 * 60 * 1000);
+    expect(wait).toBeLessThanOrEqual(15 * 60 * 1000);
+    expect(await sut.reserve('bob@example.com')).toBe(0);
   });
 
-  it('forgets the failures of an email after a success', () => {
-    fail('ada@example.com', MAX_FAILED_LOGINS - 1);
-    expect(sut.reserve('ada@example.com')).toBe(0);
-    sut.recordSuccess('ada@example.com');
-    fail('ada@example.com', MAX_FAILED_LOGINS - 1);
-    expect(sut.reserve('ada@example.com')).toBe(0);
+  it('throttles a parallel burst as a sequence: at most the limit get through', async () => {
+    const sut = new FailedLoginThrottle(await openStore());
+    const waits = await Promise.all(
+      Array.from({ length: 3 * MAX_FAILED_LOGINS }, () => sut.reserve('ada@example.com')),
+    );
+    expect(waits.filter((wait) => wait === 0)).toHaveLength(MAX_FAILED_LOGINS);
   });
 
-  it('counts attempts still running, so a parallel burst gets no more checks than a sequence', () => {
-    for (let i = 0; i < MAX_FAILED_LOGINS; i += 1) expect(sut.reserve('ada@example.com')).toBe(0);
-    // Nothing has failed yet, but every place is taken by an attempt in flight.
-    expect(sut.reserve('ada@example.com')).toBeGreaterThan(0);
-    expect(sut.reserve('bob@example.com')).toBe(0);
-    // An attempt that ends without a verdict (an error) gives its place back.
-    sut.release('ada@example.com');
-    expect(sut.reserve('ada@example.com')).toBe(0);
-    for (let i = 0; i < MAX_FAILED_LOGINS; i += 1) sut.recordFailure('ada@example.com');
-    expect(sut.reserve('ada@example.com')).toBe(FAILED_LOGIN_WINDOW_MS);
+  it('forgets the failures of an email on success', async () => {
+    const sut = new FailedLoginThrottle(await openStore());
+    await fail(sut, 'ada@example.com', MAX_FAILED_LOGINS - 1);
+    expect(await sut.reserve('ada@example.com')).toBe(0);
+    await sut.recordSuccess('ada@example.com');
+    await fail(sut, 'ada@example.com', MAX_FAILED_LOGINS);
+    expect(await sut.reserve('ada@example.com')).toBeGreaterThan(0);
   });
+
+  it('gives back an attempt that was never judged', async () => {
+    const sut = new FailedLoginThrottle(await openStore());
+    await fail(sut, 'ada@example.com', MAX_FAILED_LOGINS);
+    await sut.release('ada@example.com');
+    expect(await sut.reserve('ada@example.com')).toBe(0);
+    expect(await sut.reserve('ada@example.com')).toBeGreaterThan(0);
+  });
+
+  if (url !== undefined) {
+    it('holds across two replicas sharing one Redis', async () => {
+      const first = new FailedLoginThrottle(await openStore());
+      const second = new FailedLoginThrottle(await openStore());
+      await fail(first, 'ada@example.com', MAX_FAILED_LOGINS / 2);
+      await fail(second, 'ada@example.com', MAX_FAILED_LOGINS / 2);
+      expect(await first.reserve('ada@example.com')).toBeGreaterThan(0);
+      expect(await second.reserve('ada@example.com')).toBeGreaterThan(0);
+      await second.recordSuccess('ada@example.com');
+      expect(await first.reserve('ada@example.com')).toBe(0);
+    });
+  }
 });

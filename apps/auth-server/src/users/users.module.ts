@@ -10,12 +10,7 @@ import { UsersService } from './users.service';
 @Module({
   imports: [BillingModule],
   controllers: [UsersController],
-  providers: [
-    UsersRepository,
-    UsersService,
-    PasswordHasher,
-    { provide: FailedLoginThrottle, useValue: new FailedLoginThrottle() },
-  ],
+  providers: [UsersRepository, UsersService, PasswordHasher, FailedLoginThrottle],
   exports: [UsersService, UsersRepository],
 })
 export class UsersModule {}

@@ -76,21 +76,23 @@ export class UsersService {
     request: ParsedBody<typeof authApi.login>,
   ): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number }> {
     const email = request.email.trim().toLowerCase();
-    const waitMs = this.throttle.reserve(email);
+    const waitMs = await this.throttle.reserve(email);
     if (waitMs > 0) {
       throw new HttpError(HttpStatus.TOO_MANY_REQUESTS, 'too many failed logins; try again later', {
         retry_after_seconds: Math.ceil(waitMs / 1000),
       });
     }
-    const user = await this.userWithPassword(email, request.password).catch((error: unknown) => {
-      this.throttle.release(email);
-      throw error;
-    });
+    const user = await this.userWithPassword(email, request.password).catch(
+      async (error: unknown) => {
+        await this.throttle.release(email);
+        throw error;
+      },
+    );
     if (!user) {
-      this.throttle.recordFailure(email);
+      // The reserved attempt stays counted: a failure.
       throw new HttpError(HttpStatus.UNAUTHORIZED, 'invalid credentials');
     }
-    this.throttle.recordSuccess(email);
+    await this.throttle.recordSuccess(email);
     // Right after a password change, tokens of its second are revoked: wait for the next.
     const untilValid = user.tokensValidAfter * 1000 - Date.now();
     if (untilValid > 0) await sleep(untilValid);
@@ -112,7 +114,7 @@ export class UsersService {
   ): Promise<void> {
     const user = await this.repository.findById(userId);
     const email = user?.email ?? `unknown:${userId}`;
-    const waitMs = this.throttle.reserve(email);
+    const waitMs = await this.throttle.reserve(email);
     if (waitMs > 0) {
       throw new HttpError(HttpStatus.TOO_MANY_REQUESTS, 'too many failed logins; try again later', {
         retry_after_seconds: Math.ceil(waitMs / 1000),
@@ -122,14 +124,14 @@ export class UsersService {
     try {
       valid = await this.hasher.verify(request.current_password, user?.passwordHash);
     } catch (error) {
-      this.throttle.release(email);
+      await this.throttle.release(email);
       throw error;
     }
     if (!user || !valid) {
-      this.throttle.recordFailure(email);
+      // The reserved attempt stays counted: a failure.
       throw new HttpError(HttpStatus.UNAUTHORIZED, 'invalid credentials');
     }
-    this.throttle.recordSuccess(email);
+    await this.throttle.recordSuccess(email);
     const passwordHash = await this.hasher.hash(request.new_password);
     // The next whole second: every token issued before the change has an earlier `iat`.
     const notBefore = Math.floor(Date.now() / 1000) + 1;

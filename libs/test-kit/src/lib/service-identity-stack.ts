@@ -85,6 +85,8 @@ export interface ServiceIdentityStackOptions {
    * ask the auth server about every token); introspection is off when absent.
    */
   readonly billingIntrospectionCacheMs?: number;
+  /** More variables for every service (e.g. `REDIS_URL` and the rate limits). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -127,6 +129,7 @@ export class ServiceIdentityStack {
           ...clients.env,
           SERVICE_TOKEN_TTL_SECONDS: options.tokenTtlSeconds?.toString(),
           DATABASE_URL: options.databaseUrl,
+          ...options.env,
         },
         serviceEnv: {
           'billing-server': {
@@ -201,6 +204,20 @@ export class ServiceIdentityStack {
     return postAsClient(
       `${this.issuer}${path}`,
       { id: clientId, secret: this.secrets[clientId], method },
+      fields,
+    );
+  }
+
+  /** As {@link postAsClient}, at another auth server than the stack's (a replica). */
+  postAsClientAt(
+    issuer: string,
+    path: string,
+    clientId: ServiceClientId,
+    fields: Readonly<Record<string, string>>,
+  ): Promise<TestResponse> {
+    return postAsClient(
+      `${issuer}${path}`,
+      { id: clientId, secret: this.secrets[clientId] },
       fields,
     );
   }

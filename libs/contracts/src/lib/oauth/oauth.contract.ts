@@ -5,7 +5,11 @@ import { type AnswerSpec, defineEndpoint } from '../endpoint';
 // the token endpoint (client credentials only), introspection (RFC 7662) and revocation
 // (RFC 7009) of service tokens, its metadata (RFC 8414) and the key set that verifies them.
 
-/** The error codes of the token endpoint (RFC 6749 section 5.2, RFC 8707 `invalid_target`). */
+/**
+ * The error codes of the token endpoint (RFC 6749 section 5.2, RFC 8707 `invalid_target`) and
+ * its siblings. `temporarily_unavailable` (registered by RFC 6749 section 4.1.2.1 for the
+ * authorization endpoint) answers a client past its rate limit, with 429 and `Retry-After`.
+ */
 export const TOKEN_ERROR_CODES = [
   'invalid_request',
   'invalid_client',
@@ -14,6 +18,7 @@ export const TOKEN_ERROR_CODES = [
   'unsupported_grant_type',
   'invalid_scope',
   'invalid_target',
+  'temporarily_unavailable',
 ] as const;
 
 /** One error code of the token endpoint. */
@@ -60,6 +65,14 @@ const invalidClient = tokenError(
   'invalid_client',
   'Unknown client, wrong secret, or no authentication',
   { ...NO_STORE_HEADERS, 'WWW-Authenticate': 'Basic realm="auth-server"' },
+);
+
+const rateLimited = tokenError(
+  429,
+  'temporarily_unavailable',
+  'The client made too many requests of the auth server (per client, over every replica); ' +
+    'Retry-After says in how many seconds it may try again',
+  { ...NO_STORE_HEADERS, 'Retry-After': 'Seconds until the client may try again' },
 );
 
 // The trust kit verifies service tokens: the profile is written once, there.
@@ -131,6 +144,7 @@ export const issueServiceToken = defineEndpoint({
       'WWW-Authenticate': 'Basic realm="auth-server"',
     }),
     tokenError(413, 'invalid_request', 'A form larger than the limit'),
+    rateLimited,
   ],
 });
 
@@ -178,6 +192,7 @@ export const introspectServiceToken = defineEndpoint({
     tokenError(400, 'invalid_request', 'Malformed form, a repeated parameter, no token, ...'),
     invalidClient,
     tokenError(413, 'invalid_request', 'A form larger than the limit'),
+    rateLimited,
   ],
 });
 
@@ -202,6 +217,7 @@ export const revokeServiceToken = defineEndpoint({
     tokenError(400, 'unauthorized_client', 'A valid token issued to another client'),
     invalidClient,
     tokenError(413, 'invalid_request', 'A form larger than the limit'),
+    rateLimited,
   ],
 });
 

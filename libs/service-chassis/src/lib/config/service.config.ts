@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { type Environment, readChoice, readInteger, readString } from '@zt/service-utils';
+import { loadRateLimitConfig, type RateLimitConfig } from '../rate-limit/rate-limit.config';
 
 /** Settings every service of the platform shares, validated at boot. */
 export interface ServiceConfig {
@@ -17,6 +18,8 @@ export interface ServiceConfig {
   readonly logFormat: 'json' | 'text';
   /** The least severe level written (`LOG_LEVEL`, default `info`; `silent` writes nothing). */
   readonly logLevel: LogLevel;
+  /** Where rate limits count and the internal routes' per-client allowance. Secret (`REDIS_URL`). */
+  readonly rateLimit: RateLimitConfig;
 }
 
 /** The log levels `LOG_LEVEL` accepts, most verbose first. */
@@ -34,7 +37,8 @@ export interface ServiceIdentity {
 
 /**
  * Reads the settings every service shares: `HOST`, the service's port variable, `DATA_DIR`,
- * `MAX_JSON_BODY_BYTES`, `LOG_FORMAT` and `LOG_LEVEL`.
+ * `MAX_JSON_BODY_BYTES`, `LOG_FORMAT`, `LOG_LEVEL`, and the rate limits' (`REDIS_URL`,
+ * `REDIS_KEY_PREFIX`, `RATE_LIMIT_INTERNAL_REQUESTS`, `RATE_LIMIT_INTERNAL_WINDOW_SECONDS`).
  * @throws ConfigError naming the variable at fault.
  */
 export function loadServiceConfig(env: Environment, identity: ServiceIdentity): ServiceConfig {
@@ -49,5 +53,6 @@ export function loadServiceConfig(env: Environment, identity: ServiceIdentity): 
     }),
     logFormat: readChoice(env, 'LOG_FORMAT', ['json', 'text'], 'json'),
     logLevel: readChoice(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    rateLimit: loadRateLimitConfig(env),
   };
 }

@@ -8,6 +8,7 @@ import {
 } from '@zt/service-utils';
 import type { BreakerState } from '../client/internal-client.types';
 import { InternalHttpClient } from '../client/internal-http-client';
+import type { RateLimitName } from '../rate-limit/rate-limit.constants';
 import { METRICS_OPTIONS, type MetricsOptions } from './metrics.constants';
 
 const BREAKER_STATES: readonly BreakerState[] = ['closed', 'half_open', 'open'];
@@ -24,6 +25,9 @@ const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.
  *   so unknown paths cannot create series);
  * - `internal_auth_denied_total{reason}`: refusals of the internal guard, by reason;
  * - `internal_auth_shadow_denied_total{reason}`: what `INTERNAL_AUTH_SHADOW=jwt` would refuse;
+ * - `rate_limited_requests_total{limit,client}`: requests refused past a rate limit
+ *   (`internal_route`, `token_endpoint`, `failed_login`), by client (`-` for failed logins,
+ *   which are counted per email, never labelled with one);
  * - `internal_circuit_breaker_state{upstream,state}`: for a service that calls others, 1 for
  *   the current state of each upstream's breaker (`closed`, `half_open`, `open`) and 0 for the others;
  * - Node's process metrics (`process_*`, `nodejs_*`) unless turned off.
@@ -41,6 +45,7 @@ export class ServiceMetrics implements InternalAuthEvents {
   readonly internalAuthDenied: Counter<'reason'>;
   /** Requests `INTERNAL_AUTH_SHADOW=jwt` would have refused, by reason. */
   readonly internalAuthShadowDenied: Counter<'reason'>;
+  private readonly rateLimitedRequests: Counter<'limit' | 'client'>;
 
   constructor(
     @Inject(METRICS_OPTIONS) options: MetricsOptions,
@@ -67,6 +72,12 @@ export class ServiceMetrics implements InternalAuthEvents {
       name: 'internal_auth_shadow_denied_total',
       help: 'Requests INTERNAL_AUTH_SHADOW=jwt would have refused (they were let through), by reason.',
       labelNames: ['reason'],
+      registers: [this.registry],
+    });
+    this.rateLimitedRequests = new Counter({
+      name: 'rate_limited_requests_total',
+      help: 'Requests refused with 429 past a rate limit, by limit and client.',
+      labelNames: ['limit', 'client'],
       registers: [this.registry],
     });
     // Every reason shows from the start at 0, so a rate() over it works before the first refusal.
@@ -112,6 +123,11 @@ export class ServiceMetrics implements InternalAuthEvents {
   /** Counts one refusal of the internal guard (`InternalAuthEvents`). */
   denied(reason: InternalAuthDeniedReason): void {
     this.internalAuthDenied.inc({ reason });
+  }
+
+  /** Counts one request refused past `limit` (`client`: `-` where no client is meant). */
+  rateLimited(limit: RateLimitName, client: string): void {
+    this.rateLimitedRequests.inc({ limit, client });
   }
 
   /** Counts one request the shadow check would have refused (`InternalAuthEvents`). */

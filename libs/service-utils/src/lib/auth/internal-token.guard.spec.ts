@@ -1,6 +1,7 @@
 import { Controller, ForbiddenException, Get, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
+import { SHARED_TOKEN_CLIENT } from './caller-rate-limit';
 import { InternalOnly } from './internal-only.decorator';
 import { InternalTokenGuard } from './internal-token.guard';
 import { Public } from './public.decorator';
@@ -32,6 +33,7 @@ function contextFor(
   handler: keyof ProbeController,
   rawHeaders: string[],
   url = '/private',
+  response: object = {},
 ): ExecutionContextHost {
   const request = {
     rawHeaders,
@@ -41,7 +43,7 @@ function contextFor(
     socket: { remoteAddress: '127.0.0.9' },
   };
   const context = new ExecutionContextHost(
-    [request, {}],
+    [request, response],
     ProbeController,
     ProbeController.prototype[handler],
   );
@@ -173,5 +175,38 @@ describe(InternalTokenGuard.name, () => {
     expect(counted.canActivate(contextFor('health', []))).toBe(true);
 
     expect(reasons).toEqual(['missing', 'missing', 'mismatch']);
+  });
+
+  it("spends an allowed caller's allowance, and past it answers 429 with Retry-After", async () => {
+    const spentBy: string[] = [];
+    let waitMs = 0;
+    const limited = new InternalTokenGuard(
+      new Reflector(),
+      { sendToken: TOKEN, acceptedTokens: [TOKEN] },
+      undefined,
+      {
+        admit: async (client) => {
+          spentBy.push(client);
+          return waitMs;
+        },
+      },
+    );
+    const headers: Record<string, string> = {};
+    const response = { setHeader: (name: string, value: string) => (headers[name] = value) };
+    const allowed = () =>
+      limited.canActivate(contextFor('secret', ['X-INTERNAL-TOKEN', TOKEN], '/private', response));
+
+    await expect(allowed()).resolves.toBe(true);
+    waitMs = 1_500;
+    await expect(allowed()).rejects.toMatchObject({
+      status: 429,
+      response: { error: 'too many requests' },
+    });
+    expect(headers['Retry-After']).toBe('2');
+    // A refused request and an open route spend nothing.
+    expect(() => limited.canActivate(contextFor('secret', []))).toThrow(ForbiddenException);
+    expect(limited.canActivate(contextFor('health', []))).toBe(true);
+    // In `token` mode the callee cannot tell the holders of the shared token apart.
+    expect(spentBy).toEqual([SHARED_TOKEN_CLIENT, SHARED_TOKEN_CLIENT]);
   });
 });

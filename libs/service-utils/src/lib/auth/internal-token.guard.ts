@@ -3,6 +3,8 @@ import {
   type ExecutionContext,
   type OnApplicationBootstrap,
   ForbiddenException,
+  HttpException,
+  HttpStatus,
   Inject,
   Injectable,
   Logger,
@@ -20,11 +22,13 @@ import {
   type InternalAuthDecision,
   type InternalRouteAuth,
 } from './internal-auth-check';
+import { CallerRateLimit, SHARED_TOKEN_CLIENT } from './caller-rate-limit';
 import { INTERNAL_AUTH_CONFIG, IS_INTERNAL_ONLY_KEY } from './internal-auth.constants';
 import { InternalAuthEvents } from './internal-auth-events';
 import { INTROSPECTED_KEY } from './introspected.decorator';
 import { IS_PUBLIC_KEY } from './public.decorator';
 import { SCOPES_KEY } from './scopes.decorator';
+import { verifiedCallerOf } from './verified-caller';
 
 // A route handler as Nest hands it to a guard.
 type Handler = ReturnType<ExecutionContext['getHandler']>;
@@ -49,6 +53,10 @@ type RouteRule = { readonly open: true } | ({ readonly open: false } & InternalR
  * With `shadow: 'jwt'` in `token` mode, the service token is also checked as in `jwt` mode,
  * and what that would refuse is logged (`internal_auth_shadow_denied`) and reported, not refused.
  *
+ * An allowed caller then spends one request of its allowance when the app provides a
+ * {@link CallerRateLimit} (the chassis's `RateLimitModule`): past it, `429 {"error":"too many
+ * requests"}` with `Retry-After` (seconds) and one `internal_rate_limited` log line.
+ *
  * Every refusal is one structured `internal_auth_denied` log line (reason, remote address,
  * method, path; never a token), also reported to {@link InternalAuthEvents} when the app
  * provides one (the chassis's `MetricsModule` counts them in `internal_auth_denied_total{reason}`).
@@ -67,6 +75,7 @@ export class InternalTokenGuard implements CanActivate, OnApplicationBootstrap {
     private readonly reflector: Reflector,
     @Inject(INTERNAL_AUTH_CONFIG) config: InternalAuthConfig,
     @Optional() events?: InternalAuthEvents,
+    @Optional() private readonly rateLimit?: CallerRateLimit,
   ) {
     this.check = new InternalAuthCheck(config, { events, logger: this.logger });
   }
@@ -79,16 +88,37 @@ export class InternalTokenGuard implements CanActivate, OnApplicationBootstrap {
     void this.check.prefetchKeys();
   }
 
-  // Synchronous in `token` mode, and for a service token verified before: no promise for Nest
-  // to await.
+  // Synchronous in `token` mode, and for a service token verified before, unless a rate limit
+  // is counted: no promise for Nest to await.
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const route = this.ruleOf(context.getClass(), context.getHandler());
     if (route.open) return true;
     const request = context.switchToHttp().getRequest<Request>();
     const decision = this.check.check(request, route);
-    return decision instanceof Promise
-      ? decision.then((settled) => this.enforce(context, settled))
-      : this.enforce(context, decision);
+    if (decision instanceof Promise) {
+      return decision.then((settled) => this.enforce(context, settled) && this.limit(context));
+    }
+    return this.enforce(context, decision) && this.limit(context);
+  }
+
+  private limit(context: ExecutionContext): true | Promise<true> {
+    if (this.rateLimit === undefined) return true;
+    const request = context.switchToHttp().getRequest<Request>();
+    const client = verifiedCallerOf(request)?.name ?? SHARED_TOKEN_CLIENT;
+    return this.rateLimit.admit(client).then((waitMs) => {
+      if (waitMs <= 0) return true;
+      this.logger.warn({
+        event: 'internal_rate_limited',
+        client,
+        method: request.method,
+        path: request.path,
+      });
+      context
+        .switchToHttp()
+        .getResponse<ServerResponse>()
+        .setHeader('Retry-After', String(Math.ceil(waitMs / 1000)));
+      throw new HttpException({ error: 'too many requests' }, HttpStatus.TOO_MANY_REQUESTS);
+    });
   }
 
   private enforce(context: ExecutionContext, decision: InternalAuthDecision): true {

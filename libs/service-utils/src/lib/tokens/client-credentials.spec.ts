@@ -53,6 +53,11 @@ describe(clientCredentialsGrant.name, () => {
 
   it.each([
     ['a 5xx', { status: 503, body: '{}' }, 'unreachable'],
+    [
+      "the issuer's rate limit",
+      { status: 429, body: '{"error":"temporarily_unavailable"}' },
+      'unreachable',
+    ],
     ['no answer in time', { status: 200, body: '{}', delayMs: 500 }, 'unreachable'],
     ['not JSON', { status: 200, body: 'ok' }, 'invalid_response'],
     [

@@ -40,7 +40,10 @@ export function clientCredentialsGrant(
       throw new ServiceTokenUnavailableError(audience, 'unreachable');
     }
     const { status, body } = answer;
-    if (status >= 500) throw new ServiceTokenUnavailableError(audience, 'unreachable');
+    // 429: the issuer's rate limit, passing like an outage (a cached token goes on serving).
+    if (status >= 500 || status === 429) {
+      throw new ServiceTokenUnavailableError(audience, 'unreachable');
+    }
     if (status !== 200) {
       const error = body?.['error'];
       if (typeof error === 'string' && OAUTH_ERROR_CODE.test(error)) {

@@ -9,6 +9,16 @@ export function testDatabaseAdminUrl(): string | undefined {
   return url ? url : undefined;
 }
 
+/**
+ * `TEST_REDIS_URL`: a Redis the rate-limit suites may write to (under a key prefix of their
+ * own); when set, they also run against Redis (`.ci/run` sets it). In CI it must be set.
+ */
+export function testRedisUrl(): string | undefined {
+  const url = process.env['TEST_REDIS_URL']?.trim();
+  if (!url && runningInCi()) throw new Error('TEST_REDIS_URL must be set in CI');
+  return url ? url : undefined;
+}
+
 /** True in CI (`CI=true`), where a suite that cannot run must fail instead of skipping. */
 export function runningInCi(): boolean {
   return process.env['CI'] === 'true';
