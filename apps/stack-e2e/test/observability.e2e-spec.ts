@@ -86,10 +86,13 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
     if (bearer !== undefined) serviceTokens.add(bearer);
     return headers;
   };
-  const scrape = (audience: ServiceAudience, service: ServiceProcess) =>
-    internal('metrics-scraper', audience).then((headers) =>
-      request(`${service.url}/metrics`, { headers }),
-    );
+  /** A scrape as Prometheus makes it: `Authorization: Bearer <read-only credential>` alone. */
+  const scrape = async (audience: ServiceAudience, service: ServiceProcess) => {
+    const headers = await credentials.scrapeHeaders(auth().url, audience);
+    const bearer = /^Bearer (.+)$/.exec(headers['Authorization'] ?? '')?.[1];
+    if (bearer !== undefined && bearer !== credentials.metricsToken) serviceTokens.add(bearer);
+    return request(`${service.url}/metrics`, { headers });
+  };
   const dataDir = mkdtempSync(join(tmpdir(), 'observability-e2e-'));
   let stack: ServiceStack;
   let inviteCode: string;
@@ -281,7 +284,7 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
         ],
       ];
       const answers = await Promise.all(attempts.map(([, answer]) => answer));
-      expect(answers.map((answer) => answer.status)).toEqual([200, 401, 401, 403, 200, 403, 200]);
+      expect(answers.map((answer) => answer.status)).toEqual([200, 401, 401, 403, 200, 401, 200]);
       // Every one of them was logged (and so went through the redaction).
       for (const [index, [service]] of attempts.entries()) {
         const requestId = answers[index].headers.get('x-request-id') ?? '';
@@ -361,25 +364,44 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
   });
 
   describe('metrics', () => {
-    it('serves each service its metrics with the internal credential, and nothing without it', async () => {
+    it('serves each service its metrics with the read-only scrape credential, and nothing without it', async () => {
       for (const [name, service] of byName()) {
         const attempts: Array<Record<string, string>> = [
           {},
           asUser(),
-          { 'X-INTERNAL-TOKEN': generateToken() },
+          // The shared token can move money: it no longer opens /metrics.
+          { 'X-INTERNAL-TOKEN': internalToken },
+          { Authorization: `Bearer ${internalToken}` },
+          { Authorization: `Bearer ${generateToken()}` },
         ];
         for (const headers of attempts) {
-          expect(await request(`${service.url}/metrics`, { headers })).toMatchObject({
-            status: 403,
-            body: { error: 'Forbidden' },
-          });
+          const refused = await request(`${service.url}/metrics`, { headers });
+          expect(refused).toMatchObject({ status: 401, body: { error: 'unauthorized' } });
+          expect(refused.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
         }
         const scraped = await scrape(name, service);
         expect(scraped.status).toBe(200);
         expect(readMetric(scraped.body as string, 'process_cpu_user_seconds_total')).toBeDefined();
         expect(
-          readMetric(scraped.body as string, 'internal_auth_denied_total', { reason: 'mismatch' }),
+          readMetric(scraped.body as string, 'internal_auth_denied_total', {
+            reason: 'bearer_missing',
+          }),
         ).toBeGreaterThanOrEqual(1);
+      }
+    });
+
+    it('opens nothing but /metrics with the metrics token', async () => {
+      const metricsToken = credentials.metricsToken;
+      const attempts: Array<[string, Record<string, string>]> = [
+        [`${billing().url}/balance/${userId}`, { 'X-INTERNAL-TOKEN': metricsToken }],
+        [`${billing().url}/balance/${userId}`, { Authorization: `Bearer ${metricsToken}` }],
+        [`${auth().url}/stats`, { 'X-INTERNAL-TOKEN': metricsToken }],
+        [`${filesystem().url}/files`, { 'X-INTERNAL-TOKEN': metricsToken, 'X-User-ID': userId }],
+        [`${api().url}/me`, { Authorization: `Bearer ${metricsToken}` }],
+      ];
+      for (const [url, headers] of attempts) {
+        const answer = await request(url, { headers });
+        expect([401, 403]).toContain(answer.status);
       }
     });
 

@@ -15,6 +15,7 @@ import { ServiceTokenInspector } from './service-token.inspector';
 import { ServiceTokenIssuer } from './service-token.issuer';
 import { ServiceTokenRevocationsRepository } from './service-token-revocations.repository';
 import { TokenController } from './token.controller';
+import { TokenIssuanceMetrics } from './token-issuance.metrics';
 import { TokenStatusController } from './token-status.controller';
 
 /**
@@ -37,6 +38,7 @@ export class OAuthModule implements NestModule {
         ServiceTokenInspector,
         ServiceTokenRevocationsRepository,
         ClientAuthenticator,
+        TokenIssuanceMetrics,
       ],
       exports: [ServiceTokenIssuer],
     };

@@ -25,6 +25,7 @@ import {
   INTERNAL_AUTH_CONFIG,
   INTERNAL_TOKEN_HEADER,
   IS_INTERNAL_ONLY_KEY,
+  IS_SCRAPE_ONLY_KEY,
 } from './internal-auth.constants';
 import type { InternalAuthDeniedReason } from './internal-auth-denied.reason';
 import { InternalAuthEvents } from './internal-auth-events';
@@ -44,6 +45,11 @@ export const UNAUTHORIZED_BODY = { error: 'unauthorized' } as const;
 
 // `Authorization: Bearer <compact JWS>` (the scheme is case-insensitive, RFC 7235).
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i;
+// `Authorization: Bearer <b64token>` (RFC 6750 section 2.1): the metrics token's form.
+const OPAQUE_BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
+
+/** How a route is guarded: open, the scrape credential (`@ScrapeOnly()`), or the mode's check. */
+type RouteKind = 'open' | 'scrape' | 'internal';
 
 /** What the service-token check decided. */
 type ServiceTokenCheck =
@@ -68,6 +74,10 @@ type ServiceTokenCheck =
  * - `token+jwt`: both, the shared token first.
  * On an `@Introspected()` route, with `introspection` configured, the issuer must also call the
  * service token active (else 401 as for a bad token; 503 when it cannot say).
+ * A `@ScrapeOnly()` route (`GET /metrics`) takes `Authorization: Bearer` only, never
+ * `X-INTERNAL-TOKEN`: the metrics token (`metricsToken`) in `token` mode, the metrics token or
+ * a service token with the route's scope in `token+jwt` mode, the service token in `jwt` mode;
+ * else 401 as for a bad service token.
  * With `shadow: 'jwt'` in `token` mode, the service token is also checked as in `jwt` mode,
  * and what that would refuse is logged (`internal_auth_shadow_denied`) and reported, not refused.
  *
@@ -83,7 +93,9 @@ export class InternalTokenGuard implements CanActivate, OnApplicationBootstrap {
   private readonly logger = new Logger(InternalTokenGuard.name);
   // None in `jwt` mode, which takes no shared token.
   private readonly matcher: TokenMatcher | undefined;
-  private readonly openRoutes = new WeakMap<Type, WeakMap<Handler, boolean>>();
+  // The metrics token of `@ScrapeOnly()` routes; none in `jwt` mode or when not configured.
+  private readonly metricsMatcher: TokenMatcher | undefined;
+  private readonly routeKinds = new WeakMap<Type, WeakMap<Handler, RouteKind>>();
   private readonly mode: InternalAuthMode;
   private readonly shadow: boolean;
   private readonly serviceTokens: JwtVerifier<ServiceCaller> | undefined;
@@ -96,6 +108,10 @@ export class InternalTokenGuard implements CanActivate, OnApplicationBootstrap {
   ) {
     this.mode = config.mode ?? 'token';
     this.matcher = this.mode === 'jwt' ? undefined : new TokenMatcher(config.acceptedTokens);
+    this.metricsMatcher =
+      this.mode !== 'jwt' && config.metricsToken
+        ? new TokenMatcher([config.metricsToken])
+        : undefined;
     this.shadow = config.shadow === 'jwt';
     if ((this.mode !== 'token' || this.shadow) && !config.serviceTokens) {
       throw new TypeError(`InternalTokenGuard: mode ${this.mode} needs serviceTokens settings`);
@@ -114,9 +130,11 @@ export class InternalTokenGuard implements CanActivate, OnApplicationBootstrap {
 
   // Synchronous in `token` mode: the shared-token check needs no await.
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    if (this.isOpen(context.getClass(), context.getHandler())) return true;
+    const kind = this.routeKind(context.getClass(), context.getHandler());
+    if (kind === 'open') return true;
 
     const request = context.switchToHttp().getRequest<Request>();
+    if (kind === 'scrape') return this.requireScrapeCredential(context, request);
     if (this.mode !== 'jwt') {
       const reason = this.findDenialReason(request);
       if (reason !== undefined) {
@@ -128,6 +146,41 @@ export class InternalTokenGuard implements CanActivate, OnApplicationBootstrap {
       }
     }
     return this.requireServiceToken(context, request);
+  }
+
+  /**
+   * A `@ScrapeOnly()` route: the metrics token (modes `token`, `token+jwt`) or a service token
+   * (`token+jwt`, `jwt`) in `Authorization: Bearer`. `X-INTERNAL-TOKEN` is not read at all.
+   */
+  private requireScrapeCredential(
+    context: ExecutionContext,
+    request: Request,
+  ): true | Promise<true> {
+    if (this.mode === 'jwt') return this.requireServiceToken(context, request);
+    const reason = this.findMetricsTokenDenial(request);
+    if (reason === undefined) return true;
+    // token+jwt: a bearer that is not the metrics token may be the scraper's service token.
+    if (this.mode === 'token+jwt') return this.requireServiceToken(context, request);
+    this.logDenied(request, reason);
+    const response = context.switchToHttp().getResponse<ServerResponse>();
+    response.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
+    throw new UnauthorizedException(UNAUTHORIZED_BODY);
+  }
+
+  private findMetricsTokenDenial(request: Request): InternalAuthDeniedReason | undefined {
+    const header = readSingleHeader(request, 'Authorization');
+    switch (header.kind) {
+      case 'absent':
+        return 'bearer_missing';
+      case 'repeated':
+        return 'bearer_repeated';
+      case 'single': {
+        const token = OPAQUE_BEARER.exec(header.value)?.[1];
+        if (token === undefined) return 'bearer_malformed';
+        if (this.metricsMatcher === undefined) return 'metrics_token_unset';
+        return this.metricsMatcher.matches(token) ? undefined : 'metrics_token_mismatch';
+      }
+    }
   }
 
   // Synchronous for a token verified before (the common case: a caller reuses its token for
@@ -287,18 +340,19 @@ export class InternalTokenGuard implements CanActivate, OnApplicationBootstrap {
   }
 
   /**
-   * Whether a route is open without a token: `@Public()` and not `@InternalOnly()`. Decorators
-   * are fixed once the app is built, so the answer is remembered per class and handler (a
-   * handler inherited by two controllers may be judged differently in each).
+   * How a route is guarded: open without a token when `@Public()` and not `@InternalOnly()`;
+   * the scrape credential when `@ScrapeOnly()`. Decorators are fixed once the app is built, so
+   * the answer is remembered per class and handler (a handler inherited by two controllers may
+   * be judged differently in each).
    */
-  private isOpen(controller: Type, handler: Handler): boolean {
-    let handlers = this.openRoutes.get(controller);
+  private routeKind(controller: Type, handler: Handler): RouteKind {
+    let handlers = this.routeKinds.get(controller);
     if (handlers === undefined) {
       handlers = new WeakMap();
-      this.openRoutes.set(controller, handlers);
+      this.routeKinds.set(controller, handlers);
     }
-    let open = handlers.get(handler);
-    if (open === undefined) {
+    let kind = handlers.get(handler);
+    if (kind === undefined) {
       const targets = [handler, controller];
       const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(
         IS_PUBLIC_KEY,
@@ -308,10 +362,15 @@ export class InternalTokenGuard implements CanActivate, OnApplicationBootstrap {
         IS_INTERNAL_ONLY_KEY,
         targets,
       );
-      open = isPublic === true && isInternalOnly !== true;
-      handlers.set(handler, open);
+      const isScrapeOnly = this.reflector.getAllAndOverride<boolean | undefined>(
+        IS_SCRAPE_ONLY_KEY,
+        targets,
+      );
+      if (isScrapeOnly === true) kind = 'scrape';
+      else kind = isPublic === true && isInternalOnly !== true ? 'open' : 'internal';
+      handlers.set(handler, kind);
     }
-    return open;
+    return kind;
   }
 
   private findDenialReason(request: Request): InternalAuthDeniedReason | undefined {
