@@ -9,9 +9,10 @@ import {
   type ServiceProcess,
   StackCredentials,
   type TestResponse,
+  workspaceRoot,
 } from '@zt/test-kit';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -387,6 +388,51 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
             reason: 'bearer_missing',
           }),
         ).toBeGreaterThanOrEqual(1);
+      }
+    });
+
+    it('has every series docs/grafana/security-dashboard.json queries, so the dashboard cannot rot unseen', async () => {
+      const dashboard = JSON.parse(
+        readFileSync(join(workspaceRoot(), 'docs', 'grafana', 'security-dashboard.json'), 'utf8'),
+      ) as { panels: Array<{ title: string; type: string; targets?: Array<{ expr: string }> }> };
+      const exposed = new Set<string>();
+      for (const [name, service] of byName()) {
+        const text = (await scrape(name, service)).body as string;
+        for (const line of text.split('\n')) {
+          // A sample, or a metric declared with no series yet (a counter without labels, such
+          // as internal_auth_shadow_denied_total, before its first count).
+          const metric = /^(?:# TYPE )?([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]/.exec(line)?.[1];
+          if (metric !== undefined) exposed.add(metric);
+        }
+      }
+      // Not a service's own: Prometheus's per-target `up`, and the per-client rate limiter's
+      // counter (issue 14, item 2, built beside this one).
+      const elsewhere = new Set(['up', 'rate_limited_requests_total']);
+      const panels = dashboard.panels.filter((panel) => panel.type !== 'row');
+      const missing: string[] = [];
+      for (const panel of panels) {
+        if (!panel.targets?.length) missing.push(`${panel.title}: no query`);
+        for (const { expr } of panel.targets ?? []) {
+          // Every metric of an expression is written with its braces: `name{...}`.
+          const names = [...expr.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{/g)].map((m) => m[1]);
+          if (names.length === 0) missing.push(`${panel.title}: no metric in ${expr}`);
+          for (const metric of names) {
+            if (!exposed.has(metric) && !elsewhere.has(metric)) {
+              missing.push(`${panel.title}: ${metric}`);
+            }
+          }
+        }
+      }
+      expect(missing).toEqual([]);
+      // The four signals of issue 14: denials by reason, breakers, token issuance, rate limits.
+      const queried = panels.flatMap((panel) => panel.targets ?? []).map((t) => t.expr);
+      for (const metric of [
+        'internal_auth_denied_total',
+        'internal_circuit_breaker_state',
+        'oauth_token_requests_total',
+        'rate_limited_requests_total',
+      ]) {
+        expect(queried.filter((expr) => expr.includes(`${metric}{`))).not.toEqual([]);
       }
     });
 
