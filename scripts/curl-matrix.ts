@@ -26,6 +26,8 @@ const serviceUrl = (variable: string, portVariable: string, port: number): strin
   env[variable] || `http://127.0.0.1:${env[portVariable] || port}`;
 const vars: Record<string, string> = {
   TOKEN: env.INTERNAL_SERVICE_TOKEN,
+  // The read-only scrape credential of GET /metrics (npm start generates it).
+  METRICS_TOKEN: env.METRICS_TOKEN ?? '',
   BILLING: serviceUrl('BILLING_SERVER_URL', 'BILLING_SERVER_PORT', 6004),
   AUTH: serviceUrl('AUTH_SERVER_URL', 'AUTH_SERVER_PORT', 6001),
   FS: serviceUrl('FILESYSTEM_SERVER_URL', 'FILESYSTEM_SERVER_PORT', 6002),

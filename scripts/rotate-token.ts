@@ -11,7 +11,6 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
-import type { ServiceAudience } from '@zt/contracts';
 import { shellEnvironment } from './config/environment';
 import { clientHeaders } from './lib/operator-credentials';
 import { restartStack as restartRunningStack, runningStack } from './lib/running-stack';
@@ -28,13 +27,27 @@ import {
 const SEND = 'INTERNAL_SERVICE_TOKEN';
 const ACCEPT = 'INTERNAL_SERVICE_TOKEN_ACCEPT';
 
-// The services that take the shared token from their callers, each probed on GET /metrics,
-// which answers 200 to an accepted token and changes nothing. As the metrics scraper: with
-// service identity (INTERNAL_AUTH_MODE token+jwt) a probe carries that client's service token
-// too (METRICS_SCRAPER_CLIENT_SECRET), without which every probe would answer 401.
-const PROBED: readonly ServiceAudience[] = ['billing-server', 'auth-server', 'filesystem-server'];
-const PROBE_PATH = '/metrics';
-const PROBE_CLIENT = 'metrics-scraper';
+// The services that take the shared token from their callers, each probed on a route that
+// reads and changes nothing and answers 200 to an accepted token (GET /metrics no longer takes
+// the shared token: it has a read-only credential of its own). As the client that may call
+// that route: with service identity (INTERNAL_AUTH_MODE token+jwt) a probe carries that
+// client's service token too (its <CLIENT>_CLIENT_SECRET), without which every probe would
+// answer 401.
+const PROBES: Readonly<
+  Record<
+    'billing-server' | 'auth-server' | 'filesystem-server',
+    { path: string; client: string; headers?: Readonly<Record<string, string>> }
+  >
+> = {
+  'billing-server': { path: '/stats/subscription_count', client: 'auth-server' },
+  'auth-server': { path: '/revocations', client: 'backend' },
+  'filesystem-server': {
+    path: '/files',
+    client: 'backend',
+    headers: { 'X-User-ID': 'rotate-token-probe' },
+  },
+};
+const PROBED = Object.keys(PROBES) as Array<keyof typeof PROBES>;
 
 /** The tokens of the env file: the one sent, and the others also accepted. */
 interface Tokens {
@@ -129,14 +142,15 @@ function restartStack(stack: StackState): Promise<StackState> {
   return restartRunningStack(stack, say);
 }
 
-/** The status `GET /metrics` of `url` answers with `token` (0 when unreachable). */
+/** The status `GET <path>` of `url` answers with `token` (0 when unreachable). */
 async function probe(
   url: string,
+  path: string,
   headers: Readonly<Record<string, string>>,
   token: string,
 ): Promise<number> {
   try {
-    const response = await fetch(`${url}${PROBE_PATH}`, {
+    const response = await fetch(`${url}${path}`, {
       headers: { ...headers, 'X-INTERNAL-TOKEN': token },
       signal: AbortSignal.timeout(10_000),
     });
@@ -158,17 +172,18 @@ async function verify(
 ): Promise<void> {
   const wrong: string[] = [];
   const env = stackEnvironment();
-  const scraper = clientHeaders(env, stack.services['auth-server'] ?? authServerUrl(env));
+  const asClient = clientHeaders(env, stack.services['auth-server'] ?? authServerUrl(env));
   for (const name of PROBED) {
     const url = stack.services[name];
     if (!url) continue;
     // Throws, naming the variable, when the mode needs a secret the env file lacks.
-    const headers = await scraper(PROBE_CLIENT, name);
+    const { path, client, headers: extra } = PROBES[name];
+    const headers = { ...extra, ...(await asClient(client, name)) };
     for (const [token, expected] of [
       ...accepted.map((t) => [t, 200] as const),
       ...refused.map((t) => [t, 403] as const),
     ]) {
-      const status = await probe(url, headers, token);
+      const status = await probe(url, path, headers, token);
       if (status !== expected) {
         wrong.push(`${name} answered ${status} to ${fingerprint(token)} (expected ${expected})`);
       }

@@ -58,13 +58,14 @@ export function generateSecret(): string {
 }
 
 /**
- * The secrets `npm start` generates: the internal token, PostgreSQL's password, and every
+ * The secrets `npm start` generates: the internal token, the metrics token (the read-only
+ * scrape credential of GET /metrics), PostgreSQL's password, and every
  * service client's secret that `.env.example` names (`<CLIENT>_CLIENT_SECRET`, DESIGN
  * section 9), so a client added there gets its secret on the next start.
  */
 function generatedSecretNames(example: string): string[] {
   const clients = [...example.matchAll(/^([A-Z][A-Z0-9_]*_CLIENT_SECRET)=/gm)].map((m) => m[1]);
-  return ['INTERNAL_SERVICE_TOKEN', 'POSTGRES_PASSWORD', ...clients];
+  return ['INTERNAL_SERVICE_TOKEN', 'METRICS_TOKEN', 'POSTGRES_PASSWORD', ...clients];
 }
 
 /**

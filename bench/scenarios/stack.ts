@@ -144,7 +144,7 @@ async function tokenCacheHitRate(ctx: BenchContext, database: Database): Promise
         expectStatus(
           'backend GET /metrics',
           await call(`${urls.backend}/metrics`, {
-            headers: { 'X-INTERNAL-TOKEN': ctx.token, Authorization: `Bearer ${scraper}` },
+            headers: { Authorization: `Bearer ${scraper}` },
           }),
           200,
         ),
@@ -168,7 +168,7 @@ async function tokenCacheHitRate(ctx: BenchContext, database: Database): Promise
       kind: 'rate',
       status: 'ok',
       notes:
-        "The stack as `npm start` launches it, with INTERNAL_AUTH_MODE=token+jwt and a generated secret for every service client; the backend gets its service tokens from the auth server through the kit's InternalCallCredentials (one per audience, cached until shortly before expiry, single flight). /metrics is read with X-INTERNAL-TOKEN and a metrics-scraper service token (metrics:read for backend).",
+        "The stack as `npm start` launches it, with INTERNAL_AUTH_MODE=token+jwt and a generated secret for every service client; the backend gets its service tokens from the auth server through the kit's InternalCallCredentials (one per audience, cached until shortly before expiry, single flight). /metrics is read with a metrics-scraper service token alone (metrics:read for backend), as Prometheus's oauth2 block sends it.",
       load: {
         mode,
         database,

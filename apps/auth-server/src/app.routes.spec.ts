@@ -7,6 +7,7 @@ import {
   readMetric,
   request,
   routesOpenWithoutCredential,
+  scrapeRouteProbe,
   routesWithoutScopes,
   serviceDocsExposed,
 } from '@zt/test-kit';
@@ -19,11 +20,13 @@ import { loadAuthConfig } from './config/auth.config';
 describe('auth-server route inventory', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'auth-routes-'));
   const token = generateToken();
+  const metricsToken = generateToken();
   let app: INestApplication;
 
   beforeAll(async () => {
     const config = loadAuthConfig({
       INTERNAL_SERVICE_TOKEN: token,
+      METRICS_TOKEN: metricsToken,
       AUTH_SERVER_PORT: '0',
       DATA_DIR: dataDir,
       LOG_LEVEL: 'silent',
@@ -66,6 +69,10 @@ describe('auth-server route inventory', () => {
     expect(await routesOpenWithoutCredential(app)).toEqual([]);
   });
 
+  it('refuses GET /metrics with 401 without the scrape credential, the internal token included', async () => {
+    expect(await routesOpenWithoutCredential(app, scrapeRouteProbe(token))).toEqual([]);
+  });
+
   it('serves the JWKS without a credential, public keys only', async () => {
     const response = await request(`${await app.getUrl()}/.well-known/jwks.json`);
     expect(response.status).toBe(200);
@@ -87,10 +94,12 @@ describe('auth-server route inventory', () => {
     });
   });
 
-  it('reports its breaker towards billing in its metrics, to internal callers only', async () => {
+  it('reports its breaker towards billing and its token issuance in its metrics, to the scraper only', async () => {
     const url = await app.getUrl();
-    expect((await request(`${url}/metrics`)).status).toBe(403);
-    const scrape = await request(`${url}/metrics`, { headers: { 'X-INTERNAL-TOKEN': token } });
+    expect((await request(`${url}/metrics`)).status).toBe(401);
+    const scrape = await request(`${url}/metrics`, {
+      headers: { Authorization: `Bearer ${metricsToken}` },
+    });
     expect(scrape.status).toBe(200);
     const series = (state: string) =>
       readMetric(scrape.body as string, 'internal_circuit_breaker_state', {
@@ -98,6 +107,12 @@ describe('auth-server route inventory', () => {
         state,
       });
     expect([series('closed'), series('half_open'), series('open')]).toEqual([1, 0, 0]);
+    expect(
+      readMetric(scrape.body as string, 'oauth_token_requests_total', {
+        client_id: 'backend',
+        result: 'issued',
+      }),
+    ).toBe(0);
   });
 
   it('serves no API docs on its port', async () => {

@@ -6,6 +6,7 @@ import {
   inheritedProcessEnvironment,
   jsonLogLines,
   rawRequest,
+  readMetric,
   request,
   type TestResponse,
 } from '@zt/test-kit';
@@ -34,6 +35,8 @@ const SECRETS = {
   billing: secret(),
   scraper: secret(),
 };
+// The read-only scrape credential of GET /metrics (METRICS_TOKEN).
+const METRICS_TOKEN = secret();
 const FORM = 'application/x-www-form-urlencoded';
 const PASSWORD = 'correct horse battery staple';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -61,6 +64,7 @@ describe('auth-server token endpoint (client credentials), as a process', () => 
           AUTH_SERVER_CLIENT_SECRET_NEXT: SECRETS.authServerNext,
           BILLING_SERVER_CLIENT_SECRET: SECRETS.billing,
           METRICS_SCRAPER_CLIENT_SECRET: SECRETS.scraper,
+          METRICS_TOKEN,
           // FILESYSTEM_SERVER_CLIENT_SECRET unset: that client cannot authenticate.
           FILESYSTEM_SERVER_URL: FILES_URL,
           SERVICE_TOKEN_TTL_SECONDS: '120',
@@ -567,5 +571,42 @@ describe('auth-server token endpoint (client credentials), as a process', () => 
       const keys = await serviceKeys();
       for (const key of keys.keys) expect(key).not.toHaveProperty('d');
     });
+  });
+
+  it('counts its answers by authenticated client and result (oauth_token_requests_total)', async () => {
+    const scrape = async () => {
+      const response = await request(`${auth().url}/metrics`, {
+        headers: { Authorization: `Bearer ${METRICS_TOKEN}` },
+      });
+      expect(response.status).toBe(200);
+      return response.body as string;
+    };
+    const count = (exposition: string, clientId: string, result: string) =>
+      readMetric(exposition, 'oauth_token_requests_total', { client_id: clientId, result }) ?? 0;
+    const before = await scrape();
+    expect(await asBackend({ audience: 'billing-server' })).toMatchObject({ status: 200 });
+    expect(
+      await asBackend({ audience: 'billing-server', scope: 'billing:stats.read' }),
+    ).toMatchObject({ status: 400 });
+    const claimed = await tokenRequest(
+      form({ grant_type: 'client_credentials', audience: 'billing-server' }),
+      { Authorization: basicCredentials('backend', secret()) },
+    );
+    expect(claimed.status).toBe(401);
+    const after = await scrape();
+    expect(count(after, 'backend', 'issued') - count(before, 'backend', 'issued')).toBe(1);
+    expect(
+      count(after, 'backend', 'invalid_scope') - count(before, 'backend', 'invalid_scope'),
+    ).toBe(1);
+    // A client that did not authenticate is counted as such, never under the name it claimed.
+    expect(
+      count(after, 'unauthenticated', 'invalid_client') -
+        count(before, 'unauthenticated', 'invalid_client'),
+    ).toBe(1);
+    expect(count(after, 'backend', 'invalid_client')).toBe(0);
+    // Every client that may get tokens shows from the start.
+    expect(
+      readMetric(before, 'oauth_token_requests_total', { client_id: 'metrics-scraper' }),
+    ).toBeDefined();
   });
 });

@@ -10,6 +10,7 @@ import {
   readMetric,
   request,
   routesOpenWithoutCredential,
+  scrapeRouteProbe,
   routesWithoutScopes,
 } from '@zt/test-kit';
 import { AppModule, BACKEND_OPENAPI } from './app.module';
@@ -17,12 +18,14 @@ import { loadBackendConfig } from './config/backend.config';
 
 describe('backend route inventory', () => {
   const internalToken = generateToken();
+  const metricsToken = generateToken();
   let app: INestApplication;
 
   beforeAll(async () => {
     const nowhere = `http://127.0.0.1:${await closedPort()}`;
     const config = loadBackendConfig({
       INTERNAL_SERVICE_TOKEN: internalToken,
+      METRICS_TOKEN: metricsToken,
       BACKEND_PORT: '0',
       AUTH_SERVER_URL: nowhere,
       BILLING_SERVER_URL: nowhere,
@@ -103,21 +106,20 @@ describe('backend route inventory', () => {
     });
   });
 
-  it('serves metrics to the internal credential only: never to a user, nor to a caller without it', async () => {
+  it('serves metrics to the scrape credential only: never to a user, the internal token, nor a caller without it', async () => {
+    expect(await routesOpenWithoutCredential(app, scrapeRouteProbe(internalToken))).toEqual([]);
     const url = `${await app.getUrl()}/metrics`;
     const attempts: Array<Record<string, string>> = [
-      {},
-      { Authorization: `Bearer ${internalToken}` },
-      { 'X-INTERNAL-TOKEN': generateToken() },
-      { 'X-INTERNAL-TOKEN': `${internalToken},${internalToken}` },
+      { Authorization: `Bearer ${generateToken()}` },
+      { Authorization: `Bearer ${metricsToken},${metricsToken}` },
     ];
     for (const headers of attempts) {
       expect(await request(url, { headers })).toMatchObject({
-        status: 403,
-        body: { error: 'Forbidden' },
+        status: 401,
+        body: { error: 'unauthorized' },
       });
     }
-    const scrape = await request(url, { headers: { 'X-INTERNAL-TOKEN': internalToken } });
+    const scrape = await request(url, { headers: { Authorization: `Bearer ${metricsToken}` } });
     expect(scrape.status).toBe(200);
     const text = scrape.body as string;
     for (const upstream of ['billing', 'filesystem']) {
@@ -128,8 +130,11 @@ describe('backend route inventory', () => {
         0,
       );
     }
-    expect(readMetric(text, 'internal_auth_denied_total', { reason: 'mismatch' })).toBe(1);
-    expect(readMetric(text, 'internal_auth_denied_total', { reason: 'comma_joined' })).toBe(1);
+    expect(readMetric(text, 'internal_auth_denied_total', { reason: 'bearer_missing' })).toBe(2);
+    expect(
+      readMetric(text, 'internal_auth_denied_total', { reason: 'metrics_token_mismatch' }),
+    ).toBe(2);
+    expect(readMetric(text, 'internal_auth_denied_total', { reason: 'bearer_malformed' })).toBe(1);
     // The upload budget (default 64 MiB), and nothing held.
     expect(readMetric(text, 'backend_upload_budget_bytes')).toBe(64 * 1024 * 1024);
     expect(readMetric(text, 'backend_upload_held_bytes')).toBe(0);
@@ -150,7 +155,7 @@ describe('backend route inventory', () => {
     };
     expect(spec.openapi).toMatch(/^3\./);
     expect(spec.paths['/me']['get'].security).toEqual([{ bearer: [] }]);
-    expect(spec.paths['/metrics']['get'].security).toEqual([{ 'internal-token': [] }]);
+    expect(spec.paths['/metrics']['get'].security).toEqual([{ 'metrics-token': [] }]);
     expect(spec.paths['/health/ready']['get'].security).toEqual([]);
   });
 

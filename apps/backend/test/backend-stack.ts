@@ -134,11 +134,16 @@ export class BackendStack {
 
   /**
    * The internal credential of a call to `audience` as `clientId` (in `token` mode the shared
-   * token, whoever the caller): `operator` for invites and ledgers, `metrics-scraper` for
-   * metrics, `backend` for what only the backend may do.
+   * token, whoever the caller): `operator` for invites and ledgers, `backend` for what only
+   * the backend may do (metrics: {@link scrapeHeaders}).
    */
   internal(clientId: string, audience: ServiceAudience): Promise<Record<string, string>> {
     return this.credentials.headers(this.url('auth-server'), clientId, audience);
+  }
+
+  /** The headers of a scrape of `GET /metrics` at `audience`, as Prometheus sends them. */
+  scrapeHeaders(audience: ServiceAudience): Promise<Record<string, string>> {
+    return this.credentials.scrapeHeaders(this.url('auth-server'), audience);
   }
 
   url(name: 'backend' | 'auth-server' | 'billing-server' | 'filesystem-server'): string {

@@ -20,10 +20,10 @@ const UPLOADS_BUSY = { error: 'too many uploads in progress, retry later' };
 describe.each(testBackends())('the global upload budget of the backend, on %s', (database) => {
   const sut = BackendStack.forSuite(database);
 
-  /** The upload bytes the backend holds now, as its metrics say (internal credential). */
+  /** The upload bytes the backend holds now, as its metrics say (scrape credential). */
   async function heldUploadBytes(): Promise<number | undefined> {
     const scrape = await request(`${sut.api}/metrics`, {
-      headers: await sut.internal('metrics-scraper', 'backend'),
+      headers: await sut.scrapeHeaders('backend'),
     });
     expect(scrape.status).toBe(200);
     return readMetric(scrape.body as string, 'backend_upload_held_bytes');

@@ -7,6 +7,7 @@ import {
   readMetric,
   request,
   routesOpenWithoutCredential,
+  scrapeRouteProbe,
   routesWithoutScopes,
   serviceDocsExposed,
 } from '@zt/test-kit';
@@ -15,11 +16,13 @@ import { loadBillingConfig } from './config/billing.config';
 
 describe('billing-server route inventory', () => {
   const token = generateToken();
+  const metricsToken = generateToken();
   let app: INestApplication;
 
   beforeAll(async () => {
     const config = loadBillingConfig({
       INTERNAL_SERVICE_TOKEN: token,
+      METRICS_TOKEN: metricsToken,
       BILLING_SERVER_PORT: '0',
       LOG_LEVEL: 'silent',
     });
@@ -45,6 +48,10 @@ describe('billing-server route inventory', () => {
     expect(await routesOpenWithoutCredential(app)).toEqual([]);
   });
 
+  it('refuses GET /metrics with 401 without the scrape credential, the internal token included', async () => {
+    expect(await routesOpenWithoutCredential(app, scrapeRouteProbe(token))).toEqual([]);
+  });
+
   it('answers its public routes without a credential', async () => {
     const url = await app.getUrl();
     expect(await request(`${url}/health`)).toMatchObject({
@@ -61,10 +68,12 @@ describe('billing-server route inventory', () => {
     });
   });
 
-  it('serves metrics with the internal credential only, counting refusals and ledger operations', async () => {
+  it('serves metrics to the scrape credential only, counting refusals and ledger operations', async () => {
     const url = await app.getUrl();
     const scrape = async () => {
-      const response = await request(`${url}/metrics`, { headers: { 'X-INTERNAL-TOKEN': token } });
+      const response = await request(`${url}/metrics`, {
+        headers: { Authorization: `Bearer ${metricsToken}` },
+      });
       expect(response.status).toBe(200);
       expect(response.headers.get('content-type')).toContain('text/plain');
       return response.body as string;
@@ -72,12 +81,12 @@ describe('billing-server route inventory', () => {
     const before = await scrape();
 
     expect(await request(`${url}/metrics`)).toMatchObject({
-      status: 403,
-      body: { error: 'Forbidden' },
+      status: 401,
+      body: { error: 'unauthorized' },
     });
     const after = await scrape();
 
-    const denied = { reason: 'missing', service: 'billing-server' };
+    const denied = { reason: 'bearer_missing', service: 'billing-server' };
     expect(readMetric(after, 'internal_auth_denied_total', denied)).toBe(
       (readMetric(before, 'internal_auth_denied_total', denied) ?? 0) + 1,
     );

@@ -7,6 +7,7 @@ import {
   publicRouteNames,
   request,
   routesOpenWithoutCredential,
+  scrapeRouteProbe,
   routesWithoutScopes,
   serviceDocsExposed,
 } from '@zt/test-kit';
@@ -17,13 +18,14 @@ import { AppModule } from './app.module';
 import { loadFilesystemConfig } from './config/filesystem.config';
 
 describe('filesystem-server route inventory', () => {
+  const token = generateToken();
   let app: INestApplication;
   let dataDir: string;
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'filesystem-routes-'));
     const config = loadFilesystemConfig({
-      INTERNAL_SERVICE_TOKEN: generateToken(),
+      INTERNAL_SERVICE_TOKEN: token,
       FILESYSTEM_SERVER_PORT: '0',
       DATA_DIR: dataDir,
       LOG_LEVEL: 'silent',
@@ -70,6 +72,10 @@ describe('filesystem-server route inventory', () => {
     const filesDir = join(dataDir, 'filesystem-server');
     expect(readdirSync(filesDir).sort()).toEqual(['.uploads', '.writes']);
     expect(readdirSync(join(filesDir, '.writes'))).toEqual([]);
+  });
+
+  it('refuses GET /metrics with 401 without the scrape credential, the internal token included', async () => {
+    expect(await routesOpenWithoutCredential(app, scrapeRouteProbe(token))).toEqual([]);
   });
 
   it('answers its public routes without a credential, checking the data folder', async () => {

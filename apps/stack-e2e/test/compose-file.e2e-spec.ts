@@ -46,7 +46,7 @@ describe('docker-compose.yml', () => {
   });
 
   itWithCompose(
-    'passes INTERNAL_AUTH_MODE to every service, every client secret to the auth server, and to the backend and billing their own only',
+    'passes INTERNAL_AUTH_MODE and METRICS_TOKEN to every service, every client secret to the auth server, and to the backend and billing their own only',
     () => {
       const envFile = join(mkdtempSync(join(tmpdir(), 'compose-')), '.env');
       const secret = (name: string) => `${name.toLowerCase().replaceAll('_', '-')}-value`;
@@ -63,6 +63,7 @@ describe('docker-compose.yml', () => {
         [
           'INTERNAL_SERVICE_TOKEN=shared-token-value',
           'POSTGRES_PASSWORD=database-password-value',
+          'METRICS_TOKEN=metrics-token-value',
           'INTERNAL_AUTH_MODE=token+jwt',
           ...secrets.map((name) => `${name}=${secret(name)}`),
         ].join('\n'),
@@ -77,6 +78,7 @@ describe('docker-compose.yml', () => {
         config.split(new RegExp(`\\n  ${service}:\\n`))[1]?.split(/\n {2}[a-z-]+:\n/)[0] ?? '';
       for (const service of ['billing-server', 'auth-server', 'filesystem-server', 'backend']) {
         expect(block(service)).toMatch(/INTERNAL_AUTH_MODE: token\+jwt/);
+        expect(block(service)).toMatch(/METRICS_TOKEN: metrics-token-value/);
       }
       for (const name of secrets) expect(block('auth-server')).toContain(secret(name));
       // The backend calls others with its own secret; billing introspects with its own.

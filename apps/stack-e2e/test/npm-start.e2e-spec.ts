@@ -61,6 +61,22 @@ describe('npm start, then npm run curl-matrix', () => {
     expect(output()).not.toContain(token());
   });
 
+  it('generates the metrics token, which opens /metrics on every service and is not the internal token', async () => {
+    const file = parseEnv(readFileSync(envFile, 'utf8'));
+    const metricsToken = file['METRICS_TOKEN'] ?? '';
+    expect(metricsToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(metricsToken).not.toBe(token());
+    expect(output()).toContain('METRICS_TOKEN');
+    expect(output()).not.toContain(metricsToken);
+    for (const port of Object.values(ports)) {
+      const scraped = await fetch(`http://127.0.0.1:${port}/metrics`, {
+        headers: { Authorization: `Bearer ${metricsToken}` },
+      });
+      expect(scraped.status).toBe(200);
+      await scraped.arrayBuffer();
+    }
+  });
+
   it("generates every service client's secret too: the backend gets a service token with its own", async () => {
     const file = parseEnv(readFileSync(envFile, 'utf8'));
     const clients = Object.keys(file).filter((name) => name.endsWith('_CLIENT_SECRET'));
@@ -127,7 +143,8 @@ describe('npm start, then npm run curl-matrix', () => {
     expect(report).toContain(`curl-matrix: ${checks} passed, 0 failed`);
     expect(code).toBe(0);
     expect(report).not.toContain(token());
-  });
+    // 88 checks, each a bash and a curl: 173 s on a busy 2-core machine, past the default 120 s.
+  }, 300_000);
 
   it('makes more invites with npm run invite, and refuses a tier that does not exist', async () => {
     const made = await runScript('invite.ts', ['team'], env);

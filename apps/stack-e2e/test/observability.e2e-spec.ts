@@ -9,9 +9,10 @@ import {
   type ServiceProcess,
   StackCredentials,
   type TestResponse,
+  workspaceRoot,
 } from '@zt/test-kit';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -86,10 +87,13 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
     if (bearer !== undefined) serviceTokens.add(bearer);
     return headers;
   };
-  const scrape = (audience: ServiceAudience, service: ServiceProcess) =>
-    internal('metrics-scraper', audience).then((headers) =>
-      request(`${service.url}/metrics`, { headers }),
-    );
+  /** A scrape as Prometheus makes it: `Authorization: Bearer <read-only credential>` alone. */
+  const scrape = async (audience: ServiceAudience, service: ServiceProcess) => {
+    const headers = await credentials.scrapeHeaders(auth().url, audience);
+    const bearer = /^Bearer (.+)$/.exec(headers['Authorization'] ?? '')?.[1];
+    if (bearer !== undefined && bearer !== credentials.metricsToken) serviceTokens.add(bearer);
+    return request(`${service.url}/metrics`, { headers });
+  };
   const dataDir = mkdtempSync(join(tmpdir(), 'observability-e2e-'));
   let stack: ServiceStack;
   let inviteCode: string;
@@ -281,7 +285,7 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
         ],
       ];
       const answers = await Promise.all(attempts.map(([, answer]) => answer));
-      expect(answers.map((answer) => answer.status)).toEqual([200, 401, 401, 403, 200, 403, 200]);
+      expect(answers.map((answer) => answer.status)).toEqual([200, 401, 401, 403, 200, 401, 200]);
       // Every one of them was logged (and so went through the redaction).
       for (const [index, [service]] of attempts.entries()) {
         const requestId = answers[index].headers.get('x-request-id') ?? '';
@@ -361,25 +365,89 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
   });
 
   describe('metrics', () => {
-    it('serves each service its metrics with the internal credential, and nothing without it', async () => {
+    it('serves each service its metrics with the read-only scrape credential, and nothing without it', async () => {
       for (const [name, service] of byName()) {
         const attempts: Array<Record<string, string>> = [
           {},
           asUser(),
-          { 'X-INTERNAL-TOKEN': generateToken() },
+          // The shared token can move money: it no longer opens /metrics.
+          { 'X-INTERNAL-TOKEN': internalToken },
+          { Authorization: `Bearer ${internalToken}` },
+          { Authorization: `Bearer ${generateToken()}` },
         ];
         for (const headers of attempts) {
-          expect(await request(`${service.url}/metrics`, { headers })).toMatchObject({
-            status: 403,
-            body: { error: 'Forbidden' },
-          });
+          const refused = await request(`${service.url}/metrics`, { headers });
+          expect(refused).toMatchObject({ status: 401, body: { error: 'unauthorized' } });
+          expect(refused.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
         }
         const scraped = await scrape(name, service);
         expect(scraped.status).toBe(200);
         expect(readMetric(scraped.body as string, 'process_cpu_user_seconds_total')).toBeDefined();
         expect(
-          readMetric(scraped.body as string, 'internal_auth_denied_total', { reason: 'mismatch' }),
+          readMetric(scraped.body as string, 'internal_auth_denied_total', {
+            reason: 'bearer_missing',
+          }),
         ).toBeGreaterThanOrEqual(1);
+      }
+    });
+
+    it('has every series docs/grafana/security-dashboard.json queries, so the dashboard cannot rot unseen', async () => {
+      const dashboard = JSON.parse(
+        readFileSync(join(workspaceRoot(), 'docs', 'grafana', 'security-dashboard.json'), 'utf8'),
+      ) as { panels: Array<{ title: string; type: string; targets?: Array<{ expr: string }> }> };
+      const exposed = new Set<string>();
+      for (const [name, service] of byName()) {
+        const text = (await scrape(name, service)).body as string;
+        for (const line of text.split('\n')) {
+          // A sample, or a metric declared with no series yet (a counter without labels, such
+          // as internal_auth_shadow_denied_total, before its first count).
+          const metric = /^(?:# TYPE )?([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]/.exec(line)?.[1];
+          if (metric !== undefined) exposed.add(metric);
+        }
+      }
+      // Not a service's own: Prometheus's per-target `up`, and the per-client rate limiter's
+      // counter (issue 14, item 2, built beside this one).
+      const elsewhere = new Set(['up', 'rate_limited_requests_total']);
+      const panels = dashboard.panels.filter((panel) => panel.type !== 'row');
+      const missing: string[] = [];
+      for (const panel of panels) {
+        if (!panel.targets?.length) missing.push(`${panel.title}: no query`);
+        for (const { expr } of panel.targets ?? []) {
+          // Every metric of an expression is written with its braces: `name{...}`.
+          const names = [...expr.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{/g)].map((m) => m[1]);
+          if (names.length === 0) missing.push(`${panel.title}: no metric in ${expr}`);
+          for (const metric of names) {
+            if (!exposed.has(metric) && !elsewhere.has(metric)) {
+              missing.push(`${panel.title}: ${metric}`);
+            }
+          }
+        }
+      }
+      expect(missing).toEqual([]);
+      // The four signals of issue 14: denials by reason, breakers, token issuance, rate limits.
+      const queried = panels.flatMap((panel) => panel.targets ?? []).map((t) => t.expr);
+      for (const metric of [
+        'internal_auth_denied_total',
+        'internal_circuit_breaker_state',
+        'oauth_token_requests_total',
+        'rate_limited_requests_total',
+      ]) {
+        expect(queried.filter((expr) => expr.includes(`${metric}{`))).not.toEqual([]);
+      }
+    });
+
+    it('opens nothing but /metrics with the metrics token', async () => {
+      const metricsToken = credentials.metricsToken;
+      const attempts: Array<[string, Record<string, string>]> = [
+        [`${billing().url}/balance/${userId}`, { 'X-INTERNAL-TOKEN': metricsToken }],
+        [`${billing().url}/balance/${userId}`, { Authorization: `Bearer ${metricsToken}` }],
+        [`${auth().url}/stats`, { 'X-INTERNAL-TOKEN': metricsToken }],
+        [`${filesystem().url}/files`, { 'X-INTERNAL-TOKEN': metricsToken, 'X-User-ID': userId }],
+        [`${api().url}/me`, { Authorization: `Bearer ${metricsToken}` }],
+      ];
+      for (const [url, headers] of attempts) {
+        const answer = await request(url, { headers });
+        expect([401, 403]).toContain(answer.status);
       }
     });
 

@@ -62,7 +62,7 @@ describe('docs/api (npm run openapi)', () => {
     expect(row('PUT /files/{path}')).toMatch(/\| - +\| allowed +\| - +\| - +\| - +\| - +\|$/);
   });
 
-  it('describes who may call what: public, internal credential, or user token', () => {
+  it('describes who may call what: public, internal credential, scrape credential, or user token', () => {
     const read = (service: string) =>
       JSON.parse(readFileSync(join(committed, `${service}.json`), 'utf8')) as {
         paths: Record<string, Record<string, { security?: unknown[] }>>;
@@ -72,7 +72,8 @@ describe('docs/api (npm run openapi)', () => {
     ]);
     expect(read('auth-server').paths['/login']['post'].security).toEqual([]);
     expect(read('backend').paths['/me']['get'].security).toEqual([{ bearer: [] }]);
-    expect(read('backend').paths['/metrics']['get'].security).toEqual([{ 'internal-token': [] }]);
+    // The read-only scrape credential as a bearer, never the shared token (docs/prometheus.md).
+    expect(read('backend').paths['/metrics']['get'].security).toEqual([{ 'metrics-token': [] }]);
     expect(read('filesystem-server').paths['/health/ready']['get'].security).toEqual([]);
   });
 });

@@ -35,6 +35,7 @@ type App = (typeof SERVICES)[number]['app'];
  */
 async function envFileFromExample(
   token: string,
+  metricsToken: string,
 ): Promise<{ text: string; ports: Map<App, number> }> {
   let text = readFileSync(join(workspaceRoot(), '.env.example'), 'utf8');
   const set = (name: string, value: string) => {
@@ -43,6 +44,7 @@ async function envFileFromExample(
     text = text.replace(line, `${name}=${value}`);
   };
   set('INTERNAL_SERVICE_TOKEN', token);
+  set('METRICS_TOKEN', metricsToken);
   set('DATA_DIR', './data');
   const ports = new Map<App, number>();
   for (const service of SERVICES) {
@@ -62,13 +64,14 @@ async function envFileFromExample(
  */
 describe('every service starts standalone from .env in its working directory', () => {
   const token = generateToken();
+  const metricsToken = generateToken();
   const workingDirectory = mkdtempSync(join(tmpdir(), 'standalone-env-'));
   const services = new Map<App, ServiceProcess>();
   let ports: Map<App, number>;
   const url = (app: App) => `http://127.0.0.1:${ports.get(app)}`;
 
   beforeAll(async () => {
-    const envFile = await envFileFromExample(token);
+    const envFile = await envFileFromExample(token, metricsToken);
     ports = envFile.ports;
     writeFileSync(join(workingDirectory, '.env'), envFile.text, { mode: 0o600 });
     // The point of the test: nothing the services need comes from the environment.
@@ -106,17 +109,21 @@ describe('every service starts standalone from .env in its working directory', (
   });
 
   it.each(SERVICES.map((service) => service.app))(
-    '%s accepts the internal token of .env on an internal route, and no other',
+    '%s serves /metrics to the metrics token of .env, and to no other credential',
     async (app) => {
       const withToken = await request(`${url(app)}/metrics`, {
-        headers: { 'X-INTERNAL-TOKEN': token },
+        headers: { Authorization: `Bearer ${metricsToken}` },
       });
       expect(withToken.status).toBe(200);
       expect(String(withToken.body)).toContain(`service="${app}"`);
-      const withAnother = await request(`${url(app)}/metrics`, {
-        headers: { 'X-INTERNAL-TOKEN': generateToken() },
-      });
-      expect(withAnother).toMatchObject({ status: 403, body: { error: 'Forbidden' } });
+      const others: Array<Record<string, string>> = [
+        { Authorization: `Bearer ${generateToken()}` },
+        { 'X-INTERNAL-TOKEN': token },
+      ];
+      for (const headers of others) {
+        const refused = await request(`${url(app)}/metrics`, { headers });
+        expect(refused).toMatchObject({ status: 401, body: { error: 'unauthorized' } });
+      }
     },
   );
 
@@ -174,8 +181,13 @@ describe('a service reading its env file: precedence, ENV_FILE, refusals', () =>
     return folder;
   };
   const main = () => builtServiceMain('filesystem-server');
-  const metricsStatus = async (service: ServiceProcess, token: string) =>
-    (await request(`${service.url}/metrics`, { headers: { 'X-INTERNAL-TOKEN': token } })).status;
+  // An internal route of the filesystem server: 200 with the token it loaded, 403 otherwise.
+  const internalStatus = async (service: ServiceProcess, token: string) =>
+    (
+      await request(`${service.url}/files`, {
+        headers: { 'X-INTERNAL-TOKEN': token, 'X-User-ID': 'env-file-user' },
+      })
+    ).status;
   /** Starts the filesystem server in `cwd` with `env`, runs `check` on it, stops it. */
   const withFilesystemServer = async (
     cwd: string,
@@ -203,8 +215,8 @@ describe('a service reading its env file: precedence, ENV_FILE, refusals', () =>
     const environment = { INTERNAL_SERVICE_TOKEN: environmentToken, FILESYSTEM_SERVER_PORT: '0' };
     await withFilesystemServer(folder, environment, async (service) => {
       expect(new URL(service.url).port).not.toBe(String(filePort));
-      expect(await metricsStatus(service, environmentToken)).toBe(200);
-      expect(await metricsStatus(service, fileToken)).toBe(403);
+      expect(await internalStatus(service, environmentToken)).toBe(200);
+      expect(await internalStatus(service, fileToken)).toBe(403);
       // What the environment does not set still comes from .env.
       expect(existsSync(join(folder, 'data', 'filesystem-server'))).toBe(true);
     });
@@ -220,7 +232,7 @@ describe('a service reading its env file: precedence, ENV_FILE, refusals', () =>
       `INTERNAL_SERVICE_TOKEN=${token}\nFILESYSTEM_SERVER_PORT=0\nDATA_DIR=${join(folder, 'state')}\n`,
     );
     await withFilesystemServer(folder, { ENV_FILE: 'config/filesystem.env' }, async (service) => {
-      expect(await metricsStatus(service, token)).toBe(200);
+      expect(await internalStatus(service, token)).toBe(200);
       expect(existsSync(join(folder, 'state', 'filesystem-server'))).toBe(true);
     });
   });
@@ -230,7 +242,7 @@ describe('a service reading its env file: precedence, ENV_FILE, refusals', () =>
     const token = generateToken();
     const environment = { INTERNAL_SERVICE_TOKEN: token, FILESYSTEM_SERVER_PORT: '0' };
     await withFilesystemServer(folder, environment, async (service) => {
-      expect(await metricsStatus(service, token)).toBe(200);
+      expect(await internalStatus(service, token)).toBe(200);
       expect(existsSync(join(folder, 'data', 'filesystem-server'))).toBe(true);
     });
   });

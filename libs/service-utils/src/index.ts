@@ -17,6 +17,7 @@ export * from './lib/auth/internal-auth-events';
 export * from './lib/auth/internal-auth.constants';
 export * from './lib/auth/internal-auth.module';
 export * from './lib/auth/internal-only.decorator';
+export * from './lib/auth/scrape-only.decorator';
 export * from './lib/auth/internal-token.guard';
 export * from './lib/auth/introspected.decorator';
 export * from './lib/auth/public.decorator';

@@ -16,6 +16,7 @@ import { ServiceTokenInspector } from './service-token.inspector';
 import { ServiceTokenIssuer } from './service-token.issuer';
 import { ServiceTokenRevocationsRepository } from './service-token-revocations.repository';
 import { TokenController } from './token.controller';
+import { TokenIssuanceMetrics } from './token-issuance.metrics';
 import { TokenStatusController } from './token-status.controller';
 
 /**
@@ -39,6 +40,7 @@ export class OAuthModule implements NestModule {
         ServiceTokenRevocationsRepository,
         ClientAuthenticator,
         OAuthClientRateLimit,
+        TokenIssuanceMetrics,
       ],
       exports: [ServiceTokenIssuer],
     };

@@ -1,5 +1,5 @@
 import { Controller, HttpCode, HttpStatus, Inject, Post, Req, UseFilters } from '@nestjs/common';
-import { oauthApi } from '@zt/contracts';
+import { oauthApi, type ServiceClientPolicy } from '@zt/contracts';
 import { ApiEndpoint, RawBody } from '@zt/service-chassis';
 import { Public } from '@zt/service-utils';
 import type { Request } from 'express';
@@ -11,6 +11,7 @@ import { OAuthError } from './oauth.error';
 import type { OAuthModuleOptions } from './oauth.module-options';
 import { ServiceTokenIssuer } from './service-token.issuer';
 import { readAudience, readForm, readScopes } from './token-request';
+import { TokenIssuanceMetrics, UNAUTHENTICATED_CLIENT } from './token-issuance.metrics';
 
 /** The token answer (RFC 6749 section 5.1). */
 interface TokenAnswer {
@@ -33,6 +34,7 @@ export class TokenController {
     private readonly clientLimit: OAuthClientRateLimit,
     private readonly issuer: ServiceTokenIssuer,
     @Inject(OAUTH_OPTIONS) private readonly options: OAuthModuleOptions,
+    private readonly metrics: TokenIssuanceMetrics,
   ) {}
 
   @Public()
@@ -41,10 +43,26 @@ export class TokenController {
   @HttpCode(HttpStatus.OK)
   @ApiEndpoint(oauthApi.issueServiceToken)
   async token(@Req() request: Request): Promise<TokenAnswer> {
-    const form = await readForm(request);
-    // The client first: nothing about the request is told to whoever cannot authenticate.
-    const client = this.authenticator.authenticateRequest(request, form);
-    await this.clientLimit.admit(client.clientId);
+    let clientId = UNAUTHENTICATED_CLIENT;
+    try {
+      const form = await readForm(request);
+      // The client first: nothing about the request is told to whoever cannot authenticate.
+      const client = this.authenticator.authenticateRequest(request, form);
+      clientId = client.clientId;
+      await this.clientLimit.admit(clientId);
+      const answer = await this.answer(client, form);
+      this.metrics.record(clientId, 'issued');
+      return answer;
+    } catch (error) {
+      if (error instanceof OAuthError) this.metrics.record(clientId, error.error);
+      throw error;
+    }
+  }
+
+  private async answer(
+    client: ServiceClientPolicy,
+    form: Awaited<ReturnType<typeof readForm>>,
+  ): Promise<TokenAnswer> {
     const grantType = form.get('grant_type');
     if (grantType === undefined) throw new OAuthError('invalid_request', 'grant_type is required');
     if (grantType !== oauthApi.CLIENT_CREDENTIALS_GRANT) {

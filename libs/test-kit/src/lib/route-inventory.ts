@@ -29,7 +29,10 @@ export function routesWithoutScopes(
 
 /** Which routes {@link routesOpenWithoutCredential} calls, with what, and the refusal it expects. */
 export interface CredentialProbe {
-  /** Which routes to call; by default every route that is not `@Public()`. */
+  /**
+   * Which routes to call; by default every route that is neither `@Public()` nor
+   * `@ScrapeOnly()` (which refuses with 401, not 403: probe it on its own).
+   */
   readonly routes?: (route: RouteDescription) => boolean;
   /**
    * The header sets sent to each route, none of which may be a credential the route accepts;
@@ -48,7 +51,8 @@ export interface OpenRoute {
 }
 
 /**
- * Calls the routes `probe.routes` selects (by default every route that is not `@Public()`)
+ * Calls the routes `probe.routes` selects (by default every route that is neither `@Public()`
+ * nor `@ScrapeOnly()`)
  * with each header set of `probe.attempts` (by default none at all), path parameters filled
  * with sample values, and returns those answers that were NOT exactly `probe.refusal` (by
  * default `403 {"error":"Forbidden"}`): an empty list means every such route is guarded.
@@ -59,7 +63,7 @@ export async function routesOpenWithoutCredential(
   probe: CredentialProbe = {},
 ): Promise<OpenRoute[]> {
   const {
-    routes: selected = (route: RouteDescription) => !route.isPublic,
+    routes: selected = (route: RouteDescription) => !route.isPublic && !route.isScrapeOnly,
     attempts = [{}],
     refusal = { status: 403, body: { error: 'Forbidden' } },
   } = probe;
@@ -84,6 +88,23 @@ export async function routesOpenWithoutCredential(
     }
   }
   return open;
+}
+
+/**
+ * What a `@ScrapeOnly()` route (`GET /metrics`) must refuse: no credential, and the shared
+ * token (`internalToken`), which can move money, in either header. Give it to
+ * {@link routesOpenWithoutCredential} with `routes: (route) => route.isScrapeOnly`.
+ */
+export function scrapeRouteProbe(internalToken: string): CredentialProbe {
+  return {
+    routes: (route) => route.isScrapeOnly,
+    attempts: [
+      {},
+      { 'X-INTERNAL-TOKEN': internalToken },
+      { Authorization: `Bearer ${internalToken}` },
+    ],
+    refusal: { status: 401, body: { error: 'unauthorized' } },
+  };
 }
 
 /** `METHOD /path` of every route an application declares `@InternalOnly()`, sorted. */

@@ -17,6 +17,8 @@ import { type ClientSecrets, generateClientSecrets, generateToken } from './secr
 export class StackCredentials {
   /** `INTERNAL_SERVICE_TOKEN`: not given to the services in `jwt` mode, which needs none. */
   readonly internalToken = generateToken();
+  /** `METRICS_TOKEN`, the read-only scrape credential (taken in `token` and `token+jwt` mode). */
+  readonly metricsToken = generateToken();
   /** Every client's secret (`SERVICE_CLIENTS`), as `npm start` writes them to .env. */
   readonly clients: ClientSecrets = generateClientSecrets(
     SERVICE_CLIENTS.map((client) => client.clientId),
@@ -25,11 +27,15 @@ export class StackCredentials {
 
   constructor(readonly mode: InternalAuthMode = stackAuthMode()) {}
 
-  /** What every service of the stack gets: the mode, the shared token, the client secrets. */
+  /**
+   * What every service of the stack gets: the mode, the shared token, the metrics token, the
+   * client secrets.
+   */
   environment(): Record<string, string> {
     return {
       INTERNAL_AUTH_MODE: this.mode,
       ...(this.mode === 'jwt' ? {} : { INTERNAL_SERVICE_TOKEN: this.internalToken }),
+      METRICS_TOKEN: this.metricsToken,
       ...this.clients.env,
     };
   }
@@ -47,9 +53,21 @@ export class StackCredentials {
     return { ...(await this.callerOf(authUrl, clientId).forCall(audience)).headers };
   }
 
+  /**
+   * The headers of a scrape of `GET /metrics` at `audience`, as a stock Prometheus sends them:
+   * `Authorization: Bearer` alone, with the metrics token in `token` mode and the
+   * `metrics-scraper` client's service token in `token+jwt` and `jwt` mode (never the shared token).
+   */
+  async scrapeHeaders(authUrl: string, audience: ServiceAudience): Promise<Record<string, string>> {
+    if (this.mode === 'token') return { Authorization: `Bearer ${this.metricsToken}` };
+    const { Authorization } = await this.headers(authUrl, 'metrics-scraper', audience);
+    if (Authorization === undefined) throw new Error('the metrics-scraper got no service token');
+    return { Authorization };
+  }
+
   /** Every secret of the stack, for tests that no log shows one. */
   secrets(): string[] {
-    return [this.internalToken, ...Object.values(this.clients.secrets)];
+    return [this.internalToken, this.metricsToken, ...Object.values(this.clients.secrets)];
   }
 
   private callerOf(authUrl: string, clientId: string): InternalCallCredentials {

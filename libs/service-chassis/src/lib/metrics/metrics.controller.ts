@@ -1,24 +1,29 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { InternalOnly, Scopes } from '@zt/service-utils';
+import { ScrapeOnly, Scopes } from '@zt/service-utils';
 import { ServiceMetrics } from './service-metrics';
 
 /**
- * `GET /metrics`: the service's metrics in the Prometheus text format. It needs the internal
- * credential (`X-INTERNAL-TOKEN`) on every service, the public backend included
- * (`@InternalOnly()`): 403 otherwise. Prometheus sends the header from a file
- * (`http_headers` in its scrape config; see docs/decisions.md).
+ * `GET /metrics`: the service's metrics in the Prometheus text format, on every service, the
+ * public backend included. It takes a read-only scrape credential in `Authorization: Bearer`
+ * (`@ScrapeOnly()`), which any Prometheus sends from a file: the metrics token
+ * (`METRICS_TOKEN`) in `token` and `token+jwt` mode, or the `metrics-scraper` client's service
+ * token (`metrics:read`) in `token+jwt` and `jwt` mode. `X-INTERNAL-TOKEN` does not open it;
+ * 401 otherwise (docs/prometheus.md).
  */
 @ApiTags('operations')
 @Controller('metrics')
 export class MetricsController {
   constructor(private readonly metrics: ServiceMetrics) {}
 
-  @InternalOnly()
+  @ScrapeOnly()
   @Scopes('metrics:read')
   @Get()
-  @ApiOperation({ summary: 'Prometheus metrics (needs X-INTERNAL-TOKEN)' })
+  @ApiOperation({
+    summary:
+      'Prometheus metrics (needs Authorization: Bearer <metrics token or metrics:read service token>)',
+  })
   @ApiOkResponse({
     description: 'Prometheus text exposition format',
     content: { 'text/plain': { schema: { type: 'string' } } },

@@ -7,6 +7,8 @@ import { MetricsModule } from './metrics.module';
 import { ServiceMetrics } from './service-metrics';
 
 const TOKEN = 'q3V9sLk2Xw8RzT1mN6pB4yH7cJ0dF5gA';
+// The read-only scrape credential (METRICS_TOKEN): 256 bits of base64url.
+const METRICS_TOKEN = 'mT3q9ZxV7bN2kL8wR4yH6cJ0dF5gA1sE-pO_iU7tYrW';
 
 @Controller()
 class ProbeController {
@@ -21,7 +23,11 @@ async function appWith(callerOf?: string[]): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({
     imports: [
       MetricsModule.forRoot({ serviceName: 'probe', processMetrics: false }),
-      InternalAuthModule.forRoot({ sendToken: TOKEN, acceptedTokens: [TOKEN] }),
+      InternalAuthModule.forRoot({
+        sendToken: TOKEN,
+        acceptedTokens: [TOKEN],
+        metricsToken: METRICS_TOKEN,
+      }),
       ...(callerOf
         ? [
             InternalClientModule.forRoot({
@@ -53,7 +59,9 @@ describe(MetricsModule.name, () => {
   let url: string;
 
   const scrape = async () => {
-    const response = await fetch(`${url}/metrics`, { headers: { 'X-INTERNAL-TOKEN': TOKEN } });
+    const response = await fetch(`${url}/metrics`, {
+      headers: { Authorization: `Bearer ${METRICS_TOKEN}` },
+    });
     expect(response.status).toBe(200);
     // The Prometheus text format, version 0.0.4.
     expect(response.headers.get('content-type')).toMatch(/^text\/plain;.*version=0\.0\.4/);
@@ -67,20 +75,23 @@ describe(MetricsModule.name, () => {
 
   afterAll(() => app.close());
 
-  it('refuses GET /metrics without the internal credential, and counts the refusal', async () => {
+  it('refuses GET /metrics without the scrape credential, the internal token included, and counts the refusal', async () => {
     const attempts: Array<Record<string, string>> = [
       {},
-      { 'X-INTERNAL-TOKEN': 'wrong' },
+      { 'X-INTERNAL-TOKEN': TOKEN },
       { Authorization: `Bearer ${TOKEN}` },
     ];
     for (const headers of attempts) {
       const response = await fetch(`${url}/metrics`, { headers });
-      expect(response.status).toBe(403);
-      expect(await response.json()).toEqual({ error: 'Forbidden' });
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+      expect(await response.json()).toEqual({ error: 'unauthorized' });
     }
     const text = await scrape();
-    expect(text).toContain('internal_auth_denied_total{reason="missing",service="probe"} 2');
-    expect(text).toContain('internal_auth_denied_total{reason="mismatch",service="probe"} 1');
+    expect(text).toContain('internal_auth_denied_total{reason="bearer_missing",service="probe"} 2');
+    expect(text).toContain(
+      'internal_auth_denied_total{reason="metrics_token_mismatch",service="probe"} 1',
+    );
     expect(text).toContain('internal_auth_denied_total{reason="repeated",service="probe"} 0');
   });
 

@@ -11,7 +11,12 @@ import { SERVICE_TOKEN_SCOPES } from '@zt/contracts';
 import { INTERNAL_TOKEN_HEADER } from '@zt/service-utils';
 import { REQUEST_ID_HEADER } from '../logging/request-id';
 import { listRoutes, type RouteDescription } from '@zt/service-utils';
-import { BEARER_SECURITY, INTERNAL_TOKEN_SECURITY, type OpenApiOptions } from './openapi.options';
+import {
+  BEARER_SECURITY,
+  INTERNAL_TOKEN_SECURITY,
+  METRICS_TOKEN_SECURITY,
+  type OpenApiOptions,
+} from './openapi.options';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;
 
@@ -44,7 +49,8 @@ const ERROR_SCHEMA = {
  *
  * Security is derived from the same metadata the guards read, so the document cannot claim
  * a route is open when it is not: every `@Public()` route gets `security: []`, every
- * `@InternalOnly()` route the `internal-token` scheme (`X-INTERNAL-TOKEN`), and every other
+ * `@InternalOnly()` route the `internal-token` scheme (`X-INTERNAL-TOKEN`), every
+ * `@ScrapeOnly()` route the `metrics-token` scheme (`Authorization: Bearer`), and every other
  * route `options.auth`, with its refusal (`403 {"error":"Forbidden"}` or
  * `401 {"error":"unauthorized"}`) among its answers. Every answer is documented with the
  * `X-Request-ID` header, and every route with `@Scopes()` lists them in
@@ -67,6 +73,15 @@ export function createOpenApiDocument(
       },
       INTERNAL_TOKEN_SECURITY,
     );
+  builder.addBearerAuth(
+    {
+      type: 'http',
+      scheme: 'bearer',
+      description:
+        'A read-only scrape credential: METRICS_TOKEN, or a service token with metrics:read',
+    },
+    METRICS_TOKEN_SECURITY,
+  );
   if (options.auth === 'bearer') {
     builder.addBearerAuth(
       {
@@ -110,8 +125,17 @@ function describeAccess(
     operation.security = [];
     return;
   }
-  const internal = route.isInternalOnly || options.auth === 'internal-token';
   if (route.scopes) Object.assign(operation, { [SERVICE_TOKEN_SCOPES]: [...route.scopes] });
+  if (route.isScrapeOnly) {
+    operation.security = [{ [METRICS_TOKEN_SECURITY]: [] }];
+    operation.responses['401'] ??= {
+      description:
+        'Missing or wrong scrape credential (X-INTERNAL-TOKEN is not one): {"error":"unauthorized"}',
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } },
+    };
+    return;
+  }
+  const internal = route.isInternalOnly || options.auth === 'internal-token';
   operation.security = [{ [internal ? INTERNAL_TOKEN_SECURITY : BEARER_SECURITY]: [] }];
   const [status, description] = internal
     ? ['403', `Missing, repeated or wrong ${INTERNAL_TOKEN_HEADER}: {"error":"Forbidden"}`]

@@ -22,3 +22,5 @@ export interface OpenApiOptions {
 export const INTERNAL_TOKEN_SECURITY = 'internal-token';
 /** Name of the security scheme of user access tokens in the documents. */
 export const BEARER_SECURITY = 'bearer';
+/** The security scheme of `@ScrapeOnly()` routes: the read-only scrape credential as a bearer. */
+export const METRICS_TOKEN_SECURITY = 'metrics-token';

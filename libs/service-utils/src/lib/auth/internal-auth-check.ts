@@ -74,6 +74,8 @@ const ALLOWED_WITHOUT_CALLER: InternalAuthDecision = Object.freeze({
 
 // `Authorization: Bearer <compact JWS>` (the scheme is case-insensitive, RFC 7235).
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i;
+// `Authorization: Bearer <b64token>` (RFC 6750 section 2.1): the metrics token's form.
+const OPAQUE_BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
 
 /**
  * The internal-auth decision, apart from any framework: the NestJS guard, the Express
@@ -105,6 +107,8 @@ export class InternalAuthCheck {
   private readonly shadow: boolean;
   // None in `jwt` mode, which takes no shared token.
   private readonly matcher: TokenMatcher | undefined;
+  // The metrics token of scrape-only routes; none in `jwt` mode or when not configured.
+  private readonly metricsMatcher: TokenMatcher | undefined;
   private readonly serviceTokens: JwtVerifier<ServiceCaller> | undefined;
   private readonly introspector: TokenIntrospector | undefined;
   // What `authenticate` proved of a request, for `authorize` (null: the shared token alone).
@@ -115,6 +119,10 @@ export class InternalAuthCheck {
     this.events = options.events;
     this.mode = config.mode ?? 'token';
     this.matcher = this.mode === 'jwt' ? undefined : new TokenMatcher(config.acceptedTokens);
+    this.metricsMatcher =
+      this.mode !== 'jwt' && config.metricsToken
+        ? new TokenMatcher([config.metricsToken])
+        : undefined;
     this.shadow = config.shadow === 'jwt';
     if ((this.mode !== 'token' || this.shadow) && !config.serviceTokens) {
       throw new TypeError(`InternalAuthCheck: mode ${this.mode} needs serviceTokens settings`);
@@ -138,6 +146,34 @@ export class InternalAuthCheck {
   ): InternalAuthDecision | Promise<InternalAuthDecision> {
     return andThen(this.prove(request), (proof) =>
       isRefused(proof) ? proof : this.authorizeProof(request, proof, route),
+    );
+  }
+
+  /**
+   * A scrape-only route (`GET /metrics`): a read-only credential in `Authorization: Bearer`,
+   * never `X-INTERNAL-TOKEN` (which can move money): the metrics token (`token`,
+   * `token+jwt`) or a service token with one of the route's scopes (`token+jwt`, `jwt`).
+   */
+  checkScrape(
+    request: IncomingMessage,
+    route: InternalRouteAuth,
+  ): InternalAuthDecision | Promise<InternalAuthDecision> {
+    if (this.mode !== 'jwt') {
+      const reason = this.findMetricsTokenDenial(request);
+      if (reason === undefined) return ALLOWED_WITHOUT_CALLER;
+      // token+jwt: a bearer that is not the metrics token may be the scraper's service token.
+      if (this.mode === 'token') return this.refuse(request, { reason });
+    }
+    const bearer = readBearer(request);
+    if (typeof bearer !== 'string') return this.refuse(request, bearer);
+    return andThen(this.verify(bearer), (verified) =>
+      'reason' in verified
+        ? this.refuse(request, verified)
+        : this.authorizeProof(
+            request,
+            { caller: verified, token: bearer },
+            { scopes: route.scopes },
+          ),
     );
   }
 
@@ -278,6 +314,22 @@ export class InternalAuthCheck {
     return refusalAnswer(reason);
   }
 
+  private findMetricsTokenDenial(request: IncomingMessage): InternalAuthDeniedReason | undefined {
+    const header = readSingleHeader(request, 'Authorization');
+    switch (header.kind) {
+      case 'absent':
+        return 'bearer_missing';
+      case 'repeated':
+        return 'bearer_repeated';
+      case 'single': {
+        const token = OPAQUE_BEARER.exec(header.value)?.[1];
+        if (token === undefined) return 'bearer_malformed';
+        if (this.metricsMatcher === undefined) return 'metrics_token_unset';
+        return this.metricsMatcher.matches(token) ? undefined : 'metrics_token_mismatch';
+      }
+    }
+  }
+
   private findSharedTokenDenial(request: IncomingMessage): InternalAuthDeniedReason | undefined {
     const header = readSingleHeader(request, INTERNAL_TOKEN_HEADER);
     switch (header.kind) {
@@ -321,6 +373,8 @@ function refusalAnswer(reason: InternalAuthDeniedReason): Refused {
     case 'bearer_malformed':
     case 'token_rejected':
     case 'token_inactive':
+    case 'metrics_token_mismatch':
+    case 'metrics_token_unset':
       return {
         kind: 'refused',
         reason,

@@ -19,6 +19,10 @@ export const INTERNAL_AUTH_DENIED_REASONS = [
   // An `@Introspected()` route: the issuer calls the token inactive (401), or cannot say (503).
   'token_inactive',
   'introspection_unavailable',
+  // A `@ScrapeOnly()` route (GET /metrics) in modes token and token+jwt: a bearer that is not
+  // the metrics token, or no METRICS_TOKEN configured (401).
+  'metrics_token_mismatch',
+  'metrics_token_unset',
 ] as const;
 
 /** Why the internal guard refused a request. Logged, counted, never sent to the caller. */

@@ -9,3 +9,9 @@ export const INTERNAL_AUTH_CONFIG = Symbol('INTERNAL_AUTH_CONFIG');
  * than beside the decorator because the decorator imports the guard, and the guard needs the key.
  */
 export const IS_INTERNAL_ONLY_KEY = 'isInternalOnly';
+
+/**
+ * Metadata key that `@ScrapeOnly()` sets and `InternalTokenGuard` reads: the route takes the
+ * read-only scrape credential (`Authorization: Bearer`), never `X-INTERNAL-TOKEN`.
+ */
+export const IS_SCRAPE_ONLY_KEY = 'isScrapeOnly';

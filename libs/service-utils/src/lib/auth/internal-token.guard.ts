@@ -23,7 +23,11 @@ import {
   type InternalRouteAuth,
 } from './internal-auth-check';
 import { CallerRateLimit, SHARED_TOKEN_CLIENT } from './caller-rate-limit';
-import { INTERNAL_AUTH_CONFIG, IS_INTERNAL_ONLY_KEY } from './internal-auth.constants';
+import {
+  INTERNAL_AUTH_CONFIG,
+  IS_INTERNAL_ONLY_KEY,
+  IS_SCRAPE_ONLY_KEY,
+} from './internal-auth.constants';
 import { InternalAuthEvents } from './internal-auth-events';
 import { INTROSPECTED_KEY } from './introspected.decorator';
 import { IS_PUBLIC_KEY } from './public.decorator';
@@ -33,8 +37,13 @@ import { verifiedCallerOf } from './verified-caller';
 // A route handler as Nest hands it to a guard.
 type Handler = ReturnType<ExecutionContext['getHandler']>;
 
-/** What the guard knows of a route: open, or what it asks of callers. */
-type RouteRule = { readonly open: true } | ({ readonly open: false } & InternalRouteAuth);
+/**
+ * What the guard knows of a route: open, or what it asks of callers (`scrape`: the read-only
+ * scrape credential of `@ScrapeOnly()`).
+ */
+type RouteRule =
+  | { readonly open: true }
+  | ({ readonly open: false; readonly scrape: boolean } & InternalRouteAuth);
 
 /**
  * Default-deny guard for internal routes. A `@Public()` route (not `@InternalOnly()`) is open;
@@ -48,6 +57,9 @@ type RouteRule = { readonly open: true } | ({ readonly open: false } & InternalR
  *   `error="insufficient_scope"`; a route without a declaration refuses every caller). The
  *   verified caller is then {@link verifiedCallerOf}(request). No key to check it: 503;
  * - `token+jwt`: both, the shared token first.
+ * A `@ScrapeOnly()` route (`GET /metrics`) takes a read-only credential in `Authorization:
+ * Bearer` instead: the metrics token (`token`, `token+jwt`) or a service token with the
+ * route's scope (`token+jwt`, `jwt`); never `X-INTERNAL-TOKEN`.
  * On an `@Introspected()` route, with `introspection` configured, the issuer must also call the
  * service token active (else 401 as for a bad token; 503 when it cannot say).
  * With `shadow: 'jwt'` in `token` mode, the service token is also checked as in `jwt` mode,
@@ -94,15 +106,21 @@ export class InternalTokenGuard implements CanActivate, OnApplicationBootstrap {
     const route = this.ruleOf(context.getClass(), context.getHandler());
     if (route.open) return true;
     const request = context.switchToHttp().getRequest<Request>();
-    const decision = this.check.check(request, route);
+    const decision = route.scrape
+      ? this.check.checkScrape(request, route)
+      : this.check.check(request, route);
     if (decision instanceof Promise) {
-      return decision.then((settled) => this.enforce(context, settled) && this.limit(context));
+      return decision.then(
+        (settled) => this.enforce(context, settled) && this.limit(context, route.scrape),
+      );
     }
-    return this.enforce(context, decision) && this.limit(context);
+    return this.enforce(context, decision) && this.limit(context, route.scrape);
   }
 
-  private limit(context: ExecutionContext): true | Promise<true> {
-    if (this.rateLimit === undefined) return true;
+  // A scrape is not counted: the metrics token names no client, and Prometheus scrapes at its
+  // own fixed pace.
+  private limit(context: ExecutionContext, scrape: boolean): true | Promise<true> {
+    if (this.rateLimit === undefined || scrape) return true;
     const request = context.switchToHttp().getRequest<Request>();
     const client = verifiedCallerOf(request)?.name ?? SHARED_TOKEN_CLIENT;
     return this.rateLimit.admit(client).then((waitMs) => {
@@ -160,6 +178,7 @@ export class InternalTokenGuard implements CanActivate, OnApplicationBootstrap {
         ? { open: true }
         : {
             open: false,
+            scrape: read<boolean>(IS_SCRAPE_ONLY_KEY) === true,
             scopes: read<string[]>(SCOPES_KEY),
             introspected: read<boolean>(INTROSPECTED_KEY) === true,
           };

@@ -272,4 +272,61 @@ describe(loadInternalAuthConfig.name, () => {
     expect(text).toContain(message);
     for (const value of Object.values(env)) if (value) expect(text).not.toContain(value);
   });
+
+  describe('METRICS_TOKEN (the read-only scrape credential of GET /metrics)', () => {
+    const METRICS = randomBytes(32).toString('base64url');
+
+    it('is optional, and taken in token and token+jwt mode', () => {
+      expect(loadInternalAuthConfig({ INTERNAL_SERVICE_TOKEN: STRONG })).not.toHaveProperty(
+        'metricsToken',
+      );
+      expect(
+        loadInternalAuthConfig({ INTERNAL_SERVICE_TOKEN: STRONG, METRICS_TOKEN: METRICS }),
+      ).toMatchObject({ metricsToken: METRICS });
+      const tokenJwt = {
+        INTERNAL_SERVICE_TOKEN: STRONG,
+        METRICS_TOKEN: METRICS,
+        INTERNAL_AUTH_MODE: 'token+jwt',
+        AUTH_SERVER_URL: 'http://127.0.0.1:6001',
+      };
+      expect(loadInternalAuthConfig(tokenJwt, { serviceName: 'backend' })).toMatchObject({
+        metricsToken: METRICS,
+      });
+    });
+
+    it('is ignored in jwt mode, where a scraper brings a metrics:read service token', () => {
+      const env = {
+        METRICS_TOKEN: 'too-short-but-ignored',
+        INTERNAL_AUTH_MODE: 'jwt',
+        AUTH_SERVER_URL: 'http://127.0.0.1:6001',
+      };
+      expect(loadInternalAuthConfig(env, { serviceName: 'backend' })).not.toHaveProperty(
+        'metricsToken',
+      );
+    });
+
+    it.each([
+      ['a placeholder', 'YOUR_GENERATED_METRICS_TOKEN_HERE_0123456789abcdefghijklmnop'],
+      ['shorter than 256 bits', STRONG],
+      ['not hex nor base64url', `${METRICS}+/`],
+    ])('refuses %s, naming the variable and not the value', (_, value) => {
+      const message = refusal({ INTERNAL_SERVICE_TOKEN: OTHER, METRICS_TOKEN: value });
+      expect(message).toMatch(/^METRICS_TOKEN /);
+      expect(message).not.toContain(value);
+    });
+
+    it('refuses a shared token, which can move money, as the metrics token', () => {
+      const shared = randomBytes(32).toString('base64url');
+      for (const env of [
+        { INTERNAL_SERVICE_TOKEN: shared, METRICS_TOKEN: shared },
+        {
+          INTERNAL_SERVICE_TOKEN: STRONG,
+          INTERNAL_SERVICE_TOKEN_ACCEPT: shared,
+          METRICS_TOKEN: shared,
+        },
+      ]) {
+        expect(refusal(env)).toMatch(/^METRICS_TOKEN must differ from INTERNAL_SERVICE_TOKEN/);
+      }
+    });
+  });
 });

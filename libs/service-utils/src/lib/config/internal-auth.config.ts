@@ -104,6 +104,12 @@ export interface InternalAuthConfig {
    * issuer whether a caller's token is still active (its client secret is this service's).
    */
   readonly introspection?: IntrospectionSettings;
+  /**
+   * Secret: the read-only scrape credential (`METRICS_TOKEN`), which a `@ScrapeOnly()` route
+   * (`GET /metrics`) accepts as `Authorization: Bearer` in `token` and `token+jwt` mode; it
+   * opens nothing else. Absent: those routes take no static token (in `token` mode, none at all).
+   */
+  readonly metricsToken?: string;
 }
 
 /** Who the service is, and how it gets the service tokens of its own calls. */
@@ -125,7 +131,9 @@ export interface InternalAuthConfigOptions {
  * and this service's own client secret, `<CLIENT>_CLIENT_SECRET` (its `_NEXT` when set: the
  * issuer accepts both during a rotation, and the newer one is the one to send), and how the
  * issuer's key set is fetched ({@link readKeySetOptions}). `serviceName`
- * is this service's name: its client id and the audience its service tokens must name. There
+ * is this service's name: its client id and the audience its service tokens must name.
+ * `METRICS_TOKEN` (optional, not in `jwt` mode) is the scrape credential of `@ScrapeOnly()`
+ * routes. There
  * is no development mode: a service without a strong credential does not start.
  * @throws ConfigError naming the variable (never its value).
  */
@@ -146,7 +154,9 @@ export function loadInternalAuthConfig(
     );
   }
   if (mode === 'token') rejectIntrospection(env);
-  if (mode === 'token' && shadow === 'off') return { ...tokens, mode };
+  const metricsToken = mode === 'jwt' ? undefined : readMetricsToken(env, tokens.acceptedTokens);
+  const metrics = metricsToken === undefined ? {} : { metricsToken };
+  if (mode === 'token' && shadow === 'off') return { ...tokens, ...metrics, mode };
 
   const needs = shadow === 'jwt' ? 'INTERNAL_AUTH_SHADOW=jwt' : `INTERNAL_AUTH_MODE=${mode}`;
   if (readOptionalString(env, 'AUTH_SERVER_URL') === undefined) {
@@ -169,6 +179,7 @@ export function loadInternalAuthConfig(
   const introspection = readIntrospection(env, mode, issuer, serviceName, clientSecret);
   return {
     ...tokens,
+    ...metrics,
     mode,
     ...(shadow === 'jwt' ? { shadow } : {}),
     ...(introspection ? { introspection } : {}),
@@ -234,6 +245,26 @@ function rejectIntrospection(env: Environment): void {
       'on needs INTERNAL_AUTH_MODE token+jwt or jwt (token mode has no service token to ask about)',
     );
   }
+}
+
+/**
+ * `METRICS_TOKEN`, the read-only scrape credential: optional; when set, at least 256 random
+ * bits (hex or unpadded base64url, as a client secret) and none of the shared tokens, which
+ * would hand the scraper a credential that can move money. Ignored in `jwt` mode, where a
+ * scraper brings a service token (read by the caller: a `.env` written by `npm start` keeps it).
+ */
+function readMetricsToken(env: Environment, sharedTokens: readonly string[]): string | undefined {
+  const token = env['METRICS_TOKEN'];
+  if (token === undefined || token === '') return undefined;
+  const weakness = findClientSecretWeakness(token);
+  if (weakness) throw new ConfigError('METRICS_TOKEN', weakness);
+  if (sharedTokens.includes(token)) {
+    throw new ConfigError(
+      'METRICS_TOKEN',
+      'must differ from INTERNAL_SERVICE_TOKEN and INTERNAL_SERVICE_TOKEN_ACCEPT (it is read-only; they can move money)',
+    );
+  }
+  return token;
 }
 
 /** `<CLIENT>_CLIENT_SECRET_NEXT` when set, else `<CLIENT>_CLIENT_SECRET`, checked for strength. */

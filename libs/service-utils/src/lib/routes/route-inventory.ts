@@ -1,7 +1,7 @@
 import { RequestMethod, type INestApplication } from '@nestjs/common';
 import { GUARDS_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { ModulesContainer } from '@nestjs/core';
-import { IS_INTERNAL_ONLY_KEY } from '../auth/internal-auth.constants';
+import { IS_INTERNAL_ONLY_KEY, IS_SCRAPE_ONLY_KEY } from '../auth/internal-auth.constants';
 import { IS_PUBLIC_KEY } from '../auth/public.decorator';
 import { SCOPES_KEY } from '../auth/scopes.decorator';
 
@@ -18,6 +18,11 @@ export interface RouteDescription {
    * required in every app, the public backend included (e.g. `GET /metrics`).
    */
   readonly isInternalOnly: boolean;
+  /**
+   * True when the route or its controller says `@ScrapeOnly()` (which implies `isInternalOnly`):
+   * it takes the read-only scrape credential in `Authorization: Bearer`, never `X-INTERNAL-TOKEN`.
+   */
+  readonly isScrapeOnly: boolean;
   /**
    * The scopes a service token must carry (one of them) to call the route, as `@Scopes()` on
    * the route, else on its controller, declares them; `undefined` when neither does.
@@ -43,6 +48,7 @@ export function listRoutes(app: INestApplication): RouteDescription[] {
       const prefix = normalise(Reflect.getMetadata(PATH_METADATA, controller));
       const classPublic = Reflect.getMetadata(IS_PUBLIC_KEY, controller) === true;
       const classInternalOnly = Reflect.getMetadata(IS_INTERNAL_ONLY_KEY, controller) === true;
+      const classScrapeOnly = Reflect.getMetadata(IS_SCRAPE_ONLY_KEY, controller) === true;
       const classGuards = guardNames(Reflect.getMetadata(GUARDS_METADATA, controller));
       const classScopes = Reflect.getMetadata(SCOPES_KEY, controller) as string[] | undefined;
       const prototype = controller.prototype as Record<string, unknown>;
@@ -56,6 +62,8 @@ export function listRoutes(app: INestApplication): RouteDescription[] {
         )[];
         const isInternalOnly =
           classInternalOnly || Reflect.getMetadata(IS_INTERNAL_ONLY_KEY, handler) === true;
+        const isScrapeOnly =
+          classScrapeOnly || Reflect.getMetadata(IS_SCRAPE_ONLY_KEY, handler) === true;
         const isPublic = classPublic || Reflect.getMetadata(IS_PUBLIC_KEY, handler) === true;
         for (const path of paths) {
           routes.push({
@@ -63,6 +71,7 @@ export function listRoutes(app: INestApplication): RouteDescription[] {
             path: `/${[prefix, normalise(path)].filter(Boolean).join('/')}`,
             isPublic: isPublic && !isInternalOnly,
             isInternalOnly,
+            isScrapeOnly,
             scopes:
               (Reflect.getMetadata(SCOPES_KEY, handler) as string[] | undefined) ?? classScopes,
             routeGuards: [
