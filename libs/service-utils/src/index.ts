@@ -33,6 +33,7 @@ export type { OAuthClientSecret } from './lib/tokens/oauth-client-post';
 // Tokens: local verification of signed tokens against their issuer's JWKS
 export * from './lib/tokens/jwt-verifier';
 export * from './lib/tokens/service-token';
+export * from './lib/tokens/user-assertion';
 export * from './lib/tokens/token-errors';
 export * from './lib/tokens/service-token-unavailable.error';
 // Route inventory (for tests that every route is guarded or explicitly public)

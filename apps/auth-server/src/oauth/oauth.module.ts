@@ -16,6 +16,8 @@ import { ServiceTokenIssuer } from './service-token.issuer';
 import { ServiceTokenRevocationsRepository } from './service-token-revocations.repository';
 import { TokenController } from './token.controller';
 import { TokenStatusController } from './token-status.controller';
+import { UserAssertionIssuer } from './user-assertion.issuer';
+import { UsersModule } from '../users/users.module';
 
 /**
  * The auth server as the OAuth 2.0 authorization server of the services (DESIGN section 9):
@@ -29,11 +31,14 @@ export class OAuthModule implements NestModule {
     return {
       module: OAuthModule,
       global: true,
+      // The users' sessions, which an exchanged user token must still be part of.
+      imports: [UsersModule],
       controllers: [TokenController, TokenStatusController, OAuthMetadataController],
       providers: [
         { provide: OAUTH_OPTIONS, useValue: options },
         ServiceSigningKeys,
         ServiceTokenIssuer,
+        UserAssertionIssuer,
         ServiceTokenInspector,
         ServiceTokenRevocationsRepository,
         ClientAuthenticator,
