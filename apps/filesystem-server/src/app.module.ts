@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { InternalAuthModule } from '@zt/service-utils';
+import { InternalAuthModule, UserProofModule } from '@zt/service-utils';
 import {
   type HealthCheck,
   HEALTH_CHECKS,
@@ -43,6 +43,7 @@ export class AppModule {
         MetricsModule.forRoot({ serviceName: config.service.name }),
         HealthModule,
         InternalAuthModule.forRoot(config.internalAuth),
+        UserProofModule.forRoot(config.userProof),
         ServiceHttpModule.forRoot({ maxJsonBodyBytes: config.service.maxJsonBodyBytes }),
         FilesModule.forRoot({
           dataDir: config.service.dataDir,

@@ -7,8 +7,10 @@ export * from './lib/config/config.error';
 export * from './lib/config/environment';
 export * from './lib/config/internal-auth.config';
 export * from './lib/config/token-strength';
+export * from './lib/config/user-proof.config';
 // Receiving side: the guard, its module and decorators
 export * from './lib/auth/acting-user.decorator';
+export * from './lib/auth/acts-for-user.decorator';
 export * from './lib/auth/internal-auth-denied.reason';
 export * from './lib/auth/internal-auth-events';
 export * from './lib/auth/internal-auth.constants';
@@ -20,6 +22,8 @@ export * from './lib/auth/public.decorator';
 export * from './lib/auth/scopes.decorator';
 export * from './lib/auth/verified-caller';
 export * from './lib/auth/token-matcher';
+export * from './lib/auth/user-proof.guard';
+export * from './lib/auth/user-proof.module';
 export * from './lib/http/single-header';
 // Sending side: the headers of an outgoing internal call
 export * from './lib/auth/internal-headers';
