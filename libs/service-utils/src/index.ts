@@ -23,6 +23,8 @@ export * from './lib/auth/scopes.decorator';
 export * from './lib/auth/verified-caller';
 export * from './lib/auth/token-matcher';
 export * from './lib/auth/user-proof.guard';
+export * from './lib/auth/user-proof.interceptor';
+export * from './lib/auth/proven-user';
 export * from './lib/auth/user-proof.module';
 export * from './lib/http/single-header';
 // Sending side: the headers of an outgoing internal call

@@ -1,6 +1,7 @@
-import { applyDecorators, SetMetadata, UseGuards } from '@nestjs/common';
+import { applyDecorators, SetMetadata, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ACTS_FOR_USER_KEY, type NamedUser } from './user-proof.constants';
 import { UserProofGuard } from './user-proof.guard';
+import { UserProofInterceptor } from './user-proof.interceptor';
 
 // Declared beside the guard (which reads them), exported here beside the decorator.
 export { ACTS_FOR_USER_KEY, type NamedUser };
@@ -13,7 +14,12 @@ export { ACTS_FOR_USER_KEY, type NamedUser };
  * accepts (`@Scopes()`), and naming that user. A stolen service credential alone then reads or
  * charges nobody. With `USER_PROOF=off` the route is as before.
  *
- * It runs after the global internal guard, whose work it does not repeat.
+ * It runs after the global internal guard, whose work it does not repeat; a user named in the
+ * JSON body is compared once the body is read ({@link UserProofInterceptor}).
  */
 export const ActsForUser = (named: NamedUser) =>
-  applyDecorators(SetMetadata(ACTS_FOR_USER_KEY, named), UseGuards(UserProofGuard));
+  applyDecorators(
+    SetMetadata(ACTS_FOR_USER_KEY, named),
+    UseGuards(UserProofGuard),
+    UseInterceptors(UserProofInterceptor),
+  );

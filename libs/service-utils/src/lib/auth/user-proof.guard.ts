@@ -25,6 +25,7 @@ import {
 import { USER_ID_HEADER } from './acting-user.decorator';
 import { SCOPES_KEY } from './scopes.decorator';
 import { ACTS_FOR_USER_KEY, type NamedUser, USER_PROOF_CONFIG } from './user-proof.constants';
+import { setProvenUser } from './proven-user';
 import { verifiedCallerOf } from './verified-caller';
 
 /** Why a user proof was refused (the log's `reason`; never told to the caller beyond its status). */
@@ -56,7 +57,10 @@ const CHALLENGE = `UserAssertion error="invalid_token"`;
  * assertion (token exchange, RFC 8693) that verifies for this service (signature with the
  * issuer's service-token keys, `typ` user-assertion+jwt, `iss`, `aud`, `exp`), whose actor
  * (`act.sub`) is the verified calling service, holding one of the route's `@Scopes()`, and
- * whose `sub` is the user the request names. Otherwise, before any handler runs:
+ * whose `sub` is the user the request names (in the path or a header: checked here; in the
+ * JSON body, which is read only after guards: checked by {@link UserProofInterceptor}, still
+ * before any pipe or handler). The proven user is then {@link provenUserOf}(request).
+ * Otherwise, before any handler runs:
  * - missing, repeated or not verifying: `401 {"error":"user proof required"}`;
  * - valid, but another caller's, another user's, or without the scope:
  *   `403 {"error":"user proof does not cover this request"}`;
@@ -125,20 +129,17 @@ export class UserProofGuard implements CanActivate, OnApplicationBootstrap {
     if (!accepted?.some((scope) => assertion.scopes.has(scope))) {
       return this.deny(context, 'insufficient_scope');
     }
-    if (namedUserOf(request, named) !== assertion.userId) return this.deny(context, 'other_user');
+    // A user named in the path or a header is compared now; one in the body once it is read
+    // (after guards, by the chassis), by UserProofInterceptor, still before any handler.
+    if (!('body' in named) && namedUserOf(request, named) !== assertion.userId) {
+      return this.deny(context, 'other_user');
+    }
+    setProvenUser(request, assertion);
     return true;
   }
 
   private deny(context: ExecutionContext, reason: UserProofDeniedReason, detail?: string): never {
-    const request = context.switchToHttp().getRequest<Request>();
-    this.logger.warn({
-      event: 'user_proof_denied',
-      reason,
-      ...(detail === undefined ? {} : { detail }),
-      caller: verifiedCallerOf(request)?.name ?? null,
-      method: request.method,
-      path: request.path,
-    });
+    logUserProofDenied(this.logger, context.switchToHttp().getRequest<Request>(), reason, detail);
     switch (reason) {
       case 'assertion_missing':
       case 'assertion_repeated':
@@ -159,8 +160,25 @@ export class UserProofGuard implements CanActivate, OnApplicationBootstrap {
   }
 }
 
+/** The one `user_proof_denied` log line of a refusal: reason, caller, method, path; no token. */
+export function logUserProofDenied(
+  logger: Logger,
+  request: Request,
+  reason: UserProofDeniedReason,
+  detail?: string,
+): void {
+  logger.warn({
+    event: 'user_proof_denied',
+    reason,
+    ...(detail === undefined ? {} : { detail }),
+    caller: verifiedCallerOf(request)?.name ?? null,
+    method: request.method,
+    path: request.path,
+  });
+}
+
 /** The user the request names where the route says; `undefined` when it names none there. */
-function namedUserOf(request: Request, named: NamedUser): string | undefined {
+export function namedUserOf(request: Request, named: NamedUser): string | undefined {
   if ('header' in named) {
     const header = readSingleHeader(request, USER_ID_HEADER);
     return header.kind === 'single' ? header.value : undefined;
