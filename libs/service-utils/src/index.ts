@@ -33,6 +33,7 @@ export * from './lib/auth/internal-call-credentials';
 export * from './lib/tokens/client-credentials';
 export * from './lib/tokens/client-secret';
 export * from './lib/tokens/service-token-cache';
+export * from './lib/tokens/user-assertion-cache';
 export * from './lib/tokens/token-introspector';
 export * from './lib/tokens/introspection-unavailable.error';
 export type { OAuthClientSecret } from './lib/tokens/oauth-client-post';
