@@ -49,6 +49,7 @@ const COMPARISONS = [
   'token-issuance',
   'token-introspection',
   'guard-token-jwt',
+  'user-proof-hop',
 ];
 const MEMORY = ['memory-postgres', 'memory-pglite'];
 const RATES = ['token-cache-hit-rate'];
