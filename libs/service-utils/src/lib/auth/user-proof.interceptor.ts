@@ -10,7 +10,6 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import type { Observable } from 'rxjs';
 import type { UserProofConfig } from '../config/user-proof.config';
 import { provenUserOf } from './proven-user';
 import { ACTS_FOR_USER_KEY, type NamedUser, USER_PROOF_CONFIG } from './user-proof.constants';
@@ -35,7 +34,8 @@ export class UserProofInterceptor implements NestInterceptor {
     this.required = config?.mode === 'required';
   }
 
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+  // Typed through Nest's CallHandler, so the kit needs no rxjs of its own.
+  intercept(context: ExecutionContext, next: CallHandler): ReturnType<CallHandler['handle']> {
     if (!this.required) return next.handle();
     const named = this.reflector.getAllAndOverride<NamedUser | undefined>(ACTS_FOR_USER_KEY, [
       context.getHandler(),

@@ -1,10 +1,9 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { UserProofConfig } from '../config/user-proof.config';
 import { USER_PROOF_CONFIG } from './user-proof.constants';
-import type { UserProofGuard } from './user-proof.guard';
 
 /**
- * The receiving side of end-user proof: gives {@link UserProofGuard} (applied by
+ * The receiving side of end-user proof: gives `UserProofGuard` (applied by
  * `@ActsForUser()`) its configuration. Import it once, in the root module, beside
  * `InternalAuthModule`:
  *
