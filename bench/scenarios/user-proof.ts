@@ -25,13 +25,13 @@ function hopDefinition(settings: Settings): ComparisonDefinition {
     id: 'user-proof-hop',
     group: GROUP,
     title:
-      'User proof on the hop: GET /me/files/:path through the backend with USER_PROOF (send / required) vs without',
+      'User proof on the hop: GET /me/files/:path through the backend with USER_PROOF=required vs without',
     baseline: {
       label: 'backend USER_PROOF=off -> filesystem USER_PROOF=off',
       request: `GET /me/files/${FILE}`,
     },
     subject: {
-      label: 'backend USER_PROOF=send -> filesystem USER_PROOF=required',
+      label: 'backend and filesystem USER_PROOF=required',
       request: `GET /me/files/${FILE}`,
     },
     load: { ...loadDescription(settings, CONNECTIONS), database: 'pglite' },
@@ -76,7 +76,7 @@ export async function run(ctx: BenchContext): Promise<ScenarioResult[]> {
       );
       extra.push(files);
       const backend = await ctx.group.startService(`backend ${label}`, 'backend', {
-        env: { ...env, USER_PROOF: proof ? 'send' : 'off' },
+        env: { ...env, USER_PROOF: proof ? 'required' : 'off' },
         urls: { 'auth-server': auth, 'billing-server': billing, 'filesystem-server': files.url },
       });
       extra.push(backend);

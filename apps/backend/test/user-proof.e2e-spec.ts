@@ -22,7 +22,7 @@ describe.each(testBackends())('the user proven at every hop, on %s', (database) 
   const sut = BackendStack.forSuite(database, {
     mode: 'token+jwt',
     serviceEnv: {
-      backend: { USER_PROOF: 'send' },
+      backend: { USER_PROOF: 'required' },
       'billing-server': { USER_PROOF: 'required' },
       'filesystem-server': { USER_PROOF: 'required' },
     },

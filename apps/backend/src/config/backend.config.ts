@@ -37,13 +37,14 @@ export interface JwksConfig {
 
 /**
  * Whether the backend sends its users' proof upstream (`USER_PROOF`, issue 14 item 5): `off`
- * (the default), or `send`: on each call that acts for a user, a user assertion exchanged at
- * the auth server for the user's access token, with the backend's own client credentials.
+ * (the default), or `required` (the stack's one switch: the callees require it, so the
+ * backend sends it): on each call that acts for a user, a user assertion exchanged at the
+ * auth server for the user's access token, with the backend's own client credentials.
  */
 export type UserProofOptions =
   | { readonly mode: 'off' }
   | {
-      readonly mode: 'send';
+      readonly mode: 'required';
       /** Secret: the backend's client at the token endpoint. */
       readonly client: ServiceClientCredentials;
       /** The deadline of one exchange (`INTERNAL_HTTP_TIMEOUT_MS`). */
@@ -158,20 +159,21 @@ export function loadBackendConfigModule(): Promise<LoadedServiceConfig<BackendCo
 }
 
 /**
- * `USER_PROOF`: `off` (default) or `send`, which needs the backend's client secret and service
- * tokens (`INTERNAL_AUTH_MODE` token+jwt or jwt): the exchange authenticates as the backend.
+ * `USER_PROOF`: `off` (default) or `required`, which needs the backend's client secret and
+ * service tokens (`INTERNAL_AUTH_MODE` token+jwt or jwt): the exchange authenticates as the
+ * backend. The same word as at billing and the filesystem, so one `.env` serves the stack.
  */
 function readUserProof(
   env: Environment,
   internalAuth: InternalAuthConfig,
   timeoutMs: number,
 ): UserProofOptions {
-  const mode = readChoice(env, 'USER_PROOF', ['off', 'send'] as const, 'off');
+  const mode = readChoice(env, 'USER_PROOF', ['off', 'required'] as const, 'off');
   if (mode === 'off') return { mode };
   if (!internalAuth.serviceClient) {
     throw new ConfigError(
       'USER_PROOF',
-      'send needs INTERNAL_AUTH_MODE token+jwt or jwt and BACKEND_CLIENT_SECRET: the backend ' +
+      'required needs INTERNAL_AUTH_MODE token+jwt or jwt and BACKEND_CLIENT_SECRET: the backend ' +
         "exchanges each user's token at the auth server as its own client",
     );
   }

@@ -17,7 +17,7 @@ export const NO_USER_PROOF: Readonly<Record<string, string>> = {};
 
 /**
  * The user's own proof on the backend's calls that act for them (issue 14, item 5): with
- * `USER_PROOF=send`, a user assertion for the callee, exchanged at the auth server for the
+ * `USER_PROOF=required`, a user assertion for the callee, exchanged at the auth server for the
  * user's access token (RFC 8693) and cached per session and callee until shortly before it
  * expires, sent as `X-User-Assertion` beside the backend's service credential. With `off`,
  * nothing. An exchange the auth server refuses (the session ended since the token was
@@ -30,7 +30,7 @@ export class UserAssertions {
 
   constructor(@Inject(USER_PROOF_OPTIONS) options: UserProofOptions) {
     this.cache =
-      options.mode === 'send'
+      options.mode === 'required'
         ? new UserAssertionCache(
             tokenExchangeGrant(options.client, { timeoutMs: options.timeoutMs }),
           )
