@@ -42,10 +42,20 @@ import * as identity from './scenarios/identity';
 import * as ledger from './scenarios/ledger';
 import * as rateLimit from './scenarios/rate-limit';
 import * as stack from './scenarios/stack';
+import * as userProof from './scenarios/user-proof';
 
 const BENCH = __dirname;
 const ROOT = resolve(BENCH, '..');
-const SCENARIOS: readonly Scenario[] = [floor, guard, breaker, ledger, identity, rateLimit, stack];
+const SCENARIOS: readonly Scenario[] = [
+  floor,
+  guard,
+  breaker,
+  ledger,
+  identity,
+  rateLimit,
+  stack,
+  userProof,
+];
 // The order of the report: the issue's (floor, guard, hop and breaker, ledger, memory), each
 // followed by the context comparisons that explain it; then service identity (issue 13).
 const REPORT_ORDER = [
@@ -67,6 +77,7 @@ const REPORT_ORDER = [
   'rate-limit-memory',
   'rate-limit-redis',
   'guard-token-jwt',
+  'user-proof-hop',
   'memory-postgres',
   'memory-pglite',
   'token-cache-hit-rate',

@@ -51,6 +51,7 @@ const COMPARISONS = [
   'rate-limit-memory',
   'rate-limit-redis',
   'guard-token-jwt',
+  'user-proof-hop',
 ];
 const MEMORY = ['memory-postgres', 'memory-pglite'];
 const RATES = ['token-cache-hit-rate'];

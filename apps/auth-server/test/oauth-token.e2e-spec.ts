@@ -547,7 +547,10 @@ describe('auth-server token endpoint (client credentials), as a process', () => 
         ],
         revocation_endpoint: `${ISSUER}/oauth2/revoke`,
         revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-        grant_types_supported: ['client_credentials'],
+        grant_types_supported: [
+          'client_credentials',
+          'urn:ietf:params:oauth:grant-type:token-exchange',
+        ],
         token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
         scopes_supported: expect.arrayContaining([
           'billing:accounts.write',

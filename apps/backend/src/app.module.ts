@@ -15,6 +15,7 @@ import type { BackendConfig } from './config/backend.config';
 import { FilesModule } from './files/files.module';
 import { MeModule } from './me/me.module';
 import { BILLING_UPSTREAM, FILESYSTEM_UPSTREAM } from './upstreams/upstream.names';
+import { USER_PROOF_OPTIONS } from './upstreams/user-assertions';
 
 /**
  * How the backend describes its API: docs/api/backend.json, and Swagger UI at `/docs`
@@ -80,6 +81,12 @@ export class AppModule {
             pollIntervalMs: config.revocationPollMs,
           },
         ),
+        {
+          module: class UserProofOptionsModule {},
+          global: true,
+          providers: [{ provide: USER_PROOF_OPTIONS, useValue: config.userProof }],
+          exports: [USER_PROOF_OPTIONS],
+        },
         MeModule,
         FilesModule.forRoot({
           fileWritePrice: config.fileWritePrice,

@@ -1,4 +1,5 @@
-import { launchStack, type ServiceStack } from '@zt/stack-launcher';
+import { launchStack, type ServiceName, type ServiceStack } from '@zt/stack-launcher';
+import type { InternalAuthMode } from '@zt/service-utils';
 import type { ServiceAudience } from '@zt/contracts';
 import {
   inheritedProcessEnvironment,
@@ -31,6 +32,14 @@ export interface LedgerEntry {
   readonly reason: string | null;
 }
 
+/** How a suite's stack differs from the default one. */
+export interface BackendStackOptions {
+  /** `INTERNAL_AUTH_MODE` of every service (`E2E_INTERNAL_AUTH_MODE`, else `token`, when absent). */
+  readonly mode?: InternalAuthMode;
+  /** Further variables of single services (they win over the suite's own). */
+  readonly serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
+}
+
 /** What a request may carry. */
 export interface CallOptions {
   readonly method?: string;
@@ -49,20 +58,25 @@ export interface CallOptions {
  */
 export class BackendStack {
   /** The stack's secrets, and the headers of a test's own internal calls. */
-  readonly credentials = new StackCredentials();
+  readonly credentials: StackCredentials;
   /** Every user signed up here, so that no log may show one of their tokens. */
   private readonly users: TestUser[] = [];
   private started:
     { stack: ServiceStack; dataDir: string; dropDatabase: () => Promise<void> } | undefined;
 
-  private constructor(private readonly database: TestBackend) {}
+  private constructor(
+    private readonly database: TestBackend,
+    private readonly options: BackendStackOptions,
+  ) {
+    this.credentials = new StackCredentials(options.mode);
+  }
 
   /**
    * The stack of one suite on `database`: started in `beforeAll`, stopped in `afterAll` (call
    * it in the `describe` block).
    */
-  static forSuite(database: TestBackend): BackendStack {
-    const sut = new BackendStack(database);
+  static forSuite(database: TestBackend, options: BackendStackOptions = {}): BackendStack {
+    const sut = new BackendStack(database, options);
     beforeAll(() => sut.start());
     afterAll(() => sut.stop());
     return sut;
@@ -80,13 +94,19 @@ export class BackendStack {
           DATABASE_URL: scratch.url,
         },
         serviceEnv: {
-          'filesystem-server': { FS_MAX_USER_BYTES: String(FS_MAX_USER_BYTES) },
+          'auth-server': { ...this.options.serviceEnv?.['auth-server'] },
+          'billing-server': { ...this.options.serviceEnv?.['billing-server'] },
+          'filesystem-server': {
+            FS_MAX_USER_BYTES: String(FS_MAX_USER_BYTES),
+            ...this.options.serviceEnv?.['filesystem-server'],
+          },
           backend: {
             BACKEND_MAX_FILE_BYTES: String(BACKEND_MAX_FILE_BYTES),
             BACKEND_UPLOAD_BUDGET_BYTES: String(BACKEND_UPLOAD_BUDGET_BYTES),
             INTERNAL_HTTP_TIMEOUT_MS: String(CLIENT_TIMEOUT_MS),
             CIRCUIT_BREAKER_RESET_MS: '300',
             CIRCUIT_BREAKER_VOLUME_THRESHOLD: '3',
+            ...this.options.serviceEnv?.backend,
           },
         },
       });

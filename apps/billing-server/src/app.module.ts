@@ -1,6 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { DATABASE_HEALTH_CHECKS, DatabaseModule, embeddedDatabaseDirectory } from '@zt/database';
-import { InternalAuthModule } from '@zt/service-utils';
+import { InternalAuthModule, UserProofModule } from '@zt/service-utils';
 import {
   HealthController,
   HealthModule,
@@ -52,6 +52,7 @@ export class AppModule {
         }),
         HealthModule,
         InternalAuthModule.forRoot(config.internalAuth),
+        UserProofModule.forRoot(config.userProof),
         ServiceHttpModule.forRoot({ maxJsonBodyBytes: config.service.maxJsonBodyBytes }),
         DatabaseModule.forRoot({
           url: config.databaseUrl,

@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { InternalAuthModule } from '@zt/service-utils';
+import { InternalAuthModule, UserProofModule } from '@zt/service-utils';
 import {
   type HealthCheck,
   HEALTH_CHECKS,
@@ -48,6 +48,7 @@ export class AppModule {
         }),
         HealthModule,
         InternalAuthModule.forRoot(config.internalAuth),
+        UserProofModule.forRoot(config.userProof),
         ServiceHttpModule.forRoot({ maxJsonBodyBytes: config.service.maxJsonBodyBytes }),
         FilesModule.forRoot({
           dataDir: config.service.dataDir,

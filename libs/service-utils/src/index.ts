@@ -7,11 +7,13 @@ export * from './lib/config/config.error';
 export * from './lib/config/environment';
 export * from './lib/config/internal-auth.config';
 export * from './lib/config/token-strength';
+export * from './lib/config/user-proof.config';
 // Receiving side: the guard, its module and decorators
 export * from './lib/auth/acting-user';
 export * from './lib/auth/acting-user.decorator';
 export * from './lib/auth/caller-rate-limit';
 export * from './lib/auth/internal-auth-check';
+export * from './lib/auth/acts-for-user.decorator';
 export * from './lib/auth/internal-auth-denied.reason';
 export * from './lib/auth/internal-auth-events';
 export * from './lib/auth/internal-auth.constants';
@@ -24,6 +26,10 @@ export * from './lib/auth/public.decorator';
 export * from './lib/auth/scopes.decorator';
 export * from './lib/auth/verified-caller';
 export * from './lib/auth/token-matcher';
+export * from './lib/auth/user-proof.guard';
+export * from './lib/auth/user-proof.interceptor';
+export * from './lib/auth/proven-user';
+export * from './lib/auth/user-proof.module';
 export * from './lib/http/single-header';
 // Sending side: the headers of an outgoing internal call
 export * from './lib/auth/internal-headers';
@@ -31,12 +37,14 @@ export * from './lib/auth/internal-call-credentials';
 export * from './lib/tokens/client-credentials';
 export * from './lib/tokens/client-secret';
 export * from './lib/tokens/service-token-cache';
+export * from './lib/tokens/user-assertion-cache';
 export * from './lib/tokens/token-introspector';
 export * from './lib/tokens/introspection-unavailable.error';
 export type { OAuthClientSecret } from './lib/tokens/oauth-client-post';
 // Tokens: local verification of signed tokens against their issuer's JWKS
 export * from './lib/tokens/jwt-verifier';
 export * from './lib/tokens/service-token';
+export * from './lib/tokens/user-assertion';
 export * from './lib/tokens/token-errors';
 export * from './lib/tokens/service-token-unavailable.error';
 // Route inventory (for tests that every route is guarded or explicitly public)

@@ -36,7 +36,7 @@ export class OAuthMetadataController {
       introspection_endpoint_auth_methods_supported: [...oauthApi.TOKEN_ENDPOINT_AUTH_METHODS],
       revocation_endpoint: `${issuer}${oauthApi.revokeServiceToken.path}`,
       revocation_endpoint_auth_methods_supported: [...oauthApi.TOKEN_ENDPOINT_AUTH_METHODS],
-      grant_types_supported: [oauthApi.CLIENT_CREDENTIALS_GRANT],
+      grant_types_supported: [...oauthApi.GRANT_TYPES],
       token_endpoint_auth_methods_supported: [...oauthApi.TOKEN_ENDPOINT_AUTH_METHODS],
       scopes_supported: allServiceScopes(),
       // No authorization endpoint: no response type at all (RFC 8414 requires the member).

@@ -18,6 +18,8 @@ import { ServiceTokenRevocationsRepository } from './service-token-revocations.r
 import { TokenController } from './token.controller';
 import { TokenIssuanceMetrics } from './token-issuance.metrics';
 import { TokenStatusController } from './token-status.controller';
+import { UserAssertionIssuer } from './user-assertion.issuer';
+import { UsersModule } from '../users/users.module';
 
 /**
  * The auth server as the OAuth 2.0 authorization server of the services (DESIGN section 9):
@@ -31,11 +33,14 @@ export class OAuthModule implements NestModule {
     return {
       module: OAuthModule,
       global: true,
+      // The users' sessions, which an exchanged user token must still be part of.
+      imports: [UsersModule],
       controllers: [TokenController, TokenStatusController, OAuthMetadataController],
       providers: [
         { provide: OAUTH_OPTIONS, useValue: options },
         ServiceSigningKeys,
         ServiceTokenIssuer,
+        UserAssertionIssuer,
         ServiceTokenInspector,
         ServiceTokenRevocationsRepository,
         ClientAuthenticator,

@@ -22,6 +22,7 @@ export const TOKEN_ALGORITHM = 'EdDSA';
 export class SigningKeyService implements OnModuleInit {
   private readonly logger = new Logger(SigningKeyService.name);
   private privateKey: KeyLike | undefined;
+  private publicKey: KeyLike | undefined;
   private publicJwk: JWK | undefined;
 
   constructor(@Inject(SIGNING_KEY_FILE) private readonly file: string) {}
@@ -44,7 +45,16 @@ export class SigningKeyService implements OnModuleInit {
       { ...privateJwk, alg: TOKEN_ALGORITHM },
       TOKEN_ALGORITHM,
     )) as KeyLike;
+    this.publicKey = (await importJWK(
+      { ...publicPart, alg: TOKEN_ALGORITHM },
+      TOKEN_ALGORITHM,
+    )) as KeyLike;
     this.publicJwk = { ...publicPart, kid, alg: TOKEN_ALGORITHM, use: 'sig' };
+  }
+
+  /** The public key that checks the tokens it signed, when `kid` names it; else `undefined`. */
+  verificationKey(kid: string | undefined): KeyLike | undefined {
+    return kid !== undefined && kid === this.publicJwk?.kid ? this.publicKey : undefined;
   }
 
   /** The key that signs, and the `kid` that names it. */

@@ -135,6 +135,21 @@ export class UsersRepository {
     }));
   }
 
+  /**
+   * True while the session of the token `jti`, issued at `issuedAt` (unix seconds) to `userId`,
+   * has not ended: the user exists, no password change since, and the token is not revoked.
+   */
+  async isSessionActive(userId: string, jti: string, issuedAt: number): Promise<boolean> {
+    const result = await this.db.query<{ tokens_valid_after: bigint | string; revoked: boolean }>(
+      `SELECT u.tokens_valid_after,
+              EXISTS (SELECT 1 FROM revocations r WHERE r.jti = $2::uuid) AS revoked
+         FROM users u WHERE u.user_id = $1::uuid`,
+      [userId, jti],
+    );
+    const row = result.rows[0];
+    return row !== undefined && !row.revoked && issuedAt >= Number(row.tokens_valid_after);
+  }
+
   /** Forgets revocations whose tokens expired. @returns how many. */
   async purgeRevocations(): Promise<number> {
     return (await this.db.query('DELETE FROM revocations WHERE expires_at <= now()')).rowCount;

@@ -13,6 +13,20 @@ export interface AuthenticatedUser {
   readonly expiresAt: number;
 }
 
+// The access token each verified user came with, beside the user (never a field of it, so
+// that no log line of a user can carry it). Secret.
+const accessTokens = new WeakMap<AuthenticatedUser, string>();
+
+/** Records the access token `user` was verified from (what the backend exchanges upstream). */
+export function setAccessTokenOf(user: AuthenticatedUser, token: string): void {
+  accessTokens.set(user, token);
+}
+
+/** The access token `user` was verified from, if recorded. Secret: never logged. */
+export function accessTokenOf(user: AuthenticatedUser): string | undefined {
+  return accessTokens.get(user);
+}
+
 // Kept beside the request rather than on it, so nothing a client sends can fill it.
 const users = new WeakMap<IncomingMessage, AuthenticatedUser>();
 

@@ -14,7 +14,7 @@ import {
 } from '@zt/service-utils';
 import { HttpError } from '@zt/service-chassis';
 import type { Request, Response } from 'express';
-import { setAuthenticatedUser } from './authenticated-user';
+import { setAccessTokenOf, setAuthenticatedUser } from './authenticated-user';
 import { RevocationList } from './revocation-list';
 import { UserTokenVerifier } from './user-token.verifier';
 
@@ -60,6 +60,7 @@ export class UserTokenGuard implements CanActivate {
     try {
       const user = await this.verifier.verify(token);
       if (this.revocations.isRevoked(user)) this.deny(context, 'revoked');
+      setAccessTokenOf(user, token);
       setAuthenticatedUser(request, user);
     } catch (error) {
       if (error instanceof TokenRejectedError) this.deny(context, error.reason);

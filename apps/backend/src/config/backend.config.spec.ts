@@ -121,4 +121,27 @@ describe(loadBackendConfig.name, () => {
     expect(failure({ JWKS_TIMEOUT_MS: '99' }).variable).toBe('JWKS_TIMEOUT_MS');
     expect(failure({ JWKS_CACHE_MAX_AGE_MS: 'soon' }).variable).toBe('JWKS_CACHE_MAX_AGE_MS');
   });
+
+  it('sends no user proof by default; USER_PROOF=required exchanges as the backend client', () => {
+    expect(loadBackendConfig({ INTERNAL_SERVICE_TOKEN: TOKEN }).userProof).toEqual({ mode: 'off' });
+    const secret = 'Zb7yQ2mV9kL4xN8pR3tW6sD1fG5hJ0cA-uE7iO2aB4e';
+    const config = loadBackendConfig({
+      INTERNAL_SERVICE_TOKEN: TOKEN,
+      INTERNAL_AUTH_MODE: 'token+jwt',
+      AUTH_SERVER_URL: 'http://auth.test',
+      BACKEND_CLIENT_SECRET: secret,
+      USER_PROOF: 'required',
+    });
+    expect(config.userProof).toMatchObject({
+      mode: 'required',
+      client: { clientId: 'backend', tokenEndpoint: new URL('http://auth.test/oauth2/token') },
+    });
+  });
+
+  it('refuses USER_PROOF=required without service identity, and an unknown value', () => {
+    const error = failure({ USER_PROOF: 'required' });
+    expect(error.variable).toBe('USER_PROOF');
+    expect(error.message).toMatch(/INTERNAL_AUTH_MODE token\+jwt or jwt/);
+    expect(failure({ USER_PROOF: 'send' }).variable).toBe('USER_PROOF');
+  });
 });

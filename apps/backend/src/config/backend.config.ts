@@ -4,10 +4,12 @@ import {
   type Environment,
   type InternalAuthConfig,
   loadInternalAuthConfig,
+  readChoice,
   readHttpUrl,
   readInteger,
   readKeySetOptions,
   readString,
+  type ServiceClientCredentials,
 } from '@zt/service-utils';
 import {
   defineServiceConfig,
@@ -33,12 +35,30 @@ export interface JwksConfig {
   readonly cacheMaxAgeMs: number;
 }
 
+/**
+ * Whether the backend sends its users' proof upstream (`USER_PROOF`, issue 14 item 5): `off`
+ * (the default), or `required` (the stack's one switch: the callees require it, so the
+ * backend sends it): on each call that acts for a user, a user assertion exchanged at the
+ * auth server for the user's access token, with the backend's own client credentials.
+ */
+export type UserProofOptions =
+  | { readonly mode: 'off' }
+  | {
+      readonly mode: 'required';
+      /** Secret: the backend's client at the token endpoint. */
+      readonly client: ServiceClientCredentials;
+      /** The deadline of one exchange (`INTERNAL_HTTP_TIMEOUT_MS`). */
+      readonly timeoutMs: number;
+    };
+
 /** The backend's configuration, read and validated once at boot. */
 export interface BackendConfig {
   readonly service: ServiceConfig;
   /** Secret: the internal credential the backend sends to billing and filesystem. */
   readonly internalAuth: InternalAuthConfig;
   readonly client: InternalClientConfig;
+  /** `USER_PROOF`: whether calls for a user carry the user's own proof. */
+  readonly userProof: UserProofOptions;
   /** The auth server (`AUTH_SERVER_URL`): the access tokens' expected `iss`, and where the JWKS lives. */
   readonly authUrl: string;
   /** Where billing listens (`BILLING_SERVER_URL`). */
@@ -89,17 +109,20 @@ const UPLOAD_BUDGET_RANGE = { min: 1, max: 1024 ** 4 };
  */
 export function loadBackendConfig(env: Environment): BackendConfig {
   const maxFileBytes = readMaxFileBytes(env);
+  const internalAuth = loadInternalAuthConfig(env, {
+    serviceName: 'backend',
+    ownTokens: 'token-endpoint',
+  });
+  const client = loadInternalClientConfig(env);
   return {
     service: loadServiceConfig(env, {
       name: 'backend',
       portVariable: 'BACKEND_PORT',
       defaultPort: 8000,
     }),
-    internalAuth: loadInternalAuthConfig(env, {
-      serviceName: 'backend',
-      ownTokens: 'token-endpoint',
-    }),
-    client: loadInternalClientConfig(env),
+    internalAuth,
+    client,
+    userProof: readUserProof(env, internalAuth, client.timeoutMs),
     authUrl: readHttpUrl(env, 'AUTH_SERVER_URL', 'http://127.0.0.1:6001'),
     billingUrl: readHttpUrl(env, 'BILLING_SERVER_URL', 'http://127.0.0.1:6004'),
     filesystemUrl: readHttpUrl(env, 'FILESYSTEM_SERVER_URL', 'http://127.0.0.1:6002'),
@@ -133,6 +156,28 @@ export const BACKEND_CONFIG = defineServiceConfig('backend', loadBackendConfig);
  */
 export function loadBackendConfigModule(): Promise<LoadedServiceConfig<BackendConfig>> {
   return loadServiceConfigModule(BACKEND_CONFIG, process.env);
+}
+
+/**
+ * `USER_PROOF`: `off` (default) or `required`, which needs the backend's client secret and
+ * service tokens (`INTERNAL_AUTH_MODE` token+jwt or jwt): the exchange authenticates as the
+ * backend. The same word as at billing and the filesystem, so one `.env` serves the stack.
+ */
+function readUserProof(
+  env: Environment,
+  internalAuth: InternalAuthConfig,
+  timeoutMs: number,
+): UserProofOptions {
+  const mode = readChoice(env, 'USER_PROOF', ['off', 'required'] as const, 'off');
+  if (mode === 'off') return { mode };
+  if (!internalAuth.serviceClient) {
+    throw new ConfigError(
+      'USER_PROOF',
+      'required needs INTERNAL_AUTH_MODE token+jwt or jwt and BACKEND_CLIENT_SECRET: the backend ' +
+        "exchanges each user's token at the auth server as its own client",
+    );
+  }
+  return { mode, client: internalAuth.serviceClient, timeoutMs };
 }
 
 function readCreditAmount(env: Environment, variable: string, fallback: string): string {

@@ -12,7 +12,7 @@ export class FilesService {
   constructor(private readonly filesystem: FilesystemClient) {}
 
   async list(user: AuthenticatedUser): Promise<{ files: Array<{ path: string; size: number }> }> {
-    const answer = await this.filesystem.list(user.userId);
+    const answer = await this.filesystem.list(user);
     switch (answer.kind) {
       case 'ok':
         return { files: answer.body.files };
@@ -23,7 +23,7 @@ export class FilesService {
   }
 
   async read(user: AuthenticatedUser, encodedPath: string): Promise<Buffer> {
-    const answer = await this.filesystem.read(user.userId, encodedPath);
+    const answer = await this.filesystem.read(user, encodedPath);
     switch (answer.kind) {
       case 'ok':
         return answer.body;
@@ -35,7 +35,7 @@ export class FilesService {
   }
 
   async remove(user: AuthenticatedUser, encodedPath: string): Promise<void> {
-    const answer = await this.filesystem.remove(user.userId, encodedPath);
+    const answer = await this.filesystem.remove(user, encodedPath);
     switch (answer.kind) {
       case 'deleted':
         return;

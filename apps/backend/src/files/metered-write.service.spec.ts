@@ -19,6 +19,7 @@ import { MeteredWriteService, type WriteRequest } from './metered-write.service'
 import { PendingWritesResolver } from './pending-writes.resolver';
 import { WriteSettlement } from './write-settlement';
 import { signedInUser } from '../testing/authenticated-user';
+import { UserAssertions } from '../upstreams/user-assertions';
 
 const TOKEN = 'q3V9sLk2Xw8RzT1mN6pB4yH7cJ0dF5gA';
 const USER_ID = '3f1c2b9e-7a41-4c55-9d0e-2b6f8a1c4d7e';
@@ -91,8 +92,9 @@ describe('metered writes', () => {
       client: CLIENT,
       internalAuth: { sendToken: TOKEN, acceptedTokens: [TOKEN] },
     });
-    const billingClient = new BillingClient(client);
-    const filesystemClient = new FilesystemClient(client);
+    const proofs = new UserAssertions({ mode: 'off' });
+    const billingClient = new BillingClient(client, proofs);
+    const filesystemClient = new FilesystemClient(client, proofs);
     const settlement = new WriteSettlement(billingClient, filesystemClient);
     sut = new MeteredWriteService(billingClient, filesystemClient, settlement, OPTIONS);
     resolver = new PendingWritesResolver(billingClient, settlement, OPTIONS);

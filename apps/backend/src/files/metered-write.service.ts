@@ -100,7 +100,7 @@ export class MeteredWriteService {
 
     let failure: Error;
     try {
-      const written = await this.filesystem.write(user.userId, encodedPath, bytes, writeId);
+      const written = await this.filesystem.write(user, encodedPath, bytes, writeId);
       switch (written.kind) {
         case 'created':
         case 'replaced':
@@ -159,7 +159,7 @@ export class MeteredWriteService {
       answer = await inRounds(() =>
         this.billing.placeHold(
           writeId,
-          user.userId,
+          user,
           this.options.fileWritePrice,
           `file write ${fingerprint}`,
         ),

@@ -18,7 +18,7 @@ export class MeService {
   constructor(private readonly billing: BillingClient) {}
 
   async profile(user: AuthenticatedUser): Promise<Profile> {
-    const answer = await this.billing.balance(user.userId);
+    const answer = await this.billing.balance(user);
     switch (answer.kind) {
       case 'ok':
         return {

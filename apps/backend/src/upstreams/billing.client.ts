@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { billingApi } from '@zt/contracts';
 import { type CallOutcome, InternalHttpClient } from '@zt/service-chassis';
+import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { BILLING_UPSTREAM } from './upstream.names';
+import { UserAssertions } from './user-assertions';
 
 /**
  * The backend's calls to billing, over the internal client (credential, `X-Caller-Service:
@@ -12,12 +14,16 @@ import { BILLING_UPSTREAM } from './upstream.names';
  */
 @Injectable()
 export class BillingClient {
-  constructor(private readonly client: InternalHttpClient) {}
+  constructor(
+    private readonly client: InternalHttpClient,
+    private readonly proofs: UserAssertions,
+  ) {}
 
-  /** `GET /balance/:user_id`. */
-  balance(userId: string): Promise<CallOutcome<typeof billingApi.getBalance>> {
+  /** `GET /balance/:user_id`, with the user's proof. */
+  async balance(user: AuthenticatedUser): Promise<CallOutcome<typeof billingApi.getBalance>> {
     return this.client.call(BILLING_UPSTREAM, billingApi.getBalance, {
-      params: { user_id: userId },
+      params: { user_id: user.userId },
+      headers: { ...(await this.proofs.headersFor(user, 'billing-server')) },
     });
   }
 
@@ -25,14 +31,15 @@ export class BillingClient {
    * `POST /holds`: takes `amount` from the balance now, as hold `holdId` (`placed`), or
    * answers the hold placed earlier under that id as it is now (`placed_before`).
    */
-  placeHold(
+  async placeHold(
     holdId: string,
-    userId: string,
+    user: AuthenticatedUser,
     amount: string,
     reason: string,
   ): Promise<CallOutcome<typeof billingApi.placeHold>> {
     return this.client.call(BILLING_UPSTREAM, billingApi.placeHold, {
-      body: { hold_id: holdId, user_id: userId, amount, reason },
+      body: { hold_id: holdId, user_id: user.userId, amount, reason },
+      headers: { ...(await this.proofs.headersFor(user, 'billing-server')) },
     });
   }
 

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { filesystemApi } from '@zt/contracts';
 import { type CallOutcome, InternalHttpClient } from '@zt/service-chassis';
+import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { FILESYSTEM_UPSTREAM } from './upstream.names';
+import { UserAssertions } from './user-assertions';
 
 /**
  * The backend's calls to the filesystem server, always for the user named by `X-User-ID`,
@@ -13,7 +15,10 @@ import { FILESYSTEM_UPSTREAM } from './upstream.names';
  */
 @Injectable()
 export class FilesystemClient {
-  constructor(private readonly client: InternalHttpClient) {}
+  constructor(
+    private readonly client: InternalHttpClient,
+    private readonly proofs: UserAssertions,
+  ) {}
 
   /** True while the filesystem's breaker is open: a call now would fail at once. */
   knownDown(): boolean {
@@ -21,9 +26,9 @@ export class FilesystemClient {
   }
 
   /** `GET /files`: every file of the user. */
-  list(userId: string): Promise<CallOutcome<typeof filesystemApi.listFiles>> {
+  async list(user: AuthenticatedUser): Promise<CallOutcome<typeof filesystemApi.listFiles>> {
     return this.client.call(FILESYSTEM_UPSTREAM, filesystemApi.listFiles, {
-      headers: { 'X-User-ID': userId },
+      headers: await this.actingFor(user),
     });
   }
 
@@ -31,8 +36,8 @@ export class FilesystemClient {
    * `PUT /files/<path>` with the bytes, as write `writeId`: the filesystem stores it at most
    * once, replays it to a retry, and refuses it (`write_aborted`) once resolved as aborted.
    */
-  write(
-    userId: string,
+  async write(
+    user: AuthenticatedUser,
     encodedPath: string,
     bytes: Buffer,
     writeId: string,
@@ -41,7 +46,7 @@ export class FilesystemClient {
       params: { path: encodedPath },
       body: bytes,
       headers: {
-        'X-User-ID': userId,
+        ...(await this.actingFor(user)),
         'X-Write-ID': writeId,
         'Content-Type': 'application/octet-stream',
       },
@@ -63,21 +68,32 @@ export class FilesystemClient {
   }
 
   /** `GET /files/<path>`: the bytes. */
-  read(userId: string, encodedPath: string): Promise<CallOutcome<typeof filesystemApi.readFile>> {
+  async read(
+    user: AuthenticatedUser,
+    encodedPath: string,
+  ): Promise<CallOutcome<typeof filesystemApi.readFile>> {
     return this.client.call(FILESYSTEM_UPSTREAM, filesystemApi.readFile, {
       params: { path: encodedPath },
-      headers: { 'X-User-ID': userId },
+      headers: await this.actingFor(user),
     });
   }
 
   /** `DELETE /files/<path>`. */
-  remove(
-    userId: string,
+  async remove(
+    user: AuthenticatedUser,
     encodedPath: string,
   ): Promise<CallOutcome<typeof filesystemApi.deleteFile>> {
     return this.client.call(FILESYSTEM_UPSTREAM, filesystemApi.deleteFile, {
       params: { path: encodedPath },
-      headers: { 'X-User-ID': userId },
+      headers: await this.actingFor(user),
     });
+  }
+
+  /** `X-User-ID`, and the user's own proof when the backend sends it. */
+  private async actingFor(user: AuthenticatedUser): Promise<Record<string, string>> {
+    return {
+      'X-User-ID': user.userId,
+      ...(await this.proofs.headersFor(user, 'filesystem-server')),
+    };
   }
 }

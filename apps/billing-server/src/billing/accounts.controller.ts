@@ -6,7 +6,7 @@ import { BillingRepository } from './billing.repository';
 import { BillingService } from './billing.service';
 import { UserIdPipe } from './user-id.pipe';
 import { accountNotFound } from './billing-refusals';
-import { Introspected, Scopes } from '@zt/service-utils';
+import { ActsForUser, Introspected, Scopes } from '@zt/service-utils';
 
 /** Accounts: open one, read a balance, count subscriptions. Internal routes (global guard). */
 @Controller()
@@ -37,6 +37,7 @@ export class AccountsController {
   }
 
   @Scopes('billing:balance.read')
+  @ActsForUser({ param: 'user_id' })
   @Get('balance/:user_id')
   @ApiEndpoint(billingApi.getBalance)
   async balance(@Param('user_id', UserIdPipe) userId: string): Promise<Record<string, unknown>> {

@@ -24,7 +24,7 @@ import { BillingService } from './billing.service';
 import { readIdempotencyKey } from './idempotency-key';
 import { UserIdPipe } from './user-id.pipe';
 import { accountNotFound, insufficientFunds } from './billing-refusals';
-import { Introspected, Scopes } from '@zt/service-utils';
+import { ActsForUser, Introspected, Scopes } from '@zt/service-utils';
 
 const DEFAULT_LEDGER_PAGE = 50;
 
@@ -41,6 +41,7 @@ export class TransactionsController {
 
   @Introspected()
   @Scopes('billing:charge')
+  @ActsForUser({ body: 'user_id' })
   @Post('deduct')
   @HttpCode(HttpStatus.OK)
   @ApiEndpoint(billingApi.deduct)
@@ -54,6 +55,7 @@ export class TransactionsController {
 
   @Introspected()
   @Scopes('billing:refund')
+  @ActsForUser({ body: 'user_id' })
   @Post('top_up')
   @HttpCode(HttpStatus.OK)
   @ApiEndpoint(billingApi.topUp)

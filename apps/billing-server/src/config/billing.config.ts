@@ -2,8 +2,10 @@ import {
   type Environment,
   type InternalAuthConfig,
   loadInternalAuthConfig,
+  loadUserProofConfig,
   readInteger,
   readOptionalString,
+  type UserProofConfig,
 } from '@zt/service-utils';
 import {
   defineServiceConfig,
@@ -18,6 +20,11 @@ export interface BillingConfig {
   readonly service: ServiceConfig;
   /** Secret: the internal credentials. */
   readonly internalAuth: InternalAuthConfig;
+  /**
+   * `USER_PROOF` (`off` by default, or `required`): whether the routes that charge, pay or read
+   * a user's money also ask for that user's own proof (a user assertion).
+   */
+  readonly userProof: UserProofConfig;
   /** Secret (may carry a password): PostgreSQL URL; embedded PGlite under the data folder when absent. */
   readonly databaseUrl: string | undefined;
   /** How long an `Idempotency-Key` is remembered (`IDEMPOTENCY_KEY_TTL_HOURS`, 24 to 720, default 48). */
@@ -29,13 +36,15 @@ export interface BillingConfig {
  * @throws ConfigError naming the variable at fault.
  */
 export function loadBillingConfig(env: Environment): BillingConfig {
+  const internalAuth = loadInternalAuthConfig(env, { serviceName: 'billing-server' });
   return {
     service: loadServiceConfig(env, {
       name: 'billing-server',
       portVariable: 'BILLING_SERVER_PORT',
       defaultPort: 6004,
     }),
-    internalAuth: loadInternalAuthConfig(env, { serviceName: 'billing-server' }),
+    internalAuth,
+    userProof: loadUserProofConfig(env, internalAuth),
     databaseUrl: readOptionalString(env, 'DATABASE_URL'),
     idempotencyKeyTtlHours: readInteger(env, 'IDEMPOTENCY_KEY_TTL_HOURS', 48, {
       min: 24,

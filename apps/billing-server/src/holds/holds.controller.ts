@@ -18,7 +18,7 @@ import { readCallerService } from '../billing/idempotency-key';
 import type { HoldRow } from './holds.repository';
 import { HoldsService } from './holds.service';
 import { accountNotFound, insufficientFunds } from '../billing/billing-refusals';
-import { Introspected, Scopes } from '@zt/service-utils';
+import { ActsForUser, Introspected, Scopes } from '@zt/service-utils';
 
 const DEFAULT_PAGE = 100;
 
@@ -41,6 +41,7 @@ export class HoldsController {
 
   @Introspected()
   @Scopes('billing:charge')
+  @ActsForUser({ body: 'user_id' })
   @Post()
   @HttpCode(HttpStatus.OK)
   @ApiEndpoint(billingApi.placeHold)

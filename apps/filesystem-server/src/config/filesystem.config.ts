@@ -2,7 +2,9 @@ import {
   type Environment,
   type InternalAuthConfig,
   loadInternalAuthConfig,
+  loadUserProofConfig,
   readInteger,
+  type UserProofConfig,
 } from '@zt/service-utils';
 import {
   defineServiceConfig,
@@ -31,6 +33,11 @@ export interface FilesystemConfig {
   readonly service: ServiceConfig;
   /** Secret: the internal credentials. */
   readonly internalAuth: InternalAuthConfig;
+  /**
+   * `USER_PROOF` (`off` by default, or `required`): whether the file routes also ask for the
+   * user's own proof (a user assertion), not only the calling service's word for the user.
+   */
+  readonly userProof: UserProofConfig;
   /** Largest file in bytes (`FS_MAX_FILE_BYTES`, default 10 MiB); 413 beyond. */
   readonly maxFileBytes: number;
   /** Largest total of one user's files in bytes (`FS_MAX_USER_BYTES`, default 100 MiB); 413 beyond. */
@@ -52,13 +59,15 @@ export interface FilesystemConfig {
  * @throws ConfigError naming the variable at fault.
  */
 export function loadFilesystemConfig(env: Environment): FilesystemConfig {
+  const internalAuth = loadInternalAuthConfig(env, { serviceName: 'filesystem-server' });
   return {
     service: loadServiceConfig(env, {
       name: 'filesystem-server',
       portVariable: 'FILESYSTEM_SERVER_PORT',
       defaultPort: 6002,
     }),
-    internalAuth: loadInternalAuthConfig(env, { serviceName: 'filesystem-server' }),
+    internalAuth,
+    userProof: loadUserProofConfig(env, internalAuth),
     // Upper bounds keep byte counts exact in a JavaScript number; a file limit above the user
     // quota is allowed and simply never reached (the quota answers first).
     maxFileBytes: readInteger(env, 'FS_MAX_FILE_BYTES', DEFAULT_MAX_FILE_BYTES, {

@@ -1,5 +1,5 @@
 import { Controller, Delete, Get, HttpCode, HttpStatus, Put, Req, Res } from '@nestjs/common';
-import { ActingUser, Scopes } from '@zt/service-utils';
+import { ActingUser, ActsForUser, Scopes } from '@zt/service-utils';
 import { ApiEndpoint, HttpError, RawBody } from '@zt/service-chassis';
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
@@ -15,9 +15,11 @@ import { readWriteIdHeader, WRITE_REPLAYED_HEADER } from './write-id';
 
 /**
  * Per-user files. Every route is internal (global guard) and acts for the user named by
- * `X-User-ID`. The file path is parsed from the raw request URL, never from Express's decoded
+ * `X-User-ID`; with `USER_PROOF=required`, only with that user's own proof (`@ActsForUser`).
+ * The file path is parsed from the raw request URL, never from Express's decoded
  * parameter, so that `%2F`, `%2e%2e` and the like are judged as sent.
  */
+@ActsForUser({ header: 'X-User-ID' })
 @Controller('files')
 export class FilesController {
   constructor(private readonly files: FilesService) {}

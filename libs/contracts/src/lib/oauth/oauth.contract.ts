@@ -47,8 +47,23 @@ const tokenError = <const Kind extends TokenErrorCode>(
   headers,
 });
 
-/** The only grant type of the token endpoint (RFC 6749 section 4.4). */
+/** The grant of service tokens (RFC 6749 section 4.4). */
 export const CLIENT_CREDENTIALS_GRANT = 'client_credentials';
+
+/** The grant of user assertions: token exchange (RFC 8693) of a user's access token. */
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+
+/** Every grant type of the token endpoint, as the metadata lists them. */
+export const GRANT_TYPES = [CLIENT_CREDENTIALS_GRANT, TOKEN_EXCHANGE_GRANT] as const;
+
+/** `subject_token_type` of a user's access token (RFC 8693 section 3). */
+export const ACCESS_TOKEN_TYPE_URN = 'urn:ietf:params:oauth:token-type:access_token';
+
+/**
+ * `issued_token_type` of a user assertion (RFC 8693 section 3): a JWT, not an access token a
+ * callee takes on its own (hence `token_type` `N_A`).
+ */
+export const JWT_TOKEN_TYPE_URN = 'urn:ietf:params:oauth:token-type:jwt';
 
 /** How a client may authenticate at the token endpoint (exactly one per request). */
 export const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
@@ -81,6 +96,10 @@ export {
   SERVICE_TOKEN_TYPE,
   /** The longest a service token may live, in seconds (DESIGN section 9: at most 10 minutes). */
   SERVICE_TOKEN_MAX_LIFETIME_SECONDS as MAX_SERVICE_TOKEN_LIFETIME_SECONDS,
+  /** The `typ` header of every user assertion (token exchange). */
+  USER_ASSERTION_TYPE,
+  /** The longest a user assertion may live, in seconds. */
+  USER_ASSERTION_MAX_LIFETIME_SECONDS,
 } from '@zt/service-utils';
 
 /**
@@ -88,7 +107,19 @@ export {
  * Other parameters are ignored (RFC 6749 section 3.2), hence no `.strict()`.
  */
 const tokenRequestForm = z.object({
-  grant_type: z.literal(CLIENT_CREDENTIALS_GRANT),
+  grant_type: z.enum(GRANT_TYPES),
+  subject_token: z
+    .string()
+    .optional()
+    .describe("token exchange only: the user's access token (its audience is the client)"),
+  subject_token_type: z
+    .literal(ACCESS_TOKEN_TYPE_URN)
+    .optional()
+    .describe('token exchange only: required, the access token type URN'),
+  requested_token_type: z
+    .literal(JWT_TOKEN_TYPE_URN)
+    .optional()
+    .describe('token exchange only: optional, the JWT type URN'),
   audience: z
     .string()
     .optional()
@@ -112,8 +143,9 @@ export const issueServiceToken = defineEndpoint({
   method: 'POST',
   path: '/oauth2/token',
   summary:
-    'A service token (RFC 9068 JWT) for one callee: client credentials grant, ' +
-    'client_secret_basic or client_secret_post',
+    'A service token (RFC 9068 JWT) for one callee by the client credentials grant, or a user ' +
+    'assertion for one callee by token exchange (RFC 8693) of a user access token whose ' +
+    'audience is the client; client_secret_basic or client_secret_post',
   requestType: 'form',
   body: tokenRequestForm,
   headers: [CLIENT_AUTHENTICATION_HEADER],
@@ -130,6 +162,25 @@ export const issueServiceToken = defineEndpoint({
       description: 'A service token',
       headers: NO_STORE_HEADERS,
     },
+    {
+      status: 200,
+      kind: 'exchanged',
+      body: z.object({
+        access_token: z.string(),
+        issued_token_type: z.literal(JWT_TOKEN_TYPE_URN),
+        token_type: z.literal('N_A'),
+        expires_in: z.number().int().positive(),
+        scope: z.string(),
+      }),
+      description:
+        'A user assertion (token exchange): sent in X-User-Assertion beside the service token',
+      headers: NO_STORE_HEADERS,
+    },
+    tokenError(
+      400,
+      'invalid_grant',
+      'Token exchange: the subject token is not a valid, live user access token issued to the client',
+    ),
     tokenError(
       400,
       'invalid_request',
@@ -137,7 +188,11 @@ export const issueServiceToken = defineEndpoint({
     ),
     tokenError(400, 'invalid_target', 'An audience or resource the client may not have'),
     tokenError(400, 'invalid_scope', 'A scope outside the client’s policy for the audience'),
-    tokenError(400, 'unsupported_grant_type', 'A grant type other than client_credentials'),
+    tokenError(
+      400,
+      'unsupported_grant_type',
+      'A grant type other than client_credentials or token exchange',
+    ),
     tokenError(400, 'unauthorized_client', 'The client may not get service tokens at all'),
     tokenError(401, 'invalid_client', 'Unknown client, wrong secret, or no authentication', {
       ...NO_STORE_HEADERS,

@@ -16,6 +16,7 @@ export const FORWARDABLE_HEADERS = [
   'Idempotency-Key',
   'X-User-ID',
   'X-Write-ID',
+  'X-User-Assertion',
   'X-Request-ID',
   'Content-Type',
 ] as const;

@@ -94,7 +94,7 @@ const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
  * rotation, say) is sent once more with a new token, whatever its method, since the upstream
  * did nothing with it; a call for which no token can be had fails with `no_service_token`
  * without being sent. It sends only
- * the allowed caller headers (`Idempotency-Key`, `X-User-ID`, `X-Write-ID`, `X-Request-ID`, `Content-Type`);
+ * the allowed caller headers (`Idempotency-Key`, `X-User-ID`, `X-User-Assertion`, `X-Write-ID`, `X-Request-ID`, `Content-Type`);
  * sends the id of the request being served (`currentRequestId()`) as `X-Request-ID` unless
  * the call site set one, so one user action can be followed across services in the logs;
  * keeps connections alive; and gives every attempt a deadline (`INTERNAL_HTTP_TIMEOUT_MS`).
