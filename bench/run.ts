@@ -40,22 +40,12 @@ import * as floor from './scenarios/framework-floor';
 import * as guard from './scenarios/guard';
 import * as identity from './scenarios/identity';
 import * as ledger from './scenarios/ledger';
-import * as rateLimit from './scenarios/rate-limit';
 import * as stack from './scenarios/stack';
 import * as userProof from './scenarios/user-proof';
 
 const BENCH = __dirname;
 const ROOT = resolve(BENCH, '..');
-const SCENARIOS: readonly Scenario[] = [
-  floor,
-  guard,
-  breaker,
-  ledger,
-  identity,
-  rateLimit,
-  stack,
-  userProof,
-];
+const SCENARIOS: readonly Scenario[] = [floor, guard, breaker, ledger, identity, stack, userProof];
 // The order of the report: the issue's (floor, guard, hop and breaker, ledger, memory), each
 // followed by the context comparisons that explain it; then service identity (issue 13).
 const REPORT_ORDER = [

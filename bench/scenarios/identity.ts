@@ -4,15 +4,22 @@
 // mode (shared token and a verified service token) against `token` mode, with a real service
 // token from a real auth server. The token cache's hit rate under the stack is in stack.ts.
 import { mkdtempSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { ServiceProcess } from '@zt/stack-launcher';
+import { redisUrl } from '../config/runner.config';
 import { alternate, type SideRun, type Target } from '../lib/compare';
 import { type BenchContext, scratchDatabase } from '../lib/context';
 import { ClientSecrets, fetchServiceToken, tokenRequestBody } from '../lib/identity';
 import { loadLauncher } from '../lib/launcher';
 import { hammer } from '../lib/load';
 import type { Settings } from '../lib/report';
-import { type ComparisonDefinition, comparisonResult, type ScenarioResult } from '../lib/result';
+import {
+  type ComparisonDefinition,
+  comparisonResult,
+  type ScenarioResult,
+  skippedResult,
+} from '../lib/result';
 import { call, expectStatus } from '../lib/stack';
 import { round } from '../lib/stats';
 import { loadDescription } from './framework-floor';
@@ -68,6 +75,29 @@ function introspectionDefinition(settings: Settings, database: string): Comparis
       `The same auth-server process. ${AUDIENCE} asks about one active token of ${CLIENT} for it, as an @Introspected() route does on a cache miss: ` +
       'client authentication, the signature and claims checked against the published keys, the client still active, and one database read for a revocation of its jti. ' +
       'The subject req/s is introspection answers a second.',
+  };
+}
+
+// The per-client rate limit of the rows below: far above the load, so every request spends a
+// point and none is refused; what is measured is the counting.
+const FAR_ABOVE_THE_LOAD = '1000000';
+
+function rateLimitDefinition(store: 'memory' | 'redis', settings: Settings): ComparisonDefinition {
+  return {
+    id: `rate-limit-${store}`,
+    group: GROUP,
+    title: `Per-client rate limit counted in ${store === 'memory' ? 'memory' : 'Redis'} vs no limit (token+jwt guard)`,
+    baseline: {
+      label: 'token+jwt, RATE_LIMIT_INTERNAL_REQUESTS=0',
+      request: 'GET /guarded/memory/:user_id',
+    },
+    subject: {
+      label: `token+jwt, RATE_LIMIT_INTERNAL_REQUESTS=${FAR_ABOVE_THE_LOAD}${store === 'redis' ? ', REDIS_URL set' : ''}`,
+      request: 'GET /guarded/memory/:user_id',
+    },
+    load: loadDescription(settings, settings.connections),
+    notes:
+      "Two guard-fixture processes in token+jwt (bench/src/guard, with the RateLimitModule the services import), the same service token on both, alternated. The limit is far above the load: every request spends a point of the verified caller's allowance (the guard awaits the count), none is refused. Redis is the machine's own on loopback (one Lua script per request).",
   };
 }
 
@@ -233,8 +263,48 @@ export async function run(ctx: BenchContext): Promise<ScenarioResult[]> {
         }),
       ),
     );
+
+    const redis = redisUrl();
+    for (const store of ['memory', 'redis'] as const) {
+      const def = rateLimitDefinition(store, settings);
+      if (store === 'redis' && !(await reachable(new URL(redis)))) {
+        results.push(skippedResult(def, `no Redis answers at ${new URL(redis).host}`));
+        continue;
+      }
+      ctx.log(`${def.id}: ${def.title}`);
+      const counted = await start(`guard-server (token+jwt, rate limit in ${store})`, {
+        INTERNAL_AUTH_MODE: 'token+jwt',
+        AUTH_SERVER_URL: authUrl,
+        RATE_LIMIT_INTERNAL_REQUESTS: FAR_ABOVE_THE_LOAD,
+        REDIS_KEY_PREFIX: `zt-bench-${process.pid}`,
+        ...(store === 'redis' ? { REDIS_URL: redis } : {}),
+      });
+      guardServers.push(counted);
+      expectStatus(`${def.id} ${route}`, await call(`${counted.url}${route}`, { headers }), 200);
+      results.push(
+        comparisonResult(
+          def,
+          await alternate({
+            baseline: load(jwtMode),
+            subject: load(counted),
+            ...settings,
+            log: ctx.log,
+          }),
+        ),
+      );
+    }
   } finally {
     await Promise.all([...guardServers.map((server) => server.stop()), auth.stop()]);
   }
   return results;
+}
+
+function reachable(url: URL): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(Number(url.port || 6379), url.hostname);
+    socket.setTimeout(1_000);
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => (socket.destroy(), resolve(false)));
+  });
 }

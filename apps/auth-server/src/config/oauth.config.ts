@@ -39,8 +39,8 @@ export interface OAuthConfig {
    */
   readonly clientSecrets: ReadonlyMap<string, ClientSecretDigests>;
   /**
-   * Requests one authenticated client may make of the token, introspection and revocation
-   * endpoints together per minute, over every replica (`RATE_LIMIT_OAUTH_PER_MINUTE`, default
+   * Service-token requests (client credentials) and revocations one authenticated client may
+   * make together per minute, over every replica (`RATE_LIMIT_OAUTH_PER_MINUTE`, default
    * 600; 0 turns the limit off). A service asks for a token per callee every few minutes.
    */
   readonly clientRequestsPerMinute: number;

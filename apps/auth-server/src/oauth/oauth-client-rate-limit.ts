@@ -6,8 +6,8 @@ import { OAuthError } from './oauth.error';
 import type { OAuthModuleOptions } from './oauth.module-options';
 
 /**
- * Each authenticated client's allowance at the token, introspection and revocation endpoints
- * together (`RATE_LIMIT_OAUTH_PER_MINUTE`), counted in the rate-limit store (Redis: across
+ * Each authenticated client's allowance of service tokens (client credentials grant) and
+ * revocations together (`RATE_LIMIT_OAUTH_PER_MINUTE`), counted in the rate-limit store (Redis: across
  * every replica of the auth server). Per client id, never per address: the limit is checked
  * once the client has proven itself, so nobody can spend another client's allowance.
  */

@@ -15,7 +15,7 @@ export interface OAuthModuleOptions {
   readonly clients: readonly ServiceClientPolicy[];
   /** The digests of each client's secrets, by client id. */
   readonly clientSecrets: ReadonlyMap<string, ClientSecretDigests>;
-  /** Requests per minute per client at the token, introspection and revocation endpoints (0: no limit). */
+  /** Service-token requests and revocations per minute per client (0: no limit). */
   readonly clientRequestsPerMinute: number;
   /** The current time (tests freeze it); the system clock when absent. */
   readonly now?: () => Date;

@@ -58,7 +58,10 @@ export class TokenStatusController {
   async introspect(@Req() request: Request): Promise<IntrospectionAnswer> {
     const form = await readForm(request);
     const client = this.authenticator.authenticateRequest(request, form);
-    await this.clientLimit.admit(client.clientId);
+    // Not counted against the client's allowance: a resource server introspects on behalf of
+    // its callers, each limited there; counting here would let one caller, by presenting
+    // tokens that need asking about, use up billing's allowance and stop every caller's money
+    // routes (docs/rate-limits.md).
     const token = readToken(form);
     const outcome = await this.inspector.inspect(token, client.clientId);
     this.logger.log({

@@ -1,8 +1,7 @@
 import { Controller, HttpCode, HttpStatus, Inject, Post, Req, UseFilters } from '@nestjs/common';
-import { oauthApi } from '@zt/contracts';
+import { oauthApi, type ServiceClientPolicy } from '@zt/contracts';
 import { ApiEndpoint, RawBody } from '@zt/service-chassis';
 import { Public } from '@zt/service-utils';
-import type { ServiceClientPolicy } from '@zt/contracts';
 import type { Request } from 'express';
 import { ClientAuthenticator } from './client-authenticator';
 import { OAuthClientRateLimit } from './oauth-client-rate-limit';
@@ -60,7 +59,6 @@ export class TokenController {
       // The client first: nothing about the request is told to whoever cannot authenticate.
       const client = this.authenticator.authenticateRequest(request, form);
       clientId = client.clientId;
-      await this.clientLimit.admit(clientId);
       const answer = await this.answer(client, form);
       this.metrics.record(clientId, 'issued');
       return answer;
@@ -80,6 +78,9 @@ export class TokenController {
         'only client_credentials and token exchange are supported',
       );
     }
+    // Service tokens spend the client's allowance; exchanges do not: their number follows the
+    // users signing in, not the client (docs/rate-limits.md).
+    await this.clientLimit.admit(client.clientId);
     if (Object.keys(client.audiences).length === 0) {
       throw new OAuthError('unauthorized_client', 'this client may not get service tokens');
     }

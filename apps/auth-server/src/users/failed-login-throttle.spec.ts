@@ -19,7 +19,8 @@ describe.each(stores)(`${FailedLoginThrottle.name} (%s)`, (_kind, url) => {
     );
     opened.push(store);
     await store.onModuleInit();
-    expect(store.kind).toBe(url === undefined ? 'memory' : 'redis');
+    // With a URL, Redis itself must answer: a count in memory instead would pass unseen.
+    expect(store.connected).toBe(url !== undefined);
     return store;
   };
   const fail = async (throttle: FailedLoginThrottle, email: string, times: number) => {
@@ -64,6 +65,15 @@ describe.each(stores)(`${FailedLoginThrottle.name} (%s)`, (_kind, url) => {
     await fail(sut, 'ada@example.com', MAX_FAILED_LOGINS);
     await sut.release('ada@example.com');
     expect(await sut.reserve('ada@example.com')).toBe(0);
+    expect(await sut.reserve('ada@example.com')).toBeGreaterThan(0);
+  });
+
+  it('gives back nothing once the count is forgotten: no extra attempt', async () => {
+    const sut = new FailedLoginThrottle(await openStore());
+    expect(await sut.reserve('ada@example.com')).toBe(0);
+    await sut.recordSuccess('ada@example.com');
+    await sut.release('ada@example.com');
+    await fail(sut, 'ada@example.com', MAX_FAILED_LOGINS);
     expect(await sut.reserve('ada@example.com')).toBeGreaterThan(0);
   });
 

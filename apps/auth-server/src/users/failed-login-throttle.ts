@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
 import { RateLimitStore, ServiceMetrics, spendPoint } from '@zt/service-chassis';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 
@@ -37,7 +38,7 @@ export class FailedLoginThrottle {
    *   {@link recordSuccess} or {@link release}.
    */
   async reserve(email: string): Promise<number> {
-    const waitMs = await spendPoint(this.limiter, email);
+    const waitMs = await spendPoint(this.limiter, keyOf(email));
     // Never labelled with the email: it would put addresses into metrics.
     if (waitMs > 0) this.metrics?.rateLimited('failed_login', '-');
     return waitMs;
@@ -45,11 +46,19 @@ export class FailedLoginThrottle {
 
   /** Ends a reserved attempt as a successful login: the email's failures are forgotten. */
   async recordSuccess(email: string): Promise<void> {
-    await this.limiter.delete(email);
+    await this.limiter.delete(keyOf(email));
   }
 
   /** Ends a reserved attempt that was never judged (an error before the password check). */
   async release(email: string): Promise<void> {
-    await this.limiter.reward(email, 1);
+    const key = keyOf(email);
+    // Only while the count is there: a reward on a forgotten count would start one at -1.
+    const count = await this.limiter.get(key);
+    if (count !== null && count.consumedPoints > 0) await this.limiter.reward(key, 1);
   }
+}
+
+// The store's key for an email: its digest, so Redis never holds the addresses.
+function keyOf(email: string): string {
+  return createHash('sha256').update(email).digest('base64url');
 }

@@ -84,7 +84,8 @@ export class UsersService {
     }
     const user = await this.userWithPassword(email, request.password).catch(
       async (error: unknown) => {
-        await this.throttle.release(email);
+        // The error that ended the attempt is the one to report, whatever the release does.
+        await this.throttle.release(email).catch(() => undefined);
         throw error;
       },
     );
@@ -124,7 +125,7 @@ export class UsersService {
     try {
       valid = await this.hasher.verify(request.current_password, user?.passwordHash);
     } catch (error) {
-      await this.throttle.release(email);
+      await this.throttle.release(email).catch(() => undefined);
       throw error;
     }
     if (!user || !valid) {

@@ -85,8 +85,8 @@ const invalidClient = tokenError(
 const rateLimited = tokenError(
   429,
   'temporarily_unavailable',
-  'The client made too many requests of the auth server (per client, over every replica); ' +
-    'Retry-After says in how many seconds it may try again',
+  'The client asked for too many service tokens or revocations (per client, over every ' +
+    'replica); Retry-After says in how many seconds it may try again',
   { ...NO_STORE_HEADERS, 'Retry-After': 'Seconds until the client may try again' },
 );
 
@@ -247,7 +247,6 @@ export const introspectServiceToken = defineEndpoint({
     tokenError(400, 'invalid_request', 'Malformed form, a repeated parameter, no token, ...'),
     invalidClient,
     tokenError(413, 'invalid_request', 'A form larger than the limit'),
-    rateLimited,
   ],
 });
 

@@ -20,6 +20,9 @@ describe(loadRateLimitConfig.name, () => {
 
   it('refuses a REDIS_URL that is not redis: or rediss:, without echoing it', () => {
     const read = () => loadRateLimitConfig({ REDIS_URL: 'http://user:hunter2@cache:6379' });
+    const unparsable = () => loadRateLimitConfig({ REDIS_URL: 'redis://:hunter2@[bad' });
+    expect(unparsable).toThrow('REDIS_URL must be a redis:// or rediss:// URL');
+    expect(unparsable).not.toThrow(/hunter2/);
     expect(read).toThrow(ConfigError);
     expect(read).toThrow('REDIS_URL must be a redis:// or rediss:// URL');
     expect(read).not.toThrow(/hunter2/);
@@ -59,10 +62,14 @@ describe(RateLimitStore.name, () => {
   it('keeps counting in memory while Redis cannot be reached, and says so once', async () => {
     // Nothing listens on port 1.
     const store = new RateLimitStore(
-      loadRateLimitConfig({ REDIS_URL: 'redis://127.0.0.1:1', REDIS_KEY_PREFIX: prefix() }),
+      loadRateLimitConfig({
+        REDIS_URL: 'redis://:hunter2@127.0.0.1:1',
+        REDIS_KEY_PREFIX: prefix(),
+      }),
     );
     try {
       await store.onModuleInit();
+      expect(store.connected).toBe(false);
       const limiter = store.limiter('probe', 1, 60);
       expect(await spendPoint(limiter, 'a')).toBe(0);
       expect(await spendPoint(limiter, 'a')).toBeGreaterThan(0);
@@ -70,7 +77,7 @@ describe(RateLimitStore.name, () => {
         ([line]) => (line as { event?: string }).event === 'rate_limit_store_unavailable',
       );
       expect(lines).toHaveLength(1);
-      expect(JSON.stringify(lines)).not.toContain('redis://');
+      expect(JSON.stringify(lines)).not.toContain('hunter2');
     } finally {
       await store.onModuleDestroy();
     }

@@ -16,8 +16,8 @@ import type { RateLimitConfig } from './rate-limit.config';
 import { RATE_LIMIT_CONFIG } from './rate-limit.constants';
 
 // A Redis that answers slower than this is treated as down for that request: the count falls
-// back to this process's memory rather than holding the request.
-const REDIS_COMMAND_TIMEOUT_MS = 500;
+// back to this process's memory rather than holding the request longer.
+const REDIS_COMMAND_TIMEOUT_MS = 200;
 // How long start-up waits for Redis before counting in memory until it connects.
 const REDIS_CONNECT_TIMEOUT_MS = 2_000;
 
@@ -72,6 +72,11 @@ export class RateLimitStore implements OnModuleInit, OnModuleDestroy {
       const timer = setTimeout(done, REDIS_CONNECT_TIMEOUT_MS);
       redis.once('ready', done);
     });
+  }
+
+  /** Whether Redis is connected now (false without `REDIS_URL`). */
+  get connected(): boolean {
+    return this.redis?.status === 'ready';
   }
 
   /** Where counts are kept: `redis` (shared by replicas) or `memory` (this process only). */

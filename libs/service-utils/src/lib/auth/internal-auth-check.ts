@@ -169,11 +169,7 @@ export class InternalAuthCheck {
     return andThen(this.verify(bearer), (verified) =>
       'reason' in verified
         ? this.refuse(request, verified)
-        : this.authorizeProof(
-            request,
-            { caller: verified, token: bearer },
-            { scopes: route.scopes },
-          ),
+        : this.authorizeProof(request, { caller: verified, token: bearer }, route),
     );
   }
 

@@ -1,7 +1,7 @@
 import { Controller, ForbiddenException, Get, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
-import { SHARED_TOKEN_CLIENT } from './caller-rate-limit';
+import { setVerifiedCaller } from './verified-caller';
 import { InternalOnly } from './internal-only.decorator';
 import { InternalTokenGuard } from './internal-token.guard';
 import { Public } from './public.decorator';
@@ -193,9 +193,23 @@ describe(InternalTokenGuard.name, () => {
     );
     const headers: Record<string, string> = {};
     const response = { setHeader: (name: string, value: string) => (headers[name] = value) };
-    const allowed = () =>
-      limited.canActivate(contextFor('secret', ['X-INTERNAL-TOKEN', TOKEN], '/private', response));
+    const contextAs = (caller: string | undefined) => {
+      const context = contextFor('secret', ['X-INTERNAL-TOKEN', TOKEN], '/private', response);
+      // What a verified service token leaves on the request (jwt modes; see verified-caller).
+      if (caller !== undefined) {
+        setVerifiedCaller(context.switchToHttp().getRequest(), {
+          name: caller,
+          scopes: new Set(),
+          tokenId: 'jti',
+          expiresAt: 0,
+        });
+      }
+      return context;
+    };
+    const allowed = () => limited.canActivate(contextAs('backend'));
 
+    // Without a verified caller (token mode) nothing is counted: synchronous, as before.
+    expect(limited.canActivate(contextAs(undefined))).toBe(true);
     await expect(allowed()).resolves.toBe(true);
     waitMs = 1_500;
     await expect(allowed()).rejects.toMatchObject({
@@ -206,7 +220,6 @@ describe(InternalTokenGuard.name, () => {
     // A refused request and an open route spend nothing.
     expect(() => limited.canActivate(contextFor('secret', []))).toThrow(ForbiddenException);
     expect(limited.canActivate(contextFor('health', []))).toBe(true);
-    // In `token` mode the callee cannot tell the holders of the shared token apart.
-    expect(spentBy).toEqual([SHARED_TOKEN_CLIENT, SHARED_TOKEN_CLIENT]);
+    expect(spentBy).toEqual(['backend', 'backend']);
   });
 });

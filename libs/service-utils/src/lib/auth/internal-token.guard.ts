@@ -22,7 +22,7 @@ import {
   type InternalAuthDecision,
   type InternalRouteAuth,
 } from './internal-auth-check';
-import { CallerRateLimit, SHARED_TOKEN_CLIENT } from './caller-rate-limit';
+import { CallerRateLimit } from './caller-rate-limit';
 import {
   INTERNAL_AUTH_CONFIG,
   IS_INTERNAL_ONLY_KEY,
@@ -65,7 +65,7 @@ type RouteRule =
  * With `shadow: 'jwt'` in `token` mode, the service token is also checked as in `jwt` mode,
  * and what that would refuse is logged (`internal_auth_shadow_denied`) and reported, not refused.
  *
- * An allowed caller then spends one request of its allowance when the app provides a
+ * A caller its service token proved then spends one request of its allowance when the app provides a
  * {@link CallerRateLimit} (the chassis's `RateLimitModule`): past it, `429 {"error":"too many
  * requests"}` with `Retry-After` (seconds) and one `internal_rate_limited` log line.
  *
@@ -117,12 +117,13 @@ export class InternalTokenGuard implements CanActivate, OnApplicationBootstrap {
     return this.enforce(context, decision) && this.limit(context, route.scrape);
   }
 
-  // A scrape is not counted: the metrics token names no client, and Prometheus scrapes at its
-  // own fixed pace.
+  // Only a verified caller is counted (none in `token` mode), and never a scrape: the metrics
+  // token names no client, and Prometheus scrapes at its own fixed pace.
   private limit(context: ExecutionContext, scrape: boolean): true | Promise<true> {
     if (this.rateLimit === undefined || scrape) return true;
     const request = context.switchToHttp().getRequest<Request>();
-    const client = verifiedCallerOf(request)?.name ?? SHARED_TOKEN_CLIENT;
+    const client = verifiedCallerOf(request)?.name;
+    if (client === undefined) return true;
     return this.rateLimit.admit(client).then((waitMs) => {
       if (waitMs <= 0) return true;
       this.logger.warn({
