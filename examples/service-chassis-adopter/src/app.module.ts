@@ -21,7 +21,7 @@ export class AppModule {
       imports: [
         // JSON log lines with a request id, credentials redacted.
         LoggingModule.forRoot({ service: config.service }),
-        // GET /metrics, behind the internal credential; guard refusals counted.
+        // GET /metrics, behind the read-only METRICS_TOKEN; guard refusals counted.
         MetricsModule.forRoot({ serviceName: config.service.name }),
         // GET /health/live and /health/ready (upstream breakers included), public.
         HealthModule,

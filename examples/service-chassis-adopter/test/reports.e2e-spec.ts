@@ -20,6 +20,7 @@ import {
 describe('a NestJS app on the chassis (examples/service-chassis-adopter)', () => {
   const main = builtServiceMain('service-chassis-adopter', { folder: 'examples' });
   const token = generateToken();
+  const metricsToken = generateToken();
   let ledger: ScriptedServer;
   let reports: ServiceProcess;
 
@@ -34,6 +35,7 @@ describe('a NestJS app on the chassis (examples/service-chassis-adopter)', () =>
       main,
       env: {
         INTERNAL_SERVICE_TOKEN: token,
+        METRICS_TOKEN: metricsToken,
         REPORTS_PORT: '0',
         LEDGER_URL: ledger.url,
         // One failing user must not open the breaker for the others in this suite.
@@ -58,24 +60,30 @@ describe('a NestJS app on the chassis (examples/service-chassis-adopter)', () =>
     });
   });
 
-  it('serves /metrics with the internal credential only, counting the refusals', async () => {
-    const refused = await request(`${reports.url}/metrics`);
-    expect({ status: refused.status, body: refused.body }).toEqual({
-      status: 403,
-      body: { error: 'Forbidden' },
-    });
+  it('serves /metrics with the read-only metrics token only, counting the refusals', async () => {
+    // Neither no credential nor the internal token (which can move money) opens it.
+    const refusedCredentials: Record<string, string>[] = [{}, { 'X-INTERNAL-TOKEN': token }];
+    for (const headers of refusedCredentials) {
+      const refused = await request(`${reports.url}/metrics`, { headers });
+      expect({ status: refused.status, body: refused.body }).toEqual({
+        status: 401,
+        body: { error: 'unauthorized' },
+      });
+    }
     const metrics = await request(`${reports.url}/metrics`, {
-      headers: { 'X-INTERNAL-TOKEN': token },
+      headers: { Authorization: `Bearer ${metricsToken}` },
     });
     expect(metrics.status).toBe(200);
     const exposition = String(metrics.body);
-    expect(readMetric(exposition, 'internal_auth_denied_total', { reason: 'missing' })).toBe(1);
+    expect(readMetric(exposition, 'internal_auth_denied_total', { reason: 'bearer_missing' })).toBe(
+      2,
+    );
     expect(
       readMetric(exposition, 'http_request_duration_seconds_count', {
         route: '/metrics',
-        status_code: '403',
+        status_code: '401',
       }),
-    ).toBe(1);
+    ).toBe(2);
   });
 
   it('calls the ledger through InternalHttpClient with the credential, its name and the request id', async () => {

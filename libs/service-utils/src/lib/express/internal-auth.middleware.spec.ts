@@ -12,6 +12,7 @@ import { verifiedCallerOf } from '../auth/verified-caller';
 import { internalAuthMiddleware } from './internal-auth.middleware';
 
 /** A plain Express 5 app (no Nest) with the routes the shared scenarios call. */
+// #region express-app
 const startExpressApp: StartApp = async (config, events) => {
   const internalAuth = internalAuthMiddleware({ config, events });
   const app = express();
@@ -47,6 +48,7 @@ const startExpressApp: StartApp = async (config, events) => {
   internalAuth.assertEveryRouteDeclared(app);
   return listen(app);
 };
+// #endregion
 
 async function listen(app: Express): Promise<{ url: string; close: () => Promise<void> }> {
   const server: Server = await new Promise((resolve) => {

@@ -10,6 +10,7 @@ import { verifiedCallerOf } from '../auth/verified-caller';
 import { internalAuthHook } from './internal-auth.hook';
 
 /** A plain Fastify 5 app (no Nest) with the routes the shared scenarios call. */
+// #region fastify-app
 const startFastifyApp: StartApp = async (config, events) => {
   const app = Fastify();
   app.addHook('onRequest', internalAuthHook({ config, events }));
@@ -40,6 +41,7 @@ const startFastifyApp: StartApp = async (config, events) => {
   app.get('/undeclared', async () => ({ reached: true }));
   return listen(app);
 };
+// #endregion
 
 async function listen(app: FastifyInstance): Promise<{ url: string; close: () => Promise<void> }> {
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
