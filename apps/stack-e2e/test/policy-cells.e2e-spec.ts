@@ -264,10 +264,13 @@ describe('docs/policy.md, cell by cell, against the services in INTERNAL_AUTH_MO
     const { paths } = readDocument(service) as {
       paths: Record<string, Record<string, { security?: Array<Record<string, unknown>> }>>;
     };
-    // Internal: the shared token's scheme. Each must declare scopes, so be in the table.
+    // Internal: the shared token's scheme, or the scrape credential's (`/metrics`). Each must
+    // declare scopes, so be in the table.
     const internal = Object.entries(paths).flatMap(([path, operations]) =>
       Object.entries(operations)
-        .filter(([, operation]) => operation.security?.some((s) => 'internal-token' in s))
+        .filter(([, operation]) =>
+          operation.security?.some((s) => 'internal-token' in s || 'metrics-token' in s),
+        )
         .map(([method]) => `${method.toUpperCase()} ${path}`),
     );
     const rows = table[service].map((row) => row.route);
