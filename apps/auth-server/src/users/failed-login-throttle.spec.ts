@@ -14,11 +14,10 @@ describe.each(stores)(`${FailedLoginThrottle.name} (%s)`, (_kind, url) => {
   let prefix: string;
 
   const openStore = async () => {
-    const store = new RateLimitStore(
+    const store = await RateLimitStore.open(
       loadRateLimitConfig({ REDIS_URL: url, REDIS_KEY_PREFIX: prefix }),
     );
     opened.push(store);
-    await store.onModuleInit();
     // With a URL, Redis itself must answer: a count in memory instead would pass unseen.
     expect(store.connected).toBe(url !== undefined);
     return store;

@@ -47,8 +47,7 @@ describe(RateLimitStore.name, () => {
   afterEach(() => warn.mockRestore());
 
   it('counts each key apart in memory when REDIS_URL is unset', async () => {
-    const store = new RateLimitStore(loadRateLimitConfig({ REDIS_KEY_PREFIX: prefix() }));
-    await store.onModuleInit();
+    const store = await RateLimitStore.open(loadRateLimitConfig({ REDIS_KEY_PREFIX: prefix() }));
     expect(store.kind).toBe('memory');
     const limiter = store.limiter('probe', 2, 60);
     expect(await spendPoint(limiter, 'a')).toBe(0);
@@ -61,14 +60,13 @@ describe(RateLimitStore.name, () => {
 
   it('keeps counting in memory while Redis cannot be reached, and says so once', async () => {
     // Nothing listens on port 1.
-    const store = new RateLimitStore(
+    const store = await RateLimitStore.open(
       loadRateLimitConfig({
         REDIS_URL: 'redis://:hunter2@127.0.0.1:1',
         REDIS_KEY_PREFIX: prefix(),
       }),
     );
     try {
-      await store.onModuleInit();
       expect(store.connected).toBe(false);
       const limiter = store.limiter('probe', 1, 60);
       expect(await spendPoint(limiter, 'a')).toBe(0);
@@ -86,7 +84,7 @@ describe(RateLimitStore.name, () => {
 
 describe(ClientRateLimit.name, () => {
   it('gives each client its own allowance and counts refusals by client', async () => {
-    const store = new RateLimitStore(loadRateLimitConfig({ REDIS_KEY_PREFIX: prefix() }));
+    const store = await RateLimitStore.open(loadRateLimitConfig({ REDIS_KEY_PREFIX: prefix() }));
     const metrics = new ServiceMetrics({ serviceName: 'probe', processMetrics: false });
     const sut = new ClientRateLimit(store, metrics, 'probe', { requests: 1, windowSeconds: 60 });
     expect(await sut.admit('backend')).toBe(0);

@@ -1,11 +1,5 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnModuleDestroy,
-  type OnModuleInit,
-} from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { Logger, type OnModuleDestroy } from '@nestjs/common';
+import type { Redis } from 'ioredis';
 import {
   type RateLimiterAbstract,
   RateLimiterMemory,
@@ -13,7 +7,6 @@ import {
   RateLimiterRes,
 } from 'rate-limiter-flexible';
 import type { RateLimitConfig } from './rate-limit.config';
-import { RATE_LIMIT_CONFIG } from './rate-limit.constants';
 
 // A Redis that answers slower than this is treated as down for that request: the count falls
 // back to this process's memory rather than holding the request longer.
@@ -26,52 +19,26 @@ const REDIS_CONNECT_TIMEOUT_MS = 2_000;
  * set, so that a limit holds across the replicas of a service, else in this process's memory.
  * While Redis cannot be reached, each limiter counts in memory instead (its insurance), so an
  * outage of Redis loosens a limit to per replica rather than refusing or stalling requests.
+ *
+ * Made with {@link RateLimitStore.open} (`RateLimitModule` does it).
  */
-@Injectable()
-export class RateLimitStore implements OnModuleInit, OnModuleDestroy {
-  private readonly logger = new Logger(RateLimitStore.name);
-  private readonly redis: Redis | undefined;
-  private redisDown = false;
-
-  constructor(@Inject(RATE_LIMIT_CONFIG) private readonly config: RateLimitConfig) {
-    if (config.redisUrl === undefined) return;
-    this.redis = new Redis(config.redisUrl, {
-      // Fail a command at once while disconnected, so the insurance counts it.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
-      connectTimeout: REDIS_CONNECT_TIMEOUT_MS,
-    });
-    // One line when Redis is lost and one when it is back; never the URL (it may hold a password).
-    this.redis.on('error', (error: Error) => {
-      if (this.redisDown) return;
-      this.redisDown = true;
-      this.logger.warn({ event: 'rate_limit_store_unavailable', error: error.message });
-    });
-    this.redis.on('ready', () => {
-      if (!this.redisDown) return;
-      this.redisDown = false;
-      this.logger.log({ event: 'rate_limit_store_available' });
-    });
-  }
+export class RateLimitStore implements OnModuleDestroy {
+  private constructor(
+    private readonly keyPrefix: string,
+    private readonly redis: Redis | undefined,
+  ) {}
 
   /**
-   * Waits until Redis is connected (at most {@link REDIS_CONNECT_TIMEOUT_MS}), so that the
-   * first requests are counted where every replica sees them; a Redis that does not answer
-   * in time leaves the counts in memory until it does.
+   * The store `config` asks for. With `REDIS_URL`, it waits until Redis is connected (at most
+   * {@link REDIS_CONNECT_TIMEOUT_MS}), so that the first requests are counted where every
+   * replica sees them; a Redis that does not answer in time leaves the counts in memory until
+   * it does. Without it, the Redis client is not even loaded: about 10 MiB of resident memory
+   * per service (bench/findings.md).
    */
-  async onModuleInit(): Promise<void> {
-    const redis = this.redis;
-    if (redis === undefined || redis.status === 'ready') return;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        redis.off('ready', done);
-        resolve();
-      };
-      const timer = setTimeout(done, REDIS_CONNECT_TIMEOUT_MS);
-      redis.once('ready', done);
-    });
+  static async open(config: RateLimitConfig): Promise<RateLimitStore> {
+    if (config.redisUrl === undefined) return new RateLimitStore(config.keyPrefix, undefined);
+    const redis = await connectRedis(config.redisUrl);
+    return new RateLimitStore(config.keyPrefix, redis);
   }
 
   /** Whether Redis is connected now (false without `REDIS_URL`). */
@@ -89,7 +56,7 @@ export class RateLimitStore implements OnModuleInit, OnModuleDestroy {
    * `<REDIS_KEY_PREFIX>:rl:<name>`.
    */
   limiter(name: string, points: number, durationSeconds: number): RateLimiterAbstract {
-    const keyPrefix = `${this.config.keyPrefix}:rl:${name}`;
+    const keyPrefix = `${this.keyPrefix}:rl:${name}`;
     const memory = new RateLimiterMemory({ keyPrefix, points, duration: durationSeconds });
     if (this.redis === undefined) return memory;
     return new RateLimiterRedis({
@@ -107,6 +74,41 @@ export class RateLimitStore implements OnModuleInit, OnModuleDestroy {
     // quit() waits for Redis; a Redis that is gone would hold shutdown.
     this.redis.disconnect();
   }
+}
+
+/** A client of the Redis at `url`, connected or given up on after the connect timeout. */
+async function connectRedis(url: string): Promise<Redis> {
+  const { Redis } = await import('ioredis');
+  const logger = new Logger(RateLimitStore.name);
+  const redis = new Redis(url, {
+    // Fail a command at once while disconnected, so the insurance counts it.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+    connectTimeout: REDIS_CONNECT_TIMEOUT_MS,
+  });
+  // One line when Redis is lost and one when it is back; never the URL (it may hold a password).
+  let down = false;
+  redis.on('error', (error: Error) => {
+    if (down) return;
+    down = true;
+    logger.warn({ event: 'rate_limit_store_unavailable', error: error.message });
+  });
+  redis.on('ready', () => {
+    if (!down) return;
+    down = false;
+    logger.log({ event: 'rate_limit_store_available' });
+  });
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, REDIS_CONNECT_TIMEOUT_MS);
+    redis.once('ready', done);
+  });
+  return redis;
 }
 
 /**

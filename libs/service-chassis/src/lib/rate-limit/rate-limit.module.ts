@@ -3,7 +3,6 @@ import { CallerRateLimit } from '@zt/service-utils';
 import { ServiceMetrics } from '../metrics/service-metrics';
 import { ClientRateLimit } from './client-rate-limit';
 import type { RateLimitConfig } from './rate-limit.config';
-import { RATE_LIMIT_CONFIG } from './rate-limit.constants';
 import { RateLimitStore } from './rate-limit-store';
 
 /** What {@link RateLimitModule} needs. */
@@ -15,7 +14,7 @@ export interface RateLimitModuleOptions {
 
 /**
  * Rate limits for a service (global module): provides {@link RateLimitStore} (Redis when
- * `REDIS_URL` is set, memory otherwise) for the app's own limits, and gives the internal guard
+ * `REDIS_URL` is set, connected before the app starts; memory otherwise) for the app's own limits, and gives the internal guard
  * its per-client allowance ({@link ClientRateLimit}) unless `RATE_LIMIT_INTERNAL_REQUESTS`
  * is 0. Import it once, in the root module, beside `MetricsModule`:
  * `RateLimitModule.forRoot({ serviceName: config.service.name, config: config.service.rateLimit })`.
@@ -28,8 +27,10 @@ export class RateLimitModule {
       module: RateLimitModule,
       global: true,
       providers: [
-        { provide: RATE_LIMIT_CONFIG, useValue: config },
-        RateLimitStore,
+        {
+          provide: RateLimitStore,
+          useFactory: () => RateLimitStore.open(config),
+        },
         ...(limitInternal
           ? [
               {
