@@ -54,6 +54,7 @@ const REPORT_ORDER = [
   'guard-postgres',
   'guard-own-code',
   'request-logging',
+  'log-writes',
   'internal-hop',
   'breaker',
   'client-overhead',

@@ -58,26 +58,49 @@ const LOGGING: Omit<ComparisonDefinition, 'load'> = {
     label: 'guard fixture, LOG_LEVEL=info (the default)',
     request: 'GET /open/memory/:user_id',
   },
+  target: {
+    metric: 'ratio',
+    op: '>=',
+    value: 0.95,
+    description: 'request logging costs at most 5% of throughput',
+  },
   notes:
-    'Context for the ledger and hop results: what the per-request log line (LoggingModule: pino-http, header redaction, a synchronous write to stdout) costs on the shared pipeline. Two processes of the same build; output goes to a file.',
+    'What the per-request log line (LoggingModule: pino-http, header redaction, the write to stdout, buffered by default) costs on the shared pipeline. Two processes of the same build; output goes to a file.',
+};
+
+const LOG_WRITES: Omit<ComparisonDefinition, 'load'> = {
+  id: 'log-writes',
+  group: GROUP,
+  title: 'Log writes: buffered (LOG_WRITES=buffered, the default) vs synchronous (LOG_WRITES=sync)',
+  baseline: {
+    label: 'guard fixture, LOG_LEVEL=info, LOG_WRITES=sync',
+    request: 'GET /open/memory/:user_id',
+  },
+  subject: {
+    label: 'guard fixture, LOG_LEVEL=info, LOG_WRITES=buffered',
+    request: 'GET /open/memory/:user_id',
+  },
+  notes:
+    'What writing each request line before going on costs against coalesced background writes (pino.destination sync vs not; both flush on exit). Two processes of the same build; output goes to a file.',
 };
 
 export async function run(ctx: BenchContext): Promise<ScenarioResult[]> {
   const { settings } = ctx;
   const databaseUrl = ctx.postgres.url ? await scratchDatabase(ctx) : undefined;
-  const start = (name: string, logLevel: string, url: string | undefined) =>
+  const start = (name: string, log: Record<string, string>, url: string | undefined) =>
     ctx.group.startServer(name, ctx.paths.built('guard-server.js'), {
       env: {
         INTERNAL_SERVICE_TOKEN: ctx.token,
         DATABASE_URL: url,
         BENCH_PORT: '0',
-        LOG_LEVEL: logLevel,
+        ...log,
       },
     });
-  const [server, quiet] = await Promise.all([
-    start('guard-server', 'info', databaseUrl),
-    // Only the in-memory route is used on this one: no database.
-    start('guard-server (LOG_LEVEL=warn)', 'warn', undefined),
+  // Only the in-memory route is used on the last two: no database.
+  const [server, quiet, synchronous] = await Promise.all([
+    start('guard-server', { LOG_LEVEL: 'info' }, databaseUrl),
+    start('guard-server (LOG_LEVEL=warn)', { LOG_LEVEL: 'warn' }, undefined),
+    start('guard-server (LOG_WRITES=sync)', { LOG_LEVEL: 'info', LOG_WRITES: 'sync' }, undefined),
   ]);
   const results: ScenarioResult[] = [];
   try {
@@ -129,7 +152,6 @@ export async function run(ctx: BenchContext): Promise<ScenarioResult[]> {
       ),
     );
 
-    ctx.log(`${LOGGING.id}: ${LOGGING.title}`);
     const open =
       (target: ServiceProcess): SideRun =>
       (seconds) =>
@@ -139,20 +161,26 @@ export async function run(ctx: BenchContext): Promise<ScenarioResult[]> {
           connections: settings.connections,
           seconds,
         });
-    const measured = await alternate({
-      baseline: open(quiet),
-      subject: open(server),
-      ...settings,
-      log: ctx.log,
-    });
-    results.push(
-      comparisonResult(
-        { ...LOGGING, load: loadDescription(settings, settings.connections) },
-        measured,
-      ),
-    );
+    for (const [definition, baseline] of [
+      [LOGGING, quiet],
+      [LOG_WRITES, synchronous],
+    ] as const) {
+      ctx.log(`${definition.id}: ${definition.title}`);
+      const measured = await alternate({
+        baseline: open(baseline),
+        subject: open(server),
+        ...settings,
+        log: ctx.log,
+      });
+      results.push(
+        comparisonResult(
+          { ...definition, load: loadDescription(settings, settings.connections) },
+          measured,
+        ),
+      );
+    }
   } finally {
-    await Promise.all([server.stop(), quiet.stop()]);
+    await Promise.all([server.stop(), quiet.stop(), synchronous.stop()]);
   }
   return results;
 }

@@ -38,6 +38,7 @@ const COMPARISONS = [
   'guard-postgres',
   'guard-own-code',
   'request-logging',
+  'log-writes',
   'internal-hop',
   'breaker',
   'client-overhead',

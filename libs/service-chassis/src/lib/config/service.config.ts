@@ -18,6 +18,12 @@ export interface ServiceConfig {
   readonly logFormat: 'json' | 'text';
   /** The least severe level written (`LOG_LEVEL`, default `info`; `silent` writes nothing). */
   readonly logLevel: LogLevel;
+  /**
+   * How JSON lines reach standard output (`LOG_WRITES`): `buffered` (the default) writes them
+   * in the background, coalesced, and flushes what is left when the process exits; `sync`
+   * writes each line before going on, so not even a SIGKILL loses one (docs/decisions.md, "Logs").
+   */
+  readonly logWrites: LogWrites;
   /** Where rate limits count and the internal routes' per-client allowance. Secret (`REDIS_URL`). */
   readonly rateLimit: RateLimitConfig;
 }
@@ -28,6 +34,12 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', '
 /** One of {@link LOG_LEVELS}. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** The ways `LOG_WRITES` accepts of writing log lines. */
+export const LOG_WRITE_MODES = ['buffered', 'sync'] as const;
+
+/** One of {@link LOG_WRITE_MODES}. */
+export type LogWrites = (typeof LOG_WRITE_MODES)[number];
+
 /** How a service names itself and its port variable. */
 export interface ServiceIdentity {
   readonly name: string;
@@ -37,7 +49,7 @@ export interface ServiceIdentity {
 
 /**
  * Reads the settings every service shares: `HOST`, the service's port variable, `DATA_DIR`,
- * `MAX_JSON_BODY_BYTES`, `LOG_FORMAT`, `LOG_LEVEL`, and the rate limits' (`REDIS_URL`,
+ * `MAX_JSON_BODY_BYTES`, `LOG_FORMAT`, `LOG_LEVEL`, `LOG_WRITES`, and the rate limits' (`REDIS_URL`,
  * `REDIS_KEY_PREFIX`, `RATE_LIMIT_INTERNAL_REQUESTS`, `RATE_LIMIT_INTERNAL_WINDOW_SECONDS`).
  * @throws ConfigError naming the variable at fault.
  */
@@ -53,6 +65,7 @@ export function loadServiceConfig(env: Environment, identity: ServiceIdentity): 
     }),
     logFormat: readChoice(env, 'LOG_FORMAT', ['json', 'text'], 'json'),
     logLevel: readChoice(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    logWrites: readChoice(env, 'LOG_WRITES', LOG_WRITE_MODES, 'buffered'),
     rateLimit: loadRateLimitConfig(env),
   };
 }

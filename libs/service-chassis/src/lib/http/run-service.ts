@@ -47,7 +47,8 @@ export const WRITE_OPENAPI_OPTION = '--write-openapi=';
  * malformed percent-encoding (`rejectMalformedUrl`, 400) refused before routing,
  * pino as the logger (from the module's `LoggingModule`; lines logged while booting are
  * buffered until it is in place, and Nest's own boot lines are at debug level), the OpenAPI docs when the service serves them, and
- * shutdown hooks so resources close on SIGTERM.
+ * shutdown hooks so resources close on SIGTERM and SIGINT, then `process.exit(0)` (which
+ * flushes buffered log lines).
  */
 export async function createServiceApp(definition: ServiceDefinition): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(definition.module, {
@@ -63,7 +64,9 @@ export async function createServiceApp(definition: ServiceDefinition): Promise<I
   // Registered before any route, so they run before Express decodes a route parameter.
   app.use(rejectTooManyHeaders);
   app.use(rejectMalformedUrl);
-  app.enableShutdownHooks();
+  // process.exit() after the shutdown hooks, instead of dying by the signal again: the exit
+  // event is what flushes buffered log lines (LOG_WRITES=buffered).
+  app.enableShutdownHooks([], { useProcessExit: true });
   if (definition.openApi) serveOpenApiDocs(app, definition.openApi);
   return app;
 }

@@ -15,6 +15,7 @@ function capture(format: 'json' | 'text'): {
     name: 'test-service',
     format,
     level: 'info',
+    writes: 'sync',
     destination: new Writable({
       write(chunk: Buffer, _encoding, done) {
         lines.push(chunk.toString('utf8'));

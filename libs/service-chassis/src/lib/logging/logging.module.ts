@@ -16,7 +16,7 @@ import { createServiceLogger, serializeRequest, serializeResponse } from './serv
 
 /** Options of {@link LoggingModule}: the service's shared settings, and for tests a destination. */
 export interface LoggingOptions {
-  readonly service: Pick<ServiceConfig, 'name' | 'logFormat' | 'logLevel'>;
+  readonly service: Pick<ServiceConfig, 'name' | 'logFormat' | 'logLevel' | 'logWrites'>;
   /** Where lines go; standard output when absent. */
   readonly destination?: Writable;
   /**
@@ -56,6 +56,7 @@ export class LoggingModule implements NestModule {
       name: options.service.name,
       format: options.service.logFormat,
       level: options.service.logLevel,
+      writes: options.service.logWrites,
       destination: options.destination,
     });
     const polled = new Set(options.polledPaths);

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import pinoPretty from 'pino-pretty';
-import type { LogLevel } from '../config/service.config';
+import type { LogLevel, LogWrites } from '../config/service.config';
 import { matchedRoute } from '../http/matched-route';
 import { LOG_REDACT_PATHS, LOGGED_REQUEST_HEADERS, REDACTED, redactUrl } from './log-redaction';
 
@@ -14,15 +14,22 @@ export interface ServiceLoggerOptions {
   readonly format: 'json' | 'text';
   /** The least severe level written. */
   readonly level: LogLevel;
+  /**
+   * JSON lines to standard output: `buffered` in the background (flushed on exit) or `sync`.
+   * The `text` format and a given `destination` are always written synchronously.
+   */
+  readonly writes: LogWrites;
   /** Where lines go; standard output when absent (tests pass a stream to read them). */
   readonly destination?: Writable;
 }
 
 /**
  * The root pino logger of a service. JSON lines carry `time` (ISO 8601), `level` (a label),
- * `service` and `pid`; the `text` format is pino-pretty on one line per entry. Both write
- * synchronously, so nothing is lost when the process ends, and both redact credentials
- * ({@link LOG_REDACT_PATHS}) before a line is written.
+ * `service` and `pid`; the `text` format is pino-pretty on one line per entry. Both redact
+ * credentials ({@link LOG_REDACT_PATHS}) before a line is written. JSON lines to standard
+ * output are written as {@link ServiceLoggerOptions.writes} says; buffered lines are flushed by
+ * pino when the process exits (`exit`, an uncaught exception, SIGTERM and SIGINT included),
+ * so only a process killed outright (SIGKILL, out of memory) can lose the last of them.
  */
 export function createServiceLogger(options: ServiceLoggerOptions): Logger {
   const base: pino.LoggerOptions = {
@@ -54,7 +61,7 @@ export function createServiceLogger(options: ServiceLoggerOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination ?? pino.destination({ fd: 1, sync: true }),
+    options.destination ?? pino.destination({ fd: 1, sync: options.writes === 'sync' }),
   );
 }
 
