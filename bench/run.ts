@@ -8,7 +8,8 @@
 //   --rounds N        rounds per comparison (default 5)
 //   --seconds S       seconds per side and round (default 2.5)
 //   --connections N   concurrent connections of the throughput scenarios (default 10)
-//   --only a,b        only these groups: floor, guard, breaker, ledger, identity, stack
+//   --only a,b        only these groups: floor, guard, pipeline, breaker, ledger, identity,
+//                     stack, user-proof
 //   --no-build        do not build the services and fixtures first
 //   --cpu-prof DIR    run every process with V8's CPU profiler, profiles into DIR; then
 //                     `npx tsx bench/tools/profile-summary.ts DIR` says where the time went
@@ -40,12 +41,22 @@ import * as floor from './scenarios/framework-floor';
 import * as guard from './scenarios/guard';
 import * as identity from './scenarios/identity';
 import * as ledger from './scenarios/ledger';
+import * as pipeline from './scenarios/pipeline';
 import * as stack from './scenarios/stack';
 import * as userProof from './scenarios/user-proof';
 
 const BENCH = __dirname;
 const ROOT = resolve(BENCH, '..');
-const SCENARIOS: readonly Scenario[] = [floor, guard, breaker, ledger, identity, stack, userProof];
+const SCENARIOS: readonly Scenario[] = [
+  floor,
+  guard,
+  pipeline,
+  breaker,
+  ledger,
+  identity,
+  stack,
+  userProof,
+];
 // The order of the report: the issue's (floor, guard, hop and breaker, ledger, memory), each
 // followed by the context comparisons that explain it; then service identity (issue 13).
 const REPORT_ORDER = [
@@ -55,6 +66,8 @@ const REPORT_ORDER = [
   'guard-own-code',
   'request-logging',
   'log-writes',
+  'guarded-route',
+  'guarded-route-tail',
   'internal-hop',
   'breaker',
   'client-overhead',

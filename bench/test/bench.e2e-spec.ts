@@ -39,6 +39,8 @@ const COMPARISONS = [
   'guard-own-code',
   'request-logging',
   'log-writes',
+  'guarded-route',
+  'guarded-route-tail',
   'internal-hop',
   'breaker',
   'client-overhead',
@@ -59,6 +61,8 @@ const RATES = ['token-cache-hit-rate'];
 // What may be skipped off CI: the scenarios that need a PostgreSQL or a Redis server.
 const NEEDS_A_SERVER = new Set([
   'guard-postgres',
+  'guarded-route',
+  'guarded-route-tail',
   'ledger-postgres-spread',
   'ledger-postgres-hot',
   'memory-postgres',
