@@ -194,7 +194,10 @@ export class BillingRepository {
             outcome: decodeOutcome(z.string().parse(row.stored_outcome)),
           },
         };
-      default:
+      case 'applied':
+      case 'insufficient_funds':
+      case 'account_not_found':
+      case 'balance_limit_exceeded':
         return toChangeOutcome(row);
     }
   }
@@ -304,7 +307,8 @@ function toChangeOutcome(row: ChangeRow): BalanceChangeOutcome {
     case 'account_not_found':
     case 'balance_limit_exceeded':
       return { kind: row.result_kind };
-    default:
+    case 'stored':
+    case 'in_progress':
       throw new Error(`unexpected balance change result ${row.result_kind}`);
   }
 }

@@ -138,7 +138,10 @@ export class BillingService implements OnModuleInit, OnApplicationShutdown {
           : { outcome: outcome.stored.outcome, replayed: true };
       case 'in_progress':
         return { outcome, replayed: false };
-      default:
+      case 'applied':
+      case 'insufficient_funds':
+      case 'account_not_found':
+      case 'balance_limit_exceeded':
         return { outcome: applied(outcome), replayed: false };
     }
   }
