@@ -159,7 +159,7 @@ export class BillingRepository {
     const result = await tx.query<ChangeRow>(
       `SELECT result_kind, result_balance
        FROM apply_balance_change($1, $2, $3::bigint, $4, $5::uuid, $6::bigint)`,
-      [...changeParameters(change)],
+      changeParameters(change),
     );
     return toChangeOutcome(firstRow(result.rows));
   }
