@@ -85,6 +85,12 @@ const REPORT_ORDER = [
   'memory-postgres',
   'memory-pglite',
   'token-cache-hit-rate',
+  'ledger-round-trips-postgres',
+  'ledger-round-trips-postgres-keyed',
+  'ledger-round-trips-postgres-replayed',
+  'ledger-round-trips-pglite',
+  'ledger-round-trips-pglite-keyed',
+  'ledger-round-trips-pglite-replayed',
 ];
 
 const started = Date.now();
@@ -256,7 +262,9 @@ function summaryLine(s: ScenarioResult): string {
       ? ['idle total MiB', s.metrics.idleTotalMiB]
       : s.kind === 'rate'
         ? ['hit rate', s.metrics.hitRate]
-        : ['ratio', s.metrics.ratio];
+        : s.kind === 'count'
+          ? ['per operation', s.metrics.perOperation]
+          : ['ratio', s.metrics.ratio];
   const target = s.target
     ? ` target ${s.target.met ? 'met' : 'MISSED'} (${s.target.metric} ${s.target.observed})`
     : '';

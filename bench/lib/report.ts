@@ -6,6 +6,7 @@ import type { Target } from './compare';
 import type { Machine } from './machine';
 import type {
   ComparisonResult,
+  CountResult,
   MemoryResult,
   RateResult,
   ScenarioResult,
@@ -63,7 +64,10 @@ export function parseResults(text: string): Results {
       (s) =>
         isObject(s) &&
         typeof s['id'] === 'string' &&
-        (s['kind'] === 'comparison' || s['kind'] === 'memory' || s['kind'] === 'rate') &&
+        (s['kind'] === 'comparison' ||
+          s['kind'] === 'memory' ||
+          s['kind'] === 'rate' ||
+          s['kind'] === 'count') &&
         (s['status'] === 'ok' || s['status'] === 'skipped'),
     );
   if (!wellFormed) throw new Error('not a results file of this bench (schema 1)');
@@ -102,6 +106,7 @@ export function renderReadme(results: Results, resultsFile: string): string {
   const comparisons = results.scenarios.filter(isComparison);
   const memory = results.scenarios.filter(isMemory);
   const rates = results.scenarios.filter(isRate);
+  const counts = results.scenarios.filter(isCount);
   const { settings, machine } = results;
   const lines = [
     '# Benchmarks',
@@ -186,6 +191,7 @@ export function renderReadme(results: Results, resultsFile: string): string {
     '',
     ...memoryTable(memory),
     ...rateTable(rates),
+    ...countTable(counts),
     '## Targets',
     '',
     ...results.scenarios.filter(hasTarget).map(targetLine),
@@ -302,6 +308,32 @@ function rateTable(rates: ReadonlyArray<RateResult | SkippedResult>): string[] {
   ];
 }
 
+function countTable(counts: ReadonlyArray<CountResult | SkippedResult>): string[] {
+  if (counts.length === 0) return [];
+  const row = (s: CountResult | SkippedResult): string => {
+    if (s.status !== 'ok') {
+      return `| ${s.title} | skipped: ${s.reason} | | | ${s.target ? targetText(s.target) : ''} |`;
+    }
+    const { perOperation } = s.metrics;
+    const target = s.target
+      ? `${targetText(s.target)}: ${s.target.met ? 'met' : '**missed**'}`
+      : 'context';
+    return `| ${s.title} | **${fmt(perOperation.median, 2)}** (${fmt(perOperation.min, 2)}-${fmt(perOperation.max, 2)}) | ${s.counts.operations} | ${s.counts.counted} | ${target} |`;
+  };
+  return [
+    "Database round trips per operation, read from the billing server's `/metrics`",
+    '(`billing_database_round_trips_total` over `billing_ledger_operations_total`):',
+    '',
+    '| Counter | Per operation, median of the windows (min-max) | operations | round trips | Target |',
+    '| --- | ---: | ---: | ---: | --- |',
+    ...counts.map(row),
+    '',
+    'Each window: the difference of two scrapes around a burst of requests sent one at a time;',
+    'a round trip is a statement, or a BEGIN, COMMIT or ROLLBACK (one call into PGlite).',
+    '',
+  ];
+}
+
 function targetLine(s: ScenarioResult & { target: Target }): string {
   if (s.status !== 'ok') return `- ${s.id}: ${targetText(s.target)}: not measured (${s.reason}).`;
   const unit = s.target.metric.endsWith('MiB')
@@ -313,11 +345,22 @@ function targetLine(s: ScenarioResult & { target: Target }): string {
 }
 
 function targetText(target: Target): string {
-  const unit = target.metric.endsWith('MiB') ? ' MiB' : target.metric.endsWith('Ms') ? ' ms' : 'x';
+  const unit = target.metric.endsWith('MiB')
+    ? ' MiB'
+    : target.metric.endsWith('Ms')
+      ? ' ms'
+      : target.metric === 'perOperation'
+        ? ''
+        : 'x';
   const name =
-    ({ ratio: 'ratio', p50DiffMs: 'p50 Δ', idleTotalMiB: 'idle total' } as Record<string, string>)[
-      target.metric
-    ] ?? target.metric;
+    (
+      {
+        ratio: 'ratio',
+        p50DiffMs: 'p50 Δ',
+        idleTotalMiB: 'idle total',
+        perOperation: 'round trips',
+      } as Record<string, string>
+    )[target.metric] ?? target.metric;
   return `${name} ${target.op === '>=' ? '≥' : '≤'} ${target.value}${unit}`;
 }
 
@@ -342,6 +385,9 @@ function detail(s: ScenarioResult): string[] {
   }
   if (s.load && s.kind === 'memory') {
     lines.push(`- idle: ${s.load.idle}`, `- under load: ${s.load.underLoad}`);
+  }
+  if (s.load && s.kind === 'count') {
+    lines.push(`- on ${s.load.database}: ${s.load.windows} windows of ${s.load.window}`);
   }
   if (s.load && s.kind === 'rate') {
     lines.push(
@@ -587,6 +633,10 @@ function isMemory(s: ScenarioResult): s is MemoryResult | SkippedResult {
 
 function isRate(s: ScenarioResult): s is RateResult | SkippedResult {
   return s.kind === 'rate';
+}
+
+function isCount(s: ScenarioResult): s is CountResult | SkippedResult {
+  return s.kind === 'count';
 }
 
 /** One service's memory; a results file without it is not one this runner wrote. */

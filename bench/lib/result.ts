@@ -30,7 +30,7 @@ export interface ScenarioDefinition {
   readonly id: string;
   readonly group: string;
   readonly title: string;
-  readonly kind?: 'comparison' | 'memory' | 'rate';
+  readonly kind?: 'comparison' | 'memory' | 'rate' | 'count';
   readonly baseline?: SideLabel;
   readonly subject?: SideLabel;
   readonly load?: ComparisonLoad;
@@ -128,11 +128,37 @@ export interface RateResult {
   readonly target?: undefined;
 }
 
+/**
+ * A count per operation read from a service's own counters (not a comparison): the database
+ * round trips of one deduct, from the billing server's `/metrics`.
+ */
+export interface CountResult {
+  readonly id: string;
+  readonly group: string;
+  readonly title: string;
+  readonly kind: 'count';
+  readonly status: 'ok';
+  readonly baseline?: undefined;
+  readonly subject?: undefined;
+  readonly notes?: string;
+  readonly load: {
+    readonly database: string;
+    /** What one window sent, e.g. `20 x POST /deduct, each with a new Idempotency-Key`. */
+    readonly window: string;
+    readonly windows: number;
+  };
+  /** `perOperation`: over the windows, each window's counted / operations (two scrapes). */
+  readonly metrics: { readonly perOperation: Spread };
+  /** The totals over every window. */
+  readonly counts: { readonly operations: number; readonly counted: number };
+  readonly target?: JudgedTarget;
+}
+
 export interface SkippedResult {
   readonly id: string;
   readonly group: string;
   readonly title: string;
-  readonly kind: 'comparison' | 'memory' | 'rate';
+  readonly kind: 'comparison' | 'memory' | 'rate' | 'count';
   readonly status: 'skipped';
   readonly reason: string;
   readonly baseline?: SideLabel;
@@ -143,7 +169,8 @@ export interface SkippedResult {
 }
 
 /** One entry of results.json's `scenarios`. */
-export type ScenarioResult = ComparisonResult | MemoryResult | RateResult | SkippedResult;
+export type ScenarioResult =
+  ComparisonResult | MemoryResult | RateResult | CountResult | SkippedResult;
 
 /**
  * A finished comparison: what was compared, how it was loaded, every round, the metrics

@@ -15,7 +15,7 @@ interface Spread {
 
 interface Scenario {
   readonly id: string;
-  readonly kind: 'comparison' | 'memory' | 'rate';
+  readonly kind: 'comparison' | 'memory' | 'rate' | 'count';
   readonly status: 'ok' | 'skipped';
   readonly reason?: string;
   readonly rounds?: unknown[];
@@ -58,6 +58,14 @@ const COMPARISONS = [
 ];
 const MEMORY = ['memory-postgres', 'memory-pglite'];
 const RATES = ['token-cache-hit-rate'];
+const COUNTS = [
+  'ledger-round-trips-postgres',
+  'ledger-round-trips-postgres-keyed',
+  'ledger-round-trips-postgres-replayed',
+  'ledger-round-trips-pglite',
+  'ledger-round-trips-pglite-keyed',
+  'ledger-round-trips-pglite-replayed',
+];
 // What may be skipped off CI: the scenarios that need a PostgreSQL or a Redis server.
 const NEEDS_A_SERVER = new Set([
   'guard-postgres',
@@ -65,6 +73,9 @@ const NEEDS_A_SERVER = new Set([
   'guarded-route-tail',
   'ledger-postgres-spread',
   'ledger-postgres-hot',
+  'ledger-round-trips-postgres',
+  'ledger-round-trips-postgres-keyed',
+  'ledger-round-trips-postgres-replayed',
   'memory-postgres',
   'rate-limit-redis',
 ]);
@@ -115,6 +126,7 @@ describe('npm run bench -- --quick', () => {
       ...COMPARISONS,
       ...MEMORY,
       ...RATES,
+      ...COUNTS,
     ]);
     expect(results.machine).toMatchObject({ cores: expect.any(Number), node: process.version });
   });
@@ -167,6 +179,19 @@ describe('npm run bench -- --quick', () => {
     });
   });
 
+  it.each(COUNTS)('%s: round trips per deduct in each window, and the totals', (id) => {
+    const scenario = byId.get(id) as Scenario;
+    if (scenario.status === 'skipped') return;
+    expectSpread(scenario.metrics?.['perOperation']);
+    // Every deduct reaches the database at least once.
+    expect(scenario.metrics?.['perOperation']?.min).toBeGreaterThanOrEqual(1);
+    expect(scenario.counts).toEqual({
+      operations: expect.any(Number),
+      counted: expect.any(Number),
+    });
+    expect(scenario.target?.met).toEqual(expect.any(Boolean));
+  });
+
   it('writes the README with the table and an SVG chart drawn from the JSON', () => {
     const readme = readFileSync(join(out, 'README.md'), 'utf8');
     const chart = readFileSync(join(out, 'chart.svg'), 'utf8');
@@ -181,7 +206,7 @@ describe('npm run bench -- --quick', () => {
       expect(readme).toContain(`### ${id}`);
       expect(chart).toContain(`>${id}</text>`);
     }
-    for (const id of RATES) expect(readme).toContain(`### ${id}`);
+    for (const id of [...RATES, ...COUNTS]) expect(readme).toContain(`### ${id}`);
   });
 
   it('regenerates the same README and chart from results.json alone (--report-only)', async () => {

@@ -13,6 +13,7 @@ import {
 import { BillingModule } from './billing/billing.module';
 import type { BillingConfig } from './config/billing.config';
 import { BILLING_MIGRATIONS } from './database/billing.migrations';
+import { DatabaseRoundTripsMetric } from './database/database-round-trips.metric';
 
 /** How the billing server describes its API (docs/api/billing-server.json); it serves no docs. */
 export const BILLING_OPENAPI: OpenApiOptions = {
@@ -63,7 +64,7 @@ export class AppModule {
         BillingModule.forRoot({ idempotencyKeyTtlHours: config.idempotencyKeyTtlHours }),
       ],
       controllers: [HealthController],
-      providers: [DATABASE_HEALTH_CHECKS],
+      providers: [DATABASE_HEALTH_CHECKS, DatabaseRoundTripsMetric],
     };
   }
 }

@@ -102,6 +102,25 @@ describe('billing-server route inventory', () => {
     ).toBeGreaterThanOrEqual(1);
   });
 
+  it('counts its database round trips: one for a deduct', async () => {
+    const url = await app.getUrl();
+    const roundTrips = async () => {
+      const response = await request(`${url}/metrics`, {
+        headers: { Authorization: `Bearer ${metricsToken}` },
+      });
+      return readMetric(response.body as string, 'billing_database_round_trips_total', {}) ?? -1;
+    };
+    const before = await roundTrips();
+    expect(before).toBeGreaterThan(0); // the migrations, at least
+    const deduct = await request(`${url}/deduct`, {
+      method: 'POST',
+      headers: { 'X-INTERNAL-TOKEN': token },
+      json: { user_id: 'metric-nobody', amount: 1 },
+    });
+    expect(deduct.status).toBe(404);
+    expect(await roundTrips()).toBe(before + 1);
+  });
+
   it('serves no API docs on its port', async () => {
     expect(await serviceDocsExposed(app)).toEqual([]);
   });

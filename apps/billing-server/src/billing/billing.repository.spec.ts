@@ -69,23 +69,24 @@ describe.each(testBackends())('billing ledger on %s', (backend) => {
       'hot-user',
     ]);
     // Keep the ledger equal to the balance after the direct update above.
+    await sut.applyChange({
+      kind: 'top_up',
+      userId: 'hot-user',
+      micros: 1n,
+      reason: 'fixture',
+      transactionId: randomUUID(),
+    });
     await sut.transaction((tx) =>
-      sut.applyChange(tx, {
-        kind: 'top_up',
-        userId: 'hot-user',
-        micros: 1n,
-        reason: 'fixture',
-        transactionId: randomUUID(),
-      }),
-    );
-    await sut.transaction((tx) =>
-      sut.applyChange(tx, {
-        kind: 'deduct',
-        userId: 'hot-user',
-        micros: 1n,
-        reason: 'fixture',
-        transactionId: randomUUID(),
-      }),
+      sut.applyChange(
+        {
+          kind: 'deduct',
+          userId: 'hot-user',
+          micros: 1n,
+          reason: 'fixture',
+          transactionId: randomUUID(),
+        },
+        tx,
+      ),
     );
 
     const outcomes = await Promise.all(
@@ -292,7 +293,10 @@ describe.each(testBackends())('billing ledger on %s', (backend) => {
           [key, hash(micros), status, body],
         );
       }
-      expect(await runMigrations(old, BILLING_MIGRATIONS)).toEqual(['004_idempotency_outcome']);
+      expect(await runMigrations(old, BILLING_MIGRATIONS)).toEqual([
+        '004_idempotency_outcome',
+        '005_ledger_functions',
+      ]);
 
       const upgraded = new BillingService(new BillingRepository(old), 48);
       const replay = (key: string, micros: bigint) =>

@@ -45,8 +45,39 @@ export interface StoredOutcome {
   readonly outcome: RememberedChangeOutcome;
 }
 
+/** The `Idempotency-Key` of a balance change, and what identifies its request. */
+export interface IdempotencyClaim {
+  readonly caller: string;
+  readonly key: string;
+  /** Identifies the request's body, so that a key reused for another one is told apart. */
+  readonly requestHash: string;
+  /** A remembered outcome older than this is forgotten. */
+  readonly ttlHours: number;
+}
+
+/** What an idempotent balance change did: applied or refused it, or found it taken. */
+export type IdempotentChangeOutcome =
+  | BalanceChangeOutcome
+  /** The key has an outcome already (of this request or of another one: the caller compares). */
+  | { readonly kind: 'stored'; readonly stored: StoredOutcome }
+  /** The key is held by a request that is still running. */
+  | { readonly kind: 'in_progress' };
+
+/** A row of `apply_balance_change` or `change_balance_idempotently` (migration 005). */
+interface ChangeRow {
+  result_kind: BalanceChangeOutcome['kind'] | 'stored' | 'in_progress';
+  result_balance: bigint | null;
+  stored_endpoint?: StoredOutcome['endpoint'] | null;
+  stored_request_hash?: string | null;
+  stored_outcome?: string | null;
+}
+
 const micros = z.string().regex(/^\d+$/).transform(BigInt);
-/** A remembered outcome as stored (JSON text; amounts in micro-credits as decimal strings). */
+/**
+ * A remembered outcome as stored: JSON text, amounts in micro-credits as decimal strings,
+ * e.g. `{"kind":"applied","user_id":"u","balance":"4000000","transaction_id":"..."}` (written
+ * by `change_balance_idempotently`, migration 005, exactly as this code wrote it before).
+ */
 const storedOutcome = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('applied'),
@@ -57,22 +88,6 @@ const storedOutcome = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('insufficient_funds'), balance: micros }),
   z.object({ kind: z.literal('account_not_found') }),
 ]);
-
-function encodeOutcome(outcome: RememberedChangeOutcome): string {
-  switch (outcome.kind) {
-    case 'applied':
-      return JSON.stringify({
-        kind: outcome.kind,
-        user_id: outcome.userId,
-        balance: outcome.balance.toString(),
-        transaction_id: outcome.transactionId,
-      });
-    case 'insufficient_funds':
-      return JSON.stringify({ kind: outcome.kind, balance: outcome.balance.toString() });
-    case 'account_not_found':
-      return JSON.stringify({ kind: outcome.kind });
-  }
-}
 
 function decodeOutcome(text: string): RememberedChangeOutcome {
   const stored = storedOutcome.parse(JSON.parse(text));
@@ -132,47 +147,59 @@ export class BillingRepository {
   }
 
   /**
-   * Applies a deduct or a top-up with one conditional UPDATE (a deduct never takes a balance
-   * below zero, a top-up never above the limit, however many run at once) and writes its
-   * ledger entry in the same transaction.
+   * Applies a deduct or a top-up in one statement, `apply_balance_change` (migration 005): one
+   * conditional UPDATE (a deduct never takes a balance below zero, a top-up never above the
+   * limit, however many run at once) and its ledger entry, or the current balance when it is
+   * refused. Runs in `tx` when given (holds), else as a transaction of its own: one round trip.
    */
-  async applyChange(tx: SqlExecutor, change: BalanceChange): Promise<BalanceChangeOutcome> {
-    const micros = change.micros.toString();
-    const updated =
-      change.kind === 'deduct'
-        ? await tx.query<{ balance: bigint }>(
-            `UPDATE accounts SET balance = balance - $1::bigint
-             WHERE user_id = $2 AND balance >= $1::bigint RETURNING balance`,
-            [micros, change.userId],
-          )
-        : await tx.query<{ balance: bigint }>(
-            `UPDATE accounts SET balance = balance + $1::bigint
-             WHERE user_id = $2 AND balance <= $3::bigint - $1::bigint RETURNING balance`,
-            [micros, change.userId, MAX_BALANCE_MICROS.toString()],
-          );
-    const row = updated.rows[0];
-    if (row) {
-      const signed = change.kind === 'deduct' ? -change.micros : change.micros;
-      await this.appendLedger(
-        tx,
-        change.transactionId,
-        change.userId,
-        change.kind,
-        signed,
-        row.balance,
-        change.reason ?? null,
-      );
-      return { kind: 'applied', balance: row.balance };
-    }
-    const current = await tx.query<{ balance: bigint }>(
-      'SELECT balance FROM accounts WHERE user_id = $1',
-      [change.userId],
+  async applyChange(
+    change: BalanceChange,
+    tx: SqlExecutor = this.db,
+  ): Promise<BalanceChangeOutcome> {
+    const result = await tx.query<ChangeRow>(
+      `SELECT result_kind, result_balance
+       FROM apply_balance_change($1, $2, $3::bigint, $4, $5::uuid, $6::bigint)`,
+      changeParameters(change),
     );
-    const account = current.rows[0];
-    if (!account) return { kind: 'account_not_found' };
-    return change.kind === 'deduct'
-      ? { kind: 'insufficient_funds', balance: account.balance }
-      : { kind: 'balance_limit_exceeded' };
+    return toChangeOutcome(firstRow(result.rows));
+  }
+
+  /**
+   * Applies a deduct or a top-up under an `Idempotency-Key` in one statement (so in one
+   * transaction and one round trip), `change_balance_idempotently` (migration 005): a key
+   * with a remembered outcome is answered with it, unchanged; a key held by a running request
+   * is `in_progress` (its advisory lock is taken, never waited for); otherwise the change is
+   * applied and its outcome remembered, unless the balance limit refused it (nothing changed).
+   */
+  async applyChangeIdempotently(
+    change: BalanceChange,
+    claim: IdempotencyClaim,
+  ): Promise<IdempotentChangeOutcome> {
+    const result = await this.db.query<ChangeRow>(
+      `SELECT result_kind, result_balance, stored_endpoint, stored_request_hash, stored_outcome
+       FROM change_balance_idempotently(
+         $1, $2, $3, $4::integer, $5, $6, $7::bigint, $8, $9::uuid, $10::bigint)`,
+      [claim.caller, claim.key, claim.requestHash, claim.ttlHours, ...changeParameters(change)],
+    );
+    const row = firstRow(result.rows);
+    switch (row.result_kind) {
+      case 'in_progress':
+        return { kind: 'in_progress' };
+      case 'stored':
+        return {
+          kind: 'stored',
+          stored: {
+            endpoint: z.enum(['deduct', 'top_up']).parse(row.stored_endpoint),
+            requestHash: z.string().parse(row.stored_request_hash),
+            outcome: decodeOutcome(z.string().parse(row.stored_outcome)),
+          },
+        };
+      case 'applied':
+      case 'insufficient_funds':
+      case 'account_not_found':
+      case 'balance_limit_exceeded':
+        return toChangeOutcome(row);
+    }
   }
 
   /** The balance right after ledger entry `transactionId`, if there is one. */
@@ -226,62 +253,6 @@ export class BillingRepository {
     return counts;
   }
 
-  /**
-   * Claims `caller`/`key` for the rest of the transaction. False when another transaction
-   * holds it, i.e. a request with the same key is still in flight.
-   */
-  async tryLockIdempotencyKey(tx: SqlExecutor, caller: string, key: string): Promise<boolean> {
-    const result = await tx.query<{ locked: boolean }>(
-      `SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS locked`,
-      // A caller name never contains '/', so caller/key pairs cannot collide.
-      [`idempotency/${caller}/${key}`],
-    );
-    return result.rows[0]?.locked === true;
-  }
-
-  /** The outcome remembered for `caller`/`key`, unless older than `ttlHours`. */
-  async findStoredOutcome(
-    tx: SqlExecutor,
-    caller: string,
-    key: string,
-    ttlHours: number,
-  ): Promise<StoredOutcome | undefined> {
-    const result = await tx.query<{
-      endpoint: StoredOutcome['endpoint'];
-      request_hash: string;
-      outcome: string;
-    }>(
-      `SELECT endpoint, request_hash, outcome FROM idempotency_keys
-       WHERE caller = $1 AND key = $2 AND created_at > now() - make_interval(hours => $3)`,
-      [caller, key, ttlHours],
-    );
-    const row = result.rows[0];
-    return (
-      row && {
-        endpoint: row.endpoint,
-        requestHash: row.request_hash,
-        outcome: decodeOutcome(row.outcome),
-      }
-    );
-  }
-
-  /** Remembers the outcome for `caller`/`key` (replacing an expired record of the same key). */
-  async storeOutcome(
-    tx: SqlExecutor,
-    caller: string,
-    key: string,
-    stored: StoredOutcome,
-  ): Promise<void> {
-    await tx.query(
-      `INSERT INTO idempotency_keys (caller, key, endpoint, request_hash, outcome)
-       VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (caller, key) DO UPDATE SET
-         endpoint = EXCLUDED.endpoint, request_hash = EXCLUDED.request_hash,
-         outcome = EXCLUDED.outcome, created_at = now()`,
-      [caller, key, stored.endpoint, stored.requestHash, encodeOutcome(stored.outcome)],
-    );
-  }
-
   /** Forgets idempotency keys older than `ttlHours`. @returns how many were removed. */
   async purgeIdempotencyKeys(ttlHours: number): Promise<number> {
     const result = await this.db.query(
@@ -305,5 +276,39 @@ export class BillingRepository {
        VALUES ($1, $2, $3, $4::bigint, $5::bigint, $6)`,
       [transactionId, userId, kind, amount.toString(), balanceAfter.toString(), reason],
     );
+  }
+}
+
+function changeParameters(
+  change: BalanceChange,
+): [string, string, string, string | null, string, string] {
+  return [
+    change.kind,
+    change.userId,
+    change.micros.toString(),
+    change.reason ?? null,
+    change.transactionId,
+    MAX_BALANCE_MICROS.toString(),
+  ];
+}
+
+function firstRow(rows: ChangeRow[]): ChangeRow {
+  const row = rows[0];
+  if (!row) throw new Error('a balance change function returned no row');
+  return row;
+}
+
+function toChangeOutcome(row: ChangeRow): BalanceChangeOutcome {
+  switch (row.result_kind) {
+    case 'applied':
+    case 'insufficient_funds':
+      if (row.result_balance === null) throw new Error(`${row.result_kind} without a balance`);
+      return { kind: row.result_kind, balance: row.result_balance };
+    case 'account_not_found':
+    case 'balance_limit_exceeded':
+      return { kind: row.result_kind };
+    case 'stored':
+    case 'in_progress':
+      throw new Error(`unexpected balance change result ${row.result_kind}`);
   }
 }

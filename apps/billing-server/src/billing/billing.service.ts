@@ -7,7 +7,6 @@ import {
   Optional,
 } from '@nestjs/common';
 import { ServiceMetrics } from '@zt/service-chassis';
-import type { SqlExecutor } from '@zt/database';
 import { createHash, randomUUID } from 'node:crypto';
 import { Counter } from 'prom-client';
 import type { Tier } from '@zt/contracts';
@@ -18,7 +17,11 @@ import type {
   Replayable,
 } from './billing-outcomes';
 import { IDEMPOTENCY_KEY_TTL_HOURS } from './billing.constants';
-import { type BalanceChange, BillingRepository, type StoredOutcome } from './billing.repository';
+import {
+  type BalanceChange,
+  type BalanceChangeOutcome,
+  BillingRepository,
+} from './billing.repository';
 import type { IdempotencyKey } from './idempotency-key';
 import { TIER_OPENING_MICROS } from './tiers';
 
@@ -82,8 +85,9 @@ export class BillingService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Applies a deduct or top-up. With an idempotency key, the key is claimed, the change
-   * applied and its outcome remembered in one transaction: a crash leaves nothing half done,
+   * Applies a deduct or top-up, in one statement to the database (see
+   * `BillingRepository.applyChange`). With an idempotency key, the key is claimed, the change
+   * applied and its outcome remembered in that one statement, so in one transaction: a crash leaves nothing half done,
    * a retry with the same key and body gets the first outcome (a refusal for want of funds or
    * of an account included) without a second ledger entry, the same key with another request
    * is `idempotency_key_reused`, and the same key while the first request is still running is
@@ -107,53 +111,39 @@ export class BillingService implements OnModuleInit, OnApplicationShutdown {
     change: Omit<BalanceChange, 'transactionId'>,
     idempotency: IdempotencyKey | undefined,
   ): Promise<Replayable<BalanceChangeResult>> {
+    const transactionId = randomUUID();
+    const applied = (
+      outcome: BalanceChangeOutcome,
+    ): RememberedChangeOutcome | { readonly kind: 'balance_limit_exceeded' } =>
+      outcome.kind === 'applied'
+        ? { kind: 'applied', userId: change.userId, balance: outcome.balance, transactionId }
+        : outcome;
     if (!idempotency) {
-      const outcome = await this.repository.transaction((tx) => this.apply(tx, change));
-      return { outcome, replayed: false };
+      const outcome = await this.repository.applyChange({ ...change, transactionId });
+      return { outcome: applied(outcome), replayed: false };
     }
 
     const requestHash = createHash('sha256')
       .update(JSON.stringify([change.userId, change.micros.toString(), change.reason ?? null]))
       .digest('hex');
-    const { caller, key } = idempotency;
-    const replay = (stored: StoredOutcome): Replayable<BalanceChangeResult> =>
-      stored.endpoint !== change.kind || stored.requestHash !== requestHash
-        ? { outcome: { kind: 'idempotency_key_reused' }, replayed: false }
-        : { outcome: stored.outcome, replayed: true };
-    return this.repository.transaction(async (tx) => {
-      // A finished request is replayed without its lock, however many replays come at once:
-      // only a request whose original is still running may be told `in_progress`.
-      const finished = await this.repository.findStoredOutcome(tx, caller, key, this.ttlHours);
-      if (finished) return replay(finished);
-      if (!(await this.repository.tryLockIdempotencyKey(tx, caller, key))) {
-        return { outcome: { kind: 'in_progress' }, replayed: false };
-      }
-      // The original may have finished between the look-up and the lock (READ COMMITTED: this
-      // statement sees what committed before it).
-      const stored = await this.repository.findStoredOutcome(tx, caller, key, this.ttlHours);
-      if (stored) return replay(stored);
-      const outcome = await this.apply(tx, change);
-      // A balance at its limit changed nothing: the key stays free for a later attempt.
-      if (outcome.kind !== 'balance_limit_exceeded') {
-        await this.repository.storeOutcome(tx, caller, key, {
-          endpoint: change.kind,
-          requestHash,
-          outcome,
-        });
-      }
-      return { outcome, replayed: false };
-    });
-  }
-
-  private async apply(
-    tx: SqlExecutor,
-    change: Omit<BalanceChange, 'transactionId'>,
-  ): Promise<RememberedChangeOutcome | { readonly kind: 'balance_limit_exceeded' }> {
-    const transactionId = randomUUID();
-    const outcome = await this.repository.applyChange(tx, { ...change, transactionId });
-    return outcome.kind === 'applied'
-      ? { kind: 'applied', userId: change.userId, balance: outcome.balance, transactionId }
-      : outcome;
+    // One statement: look-up, the key's lock, the change and its remembered outcome.
+    const outcome = await this.repository.applyChangeIdempotently(
+      { ...change, transactionId },
+      { caller: idempotency.caller, key: idempotency.key, requestHash, ttlHours: this.ttlHours },
+    );
+    switch (outcome.kind) {
+      case 'stored':
+        return outcome.stored.endpoint !== change.kind || outcome.stored.requestHash !== requestHash
+          ? { outcome: { kind: 'idempotency_key_reused' }, replayed: false }
+          : { outcome: outcome.stored.outcome, replayed: true };
+      case 'in_progress':
+        return { outcome, replayed: false };
+      case 'applied':
+      case 'insufficient_funds':
+      case 'account_not_found':
+      case 'balance_limit_exceeded':
+        return { outcome: applied(outcome), replayed: false };
+    }
   }
 
   private async purgeExpiredKeys(): Promise<void> {

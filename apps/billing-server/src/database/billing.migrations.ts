@@ -108,4 +108,110 @@ export const BILLING_MIGRATIONS: readonly Migration[] = [
         DROP COLUMN response_body;
     `,
   },
+  {
+    // A deduct or top-up in one statement, i.e. one round trip instead of 4 (7 with an
+    // Idempotency-Key): called alone, a statement is its own transaction. PL/pgSQL rather than
+    // a data-modifying CTE because each statement in a (volatile) function sees what committed
+    // before it, as separate statements did: a refused deduct reports the balance that refused
+    // it, and the look-up after the key's lock sees the outcome of a request that just ended.
+    id: '005_ledger_functions',
+    sql: `
+      CREATE FUNCTION apply_balance_change(
+        p_kind text, p_user_id text, p_micros bigint, p_reason text, p_transaction_id uuid,
+        p_max_balance bigint,
+        OUT result_kind text, OUT result_balance bigint
+      ) LANGUAGE plpgsql AS $$
+      BEGIN
+        IF p_kind = 'deduct' THEN
+          UPDATE accounts SET balance = balance - p_micros
+            WHERE user_id = p_user_id AND balance >= p_micros
+            RETURNING balance INTO result_balance;
+        ELSIF p_kind = 'top_up' THEN
+          UPDATE accounts SET balance = balance + p_micros
+            WHERE user_id = p_user_id AND balance <= p_max_balance - p_micros
+            RETURNING balance INTO result_balance;
+        ELSE
+          RAISE EXCEPTION 'unknown balance change kind %', p_kind;
+        END IF;
+        IF FOUND THEN
+          INSERT INTO ledger_entries (transaction_id, user_id, kind, amount, balance_after, reason)
+            VALUES (p_transaction_id, p_user_id, p_kind,
+                    CASE p_kind WHEN 'deduct' THEN -p_micros ELSE p_micros END,
+                    result_balance, p_reason);
+          result_kind := 'applied';
+          RETURN;
+        END IF;
+        SELECT balance INTO result_balance FROM accounts WHERE user_id = p_user_id;
+        IF NOT FOUND THEN
+          result_kind := 'account_not_found';
+        ELSIF p_kind = 'deduct' THEN
+          result_kind := 'insufficient_funds';
+        ELSE
+          result_kind := 'balance_limit_exceeded';
+          result_balance := NULL;
+        END IF;
+      END $$;
+
+      -- The remembered outcome is written as BillingRepository's encodeOutcome writes it
+      -- (same text), so that either can read what the other stored.
+      CREATE FUNCTION change_balance_idempotently(
+        p_caller text, p_key text, p_request_hash text, p_ttl_hours integer,
+        p_kind text, p_user_id text, p_micros bigint, p_reason text, p_transaction_id uuid,
+        p_max_balance bigint,
+        OUT result_kind text, OUT result_balance bigint,
+        OUT stored_endpoint text, OUT stored_request_hash text, OUT stored_outcome text
+      ) LANGUAGE plpgsql AS $$
+      BEGIN
+        -- A finished request is replayed without its lock, however many replays come at
+        -- once: only a request whose original is still running may be told in_progress.
+        SELECT endpoint, request_hash, outcome
+          INTO stored_endpoint, stored_request_hash, stored_outcome
+          FROM idempotency_keys
+          WHERE caller = p_caller AND key = p_key
+            AND created_at > now() - make_interval(hours => p_ttl_hours);
+        IF FOUND THEN
+          result_kind := 'stored';
+          RETURN;
+        END IF;
+        -- Held until this statement's transaction ends. A caller name never contains '/',
+        -- so caller/key pairs cannot collide.
+        IF NOT pg_try_advisory_xact_lock(
+          hashtextextended('idempotency/' || p_caller || '/' || p_key, 0)
+        ) THEN
+          result_kind := 'in_progress';
+          RETURN;
+        END IF;
+        -- The original may have finished between the look-up and the lock.
+        SELECT endpoint, request_hash, outcome
+          INTO stored_endpoint, stored_request_hash, stored_outcome
+          FROM idempotency_keys
+          WHERE caller = p_caller AND key = p_key
+            AND created_at > now() - make_interval(hours => p_ttl_hours);
+        IF FOUND THEN
+          result_kind := 'stored';
+          RETURN;
+        END IF;
+        SELECT c.result_kind, c.result_balance INTO result_kind, result_balance
+          FROM apply_balance_change(p_kind, p_user_id, p_micros, p_reason, p_transaction_id,
+                                    p_max_balance) AS c;
+        -- A balance at its limit changed nothing: the key stays free for a later attempt.
+        IF result_kind = 'balance_limit_exceeded' THEN
+          RETURN;
+        END IF;
+        INSERT INTO idempotency_keys (caller, key, endpoint, request_hash, outcome)
+          VALUES (p_caller, p_key, p_kind, p_request_hash, CASE result_kind
+            WHEN 'applied' THEN
+              '{"kind":"applied","user_id":' || to_json(p_user_id)::text ||
+              ',"balance":"' || result_balance || '","transaction_id":"' ||
+              p_transaction_id || '"}'
+            WHEN 'insufficient_funds' THEN
+              '{"kind":"insufficient_funds","balance":"' || result_balance || '"}'
+            ELSE '{"kind":"account_not_found"}'
+          END)
+          ON CONFLICT (caller, key) DO UPDATE SET
+            endpoint = EXCLUDED.endpoint, request_hash = EXCLUDED.request_hash,
+            outcome = EXCLUDED.outcome, created_at = now();
+      END $$;
+    `,
+  },
 ];

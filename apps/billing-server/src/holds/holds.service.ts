@@ -138,13 +138,16 @@ export class HoldsService {
           chargeTransactionId,
         });
         if (!inserted) return this.replayPlaced(tx, caller, hold);
-        const outcome = await this.billing.applyChange(tx, {
-          kind: 'deduct',
-          userId: hold.userId,
-          micros: hold.micros,
-          reason: hold.reason,
-          transactionId: chargeTransactionId,
-        });
+        const outcome = await this.billing.applyChange(
+          {
+            kind: 'deduct',
+            userId: hold.userId,
+            micros: hold.micros,
+            reason: hold.reason,
+            transactionId: chargeTransactionId,
+          },
+          tx,
+        );
         switch (outcome.kind) {
           case 'applied':
             return { kind: 'placed', hold: inserted, balance: outcome.balance };
@@ -184,13 +187,16 @@ export class HoldsService {
         return { outcome: { kind: 'released', hold, balance }, replayed: true };
       }
       const refundTransactionId = randomUUID();
-      const outcome = await this.billing.applyChange(tx, {
-        kind: 'top_up',
-        userId: hold.userId,
-        micros: hold.amount,
-        reason: `release of hold ${hold.holdId}`,
-        transactionId: refundTransactionId,
-      });
+      const outcome = await this.billing.applyChange(
+        {
+          kind: 'top_up',
+          userId: hold.userId,
+          micros: hold.amount,
+          reason: `release of hold ${hold.holdId}`,
+          transactionId: refundTransactionId,
+        },
+        tx,
+      );
       // Only a balance at its limit refuses a top-up here (the account exists: the hold
       // references it). Nothing changed; the hold stays held and its releaser tries again later.
       if (outcome.kind !== 'applied')

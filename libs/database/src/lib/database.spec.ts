@@ -1,4 +1,5 @@
 import { scratchDatabaseFor, testBackends } from '@zt/test-kit';
+import { Client } from 'pg';
 import type { Database } from './database';
 import { runMigrations } from './migrations';
 import { openDatabase } from './open-database';
@@ -63,6 +64,41 @@ describe.each(testBackends())('Database on %s', (backend) => {
 
     await sut.transaction((tx) => tx.query("INSERT INTO items (id, name) VALUES (11, 'kept')"));
     expect((await sut.query('SELECT 1 FROM items WHERE id = 11')).rowCount).toBe(1);
+  });
+
+  it('counts its round trips: one per statement, BEGIN and COMMIT or ROLLBACK per transaction', async () => {
+    // On a server, the driver's own calls are the witness: every round trip is a client.query.
+    const driver = jest.spyOn(Client.prototype, 'query');
+    try {
+      const counted = async (work: () => Promise<unknown>): Promise<number> => {
+        const before = sut.roundTrips;
+        driver.mockClear();
+        await work().catch(() => undefined);
+        const delta = sut.roundTrips - before;
+        if (backend === 'postgres') expect(driver).toHaveBeenCalledTimes(delta);
+        return delta;
+      };
+      expect(await counted(() => sut.query('SELECT 1'))).toBe(1);
+      expect(await counted(() => sut.exec('SELECT 1; SELECT 2'))).toBe(1);
+      expect(
+        await counted(() =>
+          sut.transaction(async (tx) => {
+            await tx.query('SELECT 1');
+            await tx.exec('SELECT 2');
+          }),
+        ),
+      ).toBe(4);
+      expect(
+        await counted(() =>
+          sut.transaction(async (tx) => {
+            await tx.query('SELECT 1');
+            throw new Error('boom');
+          }),
+        ),
+      ).toBe(3);
+    } finally {
+      driver.mockRestore();
+    }
   });
 
   it('applies each migration once, in id order', async () => {

@@ -27,6 +27,12 @@ export interface Database extends SqlExecutor {
   /** `pg` or `pglite`, for logs and health output. */
   readonly kind: 'pg' | 'pglite';
   /**
+   * Requests sent to the database so far: every statement or script, and each transaction's
+   * `BEGIN` and `COMMIT` (or `ROLLBACK`). Each is one round trip to a PostgreSQL server (one
+   * call into PGlite), so this is what a change to the SQL saves or costs.
+   */
+  readonly roundTrips: number;
+  /**
    * Runs `work` in one transaction: committed when it resolves, rolled back when it throws.
    * PGlite has one connection, so its transactions run one after another.
    */

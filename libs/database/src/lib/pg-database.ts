@@ -6,6 +6,7 @@ const INT8_OID = 20;
 /** A {@link Database} on a PostgreSQL server through a `pg` connection pool. */
 export class PgDatabase implements Database {
   readonly kind = 'pg';
+  private sent = 0;
 
   private constructor(private readonly pool: Pool) {}
 
@@ -33,11 +34,17 @@ export class PgDatabase implements Database {
     return database;
   }
 
+  get roundTrips(): number {
+    return this.sent;
+  }
+
   query<Row>(sql: string, params: readonly SqlParameter[] = []): Promise<SqlResult<Row>> {
+    this.sent += 1;
     return runQuery<Row>(this.pool, sql, params);
   }
 
   async exec(sql: string): Promise<void> {
+    this.sent += 1;
     await this.pool.query(sql);
   }
 
@@ -45,14 +52,23 @@ export class PgDatabase implements Database {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
+      this.sent += 1;
       await client.query('BEGIN');
       const result = await work({
-        query: (sql, params = []) => runQuery(client, sql, params),
-        exec: async (sql) => void (await client.query(sql)),
+        query: (sql, params = []) => {
+          this.sent += 1;
+          return runQuery(client, sql, params);
+        },
+        exec: async (sql) => {
+          this.sent += 1;
+          await client.query(sql);
+        },
       });
+      this.sent += 1;
       await client.query('COMMIT');
       return result;
     } catch (error) {
+      this.sent += 1;
       await client.query('ROLLBACK').catch((rollbackError: Error) => {
         broken = rollbackError;
       });

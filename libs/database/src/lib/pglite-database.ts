@@ -14,6 +14,7 @@ const POSTGRESQL_CONF = ['shared_buffers=16MB'];
 /** A {@link Database} embedded in the process (PostgreSQL compiled to WebAssembly). */
 export class PgliteDatabase implements Database {
   readonly kind = 'pglite';
+  private sent = 0;
 
   private constructor(private readonly db: PGlite) {}
 
@@ -37,19 +38,33 @@ export class PgliteDatabase implements Database {
     return new PgliteDatabase(db);
   }
 
+  get roundTrips(): number {
+    return this.sent;
+  }
+
   query<Row>(sql: string, params: readonly SqlParameter[] = []): Promise<SqlResult<Row>> {
+    this.sent += 1;
     return runQuery<Row>(this.db, sql, params);
   }
 
   async exec(sql: string): Promise<void> {
+    this.sent += 1;
     await this.db.exec(sql);
   }
 
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    // PGlite's transaction() sends BEGIN, then COMMIT or ROLLBACK.
+    this.sent += 2;
     return this.db.transaction((tx) =>
       work({
-        query: (sql, params = []) => runQuery(tx, sql, params),
-        exec: async (sql) => void (await tx.exec(sql)),
+        query: (sql, params = []) => {
+          this.sent += 1;
+          return runQuery(tx, sql, params);
+        },
+        exec: async (sql) => {
+          this.sent += 1;
+          await tx.exec(sql);
+        },
       }),
     );
   }
