@@ -7,6 +7,15 @@ import { recordRoute } from './matched-route';
 import { isMalformedUrl, refuseMalformedUrl } from './malformed-url';
 import { hasTooManyHeaders, refuseTooManyHeaders } from './too-many-headers';
 
+/**
+ * What a route may do to its answer through `@Res({ passthrough: true })` on either adapter:
+ * Express's response and Fastify's reply both have these two methods.
+ */
+export interface ReplyControls {
+  status(code: number): unknown;
+  header(name: string, value: string): unknown;
+}
+
 /** The HTTP adapters a service can run on (`HTTP_ADAPTER`); Express is the default. */
 export const HTTP_ADAPTERS = ['express', 'fastify'] as const;
 
@@ -18,6 +27,9 @@ export type HttpAdapterKind = (typeof HTTP_ADAPTERS)[number];
  * path that Express serves). Node's 16 KiB header cap bounds the URL anyway.
  */
 const MAX_PARAM_LENGTH = 16 * 1024;
+
+/** A named wildcard at the end of a route (`/files/*path`). */
+const NAMED_WILDCARD = /\*[A-Za-z_$][\w$]*$/;
 
 /**
  * The Nest HTTP adapter of `kind`, set up the same way on both, so that a service behaves
@@ -57,6 +69,11 @@ export function createHttpAdapter(kind: HttpAdapterKind): AbstractHttpAdapter {
   fastify.removeAllContentTypeParsers();
   // Accept every body, read none: the stream stays for the interceptor or the route.
   fastify.addContentTypeParser('*', (_request, _payload, done) => done(null));
+  // Routes name their wildcard as Express 5 wants it (`files/*path`); Fastify's router takes
+  // it bare (`/files/*`), and Nest passes the path through unchanged.
+  fastify.addHook('onRoute', (route) => {
+    route.url = route.url.replace(NAMED_WILDCARD, '*');
+  });
   fastify.addHook('onRequest', (request, reply, done) => {
     recordRoute(request.raw, request.routeOptions.url);
     reply.raw.setHeader(REQUEST_ID_HEADER, request.id);

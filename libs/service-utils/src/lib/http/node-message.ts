@@ -24,11 +24,19 @@ export function nodeResponseOf(response: FrameworkResponse): ServerResponse {
 }
 
 /**
+ * The URL the client asked for (path and query, still percent-encoded). Express and Fastify's
+ * middleware layer rewrite `url` in a mounted router; `originalUrl` keeps what the client sent.
+ */
+export function requestUrlOf(request: IncomingMessage): string {
+  return (request as { originalUrl?: string }).originalUrl ?? request.url ?? '';
+}
+
+/**
  * The path the client asked for, without the query string. Express and Fastify's middleware
  * layer rewrite `url` in a mounted router; `originalUrl` keeps what the client sent.
  */
 export function requestPathOf(request: IncomingMessage): string {
-  const url = (request as { originalUrl?: string }).originalUrl ?? request.url ?? '';
+  const url = requestUrlOf(request);
   const query = url.indexOf('?');
   return query === -1 ? url : url.slice(0, query);
 }
