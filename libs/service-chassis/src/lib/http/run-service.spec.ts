@@ -125,6 +125,8 @@ describe.each(HTTP_ADAPTERS)(`${createServiceApp.name} on %s`, (adapter) => {
     withBareService(adapter, async (port, lines) => {
       const response = await fetch(`http://127.0.0.1:${port}/hello`);
       expect(await response.text()).toBe('hello');
+      // Nothing says which framework answers.
+      expect(response.headers.get('x-powered-by')).toBeNull();
       new Logger('Probe').log('console line');
       expect(lines().some((line) => line.includes('"message":"console line"'))).toBe(true);
     }));
