@@ -30,6 +30,7 @@ export * from './lib/auth/user-proof.guard';
 export * from './lib/auth/user-proof.interceptor';
 export * from './lib/auth/proven-user';
 export * from './lib/auth/user-proof.module';
+export * from './lib/http/node-message';
 export * from './lib/http/single-header';
 // Sending side: the headers of an outgoing internal call
 export * from './lib/auth/internal-headers';

@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ServiceClientPolicy } from '@zt/contracts';
-import { readSingleHeader } from '@zt/service-utils';
-import type { Request } from 'express';
+import { type FrameworkRequest, readSingleHeader } from '@zt/service-utils';
 import { ClientSecretDigests } from './client-secret';
 import { clientPolicy } from './clients.policy';
 import { OAUTH_OPTIONS, OWN_CLIENT_ID } from './oauth.constants';
@@ -33,7 +32,7 @@ export class ClientAuthenticator {
    * @throws OAuthError `invalid_client` when it proves none; `invalid_request` for a malformed
    *   or doubled authentication.
    */
-  authenticateRequest(request: Request, form: FormParameters): ServiceClientPolicy {
+  authenticateRequest(request: FrameworkRequest, form: FormParameters): ServiceClientPolicy {
     const credentials = readClientCredentials(readSingleHeader(request, 'authorization'), form);
     const client = this.authenticate(credentials);
     if (!client) throw new OAuthError('invalid_client', 'client authentication failed');

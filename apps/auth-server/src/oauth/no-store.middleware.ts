@@ -1,8 +1,8 @@
 import { Injectable, type NestMiddleware } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** Marks an answer as never to be stored: it may carry a token (RFC 6749 section 5.1). */
-export function setNoStore(response: Response): void {
+export function setNoStore(response: ServerResponse): void {
   response.setHeader('Cache-Control', 'no-store');
   response.setHeader('Pragma', 'no-cache');
 }
@@ -13,7 +13,8 @@ export function setNoStore(response: Response): void {
  */
 @Injectable()
 export class NoStoreMiddleware implements NestMiddleware {
-  use(_request: Request, response: Response, next: NextFunction): void {
+  // Node's objects: middleware gets them on Express and on Fastify alike.
+  use(_request: IncomingMessage, response: ServerResponse, next: () => void): void {
     setNoStore(response);
     next();
   }

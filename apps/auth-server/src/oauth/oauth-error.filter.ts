@@ -1,5 +1,11 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import { HttpAdapterHost } from '@nestjs/core';
+import {
+  type FrameworkRequest,
+  type FrameworkResponse,
+  nodeRequestOf,
+  nodeResponseOf,
+} from '@zt/service-utils';
 import { TOKEN_ENDPOINT_REALM } from './oauth.constants';
 import { OAuthError } from './oauth.error';
 import { setNoStore } from './no-store.middleware';
@@ -13,10 +19,14 @@ import { setNoStore } from './no-store.middleware';
 export class OAuthErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger(OAuthErrorFilter.name);
 
+  // The adapter answers (Express or Fastify); headers go on Node's response.
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
   catch(exception: OAuthError, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const response = http.getResponse<Response>();
-    const request = http.getRequest<Request>();
+    const reply = http.getResponse<FrameworkResponse>();
+    const response = nodeResponseOf(reply);
+    const request = nodeRequestOf(http.getRequest<FrameworkRequest>());
     this.logger.log({
       event: 'oauth_token_refused',
       error: exception.error,
@@ -31,8 +41,10 @@ export class OAuthErrorFilter implements ExceptionFilter {
     if (exception.status === 401) {
       response.setHeader('WWW-Authenticate', `Basic realm="${TOKEN_ENDPOINT_REALM}"`);
     }
-    response
-      .status(exception.status)
-      .json({ error: exception.error, error_description: exception.description });
+    this.adapterHost.httpAdapter.reply(
+      reply,
+      { error: exception.error, error_description: exception.description },
+      exception.status,
+    );
   }
 }

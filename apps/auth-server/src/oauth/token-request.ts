@@ -1,7 +1,11 @@
 import { HttpStatus } from '@nestjs/common';
 import type { ServiceAudience } from '@zt/contracts';
-import { type HeaderPresence, readSingleHeader } from '@zt/service-utils';
-import type { Request } from 'express';
+import {
+  type FrameworkRequest,
+  type HeaderPresence,
+  nodeRequestOf,
+  readSingleHeader,
+} from '@zt/service-utils';
 import { MAX_TOKEN_REQUEST_BYTES } from './oauth.constants';
 import { OAuthError } from './oauth.error';
 
@@ -231,7 +235,8 @@ export function readScopes(form: FormParameters): string[] | undefined {
  * @throws OAuthError `invalid_request`: another content type (or a repeated one), a malformed
  *   form or a repeated parameter (400), a form past the limit (413).
  */
-export async function readForm(request: Request): Promise<FormParameters> {
+export async function readForm(framework: FrameworkRequest): Promise<FormParameters> {
+  const request = nodeRequestOf(framework);
   const contentType = readSingleHeader(request, 'content-type');
   if (contentType.kind !== 'single' || !isFormContentType(contentType.value)) {
     throw new OAuthError(

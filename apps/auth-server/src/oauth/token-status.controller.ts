@@ -11,7 +11,7 @@ import {
 import { oauthApi } from '@zt/contracts';
 import { ApiEndpoint, RawBody } from '@zt/service-chassis';
 import { Public } from '@zt/service-utils';
-import type { Request } from 'express';
+import type { FrameworkRequest } from '@zt/service-utils';
 import type { z } from 'zod';
 import { ClientAuthenticator } from './client-authenticator';
 import { OAuthClientRateLimit } from './oauth-client-rate-limit';
@@ -55,7 +55,7 @@ export class TokenStatusController {
   @Post('introspect')
   @HttpCode(HttpStatus.OK)
   @ApiEndpoint(oauthApi.introspectServiceToken)
-  async introspect(@Req() request: Request): Promise<IntrospectionAnswer> {
+  async introspect(@Req() request: FrameworkRequest): Promise<IntrospectionAnswer> {
     const form = await readForm(request);
     const client = this.authenticator.authenticateRequest(request, form);
     // Not counted against the client's allowance: a resource server introspects on behalf of
@@ -86,7 +86,7 @@ export class TokenStatusController {
   @Post('revoke')
   @HttpCode(HttpStatus.OK)
   @ApiEndpoint(oauthApi.revokeServiceToken)
-  async revoke(@Req() request: Request): Promise<Record<string, never>> {
+  async revoke(@Req() request: FrameworkRequest): Promise<Record<string, never>> {
     const form = await readForm(request);
     const client = this.authenticator.authenticateRequest(request, form);
     await this.clientLimit.admit(client.clientId);

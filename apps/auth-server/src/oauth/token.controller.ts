@@ -2,7 +2,7 @@ import { Controller, HttpCode, HttpStatus, Inject, Post, Req, UseFilters } from 
 import { oauthApi, type ServiceClientPolicy } from '@zt/contracts';
 import { ApiEndpoint, RawBody } from '@zt/service-chassis';
 import { Public } from '@zt/service-utils';
-import type { Request } from 'express';
+import type { FrameworkRequest } from '@zt/service-utils';
 import { ClientAuthenticator } from './client-authenticator';
 import { OAuthClientRateLimit } from './oauth-client-rate-limit';
 import { OAUTH_OPTIONS } from './oauth.constants';
@@ -52,7 +52,7 @@ export class TokenController {
   @Post('token')
   @HttpCode(HttpStatus.OK)
   @ApiEndpoint(oauthApi.issueServiceToken)
-  async token(@Req() request: Request): Promise<TokenAnswer> {
+  async token(@Req() request: FrameworkRequest): Promise<TokenAnswer> {
     let clientId = UNAUTHENTICATED_CLIENT;
     try {
       const form = await readForm(request);

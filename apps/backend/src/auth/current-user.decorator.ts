@@ -1,5 +1,5 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import type { Request } from 'express';
+import { type FrameworkRequest, nodeRequestOf } from '@zt/service-utils';
 import { getAuthenticatedUser } from './authenticated-user';
 
 /**
@@ -8,7 +8,9 @@ import { getAuthenticatedUser } from './authenticated-user';
  * `@Public()` route there is no user, and using it there is a programming error (500).
  */
 export const CurrentUser = createParamDecorator((_data: unknown, context: ExecutionContext) => {
-  const user = getAuthenticatedUser(context.switchToHttp().getRequest<Request>());
+  const user = getAuthenticatedUser(
+    nodeRequestOf(context.switchToHttp().getRequest<FrameworkRequest>()),
+  );
   if (!user) throw new Error('@CurrentUser() used on a route without a verified access token');
   return user;
 });

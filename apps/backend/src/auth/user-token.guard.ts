@@ -13,7 +13,13 @@ import {
   TokenRejectedError,
 } from '@zt/service-utils';
 import { HttpError } from '@zt/service-chassis';
-import type { Request, Response } from 'express';
+import {
+  type FrameworkRequest,
+  type FrameworkResponse,
+  nodeRequestOf,
+  nodeResponseOf,
+  requestPathOf,
+} from '@zt/service-utils';
 import { setAccessTokenOf, setAuthenticatedUser } from './authenticated-user';
 import { RevocationList } from './revocation-list';
 import { UserTokenVerifier } from './user-token.verifier';
@@ -50,7 +56,7 @@ export class UserTokenGuard implements CanActivate {
     if (isPublic) return true;
 
     const http = context.switchToHttp();
-    const request = http.getRequest<Request>();
+    const request = nodeRequestOf(http.getRequest<FrameworkRequest>());
     const header = readSingleHeader(request, 'Authorization');
     if (header.kind === 'absent') this.deny(context, 'missing');
     if (header.kind === 'repeated') this.deny(context, 'repeated');
@@ -74,16 +80,19 @@ export class UserTokenGuard implements CanActivate {
 
   private deny(context: ExecutionContext, reason: string): never {
     const http = context.switchToHttp();
-    const request = http.getRequest<Request>();
+    const request = nodeRequestOf(http.getRequest<FrameworkRequest>());
     this.logger.warn({
       event: 'user_auth_denied',
       reason,
       remote_address: request.socket.remoteAddress,
       method: request.method,
       // Without the query string, which may carry a misplaced credential.
-      path: request.path,
+      path: requestPathOf(request),
     });
-    http.getResponse<Response>().setHeader('WWW-Authenticate', 'Bearer realm="backend"');
+    nodeResponseOf(http.getResponse<FrameworkResponse>()).setHeader(
+      'WWW-Authenticate',
+      'Bearer realm="backend"',
+    );
     throw new HttpError(HttpStatus.UNAUTHORIZED, 'unauthorized');
   }
 }

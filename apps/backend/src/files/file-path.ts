@@ -1,7 +1,7 @@
 import { HttpStatus } from '@nestjs/common';
 import { encodedFilePathOf, InvalidFilePathError, parseFilePath } from '@zt/contracts';
 import { HttpError } from '@zt/service-chassis';
-import type { Request } from 'express';
+import { type FrameworkRequest, nodeRequestOf, requestUrlOf } from '@zt/service-utils';
 
 /**
  * The file path of a `/me/files/*path` request exactly as the client percent-encoded it
@@ -13,9 +13,9 @@ import type { Request } from 'express';
  * section 6), but a path that breaks them is refused here first, before anything is charged.
  * @throws HttpError `400 {"error":"invalid file path"}`.
  */
-export function readFilePath(request: Request): string {
+export function readFilePath(request: FrameworkRequest): string {
   try {
-    const encoded = encodedFilePathOf(request.originalUrl, '/me/files/');
+    const encoded = encodedFilePathOf(requestUrlOf(nodeRequestOf(request)), '/me/files/');
     parseFilePath(encoded);
     return encoded;
   } catch (error) {

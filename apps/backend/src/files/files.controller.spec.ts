@@ -1,6 +1,7 @@
 import { HttpException } from '@nestjs/common';
 import { UpstreamUnavailableError } from '@zt/service-chassis';
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
+import type { ReplyControls } from '@zt/service-chassis';
 import { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import { FilesController } from './files.controller';
@@ -56,10 +57,10 @@ describe(FilesController.name, () => {
     request.push(null);
     const headersSent = new Map<string, string>();
     const response = {
-      setHeader: (name: string, value: string) => headersSent.set(name.toLowerCase(), value),
+      header: (name: string, value: string) => headersSent.set(name.toLowerCase(), value),
       status: jest.fn(),
     };
-    const result = sut.write(USER, request as Request, response as unknown as Response);
+    const result = sut.write(USER, request as Request, response as unknown as ReplyControls);
     return { result, headersSent };
   }
 

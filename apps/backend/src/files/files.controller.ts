@@ -12,8 +12,8 @@ import {
   UseInterceptors,
 } from '@nestjs/common';
 import { backendApi } from '@zt/contracts';
-import { ApiEndpoint, HttpError, RawBody } from '@zt/service-chassis';
-import type { Request, Response } from 'express';
+import { ApiEndpoint, HttpError, RawBody, type ReplyControls } from '@zt/service-chassis';
+import { type FrameworkRequest, nodeRequestOf } from '@zt/service-utils';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { CurrentUser } from '../auth/current-user.decorator';
 import { readClientIdempotencyKey } from './client-idempotency-key';
@@ -52,12 +52,12 @@ export class FilesController {
   @ApiEndpoint(backendApi.readOwnFile)
   async read(
     @CurrentUser() user: AuthenticatedUser,
-    @Req() request: Request,
-    @Res({ passthrough: true }) response: Response,
+    @Req() request: FrameworkRequest,
+    @Res({ passthrough: true }) response: ReplyControls,
   ): Promise<StreamableFile> {
     const bytes = await this.files.read(user, readFilePath(request));
-    response.setHeader('Cache-Control', 'private, no-store');
-    response.setHeader('X-Content-Type-Options', 'nosniff');
+    response.header('Cache-Control', 'private, no-store');
+    response.header('X-Content-Type-Options', 'nosniff');
     return new StreamableFile(bytes, {
       type: 'application/octet-stream',
       length: bytes.length,
@@ -77,30 +77,30 @@ export class FilesController {
   @RawBody()
   async write(
     @CurrentUser() user: AuthenticatedUser,
-    @Req() request: Request,
-    @Res({ passthrough: true }) response: Response,
+    @Req() request: FrameworkRequest,
+    @Res({ passthrough: true }) response: ReplyControls,
   ): Promise<WriteResult['body']> {
     const encodedPath = readFilePath(request);
-    const clientKey = readClientIdempotencyKey(request);
+    const clientKey = readClientIdempotencyKey(nodeRequestOf(request));
     const reservation = this.budget.open();
     try {
       let bytes: Buffer;
       try {
-        bytes = await readUpload(request, this.options.maxFileBytes, reservation);
+        bytes = await readUpload(nodeRequestOf(request), this.options.maxFileBytes, reservation);
       } catch (error) {
         if (error instanceof HttpError) {
           // The rest of a refused body is not worth reading: answer, then hang up.
-          response.setHeader('Connection', 'close');
+          response.header('Connection', 'close');
           // readUpload's only 503: the budget is held by other uploads, soon given back.
           if (error.getStatus() === HttpStatus.SERVICE_UNAVAILABLE) {
-            response.setHeader('Retry-After', '1');
+            response.header('Retry-After', '1');
           }
         }
         throw error;
       }
       const result = await this.writes.write({ user, encodedPath, bytes, clientKey });
       response.status(result.status);
-      if (result.replayed) response.setHeader('Idempotent-Replayed', 'true');
+      if (result.replayed) response.header('Idempotent-Replayed', 'true');
       return result.body;
     } finally {
       // However the request ended (written, refused, upstream failure, client gone while
@@ -113,7 +113,10 @@ export class FilesController {
   @Delete('*path')
   @ApiEndpoint(backendApi.deleteOwnFile)
   @HttpCode(HttpStatus.NO_CONTENT)
-  async remove(@CurrentUser() user: AuthenticatedUser, @Req() request: Request): Promise<void> {
+  async remove(
+    @CurrentUser() user: AuthenticatedUser,
+    @Req() request: FrameworkRequest,
+  ): Promise<void> {
     await this.files.remove(user, readFilePath(request));
   }
 }

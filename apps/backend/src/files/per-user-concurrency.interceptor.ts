@@ -6,7 +6,12 @@ import {
   type NestInterceptor,
 } from '@nestjs/common';
 import { HttpError } from '@zt/service-chassis';
-import type { Request, Response } from 'express';
+import {
+  type FrameworkRequest,
+  type FrameworkResponse,
+  nodeRequestOf,
+  nodeResponseOf,
+} from '@zt/service-utils';
 import { finalize, type Observable } from 'rxjs';
 import { getAuthenticatedUser } from '../auth/authenticated-user';
 
@@ -28,12 +33,15 @@ export class PerUserConcurrencyInterceptor implements NestInterceptor {
   private readonly inFlight = new Map<string, number>();
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const request = context.switchToHttp().getRequest<Request>();
+    const request = nodeRequestOf(context.switchToHttp().getRequest<FrameworkRequest>());
     const userId = getAuthenticatedUser(request)?.userId;
     if (userId === undefined) return next.handle();
     const running = this.inFlight.get(userId) ?? 0;
     if (running >= MAX_FILE_REQUESTS_PER_USER) {
-      context.switchToHttp().getResponse<Response>().setHeader('Retry-After', '1');
+      nodeResponseOf(context.switchToHttp().getResponse<FrameworkResponse>()).setHeader(
+        'Retry-After',
+        '1',
+      );
       throw new HttpError(HttpStatus.TOO_MANY_REQUESTS, 'too many file requests in progress');
     }
     this.inFlight.set(userId, running + 1);

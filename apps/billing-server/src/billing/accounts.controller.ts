@@ -1,6 +1,5 @@
 import { Body, Controller, Get, HttpStatus, Param, Post, Res } from '@nestjs/common';
-import { ApiEndpoint, HttpError, ZodBodyPipe } from '@zt/service-chassis';
-import type { Response } from 'express';
+import { ApiEndpoint, HttpError, type ReplyControls, ZodBodyPipe } from '@zt/service-chassis';
 import { billingApi, type ParsedBody, toCredits } from '@zt/contracts';
 import { BillingRepository } from './billing.repository';
 import { BillingService } from './billing.service';
@@ -24,7 +23,7 @@ export class AccountsController {
   async create(
     @Body(new ZodBodyPipe(billingApi.createAccount.body))
     body: ParsedBody<typeof billingApi.createAccount>,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) response: ReplyControls,
   ): Promise<Record<string, unknown>> {
     const outcome = await this.billing.createAccount(body.user_id, body.tier);
     switch (outcome.kind) {

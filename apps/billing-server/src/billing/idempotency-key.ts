@@ -1,8 +1,7 @@
 import { HttpStatus } from '@nestjs/common';
 import { billingApi, CALLER_NAME_PATTERN } from '@zt/contracts';
-import { readSingleHeader, verifiedCallerOf } from '@zt/service-utils';
+import { type FrameworkRequest, readSingleHeader, verifiedCallerOf } from '@zt/service-utils';
 import { HttpError } from '@zt/service-chassis';
-import type { IncomingMessage } from 'node:http';
 
 /** The key of an idempotent request and the calling service whose namespace it lives in. */
 export interface IdempotencyKey {
@@ -16,7 +15,7 @@ export interface IdempotencyKey {
  * @returns undefined when the request carries no key.
  * @throws HttpError 400 for a malformed or repeated header.
  */
-export function readIdempotencyKey(request: IncomingMessage): IdempotencyKey | undefined {
+export function readIdempotencyKey(request: FrameworkRequest): IdempotencyKey | undefined {
   const key = readSingleHeader(request, 'Idempotency-Key');
   if (key.kind === 'absent') return undefined;
   if (key.kind === 'repeated')
@@ -36,7 +35,7 @@ export function readIdempotencyKey(request: IncomingMessage): IdempotencyKey | u
  * is then ignored), else as `X-Caller-Service` names it (`unspecified` when absent).
  * @throws HttpError 400 for a malformed or repeated header.
  */
-export function readCallerService(request: IncomingMessage): string {
+export function readCallerService(request: FrameworkRequest): string {
   const verified = verifiedCallerOf(request);
   if (verified) return verified.name;
   const caller = readSingleHeader(request, 'X-Caller-Service');

@@ -10,8 +10,7 @@ import {
   Req,
   Res,
 } from '@nestjs/common';
-import { ApiEndpoint, HttpError, ZodBodyPipe } from '@zt/service-chassis';
-import type { Request, Response } from 'express';
+import { ApiEndpoint, HttpError, type ReplyControls, ZodBodyPipe } from '@zt/service-chassis';
 import {
   billingApi,
   MAX_BALANCE_MICROS,
@@ -24,7 +23,7 @@ import { BillingService } from './billing.service';
 import { readIdempotencyKey } from './idempotency-key';
 import { UserIdPipe } from './user-id.pipe';
 import { accountNotFound, insufficientFunds } from './billing-refusals';
-import { ActsForUser, Introspected, Scopes } from '@zt/service-utils';
+import { ActsForUser, type FrameworkRequest, Introspected, Scopes } from '@zt/service-utils';
 
 const DEFAULT_LEDGER_PAGE = 50;
 
@@ -47,8 +46,8 @@ export class TransactionsController {
   @ApiEndpoint(billingApi.deduct)
   deduct(
     @Body(new ZodBodyPipe(billingApi.balanceChangeBody)) body: BalanceChange,
-    @Req() request: Request,
-    @Res({ passthrough: true }) response: Response,
+    @Req() request: FrameworkRequest,
+    @Res({ passthrough: true }) response: ReplyControls,
   ): Promise<Record<string, unknown>> {
     return this.change('deduct', body, request, response);
   }
@@ -61,8 +60,8 @@ export class TransactionsController {
   @ApiEndpoint(billingApi.topUp)
   topUp(
     @Body(new ZodBodyPipe(billingApi.balanceChangeBody)) body: BalanceChange,
-    @Req() request: Request,
-    @Res({ passthrough: true }) response: Response,
+    @Req() request: FrameworkRequest,
+    @Res({ passthrough: true }) response: ReplyControls,
   ): Promise<Record<string, unknown>> {
     return this.change('top_up', body, request, response);
   }
@@ -98,14 +97,14 @@ export class TransactionsController {
   private async change(
     kind: 'deduct' | 'top_up',
     body: BalanceChange,
-    request: Request,
-    response: Response,
+    request: FrameworkRequest,
+    response: ReplyControls,
   ): Promise<Record<string, unknown>> {
     const { outcome, replayed } = await this.billing.changeBalance(
       { kind, userId: body.user_id, micros: body.amount, reason: body.reason },
       readIdempotencyKey(request),
     );
-    if (replayed) response.setHeader('Idempotent-Replayed', 'true');
+    if (replayed) response.header('Idempotent-Replayed', 'true');
     switch (outcome.kind) {
       case 'applied':
         return {

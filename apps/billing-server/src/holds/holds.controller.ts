@@ -12,13 +12,12 @@ import {
   Res,
 } from '@nestjs/common';
 import { billingApi, type ParsedBody, type ParsedQuery, toCredits } from '@zt/contracts';
-import { ApiEndpoint, HttpError, ZodBodyPipe } from '@zt/service-chassis';
-import type { Request, Response } from 'express';
+import { ApiEndpoint, HttpError, type ReplyControls, ZodBodyPipe } from '@zt/service-chassis';
 import { readCallerService } from '../billing/idempotency-key';
 import type { HoldRow } from './holds.repository';
 import { HoldsService } from './holds.service';
 import { accountNotFound, insufficientFunds } from '../billing/billing-refusals';
-import { ActsForUser, Introspected, Scopes } from '@zt/service-utils';
+import { ActsForUser, type FrameworkRequest, Introspected, Scopes } from '@zt/service-utils';
 
 const DEFAULT_PAGE = 100;
 
@@ -48,8 +47,8 @@ export class HoldsController {
   async place(
     @Body(new ZodBodyPipe(billingApi.placeHold.body))
     body: ParsedBody<typeof billingApi.placeHold>,
-    @Req() request: Request,
-    @Res({ passthrough: true }) response: Response,
+    @Req() request: FrameworkRequest,
+    @Res({ passthrough: true }) response: ReplyControls,
   ): Promise<billingApi.HoldAnswer> {
     const outcome = await this.holds.place(readCallerService(request), {
       holdId: body.hold_id,
@@ -62,7 +61,7 @@ export class HoldsController {
         response.status(HttpStatus.CREATED);
         return holdAnswer(outcome.hold, outcome.balance);
       case 'placed_before':
-        response.setHeader('Idempotent-Replayed', 'true');
+        response.header('Idempotent-Replayed', 'true');
         return holdAnswer(outcome.hold, outcome.balance);
       case 'insufficient_funds':
         throw insufficientFunds(outcome.balance);
@@ -83,13 +82,13 @@ export class HoldsController {
   @ApiEndpoint(billingApi.captureHold)
   async capture(
     @Param('hold_id', HoldIdPipe) holdId: string,
-    @Req() request: Request,
-    @Res({ passthrough: true }) response: Response,
+    @Req() request: FrameworkRequest,
+    @Res({ passthrough: true }) response: ReplyControls,
   ): Promise<billingApi.HoldAnswer> {
     const { outcome, replayed } = await this.holds.capture(readCallerService(request), holdId);
     switch (outcome.kind) {
       case 'captured':
-        if (replayed) response.setHeader('Idempotent-Replayed', 'true');
+        if (replayed) response.header('Idempotent-Replayed', 'true');
         return holdAnswer(outcome.hold);
       case 'hold_not_found':
         throw holdNotFound();
@@ -105,13 +104,13 @@ export class HoldsController {
   @ApiEndpoint(billingApi.releaseHold)
   async release(
     @Param('hold_id', HoldIdPipe) holdId: string,
-    @Req() request: Request,
-    @Res({ passthrough: true }) response: Response,
+    @Req() request: FrameworkRequest,
+    @Res({ passthrough: true }) response: ReplyControls,
   ): Promise<billingApi.HoldAnswer> {
     const { outcome, replayed } = await this.holds.release(readCallerService(request), holdId);
     switch (outcome.kind) {
       case 'released':
-        if (replayed) response.setHeader('Idempotent-Replayed', 'true');
+        if (replayed) response.header('Idempotent-Replayed', 'true');
         return holdAnswer(outcome.hold, outcome.balance);
       case 'hold_not_found':
         throw holdNotFound();
@@ -131,7 +130,7 @@ export class HoldsController {
   async list(
     @Query(new ZodBodyPipe(billingApi.listHolds.query))
     query: ParsedQuery<typeof billingApi.listHolds>,
-    @Req() request: Request,
+    @Req() request: FrameworkRequest,
   ): Promise<Record<string, unknown>> {
     const page = await this.holds.list(readCallerService(request), {
       state: query.state,

@@ -1,8 +1,26 @@
-import { Controller, Delete, Get, HttpCode, HttpStatus, Put, Req, Res } from '@nestjs/common';
-import { ActingUser, ActsForUser, Scopes } from '@zt/service-utils';
-import { ApiEndpoint, HttpError, RawBody } from '@zt/service-chassis';
-import type { Request, Response } from 'express';
-import { pipeline } from 'node:stream/promises';
+import {
+  Controller,
+  Delete,
+  Get,
+  Header,
+  HttpCode,
+  HttpStatus,
+  Put,
+  Req,
+  Res,
+  StreamableFile,
+} from '@nestjs/common';
+import {
+  ActingUser,
+  ActsForUser,
+  type FrameworkRequest,
+  type FrameworkResponse,
+  nodeRequestOf,
+  nodeResponseOf,
+  requestUrlOf,
+  Scopes,
+} from '@zt/service-utils';
+import { ApiEndpoint, HttpError, RawBody, type ReplyControls } from '@zt/service-chassis';
 import {
   encodedFilePathOf,
   filesystemApi,
@@ -12,6 +30,7 @@ import {
 } from '@zt/contracts';
 import { type FileEntry, FilesService } from './files.service';
 import { readWriteIdHeader, WRITE_REPLAYED_HEADER } from './write-id';
+import type { IncomingMessage } from 'node:http';
 
 /**
  * Per-user files. Every route is internal (global guard) and acts for the user named by
@@ -30,9 +49,9 @@ export class FilesController {
   @ApiEndpoint(filesystemApi.listFiles)
   async list(
     @ActingUser(filesystemApi.ACT_AS_USER_SCOPE) userId: string,
-    @Req() request: Request,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) reply: FrameworkResponse,
   ): Promise<{ files: FileEntry[] }> {
+    const response = nodeResponseOf(reply);
     // The caller hung up (its deadline passed) before the answer: stop walking for nobody.
     const gone = new AbortController();
     const onClose = () => {
@@ -63,15 +82,16 @@ export class FilesController {
   @RawBody()
   async write(
     @ActingUser(filesystemApi.ACT_AS_USER_SCOPE) userId: string,
-    @Req() request: Request,
-    @Res({ passthrough: true }) response: Response,
+    @Req() framework: FrameworkRequest,
+    @Res({ passthrough: true }) response: ReplyControls,
   ): Promise<{ path: string; size: number }> {
     // A refusal before the whole body is read closes the connection (HttpErrorFilter).
+    const request = nodeRequestOf(framework);
     const path = filePathOf(request);
     const writeId = readWriteIdHeader(request);
     const result = await this.files.write(userId, path, request, declaredLength(request), writeId);
     response.status(result.created ? HttpStatus.CREATED : HttpStatus.OK);
-    if (result.replayed) response.setHeader(WRITE_REPLAYED_HEADER, 'true');
+    if (result.replayed) response.header(WRITE_REPLAYED_HEADER, 'true');
     return { path: path.path, size: result.size };
   }
 
@@ -79,17 +99,17 @@ export class FilesController {
   @Scopes('files:read')
   @Get('*path')
   @ApiEndpoint(filesystemApi.readFile)
+  @Header('X-Content-Type-Options', 'nosniff')
   async read(
     @ActingUser(filesystemApi.ACT_AS_USER_SCOPE) userId: string,
-    @Req() request: Request,
-    @Res() response: Response,
-  ): Promise<void> {
-    const file = await this.files.open(userId, filePathOf(request));
-    response.status(HttpStatus.OK);
-    response.setHeader('Content-Type', 'application/octet-stream');
-    response.setHeader('Content-Length', String(file.size));
-    response.setHeader('X-Content-Type-Options', 'nosniff');
-    await pipeline(file.stream, response);
+    @Req() request: FrameworkRequest,
+  ): Promise<StreamableFile> {
+    const file = await this.files.open(userId, filePathOf(nodeRequestOf(request)));
+    // Streamed by the HTTP adapter, Express or Fastify alike.
+    return new StreamableFile(file.stream, {
+      type: 'application/octet-stream',
+      length: file.size,
+    });
   }
 
   /** `DELETE /files/*path`: 204; folders left empty are removed too. */
@@ -99,15 +119,15 @@ export class FilesController {
   @HttpCode(HttpStatus.NO_CONTENT)
   async remove(
     @ActingUser(filesystemApi.ACT_AS_USER_SCOPE) userId: string,
-    @Req() request: Request,
+    @Req() request: FrameworkRequest,
   ): Promise<void> {
-    await this.files.remove(userId, filePathOf(request));
+    await this.files.remove(userId, filePathOf(nodeRequestOf(request)));
   }
 }
 
-function filePathOf(request: Request): FilePath {
+function filePathOf(request: IncomingMessage): FilePath {
   try {
-    return parseFilePath(encodedFilePathOf(request.originalUrl));
+    return parseFilePath(encodedFilePathOf(requestUrlOf(request)));
   } catch (error) {
     if (error instanceof InvalidFilePathError) {
       throw new HttpError(HttpStatus.BAD_REQUEST, error.message);
@@ -117,7 +137,7 @@ function filePathOf(request: Request): FilePath {
 }
 
 /** The declared body size, or undefined for a chunked upload (Node has validated the header). */
-function declaredLength(request: Request): number | undefined {
+function declaredLength(request: IncomingMessage): number | undefined {
   const header = request.headers['content-length'];
   return header === undefined ? undefined : Number(header);
 }

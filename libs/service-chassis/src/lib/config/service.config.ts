@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { type Environment, readChoice, readInteger, readString } from '@zt/service-utils';
+import { HTTP_ADAPTERS, type HttpAdapterKind } from '../http/http-adapter';
 import { loadRateLimitConfig, type RateLimitConfig } from '../rate-limit/rate-limit.config';
 
 /** Settings every service of the platform shares, validated at boot. */
@@ -10,6 +11,8 @@ export interface ServiceConfig {
   readonly host: string;
   /** Port to listen on; `0` asks the system for a free one (tests use this). */
   readonly port: number;
+  /** The HTTP framework under Nest (`HTTP_ADAPTER`: `express`, the default, or `fastify`). */
+  readonly httpAdapter: HttpAdapterKind;
   /** This service's own folder for local state: `DATA_DIR/<name>/`. */
   readonly dataDir: string;
   /** Largest accepted JSON body (`MAX_JSON_BODY_BYTES`, default 64 KiB); 413 beyond. */
@@ -48,8 +51,9 @@ export interface ServiceIdentity {
 }
 
 /**
- * Reads the settings every service shares: `HOST`, the service's port variable, `DATA_DIR`,
- * `MAX_JSON_BODY_BYTES`, `LOG_FORMAT`, `LOG_LEVEL`, `LOG_WRITES`, and the rate limits' (`REDIS_URL`,
+ * Reads the settings every service shares: `HOST`, the service's port variable,
+ * `HTTP_ADAPTER`, `DATA_DIR`, `MAX_JSON_BODY_BYTES`, `LOG_FORMAT`, `LOG_LEVEL`, `LOG_WRITES`,
+ * and the rate limits' (`REDIS_URL`,
  * `REDIS_KEY_PREFIX`, `RATE_LIMIT_INTERNAL_REQUESTS`, `RATE_LIMIT_INTERNAL_WINDOW_SECONDS`).
  * @throws ConfigError naming the variable at fault.
  */
@@ -58,6 +62,7 @@ export function loadServiceConfig(env: Environment, identity: ServiceIdentity): 
     name: identity.name,
     host: readString(env, 'HOST', '127.0.0.1'),
     port: readInteger(env, identity.portVariable, identity.defaultPort, { min: 0, max: 65535 }),
+    httpAdapter: readChoice(env, 'HTTP_ADAPTER', HTTP_ADAPTERS, 'express'),
     dataDir: join(resolve(readString(env, 'DATA_DIR', './data')), identity.name),
     maxJsonBodyBytes: readInteger(env, 'MAX_JSON_BODY_BYTES', 64 * 1024, {
       min: 1024,

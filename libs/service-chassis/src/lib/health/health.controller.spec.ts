@@ -5,6 +5,7 @@ import { InternalHttpClient } from '../client/internal-http-client';
 import { type HealthCheck, HEALTH_CHECKS } from './health-check';
 import { HealthController } from './health.controller';
 import { HealthModule } from './health.module';
+import { createHttpAdapter, HTTP_ADAPTERS } from '../http/http-adapter';
 
 /** Stands in for the client: only what health reads (breaker states), set by each test. */
 class BreakerBoard {
@@ -20,7 +21,7 @@ class BreakerBoard {
   }
 }
 
-describe(HealthController.name, () => {
+describe.each(HTTP_ADAPTERS)(`${HealthController.name} on %s`, (adapter) => {
   const board = new BreakerBoard();
   let databaseUp = true;
   let app: INestApplication;
@@ -48,7 +49,7 @@ describe(HealthController.name, () => {
         { provide: InternalHttpClient, useValue: board },
       ],
     }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
+    app = moduleRef.createNestApplication(createHttpAdapter(adapter), { logger: false });
     await app.listen(0, '127.0.0.1');
     url = await app.getUrl();
   });

@@ -6,7 +6,14 @@ import {
   HttpStatus,
   Logger,
 } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import { HttpAdapterHost } from '@nestjs/core';
+import {
+  type FrameworkRequest,
+  type FrameworkResponse,
+  nodeRequestOf,
+  nodeResponseOf,
+  requestPathOf,
+} from '@zt/service-utils';
 import { randomUUID } from 'node:crypto';
 import { UpstreamUnavailableError } from '../client/upstream-unavailable.error';
 import { currentRequestId } from '../logging/request-context';
@@ -23,10 +30,16 @@ import { currentRequestId } from '../logging/request-context';
 export class HttpErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger(HttpErrorFilter.name);
 
+  // The adapter answers: Express's `status().json()` and Fastify's `code().send()` alike.
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const response = http.getResponse<Response>();
-    const request = http.getRequest<Request>();
+    const reply = http.getResponse<FrameworkResponse>();
+    const response = nodeResponseOf(reply);
+    const request = nodeRequestOf(http.getRequest<FrameworkRequest>());
+    const adapter = this.adapterHost.httpAdapter;
+    const answer = (status: number, body: object) => adapter.reply(reply, body, status);
     if (response.headersSent) {
       response.destroy();
       return;
@@ -35,7 +48,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     // after the answer instead of reading and discarding the rest of what we will not use.
     if (!request.complete) response.setHeader('Connection', 'close');
     if (exception instanceof HttpException) {
-      response.status(exception.getStatus()).json(toErrorBody(exception));
+      answer(exception.getStatus(), toErrorBody(exception));
       return;
     }
     if (exception instanceof UpstreamUnavailableError) {
@@ -45,11 +58,9 @@ export class HttpErrorFilter implements ExceptionFilter {
         upstream: exception.upstream,
         reason: exception.reason,
         method: request.method,
-        path: request.path,
+        path: requestPathOf(request),
       });
-      response
-        .status(HttpStatus.SERVICE_UNAVAILABLE)
-        .json({ error: `${exception.upstream} unavailable` });
+      answer(HttpStatus.SERVICE_UNAVAILABLE, { error: `${exception.upstream} unavailable` });
       return;
     }
     const requestId = currentRequestId() ?? randomUUID();
@@ -57,14 +68,12 @@ export class HttpErrorFilter implements ExceptionFilter {
       event: 'unhandled_error',
       request_id: requestId,
       method: request.method,
-      path: request.path,
+      path: requestPathOf(request),
       error:
         exception instanceof Error ? `${exception.name}: ${exception.message}` : 'non-error thrown',
       stack: exception instanceof Error ? exception.stack : undefined,
     });
-    response
-      .status(HttpStatus.INTERNAL_SERVER_ERROR)
-      .json({ error: 'internal error', request_id: requestId });
+    answer(HttpStatus.INTERNAL_SERVER_ERROR, { error: 'internal error', request_id: requestId });
   }
 }
 

@@ -7,7 +7,8 @@ import {
   type NestInterceptor,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import { type FrameworkRequest, nodeRequestOf } from '@zt/service-utils';
+import type { IncomingMessage } from 'node:http';
 import { from, type Observable, switchMap } from 'rxjs';
 import { HttpError } from './http-error';
 import { RAW_BODY_KEY } from './raw-body.decorator';
@@ -21,7 +22,7 @@ const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 /**
  * Reads and strictly parses JSON request bodies into `request.body`.
  *
- * It is an interceptor, not Express middleware, on purpose: interceptors run after guards,
+ * It is an interceptor, not a framework's body parser, on purpose: interceptors run after guards,
  * so no byte of an unauthenticated request's body is read or parsed. It answers 413 past the
  * size limit (before reading when `Content-Length` says so), 415 for a body that is not
  * `application/json`, and 400 for malformed JSON, invalid UTF-8, repeated keys, `__proto__`
@@ -35,21 +36,25 @@ export class JsonBodyInterceptor implements NestInterceptor {
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const request = context.switchToHttp().getRequest<Request>();
+    const framework = context.switchToHttp().getRequest<FrameworkRequest & { body?: unknown }>();
+    // Node's request on either adapter: its headers and its unread body stream.
+    const request = nodeRequestOf(framework);
     const raw = this.reflector.getAllAndOverride<boolean | undefined>(RAW_BODY_KEY, [
       context.getHandler(),
       context.getClass(),
     ]);
-    if (raw || !METHODS_WITH_BODY.has(request.method) || !hasBody(request)) return next.handle();
+    if (raw || !METHODS_WITH_BODY.has(request.method ?? '') || !hasBody(request))
+      return next.handle();
     return from(this.readJson(request)).pipe(
       switchMap((body) => {
-        request.body = body;
+        // Where `@Body()` reads it: the adapter's request (Express's is Node's own).
+        framework.body = body;
         return next.handle();
       }),
     );
   }
 
-  private async readJson(request: Request): Promise<Record<string, unknown>> {
+  private async readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
     const contentType = (request.headers['content-type'] ?? '').toLowerCase();
     if (!/^application\/json\s*(;\s*charset=utf-8\s*)?$/.test(contentType)) {
       throw new HttpError(
@@ -103,7 +108,7 @@ export class JsonBodyInterceptor implements NestInterceptor {
   }
 }
 
-function hasBody(request: Request): boolean {
+function hasBody(request: IncomingMessage): boolean {
   const length = request.headers['content-length'];
   return (
     request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')

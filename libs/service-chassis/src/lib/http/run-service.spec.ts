@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { loadServiceConfig } from '../config/service.config';
 import { createServiceApp, runService } from './run-service';
 import { MAX_HEADER_LINES } from './too-many-headers';
+import { HTTP_ADAPTERS, type HttpAdapterKind } from './http-adapter';
 
 @Controller()
 class HelloController {
@@ -39,9 +40,9 @@ function getWithHeaderLines(port: number, lines: readonly string[]): Promise<str
   });
 }
 
-function bareService() {
+function bareService(adapter: HttpAdapterKind) {
   return loadServiceConfig(
-    { LOG_FORMAT: 'json', LOG_LEVEL: 'info' },
+    { LOG_FORMAT: 'json', LOG_LEVEL: 'info', HTTP_ADAPTER: adapter },
     { name: 'bare-service', portVariable: 'BARE_PORT', defaultPort: 0 },
   );
 }
@@ -51,11 +52,12 @@ function bareService() {
  * it writes to standard output captured as lines.
  */
 async function withBareService(
+  adapter: HttpAdapterKind,
   check: (port: number, lines: () => string[]) => Promise<void>,
 ): Promise<void> {
   const written = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
   const app = await createServiceApp({
-    service: bareService(),
+    service: bareService(adapter),
     module: { module: WithoutLoggingModule },
   });
   try {
@@ -68,9 +70,9 @@ async function withBareService(
   }
 }
 
-describe(createServiceApp.name, () => {
+describe.each(HTTP_ADAPTERS)(`${createServiceApp.name} on %s`, (adapter) => {
   it('refuses a path with a malformed percent-encoding before routing, with a fixed answer', () =>
-    withBareService(async (port, lines) => {
+    withBareService(adapter, async (port, lines) => {
       const get = async (path: string) => {
         const response = await fetch(`http://127.0.0.1:${port}${path}`);
         return { status: response.status, body: await response.text() };
@@ -94,7 +96,7 @@ describe(createServiceApp.name, () => {
     }));
 
   it('refuses a request with more header lines than the limit (431), however they are padded', () =>
-    withBareService(async (port, lines) => {
+    withBareService(adapter, async (port, lines) => {
       const filler = (count: number) => Array.from({ length: count }, (_, i) => `X-Filler-${i}: x`);
       // A repeated credential after 1,000 filler lines: Node would keep only the first 2,000
       // lines of a longer request, so nothing after the limit may be trusted to be seen.
@@ -120,9 +122,11 @@ describe(createServiceApp.name, () => {
     }));
 
   it('serves an application without LoggingModule, logging through the console logger', () =>
-    withBareService(async (port, lines) => {
+    withBareService(adapter, async (port, lines) => {
       const response = await fetch(`http://127.0.0.1:${port}/hello`);
       expect(await response.text()).toBe('hello');
+      // Nothing says which framework answers.
+      expect(response.headers.get('x-powered-by')).toBeNull();
       new Logger('Probe').log('console line');
       expect(lines().some((line) => line.includes('"message":"console line"'))).toBe(true);
     }));

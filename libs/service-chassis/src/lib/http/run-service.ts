@@ -6,7 +6,6 @@ import {
   type LoggerService,
 } from '@nestjs/common';
 import { ModuleRef, NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { QuietBootLogger } from '../logging/quiet-boot.logger';
 import { ConfigError } from '@zt/service-utils';
@@ -14,8 +13,7 @@ import type { ServiceConfig } from '../config/service.config';
 import { serveOpenApiDocs } from '../openapi/openapi-docs';
 import type { OpenApiOptions } from '../openapi/openapi.options';
 import { writeOpenApiDocument } from '../openapi/write-openapi';
-import { rejectMalformedUrl } from './malformed-url';
-import { rejectTooManyHeaders } from './too-many-headers';
+import { createHttpAdapter } from './http-adapter';
 
 /** What `runService` needs: the validated shared settings and the root module built from them. */
 export interface ServiceDefinition {
@@ -42,28 +40,29 @@ export const WRITE_OPENAPI_OPTION = '--write-openapi=';
 
 /**
  * Creates a service's Nest application the way every service of the platform is created:
- * no body parser before the guard (JSON is read by `ServiceHttpModule`), no `X-Powered-By`,
- * a request with too many header lines (`rejectTooManyHeaders`, 431) or a path with a
- * malformed percent-encoding (`rejectMalformedUrl`, 400) refused before routing,
+ * on the HTTP adapter the configuration names (`HTTP_ADAPTER`, Express or Fastify; see
+ * `createHttpAdapter`), with no body parser before the guard (JSON is read by
+ * `ServiceHttpModule`), no `X-Powered-By`, a request with too many header lines (431) or a
+ * path with a malformed percent-encoding (400) refused before routing,
  * pino as the logger (from the module's `LoggingModule`; lines logged while booting are
  * buffered until it is in place, and Nest's own boot lines are at debug level), the OpenAPI docs when the service serves them, and
  * shutdown hooks so resources close on SIGTERM and SIGINT, then `process.exit(0)` (which
  * flushes buffered log lines).
  */
 export async function createServiceApp(definition: ServiceDefinition): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(definition.module, {
-    bodyParser: false,
-    // Until pino is in place, lines wait in a buffer; if the application fails to start,
-    // they (and the error) go to the console logger, in the configured format.
-    bufferLogs: true,
-    logger: consoleLogger(definition.service),
-  });
+  const app = await NestFactory.create(
+    definition.module,
+    createHttpAdapter(definition.service.httpAdapter),
+    {
+      bodyParser: false,
+      // Until pino is in place, lines wait in a buffer; if the application fails to start,
+      // they (and the error) go to the console logger, in the configured format.
+      bufferLogs: true,
+      logger: consoleLogger(definition.service),
+    },
+  );
   app.useLogger(serviceLogger(app, definition.service));
   app.flushLogs();
-  app.disable('x-powered-by');
-  // Registered before any route, so they run before Express decodes a route parameter.
-  app.use(rejectTooManyHeaders);
-  app.use(rejectMalformedUrl);
   // process.exit() after the shutdown hooks, instead of dying by the signal again: the exit
   // event is what flushes buffered log lines (LOG_WRITES=buffered).
   app.enableShutdownHooks([], { useProcessExit: true });

@@ -14,21 +14,20 @@ export const TOO_MANY_HEADERS_BODY = { error: 'too many header lines' } as const
 
 const logger = new Logger('TooManyHeaders');
 
+/** Whether `request` has more than {@link MAX_HEADER_LINES} header lines. */
+export function hasTooManyHeaders(request: IncomingMessage): boolean {
+  return request.rawHeaders.length / 2 > MAX_HEADER_LINES;
+}
+
 /**
- * Express middleware that refuses a request with more than {@link MAX_HEADER_LINES} header
- * lines with `431 {"error":"too many header lines"}` and one `too_many_headers` log line,
- * before routing, the guard or any handler.
+ * Answers a request with too many header lines (see {@link hasTooManyHeaders}) with
+ * `431 {"error":"too many header lines"}` and one `too_many_headers` log line. The HTTP
+ * adapter (`createHttpAdapter`) does so before routing, the guard or any handler.
  */
-export function rejectTooManyHeaders(
-  request: IncomingMessage,
-  response: ServerResponse,
-  next: () => void,
-): void {
-  const lines = request.rawHeaders.length / 2;
-  if (lines <= MAX_HEADER_LINES) return next();
+export function refuseTooManyHeaders(request: IncomingMessage, response: ServerResponse): void {
   logger.warn({
     event: 'too_many_headers',
-    header_lines: lines,
+    header_lines: request.rawHeaders.length / 2,
     method: request.method,
     remote_address: request.socket.remoteAddress,
   });

@@ -12,6 +12,8 @@ import { createServiceApp } from '../http/run-service';
 import { ServiceHttpModule } from '../http/service-http.module';
 import { LoggingModule } from './logging.module';
 import { currentRequestId } from './request-context';
+import { __resetOutOfContextForTests } from 'nestjs-pino/PinoLogger';
+import { HTTP_ADAPTERS } from '../http/http-adapter';
 
 const TOKEN = 'q3V9sLk2Xw8RzT1mN6pB4yH7cJ0dF5gA';
 const PASSWORD = 'correct-horse-battery-staple-42';
@@ -100,7 +102,7 @@ class ProbeModule {
 
 type LogLine = Record<string, unknown> & { msg?: string; request_id?: string; event?: string };
 
-describe(LoggingModule.name, () => {
+describe.each(HTTP_ADAPTERS)(`${LoggingModule.name} on %s`, (adapter) => {
   const lines: string[] = [];
   const upstreamSaw: IncomingHttpHeaders[] = [];
   let upstream: Server;
@@ -117,9 +119,15 @@ describe(LoggingModule.name, () => {
       response.end(JSON.stringify({ seen: request.headers['x-request-id'] ?? null }));
     });
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    // nestjs-pino keeps the first application's logger for lines outside of a request, for
+    // the whole process; each adapter's application here is a new one.
+    __resetOutOfContextForTests();
     const port = (upstream.address() as AddressInfo).port;
     app = await createServiceApp({
-      service: loadServiceConfig({}, { name: 'probe-service', portVariable: 'P', defaultPort: 0 }),
+      service: loadServiceConfig(
+        { HTTP_ADAPTER: adapter },
+        { name: 'probe-service', portVariable: 'P', defaultPort: 0 },
+      ),
       module: ProbeModule.forRoot(lines, `http://127.0.0.1:${port}`),
     });
     await app.listen(0, '127.0.0.1');

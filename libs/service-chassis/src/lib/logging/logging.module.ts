@@ -1,17 +1,11 @@
-import {
-  type DynamicModule,
-  type MiddlewareConsumer,
-  Module,
-  type NestModule,
-} from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { verifiedCallerOf } from '@zt/service-utils';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import type { ServiceConfig } from '../config/service.config';
 import { ALL_ROUTES } from '../http/matched-route';
-import { requestContextMiddleware } from './request-context';
-import { resolveRequestId } from './request-id';
+import { REQUEST_ID_KEY, resolveRequestId } from './request-id';
 import { createServiceLogger, serializeRequest, serializeResponse } from './service-logger';
 
 /** Options of {@link LoggingModule}: the service's shared settings, and for tests a destination. */
@@ -50,7 +44,7 @@ const QUIET_PATHS: ReadonlySet<string> = new Set([
  * Import it once, in the root module: `LoggingModule.forRoot({ service: config.service })`.
  */
 @Module({})
-export class LoggingModule implements NestModule {
+export class LoggingModule {
   static forRoot(options: LoggingOptions): DynamicModule {
     const logger = createServiceLogger({
       name: options.service.name,
@@ -72,7 +66,7 @@ export class LoggingModule implements NestModule {
               resolveRequestId(request, response),
             quietReqLogger: true,
             quietResLogger: true,
-            customAttributeKeys: { reqId: 'request_id', responseTime: 'response_time_ms' },
+            customAttributeKeys: { reqId: REQUEST_ID_KEY, responseTime: 'response_time_ms' },
             wrapSerializers: false,
             serializers: { req: serializeRequest, res: serializeResponse },
             customLogLevel: (request, response, error) => {
@@ -95,10 +89,6 @@ export class LoggingModule implements NestModule {
       ],
       exports: [LoggerModule],
     };
-  }
-
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(requestContextMiddleware).forRoutes(ALL_ROUTES);
   }
 }
 

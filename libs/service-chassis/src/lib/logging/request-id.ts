@@ -2,6 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { readSingleHeader } from '@zt/service-utils';
 
+/** The field that carries a request's id on every log line of the request. */
+export const REQUEST_ID_KEY = 'request_id';
+
 /** The header that carries a request's id into a service, back to its caller, and on every internal call. */
 export const REQUEST_ID_HEADER = 'X-Request-ID';
 

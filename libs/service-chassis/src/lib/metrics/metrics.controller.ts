@@ -1,7 +1,7 @@
-import { Controller, Get, Res } from '@nestjs/common';
+import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
 import { ScrapeOnly, Scopes } from '@zt/service-utils';
+import { Registry } from 'prom-client';
 import { ServiceMetrics } from './service-metrics';
 
 /**
@@ -28,10 +28,11 @@ export class MetricsController {
     description: 'Prometheus text exposition format',
     content: { 'text/plain': { schema: { type: 'string' } } },
   })
-  async scrape(@Res({ passthrough: true }) response: Response): Promise<string> {
-    const body = await this.metrics.registry.metrics();
-    response.setHeader('Content-Type', this.metrics.registry.contentType);
-    response.setHeader('Cache-Control', 'no-store');
-    return body;
+  // Headers through Nest, so that they hold on either HTTP adapter (Fastify's reply would
+  // replace a Content-Type set on Node's response). prom-client's default registry type.
+  @Header('Content-Type', Registry.PROMETHEUS_CONTENT_TYPE)
+  @Header('Cache-Control', 'no-store')
+  async scrape(): Promise<string> {
+    return this.metrics.registry.metrics();
   }
 }

@@ -5,6 +5,7 @@ import { Public } from '@zt/service-utils';
 import { InternalClientModule } from '../client/internal-client.module';
 import { MetricsModule } from './metrics.module';
 import { ServiceMetrics } from './service-metrics';
+import { createHttpAdapter, HTTP_ADAPTERS, type HttpAdapterKind } from '../http/http-adapter';
 
 const TOKEN = 'q3V9sLk2Xw8RzT1mN6pB4yH7cJ0dF5gA';
 // The read-only scrape credential (METRICS_TOKEN): 256 bits of base64url.
@@ -19,7 +20,7 @@ class ProbeController {
   }
 }
 
-async function appWith(callerOf?: string[]): Promise<INestApplication> {
+async function appWith(adapter: HttpAdapterKind, callerOf?: string[]): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({
     imports: [
       MetricsModule.forRoot({ serviceName: 'probe', processMetrics: false }),
@@ -49,12 +50,12 @@ async function appWith(callerOf?: string[]): Promise<INestApplication> {
     ],
     controllers: [ProbeController],
   }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
+  const app = moduleRef.createNestApplication(createHttpAdapter(adapter), { logger: false });
   await app.listen(0, '127.0.0.1');
   return app;
 }
 
-describe(MetricsModule.name, () => {
+describe.each(HTTP_ADAPTERS)(`${MetricsModule.name} on %s`, (adapter) => {
   let app: INestApplication;
   let url: string;
 
@@ -69,7 +70,7 @@ describe(MetricsModule.name, () => {
   };
 
   beforeAll(async () => {
-    app = await appWith(['billing']);
+    app = await appWith(adapter, ['billing']);
     url = await app.getUrl();
   });
 
@@ -121,7 +122,7 @@ describe(MetricsModule.name, () => {
   });
 
   it('keeps each application in its own registry', async () => {
-    const other = await appWith();
+    const other = await appWith(adapter);
     try {
       const text = await other.get(ServiceMetrics).registry.metrics();
       expect(text).not.toContain('/items/:id');

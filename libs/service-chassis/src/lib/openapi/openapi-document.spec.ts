@@ -4,6 +4,7 @@ import { InternalOnly } from '@zt/service-utils';
 import { InternalAuthModule } from '@zt/service-utils';
 import { Public } from '@zt/service-utils';
 import { createOpenApiDocument } from './openapi-document';
+import { createHttpAdapter, HTTP_ADAPTERS } from '../http/http-adapter';
 
 const TOKEN = 'q3V9sLk2Xw8RzT1mN6pB4yH7cJ0dF5gA';
 
@@ -27,7 +28,7 @@ class ProbeController {
   }
 }
 
-describe(createOpenApiDocument.name, () => {
+describe.each(HTTP_ADAPTERS)(`${createOpenApiDocument.name} on %s`, (adapter) => {
   let app: INestApplication;
 
   beforeAll(async () => {
@@ -35,7 +36,7 @@ describe(createOpenApiDocument.name, () => {
       imports: [InternalAuthModule.forRoot({ sendToken: TOKEN, acceptedTokens: [TOKEN] })],
       controllers: [ProbeController],
     }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
+    app = moduleRef.createNestApplication(createHttpAdapter(adapter), { logger: false });
     await app.init();
   });
 

@@ -4,7 +4,7 @@ import {
   type ExecutionContext,
   ForbiddenException,
 } from '@nestjs/common';
-import type { Request } from 'express';
+import { type FrameworkRequest, nodeRequestOf } from '../http/node-message';
 import { readActingUser } from './acting-user';
 
 /**
@@ -18,7 +18,7 @@ import { readActingUser } from './acting-user';
  */
 export const ActingUser = createParamDecorator(
   (actAsUserScope: string | undefined, context: ExecutionContext) => {
-    const request = context.switchToHttp().getRequest<Request>();
+    const request = nodeRequestOf(context.switchToHttp().getRequest<FrameworkRequest>());
     const actingUser = readActingUser(request, actAsUserScope);
     if (actingUser.kind === 'user') return actingUser.userId;
     if (actingUser.status === 403) throw new ForbiddenException(actingUser.body);

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { FrameworkRequest } from '../http/node-message';
 import { readSingleHeader } from '../http/single-header';
 import { verifiedCallerOf } from './verified-caller';
 
@@ -25,7 +25,7 @@ export type ActingUserResult =
  * (DESIGN section 9). A missing, repeated or malformed header is a 400.
  */
 export function readActingUser(
-  request: IncomingMessage,
+  request: FrameworkRequest,
   actAsUserScope: string | undefined,
 ): ActingUserResult {
   const caller = verifiedCallerOf(request);

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import type { InternalAuthConfig, InternalAuthMode } from '../config/internal-auth.config';
+import { requestPathOf } from '../http/node-message';
 import { readSingleHeader } from '../http/single-header';
 import type { JwtVerifier } from '../tokens/jwt-verifier';
 import { createServiceTokenVerifier, type ServiceCaller } from '../tokens/service-token';
@@ -289,7 +290,7 @@ export class InternalAuthCheck {
         reason: refusal.reason,
         ...(refusal.detail === undefined ? {} : { detail: refusal.detail }),
         method: request.method,
-        path: pathOf(request),
+        path: requestPathOf(request),
       });
       this.events?.shadowDenied?.(refusal.reason);
     }
@@ -304,7 +305,7 @@ export class InternalAuthCheck {
       remote_address: request.socket?.remoteAddress,
       method: request.method,
       // The path only: a query string may carry a misplaced credential.
-      path: pathOf(request),
+      path: requestPathOf(request),
     });
     this.events?.denied(reason);
     return refusalAnswer(reason);
@@ -399,12 +400,6 @@ function readBearer(request: IncomingMessage): string | Refusal {
   const token = BEARER.exec(header.value)?.[1];
   if (token === undefined) return { reason: 'bearer_malformed' };
   return token;
-}
-
-// Express rewrites `url` inside a mounted router; `originalUrl` is what the client asked.
-function pathOf(request: IncomingMessage): string {
-  const url = (request as { originalUrl?: string }).originalUrl ?? request.url ?? '';
-  return url.split('?')[0];
 }
 
 function isRefused(value: Proof | Refused): value is Refused {

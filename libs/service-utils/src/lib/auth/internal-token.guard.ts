@@ -14,8 +14,13 @@ import {
   UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
-import type { ServerResponse } from 'node:http';
+import {
+  type FrameworkRequest,
+  type FrameworkResponse,
+  nodeRequestOf,
+  nodeResponseOf,
+  requestPathOf,
+} from '../http/node-message';
 import type { InternalAuthConfig } from '../config/internal-auth.config';
 import {
   InternalAuthCheck,
@@ -105,7 +110,7 @@ export class InternalTokenGuard implements CanActivate, OnApplicationBootstrap {
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const route = this.ruleOf(context.getClass(), context.getHandler());
     if (route.open) return true;
-    const request = context.switchToHttp().getRequest<Request>();
+    const request = nodeRequestOf(context.switchToHttp().getRequest<FrameworkRequest>());
     const decision = route.scrape
       ? this.check.checkScrape(request, route)
       : this.check.check(request, route);
@@ -121,7 +126,7 @@ export class InternalTokenGuard implements CanActivate, OnApplicationBootstrap {
   // token names no client, and Prometheus scrapes at its own fixed pace.
   private limit(context: ExecutionContext, scrape: boolean): true | Promise<true> {
     if (this.rateLimit === undefined || scrape) return true;
-    const request = context.switchToHttp().getRequest<Request>();
+    const request = nodeRequestOf(context.switchToHttp().getRequest<FrameworkRequest>());
     const client = verifiedCallerOf(request)?.name;
     if (client === undefined) return true;
     return this.rateLimit.admit(client).then((waitMs) => {
@@ -130,12 +135,12 @@ export class InternalTokenGuard implements CanActivate, OnApplicationBootstrap {
         event: 'internal_rate_limited',
         client,
         method: request.method,
-        path: request.path,
+        path: requestPathOf(request),
       });
-      context
-        .switchToHttp()
-        .getResponse<ServerResponse>()
-        .setHeader('Retry-After', String(Math.ceil(waitMs / 1000)));
+      nodeResponseOf(context.switchToHttp().getResponse<FrameworkResponse>()).setHeader(
+        'Retry-After',
+        String(Math.ceil(waitMs / 1000)),
+      );
       throw new HttpException({ error: 'too many requests' }, HttpStatus.TOO_MANY_REQUESTS);
     });
   }
@@ -143,7 +148,7 @@ export class InternalTokenGuard implements CanActivate, OnApplicationBootstrap {
   private enforce(context: ExecutionContext, decision: InternalAuthDecision): true {
     if (decision.kind === 'allowed') return true;
     if (decision.wwwAuthenticate !== undefined) {
-      const response = context.switchToHttp().getResponse<ServerResponse>();
+      const response = nodeResponseOf(context.switchToHttp().getResponse<FrameworkResponse>());
       response.setHeader('WWW-Authenticate', decision.wwwAuthenticate);
     }
     switch (decision.status) {

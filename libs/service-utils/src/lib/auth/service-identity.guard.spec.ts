@@ -1,6 +1,6 @@
 import { Controller, Get, type INestApplication, Logger, Req } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import type { Request } from 'express';
+import type { FrameworkRequest } from '../http/node-message';
 import { SignJWT } from 'jose';
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
@@ -18,6 +18,7 @@ import { Scopes } from './scopes.decorator';
 import { verifiedCallerOf } from './verified-caller';
 import { listRoutes } from '../routes/route-inventory';
 import { startTestIssuer, type TestIssuer } from '../../testing/test-issuer';
+import { TEST_HTTP_ADAPTERS, testHttpAdapter } from '../../testing/http-adapters';
 
 // The guard's service-identity modes (DESIGN section 9), each over real HTTP against a real
 // Nest app, with service tokens signed like the issuer's and its JWKS served by a real server.
@@ -28,7 +29,7 @@ const AUDIENCE = 'billing-server';
 class ProbeController {
   @Scopes('billing:charge')
   @Get('charge')
-  charge(@Req() request: Request): { caller: string | null } {
+  charge(@Req() request: FrameworkRequest): { caller: string | null } {
     return { caller: verifiedCallerOf(request)?.name ?? null };
   }
 
@@ -92,7 +93,7 @@ function get(url: string, rawHeaders: string[] = []): Promise<Answer> {
   });
 }
 
-describe('InternalTokenGuard with service identity', () => {
+describe.each(TEST_HTTP_ADAPTERS)('InternalTokenGuard with service identity on %s', (adapter) => {
   let issuer: TestIssuer;
   const apps: INestApplication[] = [];
 
@@ -139,7 +140,7 @@ describe('InternalTokenGuard with service identity', () => {
       imports: [eventsModule, InternalAuthModule.forRoot(config)],
       controllers: [ProbeController],
     }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
+    const app = moduleRef.createNestApplication(testHttpAdapter(adapter), { logger: false });
     await app.listen(0, '127.0.0.1');
     apps.push(app);
     return { url: await app.getUrl(), events };

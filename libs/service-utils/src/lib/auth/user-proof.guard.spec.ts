@@ -11,6 +11,7 @@ import { ActsForUser } from './acts-for-user.decorator';
 import { InternalAuthModule } from './internal-auth.module';
 import { Scopes } from './scopes.decorator';
 import { UserProofModule } from './user-proof.module';
+import { TEST_HTTP_ADAPTERS, testHttpAdapter } from '../../testing/http-adapters';
 
 // @ActsForUser() and its guard over real HTTP against a real Nest app, behind the real
 // internal guard in jwt mode, with tokens signed like the issuer's and its JWKS served.
@@ -86,7 +87,7 @@ function send(method: string, url: string, rawHeaders: string[], json?: unknown)
   });
 }
 
-describe('UserProofGuard (@ActsForUser)', () => {
+describe.each(TEST_HTTP_ADAPTERS)('UserProofGuard (@ActsForUser) on %s', (adapter) => {
   let issuer: TestIssuer;
   const apps: INestApplication[] = [];
 
@@ -122,7 +123,7 @@ describe('UserProofGuard (@ActsForUser)', () => {
       imports: [InternalAuthModule.forRoot(internal), UserProofModule.forRoot(config)],
       controllers: [ProbeController],
     }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
+    const app = moduleRef.createNestApplication(testHttpAdapter(adapter), { logger: false });
     await app.listen(0, '127.0.0.1');
     apps.push(app);
     return app.getUrl();

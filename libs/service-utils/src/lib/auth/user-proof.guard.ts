@@ -11,8 +11,14 @@ import {
   UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import {
+  type FrameworkRequest,
+  type FrameworkResponse,
+  nodeRequestOf,
+  nodeResponseOf,
+  requestPathOf,
+} from '../http/node-message';
 import type { UserProofConfig } from '../config/user-proof.config';
 import { readSingleHeader } from '../http/single-header';
 import type { JwtVerifier } from '../tokens/jwt-verifier';
@@ -96,7 +102,7 @@ export class UserProofGuard implements CanActivate, OnApplicationBootstrap {
       context.getClass(),
     ]);
     if (named === undefined) return true;
-    const request = context.switchToHttp().getRequest<Request>();
+    const request = nodeRequestOf(context.switchToHttp().getRequest<FrameworkRequest>());
     const header = readSingleHeader(request, USER_ASSERTION_HEADER);
     if (header.kind === 'absent') return this.deny(context, 'assertion_missing');
     if (header.kind === 'repeated') return this.deny(context, 'assertion_repeated');
@@ -118,7 +124,8 @@ export class UserProofGuard implements CanActivate, OnApplicationBootstrap {
   }
 
   private check(context: ExecutionContext, named: NamedUser, assertion: UserAssertion): true {
-    const request = context.switchToHttp().getRequest<Request>();
+    const framework = context.switchToHttp().getRequest<FrameworkRequest>();
+    const request = nodeRequestOf(framework);
     const caller = verifiedCallerOf(request);
     if (!caller) return this.deny(context, 'no_verified_caller');
     if (assertion.actor !== caller.name) return this.deny(context, 'actor_not_caller');
@@ -131,7 +138,7 @@ export class UserProofGuard implements CanActivate, OnApplicationBootstrap {
     }
     // A user named in the path or a header is compared now; one in the body once it is read
     // (after guards, by the chassis), by UserProofInterceptor, still before any handler.
-    if (!('body' in named) && namedUserOf(request, named) !== assertion.userId) {
+    if (!('body' in named) && namedUserOf(framework, named) !== assertion.userId) {
       return this.deny(context, 'other_user');
     }
     setProvenUser(request, assertion);
@@ -139,15 +146,16 @@ export class UserProofGuard implements CanActivate, OnApplicationBootstrap {
   }
 
   private deny(context: ExecutionContext, reason: UserProofDeniedReason, detail?: string): never {
-    logUserProofDenied(this.logger, context.switchToHttp().getRequest<Request>(), reason, detail);
+    const request = nodeRequestOf(context.switchToHttp().getRequest<FrameworkRequest>());
+    logUserProofDenied(this.logger, request, reason, detail);
     switch (reason) {
       case 'assertion_missing':
       case 'assertion_repeated':
       case 'assertion_rejected':
-        context
-          .switchToHttp()
-          .getResponse<ServerResponse>()
-          .setHeader('WWW-Authenticate', CHALLENGE);
+        nodeResponseOf(context.switchToHttp().getResponse<FrameworkResponse>()).setHeader(
+          'WWW-Authenticate',
+          CHALLENGE,
+        );
         throw new UnauthorizedException(USER_PROOF_REQUIRED_BODY);
       case 'keys_unavailable':
         throw new ServiceUnavailableException({ error: 'auth unavailable' });
@@ -163,7 +171,7 @@ export class UserProofGuard implements CanActivate, OnApplicationBootstrap {
 /** The one `user_proof_denied` log line of a refusal: reason, caller, method, path; no token. */
 export function logUserProofDenied(
   logger: Logger,
-  request: Request,
+  request: IncomingMessage,
   reason: UserProofDeniedReason,
   detail?: string,
 ): void {
@@ -173,17 +181,21 @@ export function logUserProofDenied(
     ...(detail === undefined ? {} : { detail }),
     caller: verifiedCallerOf(request)?.name ?? null,
     method: request.method,
-    path: request.path,
+    path: requestPathOf(request),
   });
 }
 
-/** The user the request names where the route says; `undefined` when it names none there. */
-export function namedUserOf(request: Request, named: NamedUser): string | undefined {
+/**
+ * The user the request names where the route says; `undefined` when it names none there.
+ * `request` is the adapter's request: route parameters and the parsed body live on it.
+ */
+export function namedUserOf(request: FrameworkRequest, named: NamedUser): string | undefined {
   if ('header' in named) {
-    const header = readSingleHeader(request, USER_ID_HEADER);
+    const header = readSingleHeader(nodeRequestOf(request), USER_ID_HEADER);
     return header.kind === 'single' ? header.value : undefined;
   }
-  const source: unknown = 'param' in named ? request.params : request.body;
+  const parsed = request as { params?: unknown; body?: unknown };
+  const source: unknown = 'param' in named ? parsed.params : parsed.body;
   if (typeof source !== 'object' || source === null || Array.isArray(source)) return undefined;
   // Own properties only: `__proto__` or `constructor` name nobody.
   if (!Object.prototype.hasOwnProperty.call(source, 'param' in named ? named.param : named.body)) {

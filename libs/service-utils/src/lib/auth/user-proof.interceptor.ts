@@ -9,7 +9,7 @@ import {
   Optional,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import { type FrameworkRequest, nodeRequestOf } from '../http/node-message';
 import type { UserProofConfig } from '../config/user-proof.config';
 import { provenUserOf } from './proven-user';
 import { ACTS_FOR_USER_KEY, type NamedUser, USER_PROOF_CONFIG } from './user-proof.constants';
@@ -42,9 +42,10 @@ export class UserProofInterceptor implements NestInterceptor {
       context.getClass(),
     ]);
     if (named === undefined || !('body' in named)) return next.handle();
-    const request = context.switchToHttp().getRequest<Request>();
+    const framework = context.switchToHttp().getRequest<FrameworkRequest>();
+    const request = nodeRequestOf(framework);
     const proven = provenUserOf(request);
-    if (!proven || namedUserOf(request, named) !== proven.userId) {
+    if (!proven || namedUserOf(framework, named) !== proven.userId) {
       logUserProofDenied(this.logger, request, proven ? 'other_user' : 'no_verified_caller');
       throw new ForbiddenException(USER_PROOF_FORBIDDEN_BODY);
     }

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import { type FrameworkRequest, nodeRequestOf } from './node-message';
 
 /** What a request carries under one header name. */
 export type HeaderPresence =
@@ -11,9 +11,9 @@ export type HeaderPresence =
  * comma-separated value, which would hide a second, attacker-supplied copy; this looks at
  * the raw header list instead. Header names compare case-insensitively.
  */
-export function readSingleHeader(request: IncomingMessage, name: string): HeaderPresence {
+export function readSingleHeader(request: FrameworkRequest, name: string): HeaderPresence {
   const wanted = name.toLowerCase();
-  const raw = request.rawHeaders;
+  const raw = nodeRequestOf(request).rawHeaders;
   let value: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i].toLowerCase() !== wanted) continue;

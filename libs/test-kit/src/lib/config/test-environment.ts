@@ -40,14 +40,34 @@ export function npmProcessEnvironment(): Record<string, string> {
   };
 }
 
-/** The inherited variables a child service process needs (not the developer's secrets). */
+/**
+ * The inherited variables a child service process needs (not the developer's secrets), and
+ * `HTTP_ADAPTER` when {@link stackHttpAdapter} names one.
+ */
 export function inheritedProcessEnvironment(): Record<string, string> {
   const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ', 'NODE_OPTIONS'];
-  return Object.fromEntries(
-    keep.flatMap((name) =>
-      process.env[name] === undefined ? [] : [[name, process.env[name] as string]],
+  const adapter = stackHttpAdapter();
+  return {
+    ...Object.fromEntries(
+      keep.flatMap((name) =>
+        process.env[name] === undefined ? [] : [[name, process.env[name] as string]],
+      ),
     ),
-  );
+    ...(adapter === undefined ? {} : { HTTP_ADAPTER: adapter }),
+  };
+}
+
+/**
+ * `E2E_HTTP_ADAPTER`: the `HTTP_ADAPTER` (`express` or `fastify`) of every service the
+ * end-to-end suites start; the services' own default (Express) when unset.
+ */
+export function stackHttpAdapter(): 'express' | 'fastify' | undefined {
+  const adapter = process.env['E2E_HTTP_ADAPTER']?.trim();
+  if (!adapter) return undefined;
+  if (adapter !== 'express' && adapter !== 'fastify') {
+    throw new Error(`E2E_HTTP_ADAPTER must be express or fastify, not "${adapter}"`);
+  }
+  return adapter;
 }
 
 /**
