@@ -61,6 +61,7 @@ const SCENARIOS: readonly Scenario[] = [
 // followed by the context comparisons that explain it; then service identity (issue 13).
 const REPORT_ORDER = [
   'framework-floor',
+  'framework-floor-fastify',
   'guard-memory',
   'guard-postgres',
   'guard-own-code',
@@ -68,7 +69,10 @@ const REPORT_ORDER = [
   'log-writes',
   'guarded-route',
   'guarded-route-tail',
+  'guarded-route-fastify',
+  'guarded-route-fastify-tail',
   'internal-hop',
+  'internal-hop-fastify',
   'breaker',
   'client-overhead',
   'client-axios',

@@ -1,4 +1,5 @@
-// 1. Framework floor: raw node:http hello against the same route in NestJS (defaults).
+// 1. Framework floor: raw node:http hello against the same route in NestJS (defaults), and
+// NestJS on Fastify against NestJS on Express (context for the adapter rows).
 import type { ServiceProcess } from '@zt/stack-launcher';
 import { alternate } from '../lib/compare';
 import type { BenchContext } from '../lib/context';
@@ -15,9 +16,12 @@ export const GROUP = 'floor';
 
 export async function run(ctx: BenchContext): Promise<ScenarioResult[]> {
   const { settings } = ctx;
-  const [raw, nest] = await Promise.all([
+  const [raw, nest, nestFastify] = await Promise.all([
     ctx.group.startServer('raw-hello', ctx.paths.fixture('raw-hello.ts')),
     ctx.group.startServer('nest-hello', ctx.paths.built('nest-hello.js')),
+    ctx.group.startServer('nest-hello (fastify)', ctx.paths.built('nest-hello.js'), {
+      env: { HTTP_ADAPTER: 'fastify' },
+    }),
   ]);
   try {
     const load = (server: ServiceProcess) => (seconds: number) =>
@@ -38,9 +42,25 @@ export async function run(ctx: BenchContext): Promise<ScenarioResult[]> {
       ...settings,
       log: ctx.log,
     });
-    return [comparisonResult(definition, measured)];
+    const adapters: ComparisonDefinition = {
+      id: 'framework-floor-fastify',
+      group: GROUP,
+      title: 'NestJS on Fastify vs NestJS on Express: the same hello',
+      baseline: { label: 'NestJS 11 (Express) hello, defaults', request: 'GET /hello' },
+      subject: { label: 'NestJS 11 (Fastify) hello, defaults', request: 'GET /hello' },
+      load: loadDescription(settings, settings.connections),
+      notes: 'Context for the adapter rows (HTTP_ADAPTER): what the platform alone gains or loses.',
+    };
+    ctx.log(`${adapters.id}: ${adapters.title}`);
+    const onFastify = await alternate({
+      baseline: load(nest),
+      subject: load(nestFastify),
+      ...settings,
+      log: ctx.log,
+    });
+    return [comparisonResult(definition, measured), comparisonResult(adapters, onFastify)];
   } finally {
-    await Promise.all([raw.stop(), nest.stop()]);
+    await Promise.all([raw.stop(), nest.stop(), nestFastify.stop()]);
   }
 }
 

@@ -34,6 +34,7 @@ interface Results {
 
 const COMPARISONS = [
   'framework-floor',
+  'framework-floor-fastify',
   'guard-memory',
   'guard-postgres',
   'guard-own-code',
@@ -41,7 +42,10 @@ const COMPARISONS = [
   'log-writes',
   'guarded-route',
   'guarded-route-tail',
+  'guarded-route-fastify',
+  'guarded-route-fastify-tail',
   'internal-hop',
+  'internal-hop-fastify',
   'breaker',
   'client-overhead',
   'client-axios',
@@ -71,6 +75,8 @@ const NEEDS_A_SERVER = new Set([
   'guard-postgres',
   'guarded-route',
   'guarded-route-tail',
+  'guarded-route-fastify',
+  'guarded-route-fastify-tail',
   'ledger-postgres-spread',
   'ledger-postgres-hot',
   'ledger-round-trips-postgres',
