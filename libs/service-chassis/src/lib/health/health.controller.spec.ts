@@ -49,7 +49,7 @@ describe.each(HTTP_ADAPTERS)(`${HealthController.name} on %s`, (adapter) => {
         { provide: InternalHttpClient, useValue: board },
       ],
     }).compile();
-    app = moduleRef.createNestApplication(createHttpAdapter(adapter), { logger: false });
+    app = moduleRef.createNestApplication(await createHttpAdapter(adapter), { logger: false });
     await app.listen(0, '127.0.0.1');
     url = await app.getUrl();
   });

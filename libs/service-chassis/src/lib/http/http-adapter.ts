@@ -1,6 +1,5 @@
 import type { AbstractHttpAdapter } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { REQUEST_ID_HEADER, resolveRequestId } from '../logging/request-id';
 import { recordRoute } from './matched-route';
@@ -43,7 +42,7 @@ const NAMED_WILDCARD = /\*[A-Za-z_$][\w$]*$/;
  *   metrics (`matchedRoute`); the request id is the platform's (`resolveRequestId`), which
  *   Fastify echoes in `X-Request-ID` even without `LoggingModule`.
  */
-export function createHttpAdapter(kind: HttpAdapterKind): AbstractHttpAdapter {
+export async function createHttpAdapter(kind: HttpAdapterKind): Promise<AbstractHttpAdapter> {
   if (kind === 'express') {
     const adapter = new ExpressAdapter();
     adapter.getInstance().disable('x-powered-by');
@@ -53,6 +52,8 @@ export function createHttpAdapter(kind: HttpAdapterKind): AbstractHttpAdapter {
     });
     return adapter;
   }
+  // Loaded only here, so that a service on Express does not hold Fastify in memory.
+  const { FastifyAdapter } = await import('@nestjs/platform-fastify');
   const adapter = new FastifyAdapter({
     // Fastify routes a request (and answers a malformed path itself, echoing it) before any
     // hook runs: the refusals wrap its handler instead.

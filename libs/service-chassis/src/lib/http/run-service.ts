@@ -52,7 +52,7 @@ export const WRITE_OPENAPI_OPTION = '--write-openapi=';
 export async function createServiceApp(definition: ServiceDefinition): Promise<INestApplication> {
   const app = await NestFactory.create(
     definition.module,
-    createHttpAdapter(definition.service.httpAdapter),
+    await createHttpAdapter(definition.service.httpAdapter),
     {
       bodyParser: false,
       // Until pino is in place, lines wait in a buffer; if the application fails to start,

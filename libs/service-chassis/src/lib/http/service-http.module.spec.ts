@@ -47,7 +47,7 @@ describe.each(HTTP_ADAPTERS)(`${ServiceHttpModule.name} on %s`, (adapter) => {
       controllers: [ProbeController],
     }).compile();
     // As createServiceApp does: no body parser before the guard.
-    app = moduleRef.createNestApplication(createHttpAdapter(adapter), {
+    app = moduleRef.createNestApplication(await createHttpAdapter(adapter), {
       logger: false,
       bodyParser: false,
     });

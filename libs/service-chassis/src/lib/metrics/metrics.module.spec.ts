@@ -50,7 +50,7 @@ async function appWith(adapter: HttpAdapterKind, callerOf?: string[]): Promise<I
     ],
     controllers: [ProbeController],
   }).compile();
-  const app = moduleRef.createNestApplication(createHttpAdapter(adapter), { logger: false });
+  const app = moduleRef.createNestApplication(await createHttpAdapter(adapter), { logger: false });
   await app.listen(0, '127.0.0.1');
   return app;
 }

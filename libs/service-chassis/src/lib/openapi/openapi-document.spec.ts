@@ -36,7 +36,7 @@ describe.each(HTTP_ADAPTERS)(`${createOpenApiDocument.name} on %s`, (adapter) =>
       imports: [InternalAuthModule.forRoot({ sendToken: TOKEN, acceptedTokens: [TOKEN] })],
       controllers: [ProbeController],
     }).compile();
-    app = moduleRef.createNestApplication(createHttpAdapter(adapter), { logger: false });
+    app = moduleRef.createNestApplication(await createHttpAdapter(adapter), { logger: false });
     await app.init();
   });
 
