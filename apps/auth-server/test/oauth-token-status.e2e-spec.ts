@@ -6,6 +6,7 @@ import {
   ServiceIdentityStack,
   type TestResponse,
   testBackends,
+  waitForLogLine,
 } from '@zt/test-kit';
 import { decodeJwt } from 'jose';
 import { randomUUID } from 'node:crypto';
@@ -232,10 +233,13 @@ describe.each(testBackends())('auth-server introspection and revocation, on %s',
     await introspect('billing-server', token);
     await revoke('backend', token);
     const auth = sut.stack.process('auth-server');
+    // Lines are written in the background (LOG_WRITES=buffered): wait for the last one.
+    expect(
+      await waitForLogLine(auth, (line) => line['event'] === 'service_token_revoked'),
+    ).toBeDefined();
     const output = auth.output();
     const events = jsonLogLines(auth).map((line) => line['event']);
     expect(events).toContain('service_token_introspected');
-    expect(events).toContain('service_token_revoked');
     const [, , signature] = token.split('.');
     for (const value of [signature, sut.secretOf('backend'), sut.secretOf('billing-server')]) {
       expect(output).not.toContain(value);
