@@ -1,6 +1,7 @@
 // Builds the benchmark's Nest fixtures (bench/src) the way the services are built, into
-// dist/bench: guard-server.js, nest-hello.js and client-loop.js. The runner (run.ts) and
-// the plain-Node fixtures (fixtures/*.ts) need no build: tsx runs them.
+// dist/bench: guard-server.js, nest-hello.js, client-loop.js, and allocation-probe.js (a
+// preload, not a fixture). The runner (run.ts) and the plain-Node fixtures (fixtures/*.ts)
+// need no build: tsx runs them.
 const { NxAppWebpackPlugin } = require('@nx/webpack/app-plugin');
 const { join } = require('path');
 
@@ -20,6 +21,7 @@ module.exports = {
       additionalEntryPoints: [
         { entryName: 'nest-hello', entryPath: './src/nest-hello.ts' },
         { entryName: 'client-loop', entryPath: './src/client-loop.ts' },
+        { entryName: 'allocation-probe', entryPath: './src/allocation-probe.ts' },
       ],
       tsConfig: './tsconfig.app.json',
       assets: [],

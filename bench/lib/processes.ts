@@ -176,7 +176,11 @@ export class ProcessGroup {
   async startServer(
     name: string,
     main: string,
-    { env = {}, timeoutMs = 90_000 }: { env?: Environment; timeoutMs?: number } = {},
+    {
+      env = {},
+      timeoutMs = 90_000,
+      nodeArgs = [],
+    }: { env?: Environment; timeoutMs?: number; nodeArgs?: readonly string[] } = {},
   ): Promise<ServiceProcess> {
     const { startProcess } = await loadLauncher();
     return this.#track(
@@ -185,7 +189,7 @@ export class ProcessGroup {
         name,
         main,
         env: await childEnvironment(env),
-        nodeArgs: [...this.nodeArgs, ...loaderArgs(main)],
+        nodeArgs: [...this.nodeArgs, ...nodeArgs, ...loaderArgs(main)],
         logFile: this.#logFile(name),
         startTimeoutMs: timeoutMs,
       }),
@@ -204,7 +208,14 @@ export class ProcessGroup {
       env = {},
       port,
       urls,
-    }: { env?: Environment; port?: number; urls?: Partial<Record<ServiceName, string>> } = {},
+      nodeArgs = [],
+    }: {
+      env?: Environment;
+      port?: number;
+      urls?: Partial<Record<ServiceName, string>>;
+      /** Options for this child's `node`, after the group's. */
+      nodeArgs?: readonly string[];
+    } = {},
   ): Promise<ServiceProcess> {
     const { startService } = await loadLauncher();
     return this.#track(
@@ -214,7 +225,7 @@ export class ProcessGroup {
         port,
         urls,
         env: await childEnvironment(env),
-        nodeArgs: this.nodeArgs,
+        nodeArgs: [...this.nodeArgs, ...nodeArgs],
         logFile: this.#logFile(label),
       }),
     );

@@ -309,29 +309,53 @@ function rateTable(rates: ReadonlyArray<RateResult | SkippedResult>): string[] {
 }
 
 function countTable(counts: ReadonlyArray<CountResult | SkippedResult>): string[] {
-  if (counts.length === 0) return [];
-  const row = (s: CountResult | SkippedResult): string => {
-    if (s.status !== 'ok') {
-      return `| ${s.title} | skipped: ${s.reason} | | | ${s.target ? targetText(s.target) : ''} |`;
-    }
-    const { perOperation } = s.metrics;
-    const target = s.target
-      ? `${targetText(s.target)}: ${s.target.met ? 'met' : '**missed**'}`
-      : 'context';
-    return `| ${s.title} | **${fmt(perOperation.median, 2)}** (${fmt(perOperation.min, 2)}-${fmt(perOperation.max, 2)}) | ${s.counts.operations} | ${s.counts.counted} | ${target} |`;
-  };
+  const roundTrips = counts.filter((s) => (s.counter ?? 'round-trips') === 'round-trips');
+  const allocation = counts.filter((s) => s.counter === 'allocation');
   return [
-    "Database round trips per operation, read from the billing server's `/metrics`",
-    '(`billing_database_round_trips_total` over `billing_ledger_operations_total`):',
-    '',
-    '| Counter | Per operation, median of the windows (min-max) | operations | round trips | Target |',
-    '| --- | ---: | ---: | ---: | --- |',
-    ...counts.map(row),
-    '',
-    'Each window: the difference of two scrapes around a burst of requests sent one at a time;',
-    'a round trip is a statement, or a BEGIN, COMMIT or ROLLBACK (one call into PGlite).',
-    '',
+    ...(roundTrips.length === 0
+      ? []
+      : [
+          "Database round trips per operation, read from the billing server's `/metrics`",
+          '(`billing_database_round_trips_total` over `billing_ledger_operations_total`):',
+          '',
+          '| Counter | Per operation, median of the windows (min-max) | operations | round trips | Target |',
+          '| --- | ---: | ---: | ---: | --- |',
+          ...roundTrips.map((s) => countRow(s, 1)),
+          '',
+          'Each window: the difference of two scrapes around a burst of requests sent one at a time;',
+          'a round trip is a statement, or a BEGIN, COMMIT or ROLLBACK (one call into PGlite).',
+          '',
+        ]),
+    ...(allocation.length === 0
+      ? []
+      : [
+          "KiB allocated on V8's heap per request, read by the allocation probe preloaded into the",
+          'server (bench/src/allocation-probe.ts):',
+          '',
+          '| Server | KiB per request, median of the windows (min-max) | requests | KiB allocated | Target |',
+          '| --- | ---: | ---: | ---: | --- |',
+          ...allocation.map((s) => countRow(s, 1024)),
+          '',
+          'Each window: the load named in the scenario, between two signals to the probe; what the',
+          'heap grew by between garbage collections over the requests answered.',
+          '',
+        ]),
   ];
+}
+
+/** One row of a count table, the counts divided by `unit` (1024: KiB). */
+function countRow(s: CountResult | SkippedResult, unit: number): string {
+  if (s.status !== 'ok') {
+    return `| ${s.title} | skipped: ${s.reason} | | | ${s.target ? targetText(s.target) : ''} |`;
+  }
+  const { perOperation } = s.metrics;
+  const target = s.target
+    ? `${targetText(s.target)}: ${s.target.met ? 'met' : '**missed**'}`
+    : 'context';
+  const [median, min, max] = [perOperation.median, perOperation.min, perOperation.max].map(
+    (value) => fmt(value / unit, 2),
+  );
+  return `| ${s.title} | **${median}** (${min}-${max}) | ${s.counts.operations} | ${Math.round(s.counts.counted / unit)} | ${target} |`;
 }
 
 function targetLine(s: ScenarioResult & { target: Target }): string {

@@ -31,6 +31,7 @@ export interface ScenarioDefinition {
   readonly group: string;
   readonly title: string;
   readonly kind?: 'comparison' | 'memory' | 'rate' | 'count';
+  readonly counter?: CountResult['counter'];
   readonly baseline?: SideLabel;
   readonly subject?: SideLabel;
   readonly load?: ComparisonLoad;
@@ -130,13 +131,16 @@ export interface RateResult {
 
 /**
  * A count per operation read from a service's own counters (not a comparison): the database
- * round trips of one deduct, from the billing server's `/metrics`.
+ * round trips of one deduct, from the billing server's `/metrics`, or the bytes a process
+ * allocates per request, from the allocation probe preloaded into it.
  */
 export interface CountResult {
   readonly id: string;
   readonly group: string;
   readonly title: string;
   readonly kind: 'count';
+  /** What is counted (results written before there were two: round trips). */
+  readonly counter?: 'round-trips' | 'allocation';
   readonly status: 'ok';
   readonly baseline?: undefined;
   readonly subject?: undefined;
@@ -159,6 +163,7 @@ export interface SkippedResult {
   readonly group: string;
   readonly title: string;
   readonly kind: 'comparison' | 'memory' | 'rate' | 'count';
+  readonly counter?: CountResult['counter'];
   readonly status: 'skipped';
   readonly reason: string;
   readonly baseline?: SideLabel;
@@ -203,6 +208,7 @@ export function skippedResult(definition: ScenarioDefinition, reason: string): S
     group: definition.group,
     title: definition.title,
     kind: definition.kind ?? 'comparison',
+    ...(definition.counter === undefined ? {} : { counter: definition.counter }),
     status: 'skipped',
     reason,
     baseline: definition.baseline,

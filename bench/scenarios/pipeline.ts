@@ -1,13 +1,17 @@
 // 7. The shared pipeline on a real route: billing's guarded GET /balance/:user_id (PostgreSQL)
 // against the bare NestJS hello, both under 16 connections, for throughput and for the tail
-// (p99 / p50 of the guarded route: queueing for the database pool, GC pauses).
+// (p99 / p50 of the guarded route: queueing for the database pool, GC pauses), and the bytes
+// each allocates per request.
 import type { ServiceProcess } from '@zt/stack-launcher';
+import { AllocationProbe } from '../lib/allocation';
 import { alternate, type RoundEntry } from '../lib/compare';
 import { type BenchContext, scratchDatabase } from '../lib/context';
-import { hammer } from '../lib/load';
+import { assertMostlyOk, hammer, type HammerOptions } from '../lib/load';
 import {
   type ComparisonDefinition,
   comparisonResult,
+  type CountResult,
+  type ScenarioDefinition,
   type ScenarioResult,
   skippedResult,
 } from '../lib/result';
@@ -65,13 +69,39 @@ function tailDefinition(adapter: Adapter): Omit<ComparisonDefinition, 'load'> {
   };
 }
 
+/** Bytes allocated per request by the hello (`adapter` undefined) or by billing's route. */
+function allocationDefinition(adapter: Adapter | undefined): ScenarioDefinition {
+  const on = adapter === 'fastify' ? 'Fastify' : 'Express';
+  return {
+    id:
+      adapter === undefined
+        ? 'allocation-nest-hello'
+        : routeDefinition(adapter).id.replace('guarded-route', 'allocation-guarded-route'),
+    group: GROUP,
+    title:
+      adapter === undefined
+        ? 'Allocation per request: the bare NestJS (Express) hello, GET /hello'
+        : `Allocation per request: billing's guarded GET /balance on ${on}`,
+    kind: 'count',
+    counter: 'allocation',
+    notes:
+      adapter === undefined
+        ? 'What NestJS on Express allocates for a request before any code of ours: the floor of the rows below.'
+        : "Everything the process allocates while answering: the adapter, the chassis, the kit's guard, the request line and pg's query and row.",
+  };
+}
+
 export async function run(ctx: BenchContext): Promise<ScenarioResult[]> {
   const { settings } = ctx;
   const load = { ...loadDescription(settings, CONNECTIONS), database: 'postgres' };
-  const definitions = ADAPTERS.flatMap((adapter) => [
-    routeDefinition(adapter),
-    tailDefinition(adapter),
-  ]);
+  const definitions = [
+    allocationDefinition(undefined),
+    ...ADAPTERS.flatMap((adapter) => [
+      routeDefinition(adapter),
+      tailDefinition(adapter),
+      allocationDefinition(adapter),
+    ]),
+  ];
   if (ctx.postgres.reason !== undefined) {
     return definitions.map((definition) =>
       skippedResult({ ...definition, load }, ctx.postgres.reason ?? 'no PostgreSQL'),
@@ -80,11 +110,20 @@ export async function run(ctx: BenchContext): Promise<ScenarioResult[]> {
   const results: ScenarioResult[] = [];
   let hello: ServiceProcess | undefined;
   try {
-    hello = await ctx.group.startServer('nest-hello (pipeline)', ctx.paths.built('nest-hello.js'));
+    const probe = AllocationProbe.of(ctx, 'nest-hello');
+    hello = await ctx.group.startServer('nest-hello (pipeline)', ctx.paths.built('nest-hello.js'), {
+      env: probe.env,
+      nodeArgs: probe.nodeArgs,
+    });
     const helloUrl = `${hello.url}/hello`;
     for (const adapter of ADAPTERS) {
       results.push(...(await guardedRoute(ctx, adapter, helloUrl, load)));
     }
+    results.unshift(
+      await measureAllocation(ctx, allocationDefinition(undefined), hello, probe, {
+        url: helloUrl,
+      }),
+    );
     return results;
   } finally {
     await hello?.stop();
@@ -99,11 +138,18 @@ async function guardedRoute(
 ): Promise<ScenarioResult[]> {
   const { settings } = ctx;
   const databaseUrl = await scratchDatabase(ctx);
+  const probe = AllocationProbe.of(ctx, `billing-${adapter}`);
   const billing = await ctx.group.startService(
     `billing-server (pipeline, ${adapter})`,
     'billing-server',
     {
-      env: { INTERNAL_SERVICE_TOKEN: ctx.token, DATABASE_URL: databaseUrl, HTTP_ADAPTER: adapter },
+      env: {
+        INTERNAL_SERVICE_TOKEN: ctx.token,
+        DATABASE_URL: databaseUrl,
+        HTTP_ADAPTER: adapter,
+        ...probe.env,
+      },
+      nodeArgs: probe.nodeArgs,
     },
   );
   try {
@@ -133,10 +179,61 @@ async function guardedRoute(
     return [
       comparisonResult({ ...route, load }, measured),
       comparisonResult({ ...tailDefinition(adapter), load }, tail),
+      await measureAllocation(ctx, allocationDefinition(adapter), billing, probe, {
+        url: balanceUrl,
+        headers,
+      }),
     ];
   } finally {
     await billing.stop();
   }
+}
+
+/**
+ * Bytes `server` allocates per request under 16 connections: one window of `request` per
+ * round, each as long as a side of a comparison, read by the probe it was started with.
+ */
+async function measureAllocation(
+  ctx: BenchContext,
+  definition: ScenarioDefinition,
+  server: ServiceProcess,
+  probe: AllocationProbe,
+  request: Pick<HammerOptions, 'url' | 'headers'>,
+): Promise<CountResult> {
+  ctx.log(`${definition.id}: ${definition.title}`);
+  const perRequest: number[] = [];
+  let requests = 0;
+  let allocated = 0;
+  for (let round = 0; round < ctx.settings.rounds; round += 1) {
+    const window = await probe.measure(server, async () => {
+      const measured = await hammer({
+        ...request,
+        connections: CONNECTIONS,
+        seconds: ctx.settings.seconds,
+      });
+      assertMostlyOk(definition.id, measured);
+      return measured.count + measured.non2xx;
+    });
+    requests += window.requests;
+    allocated += window.allocatedBytes;
+    perRequest.push(window.allocatedBytes / window.requests);
+  }
+  return {
+    id: definition.id,
+    group: GROUP,
+    title: definition.title,
+    kind: 'count',
+    counter: 'allocation',
+    status: 'ok',
+    notes: definition.notes,
+    load: {
+      database: request.headers === undefined ? 'none' : 'PostgreSQL',
+      window: `${ctx.settings.seconds} s of ${new URL(request.url).pathname.replace(USER, ':user_id')} under ${CONNECTIONS} connections`,
+      windows: ctx.settings.rounds,
+    },
+    metrics: { perOperation: summarize(perRequest) },
+    counts: { operations: requests, counted: allocated },
+  };
 }
 
 /** The subject's p99 / p50 of each round, as a spread over the rounds. */

@@ -16,6 +16,7 @@ interface Spread {
 interface Scenario {
   readonly id: string;
   readonly kind: 'comparison' | 'memory' | 'rate' | 'count';
+  readonly counter?: 'round-trips' | 'allocation';
   readonly status: 'ok' | 'skipped';
   readonly reason?: string;
   readonly rounds?: unknown[];
@@ -62,7 +63,12 @@ const COMPARISONS = [
 ];
 const MEMORY = ['memory-postgres', 'memory-pglite'];
 const RATES = ['token-cache-hit-rate'];
-const COUNTS = [
+const ALLOCATIONS = [
+  'allocation-nest-hello',
+  'allocation-guarded-route',
+  'allocation-guarded-route-fastify',
+];
+const ROUND_TRIPS = [
   'ledger-round-trips-postgres',
   'ledger-round-trips-postgres-keyed',
   'ledger-round-trips-postgres-replayed',
@@ -72,6 +78,7 @@ const COUNTS = [
 ];
 // What may be skipped off CI: the scenarios that need a PostgreSQL or a Redis server.
 const NEEDS_A_SERVER = new Set([
+  ...ALLOCATIONS,
   'guard-postgres',
   'guarded-route',
   'guarded-route-tail',
@@ -132,7 +139,8 @@ describe('npm run bench -- --quick', () => {
       ...COMPARISONS,
       ...MEMORY,
       ...RATES,
-      ...COUNTS,
+      ...ALLOCATIONS,
+      ...ROUND_TRIPS,
     ]);
     expect(results.machine).toMatchObject({ cores: expect.any(Number), node: process.version });
   });
@@ -185,7 +193,21 @@ describe('npm run bench -- --quick', () => {
     });
   });
 
-  it.each(COUNTS)('%s: round trips per deduct in each window, and the totals', (id) => {
+  it.each(ALLOCATIONS)('%s: bytes allocated per request in each window, and the totals', (id) => {
+    const scenario = byId.get(id) as Scenario;
+    if (scenario.status === 'skipped') return;
+    expect(scenario).toMatchObject({ kind: 'count', counter: 'allocation' });
+    expectSpread(scenario.metrics?.['perOperation']);
+    // Answering a request over HTTP allocates at least its request and response objects.
+    expect(scenario.metrics?.['perOperation']?.min).toBeGreaterThan(1024);
+    expect(scenario.counts).toEqual({
+      operations: expect.any(Number),
+      counted: expect.any(Number),
+    });
+    expect(scenario.counts?.['counted']).toBeGreaterThan(scenario.counts?.['operations'] ?? 0);
+  });
+
+  it.each(ROUND_TRIPS)('%s: round trips per deduct in each window, and the totals', (id) => {
     const scenario = byId.get(id) as Scenario;
     if (scenario.status === 'skipped') return;
     expectSpread(scenario.metrics?.['perOperation']);

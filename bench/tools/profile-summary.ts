@@ -1,13 +1,16 @@
 // Where the CPU of a benchmark process goes, from the V8 profiles that
 // `npm run bench -- --cpu-prof <dir>` leaves in <dir> (one .cpuprofile per process, and
-// processes.json naming them):
+// processes.json naming them), or where its allocations go, from the .heapprofile files of
+// `bench/tools/allocation-compare.ts --heap-prof <dir>`:
 //
-//   npx tsx bench/tools/profile-summary.ts <dir | file.cpuprofile> [more ...]
+//   npx tsx bench/tools/profile-summary.ts <dir | file.cpuprofile | file.heapprofile> [more ...]
 //
-// Each sample is given to the innermost frame on its stack that belongs to a category
-// (logging, metrics, JWT verification, outgoing calls, the pg client, validation, ...), else
-// to the package of the frame that was running; the table shows each category's share of
-// the time the process was not idle.
+// Each sample is given to the innermost frame on its stack that is code of a package or of
+// ours (Node's own frames and native ones count for whoever called them: a socket write by pg
+// is pg's), as its category (logging, metrics, JWT verification, outgoing calls, the pg
+// client, validation, ...) or else its package; a sample with no such frame stays Node's (the
+// HTTP parser, timers). The table shows each category's share of the time the process was
+// not idle, or of the bytes allocated.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
@@ -45,6 +48,63 @@ function isProfileNode(value: unknown): value is ProfileNode {
     typeof url === 'string' &&
     (children === undefined || isNumbers(children))
   );
+}
+
+/** A `.heapprofile` (V8's sampling heap profiler): a tree of frames, each with its bytes. */
+interface HeapProfileNode {
+  readonly id: number;
+  readonly callFrame: CallFrame;
+  readonly selfSize: number;
+  readonly children: readonly HeapProfileNode[];
+}
+
+/** What is summarized: the frames as a flat tree, and the weight of each sample. */
+interface Weighted {
+  readonly nodes: readonly ProfileNode[];
+  /** [node id, weight]: microseconds of a CPU sample, bytes of a heap node. */
+  readonly samples: ReadonlyArray<readonly [number, number]>;
+  readonly unit: 'time' | 'bytes';
+}
+
+function isHeapProfileNode(value: unknown): value is HeapProfileNode {
+  if (typeof value !== 'object' || value === null) return false;
+  const { selfSize, children } = value as Record<string, unknown>;
+  return (
+    isProfileNode({ ...value, children: undefined }) &&
+    typeof selfSize === 'number' &&
+    Array.isArray(children) &&
+    children.every(isHeapProfileNode)
+  );
+}
+
+/** A `.heapprofile` file, flattened: each node's own bytes are its one sample. */
+function readHeapProfile(file: string): Weighted {
+  const { head } = JSON.parse(readFileSync(file, 'utf8')) as { head?: unknown };
+  if (!isHeapProfileNode(head)) throw new Error(`${file} is not a V8 heap profile`);
+  const nodes: ProfileNode[] = [];
+  const samples: Array<[number, number]> = [];
+  const visit = (node: HeapProfileNode): void => {
+    nodes.push({
+      id: node.id,
+      callFrame: node.callFrame,
+      children: node.children.map((child) => child.id),
+    });
+    if (node.selfSize > 0) samples.push([node.id, node.selfSize]);
+    node.children.forEach(visit);
+  };
+  visit(head);
+  return { nodes, samples, unit: 'bytes' };
+}
+
+/** A `.cpuprofile` or `.heapprofile` file, as weighted samples. */
+function readWeighted(file: string): Weighted {
+  if (file.endsWith('.heapprofile')) return readHeapProfile(file);
+  const profile = readProfile(file);
+  return {
+    nodes: profile.nodes,
+    samples: profile.samples.map((id, index) => [id, profile.timeDeltas[index] ?? 0] as const),
+    unit: 'time',
+  };
 }
 
 /** A `.cpuprofile` file, checked for the fields this reads. */
@@ -110,6 +170,11 @@ const CATEGORIES: ReadonlyArray<readonly [string, Test]> = [
 const FRAMEWORK =
   /^(@nestjs\/|express$|router$|body-parser$|rxjs$|path-to-regexp$|finalhandler$|send$|on-finished$|content-type$|qs$|raw-body$|parseurl$|etag$|fresh$)/;
 
+/** A frame of a package or of our build; Node's own and native frames are not. */
+function isPackageOrOurs(frame: CallFrame): boolean {
+  return /node_modules\/|dist\/(apps|bench)\//.test(frame.url);
+}
+
 function fallback(frame: CallFrame): string {
   const match = frame.url.match(/node_modules\/((@[^/]+\/)?[^/]+)/);
   if (match)
@@ -119,8 +184,13 @@ function fallback(frame: CallFrame): string {
   return 'native / other';
 }
 
-function summarize(file: string): { all: number; busy: number; totals: Map<string, number> } {
-  const profile = readProfile(file);
+function summarize(file: string): {
+  all: number;
+  busy: number;
+  totals: Map<string, number>;
+  unit: Weighted['unit'];
+} {
+  const profile = readWeighted(file);
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const frameOf = (id: number): CallFrame => {
     const node = byId.get(id);
@@ -134,24 +204,26 @@ function summarize(file: string): { all: number; busy: number; totals: Map<strin
   const category = (id: number): string => {
     const known = categoryOf.get(id);
     if (known !== undefined) return known;
-    let found: string | undefined;
+    let result: string | undefined;
     for (
       let current: number | undefined = id;
-      current !== undefined && !found;
+      current !== undefined && result === undefined;
       current = parent.get(current)
     ) {
       const frame = frameOf(current);
-      found = CATEGORIES.find(([, test]) => test(frame))?.[0];
+      result = CATEGORIES.find(([, test]) => test(frame))?.[0];
+      // The first frame of a package or of ours decides: the walk stops there, so that what
+      // runs inside a middleware's next() is not counted as that middleware's.
+      if (result === undefined && isPackageOrOurs(frame)) result = fallback(frame);
     }
-    const result = found ?? fallback(frameOf(id));
+    result ??= fallback(frameOf(id));
     categoryOf.set(id, result);
     return result;
   };
   const totals = new Map<string, number>();
   let idle = 0;
   let all = 0;
-  profile.samples.forEach((id, index) => {
-    const delta = profile.timeDeltas[index] ?? 0;
+  profile.samples.forEach(([id, delta]) => {
     all += delta;
     if (frameOf(id).functionName === '(idle)') {
       idle += delta;
@@ -160,14 +232,14 @@ function summarize(file: string): { all: number; busy: number; totals: Map<strin
     const name = category(id);
     totals.set(name, (totals.get(name) ?? 0) + delta);
   });
-  return { all, busy: all - idle, totals };
+  return { all, busy: all - idle, totals, unit: profile.unit };
 }
 
 function profilesIn(path: string): Array<[string, string]> {
   if (statSync(path).isFile()) return [[path, basename(path)]];
   const names = readNames(join(path, 'processes.json'));
   return readdirSync(path)
-    .filter((file) => file.endsWith('.cpuprofile'))
+    .filter((file) => file.endsWith('.cpuprofile') || file.endsWith('.heapprofile'))
     .map((file) => {
       const pid = file.split('.').at(-4) ?? '';
       return [join(path, file), names[pid] ? `${names[pid]} (pid ${pid})` : file];
@@ -177,14 +249,16 @@ function profilesIn(path: string): Array<[string, string]> {
 function main(paths: readonly string[]): void {
   if (paths.length === 0) {
     process.stderr.write(
-      'usage: npx tsx bench/tools/profile-summary.ts <dir | file.cpuprofile> ...\n',
+      'usage: npx tsx bench/tools/profile-summary.ts <dir | file.cpuprofile | file.heapprofile> ...\n',
     );
     process.exit(2);
   }
   for (const [file, label] of paths.flatMap(profilesIn)) {
-    const { all, busy, totals } = summarize(file);
+    const { all, busy, totals, unit } = summarize(file);
     console.log(
-      `\n${label}: ${(all / 1e6).toFixed(1)} s profiled, ${(busy / 1e6).toFixed(1)} s busy`,
+      unit === 'bytes'
+        ? `\n${label}: ${(all / 2 ** 20).toFixed(1)} MiB allocated (sampled)`
+        : `\n${label}: ${(all / 1e6).toFixed(1)} s profiled, ${(busy / 1e6).toFixed(1)} s busy`,
     );
     for (const [name, time] of [...totals].sort((a, b) => b[1] - a[1]).slice(0, 14)) {
       console.log(`  ${((100 * time) / busy).toFixed(1).padStart(5)}%  ${name}`);

@@ -15,11 +15,13 @@ export { ACTS_FOR_USER_KEY, type NamedUser };
  * charges nobody. With `USER_PROOF=off` the route is as before.
  *
  * It runs after the global internal guard, whose work it does not repeat; a user named in the
- * JSON body is compared once the body is read ({@link UserProofInterceptor}).
+ * JSON body is compared once the body is read ({@link UserProofInterceptor}). Only such routes
+ * get the interceptor: each interceptor costs every request of its route (Nest binds an async
+ * resource per interceptor and request), whatever it then does.
  */
 export const ActsForUser = (named: NamedUser) =>
   applyDecorators(
     SetMetadata(ACTS_FOR_USER_KEY, named),
     UseGuards(UserProofGuard),
-    UseInterceptors(UserProofInterceptor),
+    ...('body' in named ? [UseInterceptors(UserProofInterceptor)] : []),
   );

@@ -1,4 +1,5 @@
 import { Body, Controller, Get, type INestApplication, Logger, Param, Post } from '@nestjs/common';
+import { INTERCEPTORS_METADATA } from '@nestjs/common/constants';
 import { Test } from '@nestjs/testing';
 import { SignJWT } from 'jose';
 import { randomUUID } from 'node:crypto';
@@ -10,6 +11,7 @@ import { ActingUser } from './acting-user.decorator';
 import { ActsForUser } from './acts-for-user.decorator';
 import { InternalAuthModule } from './internal-auth.module';
 import { Scopes } from './scopes.decorator';
+import { UserProofInterceptor } from './user-proof.interceptor';
 import { UserProofModule } from './user-proof.module';
 import { TEST_HTTP_ADAPTERS, testHttpAdapter } from '../../testing/http-adapters';
 
@@ -294,6 +296,16 @@ describe.each(TEST_HTTP_ADAPTERS)('UserProofGuard (@ActsForUser) on %s', (adapte
         body: { charged: BOB },
       });
     });
+  });
+
+  it('adds its interceptor only where the body names the user: an interceptor costs each request', () => {
+    const interceptorsOf = (handler: unknown): unknown[] =>
+      (Reflect.getMetadata(INTERCEPTORS_METADATA, handler as object) as unknown[] | undefined) ??
+      [];
+    const { prototype } = ProbeController;
+    expect(interceptorsOf(prototype.deduct)).toEqual([UserProofInterceptor]);
+    expect(interceptorsOf(prototype.balance)).toEqual([]);
+    expect(interceptorsOf(prototype.files)).toEqual([]);
   });
 
   it('refuses to build a route with @ActsForUser() in an app without UserProofModule', async () => {
