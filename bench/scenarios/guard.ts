@@ -65,13 +65,13 @@ const LOGGING: Omit<ComparisonDefinition, 'load'> = {
     description: 'request logging costs at most 5% of throughput',
   },
   notes:
-    'What the per-request log line (LoggingModule: pino-http, header redaction, the write to stdout, buffered by default) costs on the shared pipeline. Two processes of the same build; output goes to a file.',
+    'What the per-request log line (LoggingModule: pino-http, header redaction, the write to stdout, synchronous by default) costs on the shared pipeline. Two processes of the same build; output goes to a file.',
 };
 
 const LOG_WRITES: Omit<ComparisonDefinition, 'load'> = {
   id: 'log-writes',
   group: GROUP,
-  title: 'Log writes: buffered (LOG_WRITES=buffered, the default) vs synchronous (LOG_WRITES=sync)',
+  title: 'Log writes: buffered (LOG_WRITES=buffered) vs synchronous (LOG_WRITES=sync, the default)',
   baseline: {
     label: 'guard fixture, LOG_LEVEL=info, LOG_WRITES=sync',
     request: 'GET /open/memory/:user_id',

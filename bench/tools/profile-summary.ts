@@ -168,7 +168,7 @@ const CATEGORIES: ReadonlyArray<readonly [string, Test]> = [
   ],
 ];
 const FRAMEWORK =
-  /^(@nestjs\/|express$|router$|body-parser$|rxjs$|path-to-regexp$|finalhandler$|send$|on-finished$|content-type$|qs$|raw-body$|parseurl$|etag$|fresh$)/;
+  /^(@nestjs\/|express$|router$|body-parser$|rxjs$|path-to-regexp$|finalhandler$|send$|on-finished$|content-type$|qs$|raw-body$|parseurl$|etag$|fresh$|fastify$|@fastify\/|find-my-way$|avvio$|light-my-request$|fast-json-stringify$)/;
 
 /** A frame of a package or of our build; Node's own and native frames are not. */
 function isPackageOrOurs(frame: CallFrame): boolean {
@@ -178,7 +178,9 @@ function isPackageOrOurs(frame: CallFrame): boolean {
 function fallback(frame: CallFrame): string {
   const match = frame.url.match(/node_modules\/((@[^/]+\/)?[^/]+)/);
   if (match)
-    return FRAMEWORK.test(match[1]) ? 'NestJS / Express / rxjs' : `other package: ${match[1]}`;
+    return FRAMEWORK.test(match[1])
+      ? 'NestJS / Express or Fastify / rxjs'
+      : `other package: ${match[1]}`;
   if (/dist\/(apps|bench)\//.test(frame.url)) return 'our code (apps, libs, fixtures)';
   if (frame.url.startsWith('node:')) return 'Node core (HTTP, streams, sockets)';
   return 'native / other';

@@ -143,7 +143,7 @@ describe.each(testBackends())('billing-server process on %s', (backend) => {
           .output()
           .split('\n')
           .filter((line) => line.includes('internal_auth_denied'));
-      // Lines are written in the background (LOG_WRITES=buffered): the last may still be on its way.
+      // The last line may still be on its way through the pipe when the answer arrives.
       for (let i = 0; i < 100 && denialLines().length < expected; i++) {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }

@@ -17,8 +17,8 @@ interface RequestLine {
   readonly res?: { readonly status_code?: number };
 }
 
-// Log lines are written in the background by default (LOG_WRITES=buffered): what is still
-// buffered when the service is stopped must reach its output all the same.
+// With LOG_WRITES=buffered, lines are written in the background: what is still buffered when
+// the service is stopped must reach its output all the same (and with sync, the default).
 describe.each(['buffered', 'sync'])('request lines with LOG_WRITES=%s', (writes) => {
   let dataDir: string;
   let service: ServiceProcess | undefined;

@@ -64,7 +64,7 @@ export async function createServiceApp(definition: ServiceDefinition): Promise<I
   app.useLogger(serviceLogger(app, definition.service));
   app.flushLogs();
   // process.exit() after the shutdown hooks, instead of dying by the signal again: the exit
-  // event is what flushes buffered log lines (LOG_WRITES=buffered).
+  // event is what flushes buffered log lines (with LOG_WRITES=buffered).
   app.enableShutdownHooks([], { useProcessExit: true });
   if (definition.openApi) serveOpenApiDocs(app, definition.openApi);
   return app;
