@@ -234,7 +234,8 @@ describe('npm run bench -- --quick', () => {
       expect(readme).toContain(`### ${id}`);
       expect(chart).toContain(`>${id}</text>`);
     }
-    for (const id of [...RATES, ...ALLOCATIONS, ...ROUND_TRIPS]) expect(readme).toContain(`### ${id}`);
+    for (const id of [...RATES, ...ALLOCATIONS, ...ROUND_TRIPS])
+      expect(readme).toContain(`### ${id}`);
   });
 
   it('regenerates the same README and chart from results.json alone (--report-only)', async () => {
