@@ -122,6 +122,7 @@ export async function run(ctx: BenchContext): Promise<ScenarioResult[]> {
     results.unshift(
       await measureAllocation(ctx, allocationDefinition(undefined), hello, probe, {
         url: helloUrl,
+        database: 'none',
       }),
     );
     return results;
@@ -182,6 +183,7 @@ async function guardedRoute(
       await measureAllocation(ctx, allocationDefinition(adapter), billing, probe, {
         url: balanceUrl,
         headers,
+        database: 'PostgreSQL',
       }),
     ];
   } finally {
@@ -198,7 +200,7 @@ async function measureAllocation(
   definition: ScenarioDefinition,
   server: ServiceProcess,
   probe: AllocationProbe,
-  request: Pick<HammerOptions, 'url' | 'headers'>,
+  { database, ...request }: Pick<HammerOptions, 'url' | 'headers'> & { database: string },
 ): Promise<CountResult> {
   ctx.log(`${definition.id}: ${definition.title}`);
   const perRequest: number[] = [];
@@ -227,7 +229,7 @@ async function measureAllocation(
     status: 'ok',
     notes: definition.notes,
     load: {
-      database: request.headers === undefined ? 'none' : 'PostgreSQL',
+      database,
       window: `${ctx.settings.seconds} s of ${new URL(request.url).pathname.replace(USER, ':user_id')} under ${CONNECTIONS} connections`,
       windows: ctx.settings.rounds,
     },
