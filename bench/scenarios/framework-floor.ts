@@ -26,39 +26,50 @@ export async function run(ctx: BenchContext): Promise<ScenarioResult[]> {
   try {
     const load = (server: ServiceProcess) => (seconds: number) =>
       hammer({ url: `${server.url}/hello`, connections: settings.connections, seconds });
-    const definition: ComparisonDefinition = {
-      id: 'framework-floor',
-      group: GROUP,
-      title: 'Framework floor: NestJS hello vs raw node:http hello',
-      baseline: { label: 'node:http hello', request: 'GET /hello' },
-      subject: { label: 'NestJS 11 (Express) hello, defaults', request: 'GET /hello' },
-      load: loadDescription(settings, settings.connections),
-      notes: 'Context for the other scenarios: what NestJS itself costs on the smallest route.',
+    const compare = async (
+      definition: Omit<ComparisonDefinition, 'group' | 'load'>,
+      baseline: ServiceProcess,
+      subject: ServiceProcess,
+    ) => {
+      const full = {
+        ...definition,
+        group: GROUP,
+        load: loadDescription(settings, settings.connections),
+      };
+      ctx.log(`${full.id}: ${full.title}`);
+      const measured = await alternate({
+        baseline: load(baseline),
+        subject: load(subject),
+        ...settings,
+        log: ctx.log,
+      });
+      return comparisonResult(full, measured);
     };
-    ctx.log(`${definition.id}: ${definition.title}`);
-    const measured = await alternate({
-      baseline: load(raw),
-      subject: load(nest),
-      ...settings,
-      log: ctx.log,
-    });
-    const adapters: ComparisonDefinition = {
-      id: 'framework-floor-fastify',
-      group: GROUP,
-      title: 'NestJS on Fastify vs NestJS on Express: the same hello',
-      baseline: { label: 'NestJS 11 (Express) hello, defaults', request: 'GET /hello' },
-      subject: { label: 'NestJS 11 (Fastify) hello, defaults', request: 'GET /hello' },
-      load: loadDescription(settings, settings.connections),
-      notes: 'Context for the adapter rows (HTTP_ADAPTER): what the platform alone gains or loses.',
-    };
-    ctx.log(`${adapters.id}: ${adapters.title}`);
-    const onFastify = await alternate({
-      baseline: load(nest),
-      subject: load(nestFastify),
-      ...settings,
-      log: ctx.log,
-    });
-    return [comparisonResult(definition, measured), comparisonResult(adapters, onFastify)];
+    return [
+      await compare(
+        {
+          id: 'framework-floor',
+          title: 'Framework floor: NestJS hello vs raw node:http hello',
+          baseline: { label: 'node:http hello', request: 'GET /hello' },
+          subject: { label: 'NestJS 11 (Express) hello, defaults', request: 'GET /hello' },
+          notes: 'Context for the other scenarios: what NestJS itself costs on the smallest route.',
+        },
+        raw,
+        nest,
+      ),
+      await compare(
+        {
+          id: 'framework-floor-fastify',
+          title: 'NestJS on Fastify vs NestJS on Express: the same hello',
+          baseline: { label: 'NestJS 11 (Express) hello, defaults', request: 'GET /hello' },
+          subject: { label: 'NestJS 11 (Fastify) hello, defaults', request: 'GET /hello' },
+          notes:
+            'Context for the adapter rows (HTTP_ADAPTER): what the platform alone gains or loses.',
+        },
+        nest,
+        nestFastify,
+      ),
+    ];
   } finally {
     await Promise.all([raw.stop(), nest.stop(), nestFastify.stop()]);
   }
