@@ -28,12 +28,15 @@ if (unavailable && !inCi) {
 }
 const describeWithEngine = unavailable && !inCi ? describe.skip : describe;
 
+/** The compose services that run our code (all but PostgreSQL). */
+const NODE_SERVICES = ['billing-server', 'auth-server', 'filesystem-server', 'backend'] as const;
+
 /**
  * `docker compose up --build` as an operator runs it, driven through testcontainers, in the
- * default `token` mode and then in `token+jwt`: every image builds and starts, every health
- * check passes, the mode's curl matrix holds against the containers, money lands in the
- * containers' PostgreSQL, an outage is answered fast and heals by itself, no secret reaches a
- * container's log, and `down` leaves nothing.
+ * default `token` mode, then in `token+jwt`, then on Fastify: every image builds and starts,
+ * every health check passes, the mode's curl matrix holds against the containers, money lands
+ * in the containers' PostgreSQL, an outage is answered fast and heals by itself, no secret
+ * reaches a container's log, and `down` leaves nothing.
  */
 describeWithEngine('docker compose up (the containerised stack)', () => {
   let stack: ComposeStack;
@@ -47,6 +50,7 @@ describeWithEngine('docker compose up (the containerised stack)', () => {
 
   it('runs PostgreSQL and the four services, each healthy by its own check', () => {
     expectEveryContainerHealthy(stack);
+    expectEveryServiceOn(stack, 'express');
   });
 
   it('passes every check of docs/curl-matrix.md against the containers', async () => {
@@ -152,7 +156,7 @@ describeWithEngine('docker compose up with INTERNAL_AUTH_MODE=token+jwt', () => 
   afterAll(() => downLeavingNothing(stack), 120_000);
 
   it('runs PostgreSQL and the four services, each healthy by its own check', () => {
-    for (const service of ['billing-server', 'auth-server', 'filesystem-server', 'backend']) {
+    for (const service of NODE_SERVICES) {
       expect(`${service}: ${stack.env['INTERNAL_AUTH_MODE']}`).toBe(`${service}: token+jwt`);
     }
     expectEveryContainerHealthy(stack);
@@ -229,6 +233,41 @@ describeWithEngine('docker compose up with INTERNAL_AUTH_MODE=token+jwt', () => 
   });
 });
 
+/**
+ * The same stack on Fastify (`HTTP_ADAPTER=fastify` in `.env`): every service says so in its
+ * ready line, and the curl matrix, a metered write and the logs hold as on Express.
+ */
+describeWithEngine('docker compose up with HTTP_ADAPTER=fastify', () => {
+  let stack: ComposeStack;
+
+  beforeAll(async () => {
+    if (unavailable) throw new Error(`CI must run the compose suite, but ${unavailable}`);
+    stack = await startComposeStack('token', 'fastify');
+  }, 1_200_000);
+
+  afterAll(() => downLeavingNothing(stack), 120_000);
+
+  it('runs PostgreSQL and the four services on Fastify, each healthy by its own check', () => {
+    expectEveryContainerHealthy(stack);
+    expectEveryServiceOn(stack, 'fastify');
+  });
+
+  it('passes every check of docs/curl-matrix.md against the containers', async () => {
+    await expectCurlMatrixPasses(stack, 'curl-matrix.md');
+  }, 300_000);
+
+  it('registers, logs in and charges one metered write in the containers’ PostgreSQL', async () => {
+    await expectOneMeteredWriteCharged(stack);
+  });
+
+  it('writes neither the internal token nor the database password into any container log', () => {
+    expectNoSecretInLogs(stack, [
+      stack.env['INTERNAL_SERVICE_TOKEN'],
+      stack.env['POSTGRES_PASSWORD'],
+    ]);
+  });
+});
+
 function expectEveryContainerHealthy(stack: ComposeStack): void {
   for (const service of Object.keys(COMPOSE_SERVICES) as ComposeService[]) {
     const state = stack.docker([
@@ -238,6 +277,15 @@ function expectEveryContainerHealthy(stack: ComposeStack): void {
       stack.containerId(service),
     ]);
     expect(`${service}: ${state}`).toBe(`${service}: running healthy`);
+  }
+}
+
+/** Each service's ready line names the HTTP adapter it runs on. */
+function expectEveryServiceOn(stack: ComposeStack, adapter: 'express' | 'fastify'): void {
+  for (const service of NODE_SERVICES) {
+    expect(stack.logs(service)).toMatch(
+      new RegExp(`${service} listening on http://\\S+ \\(${adapter}\\)`),
+    );
   }
 }
 

@@ -61,12 +61,14 @@ export interface ComposeStack {
 /**
  * Brings docker-compose.yml up as an operator would (`docker compose up --build` with a fresh
  * `.env` of generated secrets, as `npm start` writes it: the shared token and every client's
- * secret), in `INTERNAL_AUTH_MODE=mode`, through testcontainers, on free host ports, and waits
- * until every container's own health check passes. The base images come from NODE_IMAGE and
- * POSTGRES_IMAGE when set (stand-ins on machines that cannot pull the official ones).
+ * secret), in `INTERNAL_AUTH_MODE=mode` on `HTTP_ADAPTER=httpAdapter`, through testcontainers,
+ * on free host ports, and waits until every container's own health check passes. The base
+ * images come from NODE_IMAGE and POSTGRES_IMAGE when set (stand-ins on machines that cannot
+ * pull the official ones).
  */
 export async function startComposeStack(
   mode: StackCredentials['mode'] = 'token',
+  httpAdapter: 'express' | 'fastify' = 'express',
 ): Promise<ComposeStack> {
   const project = `zt-compose-${randomBytes(4).toString('hex')}`;
   const scratch = mkdtempSync(join(tmpdir(), 'compose-stack-'));
@@ -74,6 +76,7 @@ export async function startComposeStack(
   const credentials = new StackCredentials(mode);
   const env: Record<string, string> = {
     ...credentials.environment(),
+    HTTP_ADAPTER: httpAdapter,
     POSTGRES_PASSWORD: generateToken(),
   };
   const urls: Record<string, string> = {};

@@ -8,6 +8,7 @@ import {
   request,
   type ServiceProcess,
   StackCredentials,
+  stackHttpAdapter,
   type TestResponse,
   workspaceRoot,
 } from '@zt/test-kit';
@@ -354,7 +355,12 @@ describe('observability of the stack (logs, request ids, metrics, health)', () =
           new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\] INFO${caller}: request completed `),
         );
         expect(line).toContain('"status_code":200');
-        expect(readable.output()).toMatch(/INFO: filesystem-server listening on http:\/\//);
+        // Its ready line names the adapter this pass runs on (E2E_HTTP_ADAPTER).
+        expect(readable.output()).toMatch(
+          new RegExp(
+            `INFO: filesystem-server listening on http://\\S+ \\(${stackHttpAdapter() ?? 'express'}\\)`,
+          ),
+        );
         for (const secret of [...credentials.secrets(), ...serviceTokens]) {
           expect(readable.output()).not.toContain(secret);
         }

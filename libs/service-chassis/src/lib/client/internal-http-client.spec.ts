@@ -15,6 +15,7 @@ import { runWithRequestId } from '../logging/request-context';
 import type { InternalAuthConfig } from '@zt/service-utils';
 import type { InternalClientConfig } from '../config/internal-client.config';
 import { InternalClientModule } from './internal-client.module';
+import { createHttpAdapter, HTTP_ADAPTERS } from '../http/http-adapter';
 import type { BreakerState, InternalClientOptions } from './internal-client.types';
 import { InternalHttpClient } from './internal-http-client';
 import { UnexpectedUpstreamAnswerError } from './unexpected-upstream-answer.error';
@@ -988,32 +989,37 @@ describe(InternalHttpClient.name, () => {
   });
 
   describe('as a Nest provider', () => {
-    it('is built by InternalClientModule with its credential, and shuts down with the app', async () => {
-      const server = await serve((_request, response) => json(response, 200, { ok: true }));
-      const moduleRef = await Test.createTestingModule({
-        imports: [
-          InternalClientModule.forRoot({
-            callerName: 'auth-server',
-            upstreams: { billing: { baseUrl: server.url } },
-            client: CONFIG,
-            internalAuth: AUTH,
-          }),
-        ],
-      }).compile();
-      const app = moduleRef.createNestApplication({ logger: false });
-      await app.init();
-      const sut = app.get(InternalHttpClient);
+    it.each(HTTP_ADAPTERS)(
+      'is built by InternalClientModule with its credential, and shuts down with the app (%s)',
+      async (adapter) => {
+        const server = await serve((_request, response) => json(response, 200, { ok: true }));
+        const moduleRef = await Test.createTestingModule({
+          imports: [
+            InternalClientModule.forRoot({
+              callerName: 'auth-server',
+              upstreams: { billing: { baseUrl: server.url } },
+              client: CONFIG,
+              internalAuth: AUTH,
+            }),
+          ],
+        }).compile();
+        const app = moduleRef.createNestApplication(await createHttpAdapter(adapter), {
+          logger: false,
+        });
+        await app.init();
+        const sut = app.get(InternalHttpClient);
 
-      expect((await sut.request('billing', { method: 'GET', path: '/x' })).status).toBe(200);
-      expect(server.seen[0].headers['x-internal-token']).toBe(TOKEN);
-      expect(server.seen[0].headers['x-caller-service']).toBe('auth-server');
+        expect((await sut.request('billing', { method: 'GET', path: '/x' })).status).toBe(200);
+        expect(server.seen[0].headers['x-internal-token']).toBe(TOKEN);
+        expect(server.seen[0].headers['x-caller-service']).toBe('auth-server');
 
-      await app.close();
-      const error = await failure(sut.request('billing', { method: 'GET', path: '/x' }));
-      expect(error.reason).toBe('shutdown');
-      expect(server.seen).toHaveLength(1);
-      // The kept-alive connection is closed with the app.
-      await until(() => server.sockets[0].destroyed);
-    });
+        await app.close();
+        const error = await failure(sut.request('billing', { method: 'GET', path: '/x' }));
+        expect(error.reason).toBe('shutdown');
+        expect(server.seen).toHaveLength(1);
+        // The kept-alive connection is closed with the app.
+        await until(() => server.sockets[0].destroyed);
+      },
+    );
   });
 });

@@ -133,6 +133,29 @@ describe.each(HTTP_ADAPTERS)(`${createServiceApp.name} on %s`, (adapter) => {
 });
 
 describe(runService.name, () => {
+  it.each(HTTP_ADAPTERS)(
+    'names its address and its adapter (%s) in its ready line',
+    async (adapter) => {
+      const written = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      const app = await runService(
+        () => ({ service: bareService(adapter), module: { module: WithoutLoggingModule } }),
+        [],
+      );
+      try {
+        const { port } = app?.getHttpServer().address() as { port: number };
+        const lines = written.mock.calls.map(([chunk]) => String(chunk));
+        expect(lines.filter((line) => line.includes('listening on'))).toEqual([
+          expect.stringContaining(
+            `bare-service listening on http://127.0.0.1:${port} (${adapter})`,
+          ),
+        ]);
+      } finally {
+        written.mockRestore();
+        await app?.close();
+      }
+    },
+  );
+
   it('ends with one line naming the variable and exit code 1 when loading the configuration fails', async () => {
     const written = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
     const exitCodeBefore = process.exitCode;

@@ -92,7 +92,8 @@ function consoleLogger(service: ServiceConfig): ConsoleLogger {
 /**
  * Boots a service: builds its configuration (`load`, e.g. through
  * `loadServiceConfigModule`), starts the application and logs the address it listens on
- * (`listening on http://host:port`, which the start script and the end-to-end tests read).
+ * and the HTTP adapter it runs on (`listening on http://host:port (express)`; the start
+ * script and the end-to-end tests read the address).
  * A configuration error (`ConfigError`, thrown or rejected by `load`) ends the process with
  * one line on stderr that names the variable at fault, and exit code 1.
  *
@@ -136,8 +137,9 @@ export async function runService(
   const app = await createServiceApp(definition);
   await app.listen(service.port, service.host);
   const address = app.getHttpServer().address() as { port: number };
+  // The adapter in the line: an operator sees which one HTTP_ADAPTER chose.
   new Logger(service.name).log(
-    `${service.name} listening on http://${service.host}:${address.port}`,
+    `${service.name} listening on http://${service.host}:${address.port} (${service.httpAdapter})`,
   );
   return app;
 }
