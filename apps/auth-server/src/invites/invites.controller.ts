@@ -1,5 +1,5 @@
-import { Body, Controller, Post } from '@nestjs/common';
-import { ApiEndpoint, ZodBodyPipe } from '@zt/service-chassis';
+import { Controller, Post } from '@nestjs/common';
+import { ApiEndpoint, JsonBody } from '@zt/service-chassis';
 import { authApi, type ParsedBody } from '@zt/contracts';
 import { UsersService } from '../users/users.service';
 import { Scopes } from '@zt/service-utils';
@@ -12,9 +12,7 @@ export class InvitesController {
   @Scopes('auth:invites.write')
   @Post()
   @ApiEndpoint(authApi.createInvite)
-  create(
-    @Body(new ZodBodyPipe(authApi.createInvite.body)) body: ParsedBody<typeof authApi.createInvite>,
-  ) {
+  create(@JsonBody(authApi.createInvite.body) body: ParsedBody<typeof authApi.createInvite>) {
     return this.users.createInvite(body.tier);
   }
 }

@@ -9,7 +9,7 @@ import {
   UseFilters,
 } from '@nestjs/common';
 import { oauthApi } from '@zt/contracts';
-import { ApiEndpoint, RawBody } from '@zt/service-chassis';
+import { ApiEndpoint } from '@zt/service-chassis';
 import { Public } from '@zt/service-utils';
 import type { FrameworkRequest } from '@zt/service-utils';
 import type { z } from 'zod';
@@ -51,7 +51,6 @@ export class TokenStatusController {
    * the token is active and the asking client is its audience (DESIGN section 9).
    */
   @Public()
-  @RawBody()
   @Post('introspect')
   @HttpCode(HttpStatus.OK)
   @ApiEndpoint(oauthApi.introspectServiceToken)
@@ -82,7 +81,6 @@ export class TokenStatusController {
    * refused (`unauthorized_client`) and stays active.
    */
   @Public()
-  @RawBody()
   @Post('revoke')
   @HttpCode(HttpStatus.OK)
   @ApiEndpoint(oauthApi.revokeServiceToken)

@@ -1,6 +1,6 @@
 import { Controller, HttpCode, HttpStatus, Inject, Post, Req, UseFilters } from '@nestjs/common';
 import { oauthApi, type ServiceClientPolicy } from '@zt/contracts';
-import { ApiEndpoint, RawBody } from '@zt/service-chassis';
+import { ApiEndpoint } from '@zt/service-chassis';
 import { Public } from '@zt/service-utils';
 import type { FrameworkRequest } from '@zt/service-utils';
 import { ClientAuthenticator } from './client-authenticator';
@@ -48,7 +48,6 @@ export class TokenController {
   ) {}
 
   @Public()
-  @RawBody()
   @Post('token')
   @HttpCode(HttpStatus.OK)
   @ApiEndpoint(oauthApi.issueServiceToken)

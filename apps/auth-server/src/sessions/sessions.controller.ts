@@ -1,5 +1,4 @@
 import {
-  Body,
   Controller,
   Get,
   HttpCode,
@@ -9,7 +8,7 @@ import {
   Post,
   Query,
 } from '@nestjs/common';
-import { ApiEndpoint, ZodBodyPipe } from '@zt/service-chassis';
+import { ApiEndpoint, JsonBody, ZodBodyPipe } from '@zt/service-chassis';
 import { authApi, type ParsedBody, type ParsedQuery } from '@zt/contracts';
 import { UsersRepository } from '../users/users.repository';
 import { UsersService } from '../users/users.service';
@@ -33,7 +32,7 @@ export class SessionsController {
   async changePassword(
     @Param('user_id', new ParseUUIDPipe({ errorHttpStatusCode: HttpStatus.BAD_REQUEST }))
     userId: string,
-    @Body(new ZodBodyPipe(authApi.changePassword.body))
+    @JsonBody(authApi.changePassword.body)
     body: ParsedBody<typeof authApi.changePassword>,
   ): Promise<void> {
     await this.users.changePassword(userId, body);
@@ -44,7 +43,7 @@ export class SessionsController {
   @ApiEndpoint(authApi.revokeToken)
   @HttpCode(HttpStatus.NO_CONTENT)
   async revoke(
-    @Body(new ZodBodyPipe(authApi.revokeToken.body)) body: ParsedBody<typeof authApi.revokeToken>,
+    @JsonBody(authApi.revokeToken.body) body: ParsedBody<typeof authApi.revokeToken>,
   ): Promise<void> {
     await this.users.revokeToken(body);
   }

@@ -1,7 +1,7 @@
-import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import { Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { Public } from '@zt/service-utils';
 import { authApi, type ParsedBody } from '@zt/contracts';
-import { ApiEndpoint, ZodBodyPipe } from '@zt/service-chassis';
+import { ApiEndpoint, JsonBody } from '@zt/service-chassis';
 import { UsersService } from './users.service';
 
 /** The public door: registration with an invite, and login. */
@@ -12,9 +12,7 @@ export class UsersController {
   @Public()
   @Post('register')
   @ApiEndpoint(authApi.register)
-  register(
-    @Body(new ZodBodyPipe(authApi.register.body)) body: ParsedBody<typeof authApi.register>,
-  ) {
+  register(@JsonBody(authApi.register.body) body: ParsedBody<typeof authApi.register>) {
     return this.users.register(body);
   }
 
@@ -22,7 +20,7 @@ export class UsersController {
   @Post('login')
   @ApiEndpoint(authApi.login)
   @HttpCode(HttpStatus.OK)
-  login(@Body(new ZodBodyPipe(authApi.login.body)) body: ParsedBody<typeof authApi.login>) {
+  login(@JsonBody(authApi.login.body) body: ParsedBody<typeof authApi.login>) {
     return this.users.login(body);
   }
 }

@@ -12,7 +12,7 @@ import {
   UseInterceptors,
 } from '@nestjs/common';
 import { backendApi } from '@zt/contracts';
-import { ApiEndpoint, HttpError, RawBody, type ReplyControls } from '@zt/service-chassis';
+import { ApiEndpoint, HttpError, type ReplyControls } from '@zt/service-chassis';
 import { type FrameworkRequest, nodeRequestOf } from '@zt/service-utils';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { CurrentUser } from '../auth/current-user.decorator';
@@ -74,7 +74,6 @@ export class FilesController {
    */
   @Put('*path')
   @ApiEndpoint(backendApi.writeOwnFile)
-  @RawBody()
   async write(
     @CurrentUser() user: AuthenticatedUser,
     @Req() request: FrameworkRequest,

@@ -1,6 +1,6 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import { Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { backendApi, type ParsedBody } from '@zt/contracts';
-import { ApiEndpoint, ZodBodyPipe } from '@zt/service-chassis';
+import { ApiEndpoint, JsonBody } from '@zt/service-chassis';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { CurrentUser } from '../auth/current-user.decorator';
 import { type Profile, MeService } from './me.service';
@@ -35,7 +35,7 @@ export class MeController {
   changePassword(
     @CurrentUser() user: AuthenticatedUser,
     // The auth server's own rules, from its contract: a bad body never leaves the backend.
-    @Body(new ZodBodyPipe(backendApi.changeOwnPassword.body))
+    @JsonBody(backendApi.changeOwnPassword.body)
     body: ParsedBody<typeof backendApi.changeOwnPassword>,
   ): Promise<void> {
     return this.sessions.changePassword(user, body);

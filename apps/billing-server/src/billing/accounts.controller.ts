@@ -1,5 +1,5 @@
-import { Body, Controller, Get, HttpStatus, Param, Post, Res } from '@nestjs/common';
-import { ApiEndpoint, HttpError, type ReplyControls, ZodBodyPipe } from '@zt/service-chassis';
+import { Controller, Get, HttpStatus, Param, Post, Res } from '@nestjs/common';
+import { ApiEndpoint, HttpError, JsonBody, type ReplyControls } from '@zt/service-chassis';
 import { billingApi, type ParsedBody, toCredits } from '@zt/contracts';
 import { BillingRepository } from './billing.repository';
 import { BillingService } from './billing.service';
@@ -21,7 +21,7 @@ export class AccountsController {
   @Post('account')
   @ApiEndpoint(billingApi.createAccount)
   async create(
-    @Body(new ZodBodyPipe(billingApi.createAccount.body))
+    @JsonBody(billingApi.createAccount.body)
     body: ParsedBody<typeof billingApi.createAccount>,
     @Res({ passthrough: true }) response: ReplyControls,
   ): Promise<Record<string, unknown>> {

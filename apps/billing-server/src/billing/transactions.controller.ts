@@ -1,5 +1,4 @@
 import {
-  Body,
   Controller,
   Get,
   HttpCode,
@@ -10,7 +9,13 @@ import {
   Req,
   Res,
 } from '@nestjs/common';
-import { ApiEndpoint, HttpError, type ReplyControls, ZodBodyPipe } from '@zt/service-chassis';
+import {
+  ApiEndpoint,
+  HttpError,
+  JsonBody,
+  type ReplyControls,
+  ZodBodyPipe,
+} from '@zt/service-chassis';
 import {
   billingApi,
   MAX_BALANCE_MICROS,
@@ -45,7 +50,7 @@ export class TransactionsController {
   @HttpCode(HttpStatus.OK)
   @ApiEndpoint(billingApi.deduct)
   deduct(
-    @Body(new ZodBodyPipe(billingApi.balanceChangeBody)) body: BalanceChange,
+    @JsonBody(billingApi.balanceChangeBody) body: BalanceChange,
     @Req() request: FrameworkRequest,
     @Res({ passthrough: true }) response: ReplyControls,
   ): Promise<Record<string, unknown>> {
@@ -59,7 +64,7 @@ export class TransactionsController {
   @HttpCode(HttpStatus.OK)
   @ApiEndpoint(billingApi.topUp)
   topUp(
-    @Body(new ZodBodyPipe(billingApi.balanceChangeBody)) body: BalanceChange,
+    @JsonBody(billingApi.balanceChangeBody) body: BalanceChange,
     @Req() request: FrameworkRequest,
     @Res({ passthrough: true }) response: ReplyControls,
   ): Promise<Record<string, unknown>> {

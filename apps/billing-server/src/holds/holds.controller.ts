@@ -1,5 +1,4 @@
 import {
-  Body,
   Controller,
   Get,
   HttpCode,
@@ -12,7 +11,13 @@ import {
   Res,
 } from '@nestjs/common';
 import { billingApi, type ParsedBody, type ParsedQuery, toCredits } from '@zt/contracts';
-import { ApiEndpoint, HttpError, type ReplyControls, ZodBodyPipe } from '@zt/service-chassis';
+import {
+  ApiEndpoint,
+  HttpError,
+  JsonBody,
+  type ReplyControls,
+  ZodBodyPipe,
+} from '@zt/service-chassis';
 import { readCallerService } from '../billing/idempotency-key';
 import type { HoldRow } from './holds.repository';
 import { HoldsService } from './holds.service';
@@ -45,7 +50,7 @@ export class HoldsController {
   @HttpCode(HttpStatus.OK)
   @ApiEndpoint(billingApi.placeHold)
   async place(
-    @Body(new ZodBodyPipe(billingApi.placeHold.body))
+    @JsonBody(billingApi.placeHold.body)
     body: ParsedBody<typeof billingApi.placeHold>,
     @Req() request: FrameworkRequest,
     @Res({ passthrough: true }) response: ReplyControls,

@@ -20,7 +20,7 @@ import {
   requestUrlOf,
   Scopes,
 } from '@zt/service-utils';
-import { ApiEndpoint, HttpError, RawBody, type ReplyControls } from '@zt/service-chassis';
+import { ApiEndpoint, HttpError, type ReplyControls } from '@zt/service-chassis';
 import {
   encodedFilePathOf,
   filesystemApi,
@@ -79,7 +79,6 @@ export class FilesController {
   @Scopes('files:write')
   @Put('*path')
   @ApiEndpoint(filesystemApi.writeFile)
-  @RawBody()
   async write(
     @ActingUser(filesystemApi.ACT_AS_USER_SCOPE) userId: string,
     @Req() framework: FrameworkRequest,

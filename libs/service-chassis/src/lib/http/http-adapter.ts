@@ -35,9 +35,9 @@ const NAMED_WILDCARD = /\*[A-Za-z_$][\w$]*$/;
  * alike on either:
  * - a request with too many header lines (431) or a path with a malformed percent-encoding
  *   (400) is refused before routing ({@link refuseBeforeRouting});
- * - no body parser: `JsonBodyInterceptor` reads JSON after the guard, and a raw-body route
- *   reads Node's request stream itself (Fastify's own parsers are removed; it leaves every
- *   body unread);
+ * - no body parser: a `@JsonBody()` route's interceptor reads JSON after the guards, and a
+ *   raw-body route reads Node's request stream itself (Fastify's own parsers are removed; it
+ *   leaves every body unread);
  * - no `X-Powered-By`; the route pattern that matched is known to the request log and the
  *   metrics (`matchedRoute`); the request id is the platform's (`resolveRequestId`), which
  *   Fastify echoes in `X-Request-ID` even without `LoggingModule`.

@@ -1,9 +1,18 @@
-import { Body, Controller, Get, type INestApplication, Post, Req } from '@nestjs/common';
+import { Controller, Get, type INestApplication, Post, Req } from '@nestjs/common';
+import { INTERCEPTORS_METADATA } from '@nestjs/common/constants';
 import { Test } from '@nestjs/testing';
-import { InternalAuthModule, nodeRequestOf, type FrameworkRequest } from '@zt/service-utils';
-import { Public } from '@zt/service-utils';
+import {
+  ActsForUser,
+  type FrameworkRequest,
+  InternalAuthModule,
+  nodeRequestOf,
+  Public,
+  UserProofInterceptor,
+} from '@zt/service-utils';
+import { z } from 'zod';
 import { createHttpAdapter, HTTP_ADAPTERS } from './http-adapter';
-import { RawBody } from './raw-body.decorator';
+import { JsonBody } from './json-body.decorator';
+import { JsonBodyInterceptor } from './json-body.interceptor';
 import { ServiceHttpModule } from './service-http.module';
 
 const TOKEN = 'q3V9sLk2Xw8RzT1mN6pB4yH7cJ0dF5gA';
@@ -13,12 +22,16 @@ const LIMIT = 2048;
 class ProbeController {
   /** Guarded: only a request with the internal token reaches it. */
   @Post('echo')
-  echo(@Body() body: Record<string, unknown>): Record<string, unknown> {
-    return { body, prototype: Object.getPrototypeOf(body) === Object.prototype };
+  echo(
+    @JsonBody(z.record(z.unknown())) body: Record<string, unknown>,
+    @Req() request: FrameworkRequest & { body?: object },
+  ): Record<string, unknown> {
+    // What the reader itself made of the text: a plain object (the schema copies it).
+    return { body, prototype: Object.getPrototypeOf(request.body) === Object.prototype };
   }
 
+  /** Takes no JSON body: it reads the stream itself, whatever its type. */
   @Public()
-  @RawBody()
   @Post('upload')
   async upload(@Req() request: FrameworkRequest): Promise<{ bytes: number; text: string }> {
     const chunks: Buffer[] = [];
@@ -33,6 +46,30 @@ class ProbeController {
     throw new Error('secret detail');
   }
 }
+
+@Controller()
+class InterceptedController {
+  // Declared above the body, as routes do: the reader still comes first.
+  @ActsForUser({ body: 'user_id' })
+  @Post('acts')
+  acts(@JsonBody(z.object({ user_id: z.string() })) body: { user_id: string }): string {
+    return body.user_id;
+  }
+}
+
+describe(JsonBody.name, () => {
+  it('puts the body reader first among the route’s interceptors, before the user proof', () => {
+    expect(
+      Reflect.getMetadata(INTERCEPTORS_METADATA, InterceptedController.prototype.acts),
+    ).toEqual([JsonBodyInterceptor, UserProofInterceptor]);
+  });
+
+  it('leaves routes without a JSON body without any interceptor', () => {
+    for (const handler of [ProbeController.prototype.upload, ProbeController.prototype.boom]) {
+      expect(Reflect.getMetadata(INTERCEPTORS_METADATA, handler)).toBeUndefined();
+    }
+  });
+});
 
 describe.each(HTTP_ADAPTERS)(`${ServiceHttpModule.name} on %s`, (adapter) => {
   let app: INestApplication;
@@ -69,7 +106,7 @@ describe.each(HTTP_ADAPTERS)(`${ServiceHttpModule.name} on %s`, (adapter) => {
     return { status: response.status, body: (await response.json()) as unknown };
   };
 
-  it('parses a JSON object strictly into @Body(), after the guard', async () => {
+  it('parses a JSON object strictly into @JsonBody(), after the guard', async () => {
     expect(await post('/echo', '{"a":1,"b":"x"}')).toEqual({
       status: 201,
       body: { body: { a: 1, b: 'x' }, prototype: true },
@@ -92,6 +129,13 @@ describe.each(HTTP_ADAPTERS)(`${ServiceHttpModule.name} on %s`, (adapter) => {
     expect(answer.body).toEqual({ error: expect.stringMatching(/JSON/) as unknown });
   });
 
+  it('answers 400 when a @JsonBody() route gets no body at all', async () => {
+    expect(await post('/echo', '')).toEqual({
+      status: 400,
+      body: { error: 'request body must be a JSON object' },
+    });
+  });
+
   it('answers 415 to a body that is not JSON, and 413 past the limit', async () => {
     expect(
       await post('/echo', 'a=1', {
@@ -105,7 +149,7 @@ describe.each(HTTP_ADAPTERS)(`${ServiceHttpModule.name} on %s`, (adapter) => {
     });
   });
 
-  it('leaves the body of a @RawBody() route unread, whatever its type', async () => {
+  it('leaves the body of a route without @JsonBody() unread, whatever its type', async () => {
     expect(
       await post('/upload', '{"a":1,"a":2}', { 'content-type': 'application/octet-stream' }),
     ).toEqual({ status: 201, body: { bytes: 13, text: '{"a":1,"a":2}' } });

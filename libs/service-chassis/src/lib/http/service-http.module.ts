@@ -1,7 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_FILTER } from '@nestjs/core';
 import { HttpErrorFilter } from './http-error.filter';
-import { JsonBodyInterceptor, MAX_JSON_BODY_BYTES } from './json-body.interceptor';
+import { MAX_JSON_BODY_BYTES } from './json-body.interceptor';
 
 /** Options of {@link ServiceHttpModule}. */
 export interface ServiceHttpOptions {
@@ -10,20 +10,23 @@ export interface ServiceHttpOptions {
 }
 
 /**
- * The request handling every service shares: strict JSON bodies read after the guard
- * ({@link JsonBodyInterceptor}) and one error shape ({@link HttpErrorFilter}).
- * Create the Nest application with `bodyParser: false` (as `runService` does).
+ * The request handling every service shares: strict JSON bodies read after the guard, on the
+ * routes that take one (`@JsonBody()`, through `JsonBodyInterceptor`), and one error
+ * shape ({@link HttpErrorFilter}). Global, so that a route's `JsonBodyInterceptor` finds its
+ * limit in any module. Create the Nest application with `bodyParser: false` (as `runService`
+ * does).
  */
 @Module({})
 export class ServiceHttpModule {
   static forRoot(options: ServiceHttpOptions): DynamicModule {
     return {
       module: ServiceHttpModule,
+      global: true,
       providers: [
         { provide: MAX_JSON_BODY_BYTES, useValue: options.maxJsonBodyBytes },
-        { provide: APP_INTERCEPTOR, useClass: JsonBodyInterceptor },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
       ],
+      exports: [MAX_JSON_BODY_BYTES],
     };
   }
 }

@@ -1,4 +1,4 @@
-import { Body, Controller, type DynamicModule, Get, Logger, Module, Post } from '@nestjs/common';
+import { Controller, type DynamicModule, Get, Logger, Module, Post } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,10 +9,12 @@ import { InternalClientModule } from '../client/internal-client.module';
 import { InternalHttpClient } from '../client/internal-http-client';
 import { loadServiceConfig } from '../config/service.config';
 import { createServiceApp } from '../http/run-service';
+import { JsonBody } from '../http/json-body.decorator';
 import { ServiceHttpModule } from '../http/service-http.module';
 import { LoggingModule } from './logging.module';
 import { currentRequestId } from './request-context';
 import { __resetOutOfContextForTests } from 'nestjs-pino/PinoLogger';
+import { z } from 'zod';
 import { HTTP_ADAPTERS } from '../http/http-adapter';
 
 const TOKEN = 'q3V9sLk2Xw8RzT1mN6pB4yH7cJ0dF5gA';
@@ -37,7 +39,7 @@ class ProbeController {
 
   @Public()
   @Post('login')
-  login(@Body() body: Record<string, unknown>): Record<string, unknown> {
+  login(@JsonBody(z.record(z.unknown())) body: Record<string, unknown>): Record<string, unknown> {
     return { received: Object.keys(body).sort() };
   }
 

@@ -20,7 +20,8 @@ import { logUserProofDenied, namedUserOf, USER_PROOF_FORBIDDEN_BODY } from './us
  * after guards (the chassis reads no byte of an unauthenticated request), so the user it names
  * is compared with the proven user here, after the body is parsed and before any pipe or
  * handler runs: `403 {"error":"user proof does not cover this request"}` for another user or
- * none. Route interceptors run after the global ones, the body reader among them.
+ * none. The body must be read before it: the chassis's `@JsonBody()` puts its reader first
+ * among the route's interceptors. A body not read names nobody, and is refused.
  */
 @Injectable()
 export class UserProofInterceptor implements NestInterceptor {
