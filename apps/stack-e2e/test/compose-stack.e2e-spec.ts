@@ -68,7 +68,7 @@ describeWithEngine('docker compose up (the containerised stack)', () => {
       request(`${stack.urls.backend}/me`, { headers: { authorization: `Bearer ${accessToken}` } });
     expect(await me()).toMatchObject({ status: 200, body: { balance: 5 } });
 
-    stack.docker(['stop', '--time', '5', stack.containerId('billing-server')]);
+    await stack.stopService('billing-server');
     try {
       const elapsed: number[] = [];
       for (let i = 0; i < 8; i += 1) {
@@ -81,7 +81,7 @@ describeWithEngine('docker compose up (the containerised stack)', () => {
       // Never the client's whole deadline (INTERNAL_HTTP_TIMEOUT_MS, 3 s): no hanging.
       expect(Math.max(...elapsed.slice(-4))).toBeLessThan(3000);
     } finally {
-      stack.docker(['start', stack.containerId('billing-server')]);
+      await stack.startService('billing-server');
     }
     expect(await eventually(me, (answer) => answer.status === 200)).toMatchObject({
       status: 200,
@@ -187,7 +187,7 @@ describeWithEngine('docker compose up with INTERNAL_AUTH_MODE=token+jwt', () => 
     // The first write has the backend fetch its tokens for billing and the filesystem.
     expect(await put('before.txt')).toMatchObject({ status: 201, body: { balance: 4.99 } });
 
-    stack.docker(['stop', '--time', '5', stack.containerId('auth-server')]);
+    await stack.stopService('auth-server');
     try {
       expect(await put('during.txt')).toMatchObject({
         status: 201,
@@ -197,7 +197,7 @@ describeWithEngine('docker compose up with INTERNAL_AUTH_MODE=token+jwt', () => 
         await request(`${stack.urls.backend}/me/files/during.txt`, { headers: auth }),
       ).toMatchObject({ status: 200, body: 'written as during.txt' });
     } finally {
-      stack.docker(['start', stack.containerId('auth-server')]);
+      await stack.startService('auth-server');
     }
     expect(ledger(stack, user.userId)).toBe('opening|5000000\ndeduct|-10000\ndeduct|-10000');
     // Back: sign-up, which needs the auth server itself, works again.

@@ -1,9 +1,10 @@
 import { freePort, generateToken, StackCredentials, workspaceRoot } from '@zt/test-kit';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import {
   DockerComposeEnvironment,
   type StartedDockerComposeEnvironment,
@@ -52,6 +53,14 @@ export interface ComposeStack {
   containerId(service: ComposeService): string;
   /** Runs `docker` with these arguments and returns what it printed on standard output. */
   docker(args: readonly string[]): string;
+  /**
+   * `docker stop --time 5` of a service's container, or `docker start`. Not through the
+   * synchronous {@link docker}: a stop takes seconds, and an event loop frozen that long
+   * misses that the server closed an idle kept-alive connection, which the next request
+   * then reuses ("other side closed").
+   */
+  stopService(service: ComposeService): Promise<void>;
+  startService(service: ComposeService): Promise<void>;
   /** Everything a service's container wrote, standard output and error together. */
   logs(service: ComposeService): string;
   /** Stops the stack; removes its containers, networks, volumes, image tags and scratch folder. */
@@ -131,6 +140,12 @@ export async function startComposeStack(
     environment,
     containerId,
     docker,
+    async stopService(service) {
+      await promisify(execFile)('docker', ['stop', '--time', '5', containerId(service)]);
+    },
+    async startService(service) {
+      await promisify(execFile)('docker', ['start', containerId(service)]);
+    },
     logs(service) {
       const result = spawnSync('docker', ['logs', containerId(service)], { encoding: 'utf8' });
       if (result.status !== 0) throw new Error(`docker logs ${service} failed: ${result.stderr}`);
