@@ -45,6 +45,18 @@ const filesUnder = (dir: string): string[] =>
     return statSync(path).isDirectory() ? filesUnder(path) : [path];
   });
 
+/**
+ * The same token with one bit of its signature's first byte changed. Editing the base64url text
+ * instead is not enough: a token ending in "BA" was once "tampered" into itself, and the last
+ * character's low bits are padding that decodes to the same signature.
+ */
+const withFlippedSignatureBit = (jwt: string): string => {
+  const [header, payload, signature] = jwt.split('.');
+  const bytes = Buffer.from(signature, 'base64url');
+  bytes[0] ^= 1;
+  return `${header}.${payload}.${bytes.toString('base64url')}`;
+};
+
 describe('auth-server token exchange (RFC 8693), as a process', () => {
   const internalToken = generateToken();
   const dataDir = mkdtempSync(join(tmpdir(), 'auth-exchange-e2e-'));
@@ -248,7 +260,7 @@ describe('auth-server token exchange (RFC 8693), as a process', () => {
         forged: await craftUserToken(forger.privateKey, kid),
         otherTyp: await craftUserToken(key, kid, { typ: 'at+jwt' }),
         otherAudience: await craftUserToken(key, kid, { aud: 'billing-server' }),
-        tampered: alice.accessToken.slice(0, -2) + (alice.accessToken.endsWith('A') ? 'BA' : 'AA'),
+        tampered: withFlippedSignatureBit(alice.accessToken),
         garbage: 'not-a-token',
       };
       for (const [name, subject] of Object.entries(subjects)) {
