@@ -8,6 +8,7 @@ export * from './lib/config/service.config';
 // Loading it: .env under the environment, through @nestjs/config's ConfigModule
 export * from './lib/config/service-config-module';
 // Request handling shared by every service
+export * from './lib/http/dependency-unavailable.error';
 export * from './lib/http/http-adapter';
 export * from './lib/http/http-error';
 export * from './lib/http/http-error.filter';

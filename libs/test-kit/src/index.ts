@@ -9,6 +9,7 @@ export * from './lib/secrets';
 export * from './lib/service-identity-stack';
 export * from './lib/service-process';
 export * from './lib/stack-credentials';
+export * from './lib/tcp-proxy';
 export * from './lib/test-databases';
 export * from './lib/users';
 // Moved to the stack launcher; still here for the suites of one service.

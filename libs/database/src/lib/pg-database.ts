@@ -1,9 +1,14 @@
 import { Pool, type PoolClient, types } from 'pg';
 import type { Database, SqlExecutor, SqlParameter, SqlResult } from './database';
+import { asDatabaseOutage } from './database-unavailable.error';
 
 const INT8_OID = 20;
 
-/** A {@link Database} on a PostgreSQL server through a `pg` connection pool. */
+/**
+ * A {@link Database} on a PostgreSQL server through a `pg` connection pool. A server out of
+ * reach (refused, lost, shutting down) rejects with `DatabaseUnavailableError`; every other
+ * error is passed on as `pg` gave it.
+ */
 export class PgDatabase implements Database {
   readonly kind = 'pg';
   private sent = 0;
@@ -45,15 +50,22 @@ export class PgDatabase implements Database {
 
   async exec(sql: string): Promise<void> {
     this.sent += 1;
-    await this.pool.query(sql);
+    await this.pool.query(sql).catch(rethrowAsOutage);
   }
 
   async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch(rethrowAsOutage);
     let broken: Error | undefined;
+    // The pool listens for errors of idle clients only: a connection lost between two
+    // statements of this transaction would otherwise be an unhandled 'error' event, which
+    // ends the process. The next statement then fails, and the client is not reused.
+    const lost = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', lost);
     try {
       this.sent += 1;
-      await client.query('BEGIN');
+      await client.query('BEGIN').catch(rethrowAsOutage);
       const result = await work({
         query: (sql, params = []) => {
           this.sent += 1;
@@ -61,20 +73,23 @@ export class PgDatabase implements Database {
         },
         exec: async (sql) => {
           this.sent += 1;
-          await client.query(sql);
+          await client.query(sql).catch(rethrowAsOutage);
         },
       });
       this.sent += 1;
-      await client.query('COMMIT');
+      // Lost here, the outcome is unknown: a retry with the same idempotency key settles it.
+      await client.query('COMMIT').catch(rethrowAsOutage);
       return result;
     } catch (error) {
       this.sent += 1;
       await client.query('ROLLBACK').catch((rollbackError: Error) => {
-        broken = rollbackError;
+        broken ??= rollbackError;
       });
       throw error;
     } finally {
-      // A client whose rollback failed is in an unknown state: destroy it rather than reuse it.
+      // A client whose connection failed or whose rollback failed is in an unknown state:
+      // destroy it rather than reuse it.
+      client.off('error', lost);
       client.release(broken);
     }
   }
@@ -89,8 +104,16 @@ async function runQuery<Row>(
   sql: string,
   params: readonly SqlParameter[],
 ): Promise<SqlResult<Row>> {
-  const result = await target.query(sql, params as unknown[]);
-  return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
+  try {
+    const result = await target.query(sql, params as unknown[]);
+    return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
+  } catch (error) {
+    throw asDatabaseOutage(error);
+  }
+}
+
+function rethrowAsOutage(error: unknown): never {
+  throw asDatabaseOutage(error);
 }
 
 /** Quotes a SQL identifier (schema names come from code, but quoting costs nothing). */

@@ -20,6 +20,8 @@ export type UpstreamFailureReason =
   | 'shutdown'
   | 'no_service_token';
 
+import { DependencyUnavailableError } from '../http/dependency-unavailable.error';
+
 /**
  * An upstream service gave no usable answer. Callers usually map it to
  * `503 {"error":"<upstream> unavailable"}`. An answer below 500 (a 402, 404 or 409) is never
@@ -28,7 +30,7 @@ export type UpstreamFailureReason =
  * The message names the upstream and the reason only: never a URL, header, token or body,
  * and the low-level error (whose request config holds the internal token) is not attached.
  */
-export class UpstreamUnavailableError extends Error {
+export class UpstreamUnavailableError extends DependencyUnavailableError {
   /** Stable machine code, in the style of jose's `ERR_*` codes. */
   readonly code = 'ERR_UPSTREAM_UNAVAILABLE';
 
@@ -36,11 +38,15 @@ export class UpstreamUnavailableError extends Error {
     /** The upstream's name, as given to `InternalClientModule.forRoot`, e.g. `billing`. */
     readonly upstream: string,
     /** Why there was no usable answer. */
-    readonly reason: UpstreamFailureReason,
+    override readonly reason: UpstreamFailureReason,
     /** The HTTP status, for `server_error` only. */
     readonly status?: number,
   ) {
-    super(`${upstream} unavailable: ${reason}${status === undefined ? '' : ` (${status})`}`);
+    super(
+      upstream,
+      reason,
+      `${upstream} unavailable: ${reason}${status === undefined ? '' : ` (${status})`}`,
+    );
     this.name = 'UpstreamUnavailableError';
   }
 }

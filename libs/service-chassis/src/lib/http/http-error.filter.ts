@@ -15,13 +15,13 @@ import {
   requestPathOf,
 } from '@zt/service-utils';
 import { randomUUID } from 'node:crypto';
-import { UpstreamUnavailableError } from '../client/upstream-unavailable.error';
 import { currentRequestId } from '../logging/request-context';
+import { DependencyUnavailableError } from './dependency-unavailable.error';
 
 /**
  * Gives every error of a service the platform's one shape, `{"error": "<message>", ...}`.
- * An upstream that gave no usable answer (`UpstreamUnavailableError`) becomes
- * `503 {"error":"<upstream> unavailable"}`. An unexpected error becomes
+ * A dependency that gave no usable answer (`DependencyUnavailableError`: an upstream service,
+ * the database) becomes `503 {"error":"<dependency> unavailable"}`. An unexpected error becomes
  * `500 {"error":"internal error","request_id"}`: no stack trace and no message reach the
  * caller; `request_id` is the request's id (also in its `X-Request-ID` answer header), which
  * every log line of the request carries, the one with the stack included.
@@ -51,16 +51,16 @@ export class HttpErrorFilter implements ExceptionFilter {
       answer(exception.getStatus(), toErrorBody(exception));
       return;
     }
-    if (exception instanceof UpstreamUnavailableError) {
+    if (exception instanceof DependencyUnavailableError) {
       // Expected when a dependency is down: one line, no stack; the caller learns which one.
       this.logger.warn({
-        event: 'upstream_unavailable',
-        upstream: exception.upstream,
+        event: 'dependency_unavailable',
+        dependency: exception.dependency,
         reason: exception.reason,
         method: request.method,
         path: requestPathOf(request),
       });
-      answer(HttpStatus.SERVICE_UNAVAILABLE, { error: `${exception.upstream} unavailable` });
+      answer(HttpStatus.SERVICE_UNAVAILABLE, { error: `${exception.dependency} unavailable` });
       return;
     }
     const requestId = currentRequestId() ?? randomUUID();

@@ -8,6 +8,7 @@ import { Public } from '@zt/service-utils';
 import { InternalClientModule } from '../client/internal-client.module';
 import { InternalHttpClient } from '../client/internal-http-client';
 import { loadServiceConfig } from '../config/service.config';
+import { DependencyUnavailableError } from '../http/dependency-unavailable.error';
 import { createServiceApp } from '../http/run-service';
 import { JsonBody } from '../http/json-body.decorator';
 import { ServiceHttpModule } from '../http/service-http.module';
@@ -59,6 +60,12 @@ class ProbeController {
   @Get('boom')
   boom(): never {
     throw new Error('something broke');
+  }
+
+  @Public()
+  @Get('outage')
+  outage(): never {
+    throw new DependencyUnavailableError('database', 'ECONNREFUSED');
   }
 }
 
@@ -267,5 +274,23 @@ describe.each(HTTP_ADAPTERS)(`${LoggingModule.name} on %s`, (adapter) => {
         res: { status_code: 500 },
       }),
     );
+  });
+
+  it('answers a dependency that is down with 503 and one warning naming it, without a stack', async () => {
+    const response = await fetch(`${url}/outage`, { headers: { 'X-Request-ID': 'outage-1' } });
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({ error: 'database unavailable' });
+    const own = linesOf('outage-1');
+    expect(own.filter((line) => line.event !== undefined)).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        event: 'dependency_unavailable',
+        dependency: 'database',
+        reason: 'ECONNREFUSED',
+        method: 'GET',
+        path: '/outage',
+      }),
+    ]);
+    expect(JSON.stringify(own)).not.toContain('stack');
   });
 });

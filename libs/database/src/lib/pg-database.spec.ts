@@ -1,0 +1,101 @@
+import { DependencyUnavailableError } from '@zt/service-chassis';
+import {
+  createScratchDatabase,
+  runningInCi,
+  type ScratchDatabase,
+  startTcpProxy,
+  type TcpProxy,
+  testDatabaseAdminUrl,
+} from '@zt/test-kit';
+import { DatabaseUnavailableError } from './database-unavailable.error';
+import { PgDatabase } from './pg-database';
+
+// A PostgreSQL server is needed; CI always has one, so only a developer's run may skip.
+const describeOnServer = testDatabaseAdminUrl() || runningInCi() ? describe : describe.skip;
+
+describeOnServer('PgDatabase when its server is out of reach', () => {
+  let scratch: ScratchDatabase;
+  let proxy: TcpProxy;
+  let sut: PgDatabase;
+
+  /** What `work` rejected with. */
+  const refusal = async (work: Promise<unknown>): Promise<unknown> =>
+    work.then(
+      () => new Error('expected a rejection'),
+      (error: unknown) => error,
+    );
+
+  beforeAll(async () => {
+    scratch = await createScratchDatabase();
+    const server = new URL(scratch.url);
+    proxy = await startTcpProxy({ host: server.hostname, port: Number(server.port || 5432) });
+    sut = await PgDatabase.connect(proxy.through(scratch.url), 'spec');
+    await sut.exec('CREATE TABLE items (id bigint PRIMARY KEY)');
+  });
+
+  afterEach(() => proxy.restore());
+
+  afterAll(async () => {
+    await sut.close();
+    await proxy.close();
+    await scratch.drop();
+  });
+
+  it('rejects with DatabaseUnavailableError when its connections are lost, and serves again once they can be made', async () => {
+    await sut.query('INSERT INTO items (id) VALUES (1)');
+    proxy.cut();
+    const lost = await refusal(sut.query('SELECT id FROM items'));
+    expect(lost).toBeInstanceOf(DatabaseUnavailableError);
+    expect(lost).toBeInstanceOf(DependencyUnavailableError);
+    expect(lost).toMatchObject({ dependency: 'database' });
+    // A new connection, dropped at once while the proxy is cut.
+    expect(await refusal(sut.query('SELECT id FROM items'))).toBeInstanceOf(
+      DatabaseUnavailableError,
+    );
+    proxy.restore();
+    expect((await sut.query('SELECT id FROM items')).rows).toEqual([{ id: 1n }]);
+  });
+
+  it('names neither host, port, user nor statement in what it rejects with', async () => {
+    proxy.cut();
+    const error = (await refusal(sut.query('SELECT id FROM items WHERE id = $1', [7]))) as Error;
+    expect(error).toBeInstanceOf(DatabaseUnavailableError);
+    for (const secret of ['127.0.0.1', String(proxy.port), 'postgres', 'SELECT', 'items']) {
+      expect(error.message).not.toContain(secret);
+    }
+  });
+
+  it('rejects a transaction that cannot begin or cannot commit with it, and leaves no row behind', async () => {
+    proxy.cut();
+    expect(
+      await refusal(sut.transaction((tx) => tx.query('INSERT INTO items (id) VALUES (2)'))),
+    ).toBeInstanceOf(DatabaseUnavailableError);
+    proxy.restore();
+    // Lost between the work and its COMMIT: rolled back by the server, reported as an outage.
+    const lostBeforeCommit = await refusal(
+      sut.transaction(async (tx) => {
+        await tx.query('INSERT INTO items (id) VALUES (3)');
+        proxy.cut();
+      }),
+    );
+    expect(lostBeforeCommit).toBeInstanceOf(DatabaseUnavailableError);
+    proxy.restore();
+    expect((await sut.query('SELECT id FROM items WHERE id IN (2, 3)')).rows).toEqual([]);
+  });
+
+  it('passes every other error on as the driver gave it: a fault of the SQL stays one', async () => {
+    const duplicate = await refusal(sut.query('INSERT INTO items (id) VALUES (1)'));
+    expect(duplicate).not.toBeInstanceOf(DatabaseUnavailableError);
+    expect(duplicate).toMatchObject({ code: '23505' });
+    const missing = await refusal(sut.query('SELECT * FROM no_such_table'));
+    expect(missing).toMatchObject({ code: '42P01' });
+    const domain = new Error('insufficient funds');
+    expect(
+      await refusal(
+        sut.transaction(() => {
+          throw domain;
+        }),
+      ),
+    ).toBe(domain);
+  });
+});
