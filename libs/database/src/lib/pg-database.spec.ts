@@ -1,6 +1,7 @@
 import { DependencyUnavailableError } from '@zt/service-chassis';
 import {
   createScratchDatabase,
+  freePort,
   runningInCi,
   type ScratchDatabase,
   startTcpProxy,
@@ -81,6 +82,18 @@ describeOnServer('PgDatabase when its server is out of reach', () => {
     expect(lostBeforeCommit).toBeInstanceOf(DatabaseUnavailableError);
     proxy.restore();
     expect((await sut.query('SELECT id FROM items WHERE id IN (2, 3)')).rows).toEqual([]);
+  });
+
+  it('fails to connect at boot with the driver’s own error, which names the host but no password', async () => {
+    // A port where nothing listens.
+    const closed = new URL(scratch.url);
+    closed.hostname = '127.0.0.1';
+    closed.port = String(await freePort());
+    closed.password = 'pa55-not-to-be-logged';
+    const boot = (await refusal(PgDatabase.connect(closed.toString(), 'spec'))) as Error;
+    expect(boot).not.toBeInstanceOf(DatabaseUnavailableError);
+    expect(boot.message).toContain(`127.0.0.1:${closed.port}`);
+    expect(`${boot.message} ${boot.stack}`).not.toContain('pa55-not-to-be-logged');
   });
 
   it('passes every other error on as the driver gave it: a fault of the SQL stays one', async () => {

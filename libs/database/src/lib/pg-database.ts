@@ -35,7 +35,10 @@ export class PgDatabase implements Database {
     // An idle client that loses its server must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
     const database = new PgDatabase(pool);
-    await database.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
+    // Straight to the pool: at boot, the driver's own error (which host refused) says more to an
+    // operator than a 503 would; it names no password.
+    database.sent += 1;
+    await pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
     return database;
   }
 
