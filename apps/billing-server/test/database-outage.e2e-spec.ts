@@ -61,7 +61,8 @@ describeOnServer('billing-server while its PostgreSQL is out of reach', () => {
     const unavailable = { status: 503, body: { error: 'database unavailable' } };
     expect(await call('GET', `/balance/${user}`)).toMatchObject(unavailable);
     expect(await deduct('outage-1')).toMatchObject(unavailable);
-    // A hold is placed in a transaction: the same answer, and no crash of the process.
+    // A hold is placed in a transaction, refused here before it begins (a connection lost in
+    // the middle of one: libs/database's pg-database.spec).
     const hold = { hold_id: 'outage-hold', user_id: user, amount: 1, reason: 'a write' };
     expect(await call('POST', '/holds', hold, { 'X-Caller-Service': 'backend' })).toMatchObject(
       unavailable,

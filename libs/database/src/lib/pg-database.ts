@@ -1,6 +1,6 @@
 import { Pool, type PoolClient, types } from 'pg';
 import type { Database, SqlExecutor, SqlParameter, SqlResult } from './database';
-import { asDatabaseOutage } from './database-unavailable.error';
+import { asDatabaseOutage, DatabaseUnavailableError } from './database-unavailable.error';
 
 const INT8_OID = 20;
 
@@ -61,9 +61,11 @@ export class PgDatabase implements Database {
     let broken: Error | undefined;
     // The pool listens for errors of idle clients only: a connection lost between two
     // statements of this transaction would otherwise be an unhandled 'error' event, which
-    // ends the process. The next statement then fails, and the client is not reused.
+    // ends the process. The next statement then fails, and the client is not reused. The first
+    // error is the one that says why (pg follows it with "Connection terminated unexpectedly").
+    let lostWith: Error | undefined;
     const lost = (error: Error) => {
-      broken = error;
+      lostWith ??= error;
     };
     client.on('error', lost);
     try {
@@ -86,14 +88,19 @@ export class PgDatabase implements Database {
     } catch (error) {
       this.sent += 1;
       await client.query('ROLLBACK').catch((rollbackError: Error) => {
-        broken ??= rollbackError;
+        broken = rollbackError;
       });
-      throw error;
+      // After a lost connection, the statement that failed says only that the client is "not
+      // queryable"; the error that ended the connection says why (and a session ended for a
+      // fault of ours, such as idle_in_transaction_session_timeout, stays that fault).
+      throw lostWith !== undefined && error instanceof DatabaseUnavailableError
+        ? asDatabaseOutage(lostWith)
+        : error;
     } finally {
-      // A client whose connection failed or whose rollback failed is in an unknown state:
-      // destroy it rather than reuse it.
+      // A client whose connection was lost or whose rollback failed is in an unknown state:
+      // it is destroyed rather than given back to the pool.
       client.off('error', lost);
-      client.release(broken);
+      client.release(lostWith ?? broken);
     }
   }
 
