@@ -8,6 +8,10 @@
 //     after=dist/apps/billing-server/main.js [--rounds 5] [--seconds 2.5] [--env HTTP_ADAPTER=fastify]
 //     [--heap-prof DIR]   (an allocation profile of each window in DIR/<label>, for
 //                          npx tsx bench/tools/profile-summary.ts DIR/<label>)
+//
+// A build may name Node flags of its own after commas, to compare one build under two settings
+// (label=main.js,--max-semi-space-size=4). Each build's resident memory is read once it has
+// opened its account, before any load: its idle RSS.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { postgresAdminUrl } from '../config/runner.config';
 import { AllocationProbe } from '../lib/allocation';
 import { ROOT } from '../lib/launcher';
+import { rssMiB } from '../lib/memory';
 import { assertMostlyOk, hammer } from '../lib/load';
 import { ScratchDatabases } from '../lib/postgres';
 import { ProcessGroup } from '../lib/processes';
@@ -36,9 +41,11 @@ async function main(): Promise<void> {
     },
   });
   const builds = positionals.map((argument) => {
-    const [label, main] = argument.split('=');
-    if (!label || !main) throw new Error(`expected label=path/to/main.js, got ${argument}`);
-    return { label, main: resolve(main) };
+    const [label, value] = argument.split(/=(.*)/s);
+    const [main, ...nodeFlags] = (value ?? '').split(',');
+    if (!label || !main)
+      throw new Error(`expected label=path/to/main.js[,--flag], got ${argument}`);
+    return { label, main: resolve(main), nodeFlags };
   });
   if (builds.length < 2) throw new Error('name at least two builds: label=main.js ...');
   const rounds = Number(values.rounds);
@@ -70,7 +77,7 @@ async function main(): Promise<void> {
             ? {}
             : { ALLOCATION_PROBE_PROFILE_DIR: resolve(values['heap-prof'], build.label) }),
         },
-        nodeArgs: probe.nodeArgs,
+        nodeArgs: [...probe.nodeArgs, ...build.nodeFlags],
       });
       const account = await call(`${server.url}/account`, {
         method: 'POST',
@@ -78,10 +85,19 @@ async function main(): Promise<void> {
         json: { user_id: USER, tier: 'team' },
       });
       expectStatus(`${build.label}: POST /account`, account, 201);
+      const idleMiB = server.pid === undefined ? Number.NaN : rssMiB(server.pid);
       const url = `${server.url}/balance/${USER}`;
       // Warm-up: the JIT and the pool settle before anything is counted.
       await hammer({ url, headers, connections: CONNECTIONS, seconds: 3 });
-      servers.push({ ...build, server, probe, url, perRequest: [] as number[] });
+      servers.push({
+        ...build,
+        server,
+        probe,
+        url,
+        idleMiB,
+        perRequest: [] as number[],
+        requests: [] as number[],
+      });
     }
     for (let round = 1; round <= rounds; round += 1) {
       for (const entry of servers) {
@@ -96,6 +112,7 @@ async function main(): Promise<void> {
           return measured.count + measured.non2xx;
         });
         entry.perRequest.push(window.allocatedBytes / window.requests);
+        entry.requests.push(window.requests);
         const kib = (window.allocatedBytes / window.requests / 1024).toFixed(1);
         console.log(
           `round ${round}/${rounds} ${entry.label}: ${kib} KiB a request, ${window.requests} requests, ${window.collections} collections (${window.pauseMs.toFixed(0)} ms)`,
@@ -103,11 +120,14 @@ async function main(): Promise<void> {
       }
     }
     const [first] = servers;
+    const firstKiB = summarize(first?.perRequest ?? []).median / 1024;
+    const firstRequests = summarize(first?.requests ?? []).median;
     for (const entry of servers) {
       const spread = summarize(entry.perRequest.map((bytes) => bytes / 1024));
-      const ratio = spread.median / (summarize(first?.perRequest ?? []).median / 1024);
+      const answered = summarize(entry.requests).median;
       console.log(
-        `${entry.label}: ${spread.median.toFixed(1)} KiB a request (${spread.min.toFixed(1)}-${spread.max.toFixed(1)}), ${ratio.toFixed(3)} x ${first?.label}`,
+        `${entry.label}: ${spread.median.toFixed(1)} KiB a request (${spread.min.toFixed(1)}-${spread.max.toFixed(1)}), ${(spread.median / firstKiB).toFixed(3)} x ${first?.label}; ` +
+          `${answered.toFixed(0)} requests a window, ${(answered / firstRequests).toFixed(3)} x; idle RSS ${entry.idleMiB.toFixed(1)} MiB`,
       );
     }
   } finally {
