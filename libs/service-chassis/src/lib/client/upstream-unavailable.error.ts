@@ -1,3 +1,5 @@
+import { DependencyUnavailableError } from '../http/dependency-unavailable.error';
+
 /**
  * Why an internal call produced no usable answer:
  * - `breaker_open`: the upstream's circuit breaker is open (or half-open with its one trial
@@ -19,8 +21,6 @@ export type UpstreamFailureReason =
   | 'invalid_response'
   | 'shutdown'
   | 'no_service_token';
-
-import { DependencyUnavailableError } from '../http/dependency-unavailable.error';
 
 /**
  * An upstream service gave no usable answer. Callers usually map it to
