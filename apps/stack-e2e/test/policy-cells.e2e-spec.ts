@@ -4,7 +4,7 @@ import {
   SERVICE_CLIENTS,
   type ServiceAudience,
 } from '@zt/contracts';
-import { freePort, launchStack, type ServiceStack } from '@zt/stack-launcher';
+import { launchStack, type ServiceStack } from '@zt/stack-launcher';
 import {
   generateClientSecrets,
   basicCredentials,
@@ -225,9 +225,6 @@ describe('docs/policy.md, cell by cell, against the services in INTERNAL_AUTH_MO
 
   beforeAll(async () => {
     stack = await launchStack({
-      // Known before anything starts: every service verifies tokens against the auth server's
-      // key set, billing (which the auth server calls) included.
-      ports: { 'auth-server': await freePort() },
       env: {
         ...inheritedProcessEnvironment(),
         DATA_DIR: dataDir,

@@ -85,8 +85,6 @@ describeWithPrometheus.each([
           ...credentials.environment(),
           DATA_DIR: join(scratch, 'data'),
         },
-        // Known before anything starts: in jwt mode every service verifies tokens against it.
-        ports: { 'auth-server': await freePort() },
         startTimeoutMs: 180_000,
       });
 

@@ -131,6 +131,52 @@ describe(`${launchStack.name} and ports`, () => {
     }
   });
 
+  it('starts again, on another port, a stack whose auth server lost the port its callees were told', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'launcher-spec-'));
+    const spawned: Array<[ServiceName, number]> = [];
+    const sut = await launchStack({
+      // With service identity every service is told the auth server's URL before it starts.
+      env: { ...inheritedEnvironment(process.env), INTERNAL_AUTH_MODE: 'jwt' },
+      main: () => FAKE,
+      services: ['billing-server', 'auth-server'],
+      serviceEnv: { 'auth-server': { FAKE_PORT_TAKEN_ONCE: join(folder, 'taken') } },
+      onStart: (name, process) => spawned.push([name, process.pid]),
+    });
+    try {
+      expect(spawned.map(([name]) => name)).toEqual([
+        'billing-server',
+        'auth-server',
+        'billing-server',
+        'auth-server',
+      ]);
+      for (const [, pid] of spawned.slice(0, 2)) expect(() => process.kill(pid, 0)).toThrow();
+      const auth = sut.process('auth-server').url;
+      expect(sut.urls['auth-server']).toBe(auth);
+      expect(await wiring(sut.process('billing-server').url)).toMatchObject({
+        AUTH_SERVER_URL: auth,
+      });
+    } finally {
+      await sut.stopAll();
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('does not move a port it was given: a taken one fails the launch', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'launcher-spec-'));
+    const launching = launchStack({
+      env: { ...inheritedEnvironment(process.env), INTERNAL_AUTH_MODE: 'jwt' },
+      main: () => FAKE,
+      services: ['billing-server', 'auth-server'],
+      ports: { 'auth-server': await freePort() },
+      serviceEnv: { 'auth-server': { FAKE_PORT_TAKEN_ONCE: join(folder, 'taken') } },
+    });
+    try {
+      await expect(launching).rejects.toThrow(/^auth-server exited .*EADDRINUSE/s);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
   it('keeps a port it was given, and the port a service took, across restarts', async () => {
     const sut = await launchStack({
       env: inheritedEnvironment(process.env),

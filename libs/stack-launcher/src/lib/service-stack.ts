@@ -20,6 +20,9 @@ import {
 /** How often a service whose port was chosen for it gets another when it lost the first. */
 const PORT_ATTEMPTS = 3;
 
+/** The service whose URL, the issuer of service tokens, every other may need at boot. */
+const ISSUER: ServiceName = 'auth-server';
+
 /** How to run the stack (or a part of it). */
 export interface StackOptions extends Pick<
   ProcessOptions,
@@ -34,7 +37,9 @@ export interface StackOptions extends Pick<
   /**
    * The port of a service. Without one (or with 0) a service takes any free port, which it
    * keeps across restarts; the auth server, whose URL is in its own configuration, gets one
-   * chosen just before it starts (and another, should a process take it meanwhile).
+   * chosen just before it starts (with service identity, before anything starts), and another
+   * should a process take it meanwhile. A port given here is used as it is: leave the auth
+   * server's out to have that retry.
    */
   readonly ports?: Partial<Record<ServiceName, number>>;
   /**
@@ -82,6 +87,10 @@ export class ServiceStack {
   readonly #expected = new Set<LaunchedProcess>();
   #count = 0;
   #stopping = false;
+  /** The auth server's port was chosen by the stack before anything started... */
+  #placedIssuer = false;
+  /** ...and taken by another process before the auth server could listen on it. */
+  #issuerPortLost = false;
 
   private constructor(options: StackOptions, services: readonly ServiceName[]) {
     this.#options = options;
@@ -93,35 +102,54 @@ export class ServiceStack {
     }
   }
 
-  /** Starts the services of `options` (see {@link launchStack}). */
+  /**
+   * Starts the services of `options` (see {@link launchStack}). Should the port chosen for the
+   * auth server before anything started be taken before it listens, the services already told
+   * that port are stopped and the whole stack starts again on another.
+   */
   static async launch(options: StackOptions): Promise<ServiceStack> {
     const wanted = options.services ?? SERVICE_NAMES;
-    const stack = new ServiceStack(
-      options,
-      SERVICE_NAMES.filter((name) => wanted.includes(name)),
-    );
-    options.signal?.throwIfAborted();
-    options.signal?.addEventListener('abort', () => void stack.stopAll(), { once: true });
-    await stack.#placeIssuer();
+    const services = SERVICE_NAMES.filter((name) => wanted.includes(name));
+    for (let attempt = 1; ; attempt += 1) {
+      options.signal?.throwIfAborted();
+      const stack = new ServiceStack(options, services);
+      const stopOnAbort = () => void stack.stopAll();
+      options.signal?.addEventListener('abort', stopOnAbort, { once: true });
+      try {
+        await stack.#startAll();
+        return stack;
+      } catch (error) {
+        options.signal?.removeEventListener('abort', stopOnAbort);
+        await stack.stopAll();
+        if (!stack.#issuerPortLost || attempt === PORT_ATTEMPTS || options.signal?.aborted)
+          throw error;
+      }
+    }
+  }
 
+  /** Starts every service once the services it calls are ready; rejects with the first failure. */
+  async #startAll(): Promise<void> {
+    await this.#placeIssuer();
     // SERVICE_NAMES lists every service after the ones it calls.
     const started = new Map<ServiceName, Promise<unknown>>();
-    for (const name of stack.services) {
+    for (const name of this.services) {
       const upstreams = stackService(name)
-        .upstreams.filter((upstream) => stack.services.includes(upstream))
+        .upstreams.filter((upstream) => this.services.includes(upstream))
         .map((upstream) => started.get(upstream));
       started.set(
         name,
-        Promise.all(upstreams).then(() => stack.start(name)),
+        Promise.all(upstreams).then(() =>
+          this.start(name).catch((error: unknown) => {
+            const placed = name === ISSUER && this.#placedIssuer;
+            if (placed && /EADDRINUSE/.test(String(error))) this.#issuerPortLost = true;
+            throw error;
+          }),
+        ),
       );
     }
     const outcomes = await Promise.allSettled(started.values());
     const failed = outcomes.find((outcome) => outcome.status === 'rejected');
-    if (failed) {
-      await stack.stopAll();
-      throw failed.reason;
-    }
-    return stack;
+    if (failed) throw failed.reason;
   }
 
   /**
@@ -131,14 +159,15 @@ export class ServiceStack {
    * starts. In `token` mode it is found when the auth server starts, as before.
    */
   async #placeIssuer(): Promise<void> {
-    const issuer = 'auth-server';
-    if (!this.services.includes(issuer) || this.#ports.has(issuer)) return;
+    if (!this.services.includes(ISSUER) || this.#ports.has(ISSUER)) return;
     const identity = this.services.some((name) => {
       const env = this.#env.get(name) ?? {};
       const mode = env['INTERNAL_AUTH_MODE'] || 'token';
       return mode !== 'token' || (env['INTERNAL_AUTH_SHADOW'] || 'off') !== 'off';
     });
-    if (identity) this.#ports.set(issuer, await freePort());
+    if (!identity) return;
+    this.#ports.set(ISSUER, await freePort());
+    this.#placedIssuer = true;
   }
 
   /**

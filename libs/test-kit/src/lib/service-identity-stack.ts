@@ -1,4 +1,4 @@
-import { freePort, launchStack, type ServiceName, type ServiceStack } from '@zt/stack-launcher';
+import { launchStack, type ServiceName, type ServiceStack } from '@zt/stack-launcher';
 import {
   calculateJwkThumbprint,
   importJWK,
@@ -143,8 +143,6 @@ export class ServiceIdentityStack {
           },
           'filesystem-server': jwtMode,
         },
-        // The callees are started first and must know their issuer (`AUTH_SERVER_URL`).
-        ports: { 'auth-server': await freePort() },
         // The 2-core machine may be busy: a slow start is not what these suites test.
         startTimeoutMs: 180_000,
       });
