@@ -969,6 +969,49 @@ describe(InternalHttpClient.name, () => {
       });
     });
 
+    it("reports the upstream's 429 on a route that declares none as rate_limited, once, with its Retry-After", async () => {
+      const server = await serve((_request, response, index) => {
+        response.setHeader('retry-after', index === 0 ? '7' : 'Wed, 21 Oct 2026 07:28:00 GMT');
+        json(response, 429, { error: 'too many requests' });
+      });
+      const sut = clientFor({ billing: { baseUrl: server.url } });
+      const call = () =>
+        sut
+          .call('billing', getItem, { params: { item_id: 'a', rest: 'b' } })
+          .catch((caught: unknown) => caught);
+
+      const limited = await call();
+      expect(limited).toBeInstanceOf(UpstreamUnavailableError);
+      expect(limited).toMatchObject({
+        upstream: 'billing',
+        reason: 'rate_limited',
+        status: 429,
+        retryAfterSeconds: 7,
+      });
+      // A GET is retried after a 503, never after a 429: every retry would be refused alike.
+      expect(server.seen).toHaveLength(1);
+      // Only seconds are relayed.
+      expect(await call()).toMatchObject({ reason: 'rate_limited', retryAfterSeconds: undefined });
+      expect(sut.breakerState('billing')).toBe('closed');
+    });
+
+    it('reads a 429 that the route declares as its outcome', async () => {
+      const throttled = defineEndpoint({
+        method: 'GET',
+        path: '/throttled',
+        summary: 'probe',
+        answers: [
+          { status: 200, kind: 'ok', body: z.object({}), description: 'served' },
+          { status: 429, kind: 'busy', body: z.object({ error: z.string() }), description: '' },
+        ],
+      });
+      const server = await serve((_request, response) =>
+        json(response, 429, { error: 'too many writes in progress for this user' }),
+      );
+      const sut = clientFor({ billing: { baseUrl: server.url } });
+      expect(await sut.call('billing', throttled)).toMatchObject({ kind: 'busy', status: 429 });
+    });
+
     it('reads bytes as bytes and an error answer of such a route as JSON', async () => {
       const server = await serve((_request, response, index) => {
         if (index === 0) {

@@ -1,4 +1,11 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
+import {
+  HttpStatus,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  Optional,
+} from '@nestjs/common';
 import { Agent as HttpAgent, type IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -79,6 +86,7 @@ const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
 const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 const BACKOFF_BASE_MS = 50;
 const BACKOFF_MAX_MS = 1000;
+const MAX_RETRY_AFTER_SECONDS = 86_400;
 // Printable ASCII only: nothing that could end a header line or that Node would refuse.
 const HEADER_VALUE = /^[\x20-\x7e]*$/;
 // Statuses whose answers never have a body, whatever their Content-Length says (RFC 9110).
@@ -210,7 +218,8 @@ export class InternalHttpClient implements OnApplicationShutdown {
    *   `Buffer`; `query` values are percent-encoded here.
    * @throws UnexpectedUpstreamAnswerError when the answer is not one the contract declares
    *   (status or body shape): an upstream fault, never guessed around.
-   * @throws UpstreamUnavailableError as {@link request} does.
+   * @throws UpstreamUnavailableError as {@link request} does, and `rate_limited` for a 429
+   *   the contract does not declare.
    */
   async call<E extends Endpoint>(
     upstream: string,
@@ -229,6 +238,11 @@ export class InternalHttpClient implements OnApplicationShutdown {
       (Buffer.isBuffer(response.data)
         ? readOutcome(endpoint, response.status, jsonOf(response.data, response.headers))
         : undefined);
+    if (outcome === undefined && response.status === HttpStatus.TOO_MANY_REQUESTS) {
+      // The callee's own limit on this service (the guard's), not an answer about the call.
+      const retryAfter = retryAfterSeconds(response.headers['retry-after']);
+      throw new UpstreamUnavailableError(upstream, 'rate_limited', response.status, retryAfter);
+    }
     if (outcome === undefined) {
       throw new UnexpectedUpstreamAnswerError(upstream, name, response.status);
     }
@@ -489,8 +503,19 @@ function isRetryableFailure(failure: UpstreamUnavailableError): boolean {
     case 'invalid_response':
     case 'shutdown':
     case 'no_service_token':
+    case 'rate_limited':
       return false;
   }
+}
+
+/**
+ * A `Retry-After` in seconds, as the kit's guard sends it; a date, a repeated header or a
+ * wait of over a day is not relayed (the caller's own answer then has no `Retry-After`).
+ */
+function retryAfterSeconds(value: string | undefined): number | undefined {
+  if (value === undefined || !/^\d{1,5}$/.test(value)) return undefined;
+  const seconds = Number(value);
+  return seconds <= MAX_RETRY_AFTER_SECONDS ? seconds : undefined;
 }
 
 function backoffMs(attempt: number): number {

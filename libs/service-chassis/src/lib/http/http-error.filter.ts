@@ -60,6 +60,9 @@ export class HttpErrorFilter implements ExceptionFilter {
         method: request.method,
         path: requestPathOf(request),
       });
+      if (exception.retryAfterSeconds !== undefined) {
+        adapter.setHeader(reply, 'Retry-After', String(exception.retryAfterSeconds));
+      }
       answer(HttpStatus.SERVICE_UNAVAILABLE, { error: `${exception.dependency} unavailable` });
       return;
     }

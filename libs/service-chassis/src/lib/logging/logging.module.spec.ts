@@ -16,11 +16,20 @@ import { LoggingModule } from './logging.module';
 import { currentRequestId } from './request-context';
 import { __resetOutOfContextForTests } from 'nestjs-pino/PinoLogger';
 import { z } from 'zod';
+import { defineEndpoint } from '@zt/contracts';
 import { HTTP_ADAPTERS } from '../http/http-adapter';
 
 const TOKEN = 'q3V9sLk2Xw8RzT1mN6pB4yH7cJ0dF5gA';
 const PASSWORD = 'correct-horse-battery-staple-42';
 const BEARER = 'eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ1MSJ9.c2lnbmF0dXJlLXRoYXQtaXMtc2VjcmV0';
+
+/** An upstream route whose contract declares no 429: the upstream's limit answers one anyway. */
+const limitedRoute = defineEndpoint({
+  method: 'GET',
+  path: '/limited',
+  summary: 'probe',
+  answers: [{ status: 200, kind: 'ok', body: z.object({}), description: 'served' }],
+});
 
 @Controller()
 class ProbeController {
@@ -66,6 +75,12 @@ class ProbeController {
   @Get('outage')
   outage(): never {
     throw new DependencyUnavailableError('database', 'ECONNREFUSED');
+  }
+
+  @Public()
+  @Get('limited')
+  async limited(): Promise<void> {
+    await this.client.call('echo', limitedRoute);
   }
 }
 
@@ -124,6 +139,11 @@ describe.each(HTTP_ADAPTERS)(`${LoggingModule.name} on %s`, (adapter) => {
   beforeAll(async () => {
     upstream = createServer((request, response) => {
       upstreamSaw.push(request.headers);
+      if (request.url === '/limited') {
+        response.writeHead(429, { 'content-type': 'application/json', 'retry-after': '3' });
+        response.end(JSON.stringify({ error: 'too many requests' }));
+        return;
+      }
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ seen: request.headers['x-request-id'] ?? null }));
     });
@@ -292,5 +312,21 @@ describe.each(HTTP_ADAPTERS)(`${LoggingModule.name} on %s`, (adapter) => {
       }),
     ]);
     expect(JSON.stringify(own)).not.toContain('stack');
+  });
+
+  it("answers an upstream's rate limit on this service with 503 and the upstream's Retry-After", async () => {
+    const response = await fetch(`${url}/limited`, { headers: { 'X-Request-ID': 'limited-1' } });
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('3');
+    expect(await response.json()).toEqual({ error: 'echo unavailable' });
+    expect(linesOf('limited-1').filter((line) => line.event !== undefined)).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        event: 'dependency_unavailable',
+        dependency: 'echo',
+        reason: 'rate_limited',
+        path: '/limited',
+      }),
+    ]);
   });
 });
