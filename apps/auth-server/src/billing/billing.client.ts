@@ -9,8 +9,9 @@ export const BILLING_UPSTREAM = 'billing';
  * The auth server's calls to billing, over the internal client (credential, timeout,
  * breaker), each answer read into its outcome by billing's contract. An unreachable billing
  * surfaces as `UpstreamUnavailableError`, which the service's error filter answers with
- * `503 {"error":"billing unavailable"}`; an answer the contract does not declare, as
- * `UnexpectedUpstreamAnswerError` (500).
+ * `503 {"error":"billing unavailable"}`, as it does billing's rate limit on the auth server (an
+ * undeclared 429: `rate_limited`, with `Retry-After`); any other answer the contract does not
+ * declare, as `UnexpectedUpstreamAnswerError` (500).
  */
 @Injectable()
 export class BillingClient {

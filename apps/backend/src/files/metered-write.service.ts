@@ -165,12 +165,8 @@ export class MeteredWriteService {
         ),
       );
     } catch (error) {
-      // Unless billing refused it outright (its rate limit), it may have been placed: the
-      // resolver pays it back if so (no write can follow).
-      const refused = error instanceof UpstreamUnavailableError && error.reason === 'rate_limited';
-      if (!refused) {
-        this.logger.warn({ event: 'hold_outcome_open', write_id: writeId, user_id: user.userId });
-      }
+      // It may have been placed: the resolver pays it back if so (no write can follow).
+      this.logger.warn({ event: 'hold_outcome_open', write_id: writeId, user_id: user.userId });
       throw error;
     }
     switch (answer.kind) {

@@ -9,7 +9,8 @@ import { UserAssertions } from './user-assertions';
  * The backend's calls to billing, over the internal client (credential, `X-Caller-Service:
  * backend`, timeout, retries, breaker), each answer read into its outcome by billing's
  * contract (`@zt/contracts`). An unreachable billing surfaces as `UpstreamUnavailableError`
- * (503 `billing unavailable`); an answer the contract does not declare, as
+ * (503 `billing unavailable`), and so does billing's rate limit on the backend (an undeclared
+ * 429: `rate_limited`, with `Retry-After`); any other answer the contract does not declare, as
  * `UnexpectedUpstreamAnswerError` (500).
  */
 @Injectable()

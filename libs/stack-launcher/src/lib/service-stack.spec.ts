@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port';
@@ -134,13 +134,21 @@ describe(`${launchStack.name} and ports`, () => {
   it('starts again, on another port, a stack whose auth server lost the port its callees were told', async () => {
     const folder = mkdtempSync(join(tmpdir(), 'launcher-spec-'));
     const spawned: Array<[ServiceName, number]> = [];
+    // The issuer each billing process was told, read while it runs.
+    const toldIssuer: Array<Promise<string>> = [];
     const sut = await launchStack({
       // With service identity every service is told the auth server's URL before it starts.
       env: { ...inheritedEnvironment(process.env), INTERNAL_AUTH_MODE: 'jwt' },
       main: () => FAKE,
       services: ['billing-server', 'auth-server'],
       serviceEnv: { 'auth-server': { FAKE_PORT_TAKEN_ONCE: join(folder, 'taken') } },
+      logDir: folder,
       onStart: (name, process) => spawned.push([name, process.pid]),
+      onReady: (name, process) => {
+        if (name === 'billing-server') {
+          toldIssuer.push(wiring(process.url).then((env) => env['AUTH_SERVER_URL']));
+        }
+      },
     });
     try {
       expect(spawned.map(([name]) => name)).toEqual([
@@ -152,9 +160,21 @@ describe(`${launchStack.name} and ports`, () => {
       for (const [, pid] of spawned.slice(0, 2)) expect(() => process.kill(pid, 0)).toThrow();
       const auth = sut.process('auth-server').url;
       expect(sut.urls['auth-server']).toBe(auth);
-      expect(await wiring(sut.process('billing-server').url)).toMatchObject({
-        AUTH_SERVER_URL: auth,
-      });
+      const [first, second] = await Promise.all(toldIssuer);
+      expect(second).toBe(auth);
+      expect(first).not.toBe(auth);
+      // The first attempt's output is kept beside the second's, its EADDRINUSE included.
+      expect(
+        readdirSync(folder)
+          .filter((file) => file.endsWith('.log'))
+          .sort(),
+      ).toEqual([
+        '1-billing-server.log',
+        '2-auth-server.log',
+        '3-billing-server.log',
+        '4-auth-server.log',
+      ]);
+      expect(readFileSync(join(folder, '2-auth-server.log'), 'utf8')).toContain('EADDRINUSE');
     } finally {
       await sut.stopAll();
       rmSync(folder, { recursive: true, force: true });

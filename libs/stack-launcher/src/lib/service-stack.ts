@@ -59,7 +59,11 @@ export interface StackOptions extends Pick<
   readonly logDir?: string;
   /** Each line a service writes (when read line by line). */
   readonly onLine?: (name: ServiceName, line: OutputLine) => void;
-  /** A process has been spawned (its pid is known; it is not ready yet). */
+  /**
+   * A process has been spawned (its pid is known; it is not ready yet). This and the other
+   * callbacks also see the processes of a launch that starts again on another port (see
+   * `ports`): those are stopped, `expected`, before the next attempt starts.
+   */
   readonly onStart?: (name: ServiceName, process: ServiceProcess) => void;
   /** A process is ready: at launch, and after each restart. */
   readonly onReady?: (name: ServiceName, process: ServiceProcess) => void;
@@ -92,9 +96,15 @@ export class ServiceStack {
   /** ...and taken by another process before the auth server could listen on it. */
   #issuerPortLost = false;
 
-  private constructor(options: StackOptions, services: readonly ServiceName[]) {
+  private constructor(
+    options: StackOptions,
+    services: readonly ServiceName[],
+    /** Processes started by earlier attempts of the launch: their log files are kept. */
+    started = 0,
+  ) {
     this.#options = options;
     this.services = services;
+    this.#count = started;
     for (const name of services) {
       const port = options.ports?.[name];
       if (port) this.#ports.set(name, port);
@@ -110,9 +120,10 @@ export class ServiceStack {
   static async launch(options: StackOptions): Promise<ServiceStack> {
     const wanted = options.services ?? SERVICE_NAMES;
     const services = SERVICE_NAMES.filter((name) => wanted.includes(name));
+    let started = 0;
     for (let attempt = 1; ; attempt += 1) {
       options.signal?.throwIfAborted();
-      const stack = new ServiceStack(options, services);
+      const stack = new ServiceStack(options, services, started);
       const stopOnAbort = () => void stack.stopAll();
       options.signal?.addEventListener('abort', stopOnAbort, { once: true });
       try {
@@ -121,6 +132,7 @@ export class ServiceStack {
       } catch (error) {
         options.signal?.removeEventListener('abort', stopOnAbort);
         await stack.stopAll();
+        started = stack.#count;
         if (!stack.#issuerPortLost || attempt === PORT_ATTEMPTS || options.signal?.aborted)
           throw error;
       }

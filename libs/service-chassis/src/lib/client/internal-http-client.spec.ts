@@ -992,7 +992,10 @@ describe(InternalHttpClient.name, () => {
       expect(server.seen).toHaveLength(1);
       // Only seconds are relayed.
       expect(await call()).toMatchObject({ reason: 'rate_limited', retryAfterSeconds: undefined });
+      // Past the breaker's volume threshold (3): 429s would have opened it, were they failures.
+      for (let more = 0; more < CONFIG.breakerVolumeThreshold; more += 1) await call();
       expect(sut.breakerState('billing')).toBe('closed');
+      expect(server.seen).toHaveLength(2 + CONFIG.breakerVolumeThreshold);
     });
 
     it('reads a 429 that the route declares as its outcome', async () => {

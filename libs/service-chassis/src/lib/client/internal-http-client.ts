@@ -509,8 +509,9 @@ function isRetryableFailure(failure: UpstreamUnavailableError): boolean {
 }
 
 /**
- * A `Retry-After` in seconds, as the kit's guard sends it; a date, a repeated header or a
- * wait of over a day is not relayed (the caller's own answer then has no `Retry-After`).
+ * A `Retry-After` in seconds, as the kit's guard sends it (Node keeps the first of repeated
+ * ones); a date or a wait of over a day is not relayed (the caller's own answer then has no
+ * `Retry-After`).
  */
 function retryAfterSeconds(value: string | undefined): number | undefined {
   if (value === undefined || !/^\d{1,5}$/.test(value)) return undefined;

@@ -13,9 +13,10 @@ import { DependencyUnavailableError } from '../http/dependency-unavailable.error
  * - `no_service_token`: the call needs this service's token for the upstream and none could
  *   be had from the auth server (nothing was sent; the log says why);
  * - `rate_limited`: the upstream refused this service past its rate limit (429) on a call
- *   whose contract declares no 429 of its own: it did nothing, and `retryAfterSeconds` says
- *   when it will take calls again. Never retried here: the limit is this service's, and every
- *   call of it would be refused alike until then.
+ *   whose contract declares no 429 of its own; `retryAfterSeconds` says when it will take
+ *   calls again. That attempt did nothing (an earlier attempt of a retried call, unanswered,
+ *   may have). Not retried: the limit is this service's, and every call of it would be
+ *   refused alike until then.
  */
 export type UpstreamFailureReason =
   | 'breaker_open'

@@ -2,8 +2,9 @@
  * Something a service depends on gave no usable answer: another service of the platform
  * (`UpstreamUnavailableError`) or the service's own database (`DatabaseUnavailableError` of
  * `@zt/database`). The error filter answers `503 {"error":"<dependency> unavailable"}`, which a
- * caller may retry (with `Retry-After` when the dependency said when), and logs one warning line (`dependency_unavailable`) without a stack: this
- * is expected while the dependency is down, and is not a fault of the service's code.
+ * caller may retry (with `Retry-After` when the dependency said when), and logs one warning
+ * line (`dependency_unavailable`) without a stack: this is expected while the dependency is
+ * down, and is not a fault of the service's code.
  *
  * The message names the dependency and the reason only: never a URL, host, credential or
  * statement.
