@@ -18,12 +18,13 @@ describe(RevocationList.name, () => {
   const listAt = (authUrl: string) => {
     const options: SessionsOptions = {
       authUrl,
-      timeoutMs: 300,
+      // No test here waits for a deadline (a feed that is down refuses the connection).
+      timeoutMs: 10_000,
       pollIntervalMs: 60_000,
     };
     const credentials = new InternalCallCredentials(
       { sendToken: TOKEN, acceptedTokens: [TOKEN] },
-      { timeoutMs: 300 },
+      { timeoutMs: 10_000 },
     );
     return new RevocationList(new AuthSessionsClient(options, credentials), options);
   };

@@ -23,8 +23,10 @@ import { UserAssertions } from '../upstreams/user-assertions';
 
 const TOKEN = 'q3V9sLk2Xw8RzT1mN6pB4yH7cJ0dF5gA';
 const USER_ID = '3f1c2b9e-7a41-4c55-9d0e-2b6f8a1c4d7e';
+// No test here waits for a deadline (an upstream that fails hangs up at once): one far above
+// any answer of a busy machine, so that no call is retried by accident.
 const CLIENT: InternalClientConfig = {
-  timeoutMs: 300,
+  timeoutMs: 10_000,
   retries: 1,
   breakerResetMs: 1000,
   breakerErrorThresholdPercent: 50,

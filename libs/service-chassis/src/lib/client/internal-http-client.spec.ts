@@ -23,13 +23,18 @@ import { UpstreamUnavailableError } from './upstream-unavailable.error';
 
 const TOKEN = 'q3V9sLk2Xw8RzT1mN6pB4yH7cJ0dF5gA';
 const AUTH: InternalAuthConfig = { sendToken: TOKEN, acceptedTokens: [TOKEN] };
+// A deadline no answer of the test servers comes near, even on a busy machine: the tests of
+// the deadline itself give theirs (DEADLINE_MS).
 const CONFIG: InternalClientConfig = {
-  timeoutMs: 300,
+  timeoutMs: 5_000,
   retries: 2,
   breakerResetMs: 400,
   breakerErrorThresholdPercent: 50,
   breakerVolumeThreshold: 3,
 };
+
+/** The deadline of the tests that wait for one to pass. */
+const DEADLINE_MS = 300;
 
 /** What the test server saw of one request. */
 interface Seen {
@@ -581,7 +586,7 @@ describe(InternalHttpClient.name, () => {
         const drip = setInterval(() => response.write('x'), 50);
         response.on('close', () => clearInterval(drip));
       });
-      const sut = clientFor({ fs: { baseUrl: server.url } });
+      const sut = clientFor({ fs: { baseUrl: server.url } }, { timeoutMs: DEADLINE_MS });
 
       const error = await failure(
         sut.request('fs', { method: 'POST', path: '/slow', responseType: 'buffer' }),
@@ -596,7 +601,8 @@ describe(InternalHttpClient.name, () => {
         response.writeHead(200, { 'content-type': 'application/json' });
         response.write('{"ok":');
       });
-      const sut = clientFor({ billing: { baseUrl: server.url } });
+      // Long enough for the second, whole answer on a busy machine.
+      const sut = clientFor({ billing: { baseUrl: server.url } }, { timeoutMs: 1_000 });
       const call = () => sut.request('billing', { method: 'POST', path: '/x', body: {} });
 
       expect((await failure(call())).reason).toBe('timeout');
@@ -620,7 +626,8 @@ describe(InternalHttpClient.name, () => {
       'opens after %s and then fails at once without touching the network',
       async (_label, reason, handler) => {
         const server = await serve(handler);
-        const sut = clientFor({ billing: { baseUrl: server.url } });
+        const timeoutMs = reason === 'timeout' ? DEADLINE_MS : CONFIG.timeoutMs;
+        const sut = clientFor({ billing: { baseUrl: server.url } }, { timeoutMs });
         // POST without Idempotency-Key: one request per call, so the counts are exact.
         const call = () => sut.request('billing', { method: 'POST', path: '/deduct', body: {} });
 
@@ -741,20 +748,19 @@ describe(InternalHttpClient.name, () => {
     it('still retries and still gives every attempt its deadline', async () => {
       const failing = await serve((_request, response) => json(response, 503, {}));
       const hanging = await serve(hang);
-      const sut = clientFor(
-        {
-          billing: { baseUrl: failing.url, breaker: false },
-          fs: { baseUrl: hanging.url, breaker: false },
-        },
-        { retries: 2, timeoutMs: 100, breakerVolumeThreshold: 1 },
+      const options = { retries: 2, breakerVolumeThreshold: 1 };
+      const answering = clientFor({ billing: { baseUrl: failing.url, breaker: false } }, options);
+      const waiting = clientFor(
+        { fs: { baseUrl: hanging.url, breaker: false } },
+        { ...options, timeoutMs: 100 },
       );
 
-      const error = await failure(sut.request('billing', { method: 'GET', path: '/x' }));
+      const error = await failure(answering.request('billing', { method: 'GET', path: '/x' }));
       expect(error).toMatchObject({ reason: 'server_error', status: 503 });
       expect(failing.seen).toHaveLength(3);
 
       const started = Date.now();
-      expect((await failure(sut.request('fs', { method: 'GET', path: '/files' }))).reason).toBe(
+      expect((await failure(waiting.request('fs', { method: 'GET', path: '/files' }))).reason).toBe(
         'timeout',
       );
       expect(hanging.seen).toHaveLength(3);
@@ -802,7 +808,10 @@ describe(InternalHttpClient.name, () => {
   describe('retries', () => {
     it('sends a POST without Idempotency-Key exactly once, even when it times out', async () => {
       const server = await serve(hang);
-      const sut = clientFor({ billing: { baseUrl: server.url } }, { breakerVolumeThreshold: 100 });
+      const sut = clientFor(
+        { billing: { baseUrl: server.url } },
+        { breakerVolumeThreshold: 100, timeoutMs: DEADLINE_MS },
+      );
 
       const error = await failure(
         sut.request('billing', { method: 'POST', path: '/deduct', body: { amount: 1 } }),
@@ -830,7 +839,8 @@ describe(InternalHttpClient.name, () => {
         if (index === 0) return; // the first attempt times out
         json(response, 200, { transaction_id: 't1' });
       });
-      const sut = clientFor({ billing: { baseUrl: server.url } });
+      // Long enough for the second attempt's answer on a busy machine.
+      const sut = clientFor({ billing: { baseUrl: server.url } }, { timeoutMs: 1_000 });
 
       const answer = await sut.request('billing', {
         method: 'POST',
