@@ -9,6 +9,7 @@ import {
   readMetric,
   request,
   type TestResponse,
+  waitForLogLine,
 } from '@zt/test-kit';
 import {
   createLocalJWKSet,
@@ -133,9 +134,6 @@ describe('auth-server token endpoint (client credentials), as a process', () => 
       expect(response.headers.get('www-authenticate')).toBeNull();
     }
   };
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
-  const issuedTokens = () =>
-    jsonLogLines(auth()).filter((line) => line['event'] === 'service_token_issued').length;
 
   describe('issues', () => {
     it('a token to client_secret_basic with audience: RFC 9068 header and claims, verified against the published key set', async () => {
@@ -330,15 +328,21 @@ describe('auth-server token endpoint (client credentials), as a process', () => 
         typeof body === 'string'
           ? body
           : form({ grant_type: 'client_credentials', audience: 'billing-server', ...body });
-      // Log lines reach the pipe a little after their answers: let earlier ones land first.
-      await settle();
-      const before = issuedTokens();
+      const requestId = `refused-${randomBytes(6).toString('hex')}`;
       const response = await tokenRequest(text, {
         Authorization: basicCredentials('backend', SECRETS.backend),
+        'X-Request-ID': requestId,
       });
       expectRefused(response, 400, 'invalid_request');
-      await settle();
-      expect(issuedTokens()).toBe(before);
+      // Log lines reach the pipe a little after their answers: the request's last one first.
+      const ofRequest = (line: Record<string, unknown>) => line['request_id'] === requestId;
+      const completed = (line: Record<string, unknown>) =>
+        ofRequest(line) && line['msg'] === 'request completed';
+      expect(await waitForLogLine(auth(), completed, 10_000)).toBeDefined();
+      const issued = jsonLogLines(auth()).filter(
+        (line) => ofRequest(line) && line['event'] === 'service_token_issued',
+      );
+      expect(issued).toEqual([]);
     });
 
     it.each([
@@ -516,16 +520,30 @@ describe('auth-server token endpoint (client credentials), as a process', () => 
   });
 
   it('never writes a client secret or a token to its log', async () => {
-    const response = await asBackend({ audience: 'billing-server' });
+    const requestId = `issued-${randomBytes(6).toString('hex')}`;
+    const response = await tokenRequest(
+      form({ grant_type: 'client_credentials', audience: 'billing-server' }),
+      { Authorization: basicCredentials('backend', SECRETS.backend), 'X-Request-ID': requestId },
+    );
     const token = (response.body as { access_token: string }).access_token;
     await asBackend({ audience: 'billing-server', scope: 'nope' });
     await tokenRequest(form({ grant_type: 'client_credentials', audience: 'billing-server' }), {
       Authorization: basicCredentials('backend', `${SECRETS.backend}x`),
     });
-    await settle();
+    // Its request's id is on the line (what the refusals above rely on).
+    const issued = await waitForLogLine(
+      auth(),
+      (line) => line['event'] === 'service_token_issued' && line['request_id'] === requestId,
+      10_000,
+    );
+    expect(issued).toBeDefined();
+    const failed = await waitForLogLine(
+      auth(),
+      (line) => line['event'] === 'oauth_client_auth_failed',
+      10_000,
+    );
+    expect(failed).toBeDefined();
     const log = auth().output();
-    expect(log).toContain('"event":"service_token_issued"');
-    expect(log).toContain('"event":"oauth_client_auth_failed"');
     for (const value of [...Object.values(SECRETS), token, token.split('.')[2]]) {
       expect(log).not.toContain(value);
     }

@@ -95,7 +95,8 @@ describeOnServer('PgDatabase when its server is out of reach', () => {
     const idled = await refusal(
       sut.transaction(async (tx) => {
         await tx.query("SET LOCAL idle_in_transaction_session_timeout = '50ms'");
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        // Far past the 50 ms, so that even a busy server has ended the session by then.
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
         await tx.query('INSERT INTO items (id) VALUES (6)');
       }),
     );

