@@ -133,8 +133,8 @@ export class ServiceStack {
         options.signal?.removeEventListener('abort', stopOnAbort);
         await stack.stopAll();
         started = stack.#count;
-        if (!stack.#issuerPortLost || attempt === PORT_ATTEMPTS || options.signal?.aborted)
-          throw error;
+        const again = stack.#issuerPortLost && attempt < PORT_ATTEMPTS && !options.signal?.aborted;
+        if (!again) throw error;
       }
     }
   }
